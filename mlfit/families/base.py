@@ -1,0 +1,223 @@
+"""What a family is: parameters with declared constraints, a support, and a few pure functions.
+
+A family never reads files or prints. It turns validated values into sufficient
+statistics, evaluates the negative log-likelihood (NLL) from them, and states its
+closed-form maximum-likelihood estimate. The optimiser in `mlfit.fitting` works in
+the unconstrained coordinates each constraint maps to (log sigma, logit p, softmax
+logits), so a step can never leave the parameter space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+
+# --- parameter constraints -------------------------------------------------------------
+class Constraint:
+    """A parameter's allowed set and its bijection with unconstrained real coordinates."""
+
+    description = ""
+    boundaries: tuple[float, ...] = ()  # attainable edge values an optimiser can only approach
+
+    def size(self, value) -> int:
+        return 1
+
+    def contains(self, value) -> bool:
+        raise NotImplementedError
+
+    def to_unconstrained(self, value) -> np.ndarray:
+        raise NotImplementedError
+
+    def from_unconstrained(self, u: np.ndarray):
+        raise NotImplementedError
+
+
+class Real(Constraint):
+    description = "any real number"
+
+    def contains(self, value):
+        return bool(np.isfinite(value))
+
+    def to_unconstrained(self, value):
+        return np.array([float(value)])
+
+    def from_unconstrained(self, u):
+        return float(u[0])
+
+
+class Positive(Constraint):
+    description = "greater than 0"
+
+    def contains(self, value):
+        return bool(np.isfinite(value) and value > 0)
+
+    def to_unconstrained(self, value):
+        return np.array([np.log(value)])
+
+    def from_unconstrained(self, u):
+        return float(np.exp(u[0]))
+
+
+class NonNegative(Positive):
+    """Like Positive, but 0 itself is a valid value (a poisson rate of an all-zero column)."""
+
+    description = "0 or greater"
+    boundaries = (0.0,)
+
+    def contains(self, value):
+        return bool(np.isfinite(value) and value >= 0)
+
+
+class UnitInterval(Constraint):
+    description = "between 0 and 1"
+    boundaries = (0.0, 1.0)
+
+    def contains(self, value):
+        return bool(0.0 <= value <= 1.0)
+
+    def to_unconstrained(self, value):
+        return np.array([special.logit(value)])
+
+    def from_unconstrained(self, u):
+        return float(special.expit(u[0]))
+
+
+class Simplex(Constraint):
+    """K probabilities summing to 1, as K-1 softmax logits with the last logit pinned at 0."""
+
+    description = "probabilities that sum to 1"
+
+    def size(self, value):
+        return len(value) - 1
+
+    def contains(self, value):
+        value = np.asarray(value, dtype=float)
+        return bool(np.all(value >= 0) and abs(value.sum() - 1.0) <= 1e-9)
+
+    def to_unconstrained(self, value):
+        logits = np.log(np.asarray(value, dtype=float))
+        return logits[:-1] - logits[-1]
+
+    def from_unconstrained(self, u):
+        return special.softmax(np.append(u, 0.0))
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    constraint: Constraint
+    # A location's optimiser steps are measured in units of this scale parameter's
+    # starting value, so data at 1e7 with spread 0.1 is as easy as data at 0 with spread 1.
+    scale_by: str | None = None
+
+
+# --- supports: which values a family accepts ------------------------------------------
+class Support:
+    description = ""
+    numeric = True
+
+    def violations(self, values: np.ndarray) -> np.ndarray:
+        """Boolean mask of the values outside the support."""
+        raise NotImplementedError
+
+
+class RealLine(Support):
+    description = "a finite number"
+
+    def violations(self, values):
+        return ~np.isfinite(values)
+
+
+class ZeroOne(Support):
+    description = "0 or 1 (or true/false)"
+
+    def violations(self, values):
+        return (values != 0) & (values != 1)
+
+
+class NonNegativeIntegers(Support):
+    description = "a non-negative integer count"
+
+    def violations(self, values):
+        return ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
+
+
+class Labels(Support):
+    description = "any text label"
+    numeric = False
+
+    def violations(self, values):
+        return np.zeros(len(values), dtype=bool)
+
+
+# --- the family interface ---------------------------------------------------------------
+class Family:
+    """One distribution family. Subclasses fill in the class attributes and the math."""
+
+    name: str = ""
+    parameters: tuple[Parameter, ...] = ()
+    support: Support = RealLine()
+    loss: str = ""  # the training loss this NLL is, for the report
+    smooth = True  # False where the NLL has kinks and the optimiser must not use gradients
+
+    def summarize(self, values: np.ndarray):
+        """Sufficient statistics of validated values (what the NLL needs, nothing more)."""
+        raise NotImplementedError
+
+    def degenerate_reason(self, stats) -> str | None:
+        """Why the likelihood has no maximum for this data, or None when it has one."""
+        return None
+
+    def closed_form(self, stats) -> dict:
+        raise NotImplementedError
+
+    def optimal_intervals(self, stats) -> dict:
+        """Parameters whose optimum is a whole interval, as {name: (low, high)}."""
+        return {}
+
+    def start(self, stats) -> dict:
+        """Where the optimiser starts: deliberately not the closed form, so that the
+        numerical fit is an independent check of the formula rather than a copy of it."""
+        raise NotImplementedError
+
+    def nll(self, stats, params: dict) -> float:
+        """The NLL in natural parameters (natural log, summed over rows)."""
+        raise NotImplementedError
+
+    def objective(self, stats, u: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """Mean NLL per row and its gradient in unconstrained coordinates (None if not smooth).
+        Written with stable forms (softplus, logsumexp) so far-out steps stay finite."""
+        raise NotImplementedError
+
+    def encode(self, values: np.ndarray, stats) -> np.ndarray:
+        """Values as `log_prob` takes them (category labels become codes)."""
+        return values
+
+    def log_prob(self, encoded: np.ndarray, params: dict) -> np.ndarray:
+        """Per-row log-probability (or log-density) in file order."""
+        raise NotImplementedError
+
+    def labels(self, stats) -> list[str] | None:
+        """Names of the entries of a vector parameter (categories), or None."""
+        return None
+
+    # Shared plumbing between natural and unconstrained coordinates.
+    def pack(self, params: dict) -> np.ndarray:
+        parts = [p.constraint.to_unconstrained(params[p.name]) for p in self.parameters]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def unpack(self, u: np.ndarray, template: dict) -> dict:
+        params, at = {}, 0
+        for p in self.parameters:
+            width = p.constraint.size(template[p.name])
+            params[p.name] = p.constraint.from_unconstrained(u[at : at + width])
+            at += width
+        return params
+
+
+def xlogy(x, y):
+    """x*log(y) with 0*log(0) = 0, the convention that makes boundary optima finite."""
+    return special.xlogy(x, y)

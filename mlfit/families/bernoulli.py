@@ -1,0 +1,54 @@
+"""Bernoulli family: its NLL is binary cross-entropy in disguise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from .base import Family, Parameter, UnitInterval, ZeroOne, xlogy
+
+
+@dataclass(frozen=True)
+class Successes:
+    n: int
+    successes: int
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "Successes":
+        return cls(len(values), int(np.count_nonzero(values)))
+
+    def merge(self, other: "Successes") -> "Successes":
+        return Successes(self.n + other.n, self.successes + other.successes)
+
+
+class Bernoulli(Family):
+    name = "bernoulli"
+    parameters = (Parameter("p", UnitInterval()),)
+    support = ZeroOne()
+    loss = "binary cross-entropy"
+
+    def summarize(self, values):
+        return Successes.of(values)
+
+    def closed_form(self, stats):
+        return {"p": stats.successes / stats.n}
+
+    def start(self, stats):
+        return {"p": 0.5}  # logit 0: no knowledge of the data
+
+    def nll(self, stats, params):
+        p, k = params["p"], stats.successes
+        return float(-(xlogy(k, p) + xlogy(stats.n - k, 1.0 - p)))
+
+    def objective(self, stats, u):
+        (logit,) = u
+        k_rate = stats.successes / stats.n
+        # BCE with logits: softplus keeps it finite when the logit runs off towards p = 0 or 1.
+        value = k_rate * np.logaddexp(0.0, -logit) + (1 - k_rate) * np.logaddexp(0.0, logit)
+        return float(value), np.array([special.expit(logit) - k_rate])
+
+    def log_prob(self, encoded, params):
+        p = params["p"]
+        return xlogy(encoded, p) + xlogy(1.0 - encoded, 1.0 - p)

@@ -1,0 +1,68 @@
+"""Categorical family: its NLL is cross-entropy in disguise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from .base import Family, Labels, Parameter, Simplex, xlogy
+
+
+@dataclass(frozen=True)
+class CategoryCounts:
+    categories: tuple[str, ...]  # sorted, so chunks agree on the order
+    counts: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+    @classmethod
+    def of(cls, labels: np.ndarray) -> "CategoryCounts":
+        categories, counts = np.unique(labels.astype(str), return_counts=True)
+        return cls(tuple(categories.tolist()), counts.astype(np.int64))
+
+    def merge(self, other: "CategoryCounts") -> "CategoryCounts":
+        merged = dict(zip(self.categories, self.counts.tolist()))
+        for label, count in zip(other.categories, other.counts.tolist()):
+            merged[label] = merged.get(label, 0) + count
+        categories = tuple(sorted(merged))
+        return CategoryCounts(categories, np.array([merged[c] for c in categories], dtype=np.int64))
+
+
+class Categorical(Family):
+    name = "categorical"
+    parameters = (Parameter("p", Simplex()),)
+    support = Labels()
+    loss = "cross-entropy"
+
+    def summarize(self, values):
+        return CategoryCounts.of(values)
+
+    def labels(self, stats):
+        return list(stats.categories)
+
+    def closed_form(self, stats):
+        return {"p": stats.counts / stats.n}
+
+    def start(self, stats):
+        k = len(stats.categories)
+        return {"p": np.full(k, 1.0 / k)}  # all logits 0: no knowledge of the data
+
+    def nll(self, stats, params):
+        return float(-np.sum(xlogy(stats.counts, params["p"])))
+
+    def objective(self, stats, u):
+        logits = np.append(u, 0.0)
+        frequencies = stats.counts / stats.n
+        value = special.logsumexp(logits) - frequencies @ logits
+        grad = special.softmax(logits) - frequencies
+        return float(value), grad[:-1]
+
+    def encode(self, values, stats):
+        return np.searchsorted(np.array(stats.categories), values.astype(str))
+
+    def log_prob(self, encoded, params):
+        return np.log(params["p"])[encoded]

@@ -1,0 +1,100 @@
+"""The result of a fit: an immutable record that knows how to describe itself as plain data.
+
+Views (rich tables, JSON) are made from it in `mlfit.report`; nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fitting import NLL_TOLERANCE, PARAM_TOLERANCE, Comparison, NumericalFit
+from .underflow import UnderflowReport
+
+
+@dataclass(frozen=True)
+class FitResult:
+    family: object  # the Family that was fitted
+    source: str
+    column: str
+    n: int
+    dropped: int
+    labels: list | None  # category names for a vector parameter, in the order of its entries
+    numerical: NumericalFit
+    closed_form_params: dict
+    closed_form_nll: float
+    comparison: Comparison
+    underflow: UnderflowReport
+
+    @property
+    def distribution(self) -> str:
+        return self.family.name
+
+    @property
+    def params(self) -> dict:
+        """The numerical optimiser's estimate (the closed form's is `closed_form_params`)."""
+        return self.numerical.params
+
+    @property
+    def nll(self) -> float:
+        return self.numerical.nll
+
+    @property
+    def log_likelihood(self) -> float:
+        return -self.numerical.nll
+
+    def plain(self, params: dict) -> dict:
+        """Parameters as JSON-ready values: a vector becomes {category: probability}."""
+        out = {}
+        for name, value in params.items():
+            if np.ndim(value):
+                out[name] = {label: float(v) for label, v in zip(self.labels, value)}
+            else:
+                out[name] = float(value)
+        return out
+
+    def warnings(self) -> list[str]:
+        """What a user must not miss: a fit that failed to converge or disagrees with the formula."""
+        found = []
+        where = f"{self.source}: column '{self.column}'"
+        if not self.numerical.converged:
+            found.append(f"{where}: the {self.numerical.method} optimiser did not converge "
+                         f"({self.numerical.message}); trust the closed form")
+        if not self.comparison.agrees:
+            found.append(f"{where}: the numerical optimum disagrees with the closed form "
+                         f"(largest relative difference {self.comparison.largest:.3g}; tolerance "
+                         f"{NLL_TOLERANCE:g} in NLL, {PARAM_TOLERANCE:g} in parameters)")
+        return found
+
+    def to_dict(self) -> dict:
+        num, comparison = self.numerical, self.comparison
+        return {
+            "distribution": self.distribution,
+            "file": self.source,
+            "column": self.column,
+            "n": self.n,
+            "dropped": self.dropped,
+            "params": self.plain(self.params),
+            "nll": self.nll,
+            "log_likelihood": self.log_likelihood,
+            "loss": self.family.loss,
+            "closed_form": {"params": self.plain(self.closed_form_params), "nll": self.closed_form_nll},
+            "numerical": {
+                "params": self.plain(num.params),
+                "nll": num.nll,
+                "method": num.method,
+                "iterations": num.iterations,
+                "evaluations": num.evaluations,
+                "converged": num.converged,
+                "message": num.message,
+                "at_boundary": list(num.at_boundary),
+            },
+            "comparison": {
+                "param_relative_difference": comparison.param_differences,
+                "nll_relative_difference": comparison.nll_difference,
+                "largest_relative_difference": comparison.largest,
+                "agrees": comparison.agrees,
+            },
+            "underflow": self.underflow.to_dict(),
+        }
