@@ -1,10 +1,18 @@
 """The numerical fit: minimise the mean NLL over unconstrained coordinates with scipy.optimize,
 then compare the optimum with the family's closed form.
 
-Smooth families use L-BFGS-B with their analytic gradient. Laplace, whose NLL has a kink at
-every data point, uses Powell's derivative-free method, whose line searches are happy on
-piecewise-linear ground. Both run on the mean NLL per row, so tolerances mean the same
-thing for 20 rows and for 20 million.
+Smooth families: scipy's L-BFGS-B, given the analytic gradient, walks from a deliberately poor
+start to the optimum. Any method that accepts a step by comparing NLL values stalls where those
+values stop differing in float64 (parameters good to ~1e-8 relative, worse for rare events),
+while the analytic gradient stays accurate far below that. So a few pure Newton steps on the
+exact gradient and Hessian finish the job, and convergence is certified by the Newton
+decrement sqrt(g' H^-1 g): a scale-free distance to the optimum (the NLL per row can still fall
+by about half its square), meaning the same for a poisson rate of 1e6 and a bernoulli p of 1e-5.
+
+Laplace, whose NLL has a kink at every data point, uses Powell's derivative-free method,
+whose line searches are happy on piecewise-linear ground.
+
+Everything works on the mean NLL per row, so tolerances mean the same for 20 rows and 20 million.
 """
 
 from __future__ import annotations
@@ -19,12 +27,16 @@ from scipy import optimize
 # is flagged. The NLL is flat near its minimum, so parameters get the looser bound.
 NLL_TOLERANCE = 1e-9
 PARAM_TOLERANCE = 1e-6
+# Converged means a Newton decrement at most this: the mean NLL per row is within 5e-17
+# of its minimum.
+DECREMENT_TOLERANCE = 1e-8
+NEWTON_STEPS = 20
 # An optimiser in logit or log coordinates can only approach p = 0, p = 1 or lam = 0; an
 # estimate this close to such an edge is tried at the edge itself.
 BOUNDARY_PROXIMITY = 1e-6
 
-SMOOTH_OPTIONS = {"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000}
-KINKED_OPTIONS = {"xtol": 1e-12, "ftol": 1e-15, "maxfev": 20000}
+SEARCH_OPTIONS = {"ftol": 1e-13, "gtol": 1e-9, "maxiter": 1000}  # L-BFGS-B
+KINKED_OPTIONS = {"xtol": 1e-12, "ftol": 1e-15, "maxfev": 20000}  # Powell
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,7 @@ class NumericalFit:
     converged: bool
     message: str
     at_boundary: tuple[str, ...]  # parameters whose optimum is an edge of the parameter space
+    newton_decrement: float | None = None  # at the final point; None where it is not defined
 
 
 @dataclass(frozen=True)
@@ -56,25 +69,61 @@ def minimize_nll(family, stats) -> NumericalFit:
                             "no free parameters: the only category has probability 1", ())
 
     scale = _step_scale(family, start)
+    method = "L-BFGS-B" if family.smooth else "Powell"
 
-    def objective(v):
+    def objective(v):  # in steps of `scale` away from the start
         value, grad = family.objective(stats, u0 + scale * v)
-        return (value, grad * scale) if grad is not None else value
+        return value if grad is None else (value, grad * scale)
 
-    if family.smooth:
-        method = "L-BFGS-B"
-        result = optimize.minimize(objective, np.zeros_like(u0), jac=True, method=method,
-                                   options=SMOOTH_OPTIONS)
-    else:
-        method = "Powell"
-        result = optimize.minimize(objective, np.zeros_like(u0), method=method, options=KINKED_OPTIONS)
+    search = optimize.minimize(objective, np.zeros_like(u0), jac=family.smooth, method=method,
+                               options=SEARCH_OPTIONS if family.smooth else KINKED_OPTIONS)
+    u = u0 + scale * search.x
+    message = search.message if isinstance(search.message, str) else str(search.message)
+    params = family.unpack(u, start)
+    params, nll, at_boundary = _settle_on_boundary(family, stats, params, family.nll(stats, params))
+    if not family.smooth or at_boundary:
+        # At an edge the coordinates only reach at infinity there is no curvature left to
+        # refine with; the edge itself was evaluated exactly.
+        return NumericalFit(params, nll, method, int(search.nit), int(search.nfev), bool(search.success),
+                            message, at_boundary)
 
-    params = family.unpack(u0 + scale * result.x, start)
-    nll = family.nll(stats, params)
-    params, nll, at_boundary = _settle_on_boundary(family, stats, params, nll)
-    message = result.message if isinstance(result.message, str) else str(result.message)
-    return NumericalFit(params, nll, method, int(result.nit), int(result.nfev), bool(result.success),
-                        message, at_boundary)
+    u, steps, decrement = _newton_refine(family, stats, u)
+    params = family.unpack(u, start)
+    return NumericalFit(
+        params, family.nll(stats, params), f"{method} + Newton", int(search.nit) + steps,
+        int(search.nfev) + steps, decrement <= DECREMENT_TOLERANCE,
+        f"{message}; then {steps} Newton step{'s' if steps != 1 else ''}, decrement {decrement:.1e}",
+        (), decrement,
+    )
+
+
+def _newton_refine(family, stats, u):
+    """Pure Newton steps u -> u - H^-1 g, kept while they shrink the Newton decrement."""
+    decrement = _decrement(family, stats, u)
+    steps = 0
+    while steps < NEWTON_STEPS and decrement > 0:
+        _, grad = family.objective(stats, u)
+        try:
+            candidate = u - np.linalg.solve(family.hessian(stats, u), grad)
+        except np.linalg.LinAlgError:
+            break
+        candidate_decrement = _decrement(family, stats, candidate)
+        if not candidate_decrement < decrement:
+            break
+        u, decrement, steps = candidate, candidate_decrement, steps + 1
+    return u, steps, decrement
+
+
+def _decrement(family, stats, u) -> float:
+    """sqrt(g' H^-1 g); infinite where the Hessian is not positive definite."""
+    _, grad = family.objective(stats, u)
+    hessian = family.hessian(stats, u)
+    try:
+        lower = np.linalg.cholesky(hessian)
+    except np.linalg.LinAlgError:
+        return float("inf")
+    whitened = np.linalg.solve(lower, grad)
+    return float(np.sqrt(whitened @ whitened))
 
 
 def _step_scale(family, start) -> np.ndarray:

@@ -88,6 +88,7 @@ class FitResult:
                 "evaluations": num.evaluations,
                 "converged": num.converged,
                 "message": num.message,
+                "newton_decrement": num.newton_decrement,
                 "at_boundary": list(num.at_boundary),
             },
             "comparison": {

@@ -192,6 +192,10 @@ class Family:
         Written with stable forms (softplus, logsumexp) so far-out steps stay finite."""
         raise NotImplementedError
 
+    def hessian(self, stats, u: np.ndarray) -> np.ndarray:
+        """Hessian of the mean NLL in unconstrained coordinates (smooth families only)."""
+        raise NotImplementedError
+
     def encode(self, values: np.ndarray, stats) -> np.ndarray:
         """Values as `log_prob` takes them (category labels become codes)."""
         return values

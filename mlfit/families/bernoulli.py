@@ -49,6 +49,10 @@ class Bernoulli(Family):
         value = k_rate * np.logaddexp(0.0, -logit) + (1 - k_rate) * np.logaddexp(0.0, logit)
         return float(value), np.array([special.expit(logit) - k_rate])
 
+    def hessian(self, stats, u):
+        p = special.expit(u[0])
+        return np.array([[p * (1 - p)]])
+
     def log_prob(self, encoded, params):
         p = params["p"]
         return xlogy(encoded, p) + xlogy(1.0 - encoded, 1.0 - p)

@@ -61,6 +61,10 @@ class Categorical(Family):
         grad = special.softmax(logits) - frequencies
         return float(value), grad[:-1]
 
+    def hessian(self, stats, u):
+        p = special.softmax(np.append(u, 0.0))[:-1]
+        return np.diag(p) - np.outer(p, p)
+
     def encode(self, values, stats):
         return np.searchsorted(np.array(stats.categories), values.astype(str))
 

@@ -72,6 +72,14 @@ class Normal(Family):
         grad = np.array([-offset / variance, 1.0 - mean_square / variance])
         return float(value), grad
 
+    def hessian(self, stats, u):
+        mu, log_sigma = u
+        precision = np.exp(-2 * log_sigma)
+        offset = stats.mean - mu
+        mean_square = stats.m2 / stats.n + offset**2
+        cross = 2 * offset * precision
+        return np.array([[precision, cross], [cross, 2 * mean_square * precision]])
+
     def log_prob(self, encoded, params):
         z = (encoded - params["mu"]) / params["sigma"]
         return -0.5 * z * z - np.log(params["sigma"]) - HALF_LOG_2PI

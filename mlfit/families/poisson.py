@@ -52,6 +52,9 @@ class Poisson(Family):
         value = lam - mean * log_lam + stats.sum_log_factorial / stats.n
         return float(value), np.array([lam - mean])
 
+    def hessian(self, stats, u):
+        return np.array([[np.exp(u[0])]])
+
     def log_prob(self, encoded, params):
         lam = params["lam"]
         return xlogy(encoded, lam) - lam - special.gammaln(encoded + 1)

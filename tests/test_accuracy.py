@@ -1,0 +1,115 @@
+"""Awkward cases the numerical fit must get right, and how it reports them."""
+
+import numpy as np
+import pytest
+
+import mlfit
+from mlfit.families.normal import Moments
+
+NUMACC4 = np.array([10000000.2] + [10000000.1, 10000000.3] * 500)
+NUMACC4_SIGMA = 0.1 * np.sqrt(1000 / 1001)  # certified sd is 0.1 with n-1; the MLE divides by n
+
+
+def test_numacc4_sigma_within_certified_tolerance():
+    result = mlfit.fit(NUMACC4, "normal")
+    assert result.closed_form_params["mu"] == pytest.approx(10000000.2, rel=1e-15)
+    assert abs(result.closed_form_params["sigma"] - NUMACC4_SIGMA) / NUMACC4_SIGMA < 1.2e-8
+    assert abs(result.params["sigma"] - NUMACC4_SIGMA) / NUMACC4_SIGMA < 1.2e-8
+    assert result.comparison.agrees and result.numerical.converged
+
+
+def test_naive_variance_formula_would_fail_numacc4():
+    """Guards the reason the two-pass form exists: E[x^2]-E[x]^2 loses every digit here."""
+    naive = np.mean(NUMACC4**2) - np.mean(NUMACC4) ** 2
+    assert abs(np.sqrt(max(naive, 0)) - NUMACC4_SIGMA) / NUMACC4_SIGMA > 1e-3
+
+
+def test_chan_merge_keeps_two_pass_accuracy():
+    chunks = np.array_split(NUMACC4, 7)
+    merged = Moments.of(chunks[0])
+    for chunk in chunks[1:]:
+        merged = merged.merge(Moments.of(chunk))
+    whole = Moments.of(NUMACC4)
+    assert merged.n == whole.n
+    assert merged.mean == pytest.approx(whole.mean, rel=1e-15)
+    assert np.sqrt(merged.m2 / merged.n) == pytest.approx(NUMACC4_SIGMA, rel=1.2e-8)
+
+
+def test_laplace_even_count_accepts_any_mu_between_the_middle_values():
+    xs = [1.0, 2.0, 10.0, 20.0]  # every mu in [2, 10] has the same NLL
+    result = mlfit.fit(xs, "laplace")
+    assert 2.0 <= result.params["mu"] <= 10.0
+    assert result.closed_form_params == {"mu": 6.0, "b": pytest.approx((5 + 4 + 4 + 14) / 4)}
+    assert result.comparison.param_differences["mu"] == 0.0
+    assert result.comparison.agrees
+
+
+def test_laplace_far_from_zero():
+    result = mlfit.fit(NUMACC4, "laplace")
+    assert result.params["mu"] == pytest.approx(10000000.2, rel=1e-15)
+    # the closed form is exact up to parsing 10000000.1 into a double; Powell compares NLL
+    # values, which stop differing in float64 around 1e-8 relative in b
+    assert result.closed_form_params["b"] == pytest.approx(0.1 * 1000 / 1001, rel=1.2e-8)
+    assert result.params["b"] == pytest.approx(result.closed_form_params["b"], rel=1e-7)
+    assert result.comparison.agrees
+
+
+@pytest.mark.parametrize("family, values, param, edge", [
+    ("bernoulli", [1.0] * 30, "p", 1.0),
+    ("bernoulli", [0.0] * 30, "p", 0.0),
+    ("poisson", [0.0] * 30, "lam", 0.0),
+])
+def test_boundary_optimum_is_reported_as_such(family, values, param, edge):
+    result = mlfit.fit(values, family)
+    assert result.params[param] == edge
+    assert result.numerical.at_boundary == (param,)
+    assert result.numerical.converged
+    assert result.nll == 0.0 == result.closed_form_nll
+    assert result.comparison.agrees and not result.warnings()
+
+
+def test_near_boundary_interior_optimum_is_not_snapped():
+    xs = [1.0] * 999_999 + [0.0]  # p = 1 - 1e-6 is the optimum; p = 1 has an infinite NLL
+    result = mlfit.fit(xs, "bernoulli")
+    assert result.numerical.at_boundary == ()
+    assert result.params["p"] == pytest.approx(1 - 1e-6, rel=1e-12)
+    assert result.comparison.agrees
+
+
+def test_single_category_has_no_free_parameters():
+    result = mlfit.fit(["red"] * 12, "categorical")
+    assert result.to_dict()["params"] == {"p": {"red": 1.0}}
+    assert result.numerical.iterations == 0 and result.numerical.converged
+    assert result.nll == 0.0 and not result.warnings()
+
+
+def test_tiny_spread_and_huge_offset_scales():
+    rng = np.random.default_rng(11)
+    for offset, spread in [(0.0, 1e-9), (1e9, 1e-3), (-5e5, 3e4)]:
+        xs = offset + spread * rng.normal(size=500)
+        result = mlfit.fit(xs, "normal")
+        assert result.comparison.agrees, (offset, spread, result.comparison)
+        assert result.params["sigma"] == pytest.approx(np.std(xs), rel=1e-7)
+
+
+def test_large_poisson_rate_and_rare_events():
+    rng = np.random.default_rng(5)
+    for lam in (1e6, 1e-3):
+        xs = rng.poisson(lam, 20_000).astype(float)
+        result = mlfit.fit(xs, "poisson")
+        assert result.params["lam"] == pytest.approx(xs.mean(), rel=1e-8)
+        assert result.comparison.agrees
+
+
+def test_disagreement_and_nonconvergence_are_warned(monkeypatch):
+    """A fit whose optimiser stops early must say so, not hide behind a number."""
+    from mlfit import fitting
+
+    monkeypatch.setitem(fitting.SEARCH_OPTIONS, "maxiter", 1)
+    monkeypatch.setattr(fitting, "NEWTON_STEPS", 0)
+    result = mlfit.fit(np.random.default_rng(1).normal(50, 3, 100), "normal")
+    assert not result.numerical.converged
+    assert not result.comparison.agrees
+    messages = result.warnings()
+    assert any("did not converge" in m for m in messages)
+    assert any("disagrees with the closed form" in m for m in messages)
