@@ -29,7 +29,9 @@ class OneLineErrors(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            # Not standalone, typer returns an Exit's code instead of raising it.
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            sys.exit(code if isinstance(code, int) else 0)
         except typer.Exit as done:
             sys.exit(done.exit_code)
         except (typer.Abort, KeyboardInterrupt):

@@ -150,8 +150,6 @@ def _first_line(error: Exception) -> str:
 
 
 # --- values against a family's support ---------------------------------------------------
-TRUE_FALSE = {"true": 1.0, "false": 0.0}
-
 
 def to_support(column: Column, family) -> np.ndarray:
     """The column's values as the family takes them, or a DataError at the first that does not fit."""
@@ -176,7 +174,8 @@ def _as_numbers(column: Column, accept_true_false: bool) -> np.ndarray:
         return values.astype(np.float64)
     cells = pd.Series(values, dtype=object).astype(str).str.strip()
     if accept_true_false:
-        cells = cells.str.lower().map(TRUE_FALSE).fillna(cells)
+        lowered = cells.str.lower()
+        cells = cells.mask(lowered == "true", "1").mask(lowered == "false", "0")
     numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(np.isnan(numbers))
     if bad.size:
@@ -186,5 +185,5 @@ def _as_numbers(column: Column, accept_true_false: bool) -> np.ndarray:
 
 def _show(value) -> str:
     if isinstance(value, str):
-        return repr(value)
+        return repr(str(value))
     return np.format_float_positional(float(value), trim="-")
