@@ -14,19 +14,24 @@ from .data import Column, read_column, to_support
 from .errors import DataError
 from .families import get_family
 from .fitting import compare, minimize_nll
+from .gof import goodness_of_fit
+from .inference import infer
 from .result import FitResult
 from .underflow import underflow_report
 
 
-def fit_file(source: str, distribution: str, column: str | None = None) -> FitResult:
-    """Fit one column of a CSV file (or '-' for standard input)."""
+def fit_file(source: str, distribution: str, column: str | None = None, **options) -> FitResult:
+    """Fit one column of a CSV file (or '-' for standard input).
+
+    Options: `level` of the confidence intervals (0.95), `gof_bootstrap` replicates for
+    goodness-of-fit p-values (0: none), `seed` of the bootstrap (0)."""
     family = get_family(distribution)
     data = read_column(source, column, text=not family.support.numeric)
-    return _fit_column(data, family)
+    return fit_column(data, family, **options)
 
 
-def fit(values, distribution: str, *, name: str = "x") -> FitResult:
-    """Fit an in-memory sequence of values; None and NaN count as missing."""
+def fit(values, distribution: str, *, name: str = "x", **options) -> FitResult:
+    """Fit an in-memory sequence of values; None and NaN count as missing. Options as `fit_file`."""
     family = get_family(distribution)
     raw = np.asarray(values, dtype=object if not family.support.numeric else None)
     if raw.dtype == object:
@@ -35,10 +40,10 @@ def fit(values, distribution: str, *, name: str = "x") -> FitResult:
         raw = raw.astype(np.float64) if raw.dtype.kind in "biu" else raw
         missing = np.isnan(raw) if raw.dtype.kind == "f" else np.zeros(len(raw), dtype=bool)
     data = Column("<data>", name, raw[~missing], np.flatnonzero(~missing) + 1, int(missing.sum()))
-    return _fit_column(data, family)
+    return fit_column(data, family, **options)
 
 
-def _fit_column(data: Column, family) -> FitResult:
+def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int = 0, seed: int = 0) -> FitResult:
     values = to_support(data, family)
     stats = family.summarize(values)
     reason = family.degenerate_reason(stats)
@@ -61,4 +66,6 @@ def _fit_column(data: Column, family) -> FitResult:
         closed_form_nll=closed_nll,
         comparison=compare(family, stats, numerical, closed, closed_nll),
         underflow=underflow_report(log_probs, numerical.nll),
+        inference=infer(family, stats, numerical.params, numerical.nll, level),
+        gof=goodness_of_fit(family, values, stats, numerical.params, gof_bootstrap, seed),
     )

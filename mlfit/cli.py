@@ -81,40 +81,99 @@ def main(
     """Fit distributions to a CSV column by maximum likelihood."""
 
 
+EXIT_CODES = ("Exit codes: 0 fitted; 1 bad data; 2 bad usage; 3 fitted, but the optimiser did not converge "
+              "or disagrees with the closed form (a warning on stderr says which); 130 interrupted.")
+
+
+def _check_level(level: float) -> float:
+    if not 0.0 < level < 1.0:
+        raise typer.BadParameter(f"{level} is not strictly between 0 and 1")
+    return level
+
+
+FILE = typer.Argument(..., metavar="FILE", help="A CSV file (.csv or .csv.gz), or - for standard input.")
+COLUMN = typer.Option(None, "--column", "-c", help="The column to fit; may be left out when the file has one column.")
+FORMAT = typer.Option(OutputFormat.table, "--format", "-f", help="table for people, json for one JSON object on stdout.")
+LEVEL = typer.Option(0.95, "--level", callback=_check_level, help="Confidence level of the Wald and profile intervals.")
+BOOTSTRAP = typer.Option(
+    0, "--gof-bootstrap", min=0, metavar="N",
+    help="Parametric-bootstrap replicates (each refitted) for KS, CvM and AD p-values of continuous "
+    "families. Without it no p-values are given: the plain KS p-value is wrong when the parameters "
+    "were estimated from the same data.",
+)
+SEED = typer.Option(0, "--seed", help="Seed of the bootstrap's random numbers, for repeatable p-values.")
+
+
 @app.command(
     epilog="Examples:\n\n"
     "  mlfit fit sample_data/free_throws.csv --dist normal --column error_cm\n\n"
     "  cat goals.csv | mlfit fit - --dist poisson --column goals --format json | jq .params\n\n"
     "  python -m mlfit fit shots.csv.gz --dist categorical --column shot_type\n\n"
-    "Exit codes: 0 fitted; 1 bad data; 2 bad usage; 3 fitted, but the optimiser did not converge "
-    "or disagrees with the closed form (a warning on stderr says which); 130 interrupted."
+    "  mlfit fit throws.csv --dist laplace --column error_cm --level 0.99 --gof-bootstrap 999\n\n" + EXIT_CODES
 )
 def fit(
-    file: str = typer.Argument(..., metavar="FILE", help="A CSV file (.csv or .csv.gz), or - for standard input."),
+    file: str = FILE,
     dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution family to fit."),
-    column: Optional[str] = typer.Option(None, "--column", "-c",
-                                         help="The column to fit; may be left out when the file has one column."),
-    output: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f",
-                                        help="table for people, json for one JSON object on stdout."),
+    column: Optional[str] = COLUMN,
+    output: OutputFormat = FORMAT,
+    level: float = LEVEL,
+    gof_bootstrap: int = BOOTSTRAP,
+    seed: int = SEED,
 ) -> None:
     """Fit one family to one column by maximum likelihood.
 
-    Minimises the negative log-likelihood (NLL) with scipy.optimize, compares the optimum with the closed-form MLE, and reports where the raw product of row likelihoods would underflow to 0.0 (or overflow to inf) in float64, float32 and float16. Missing cells (empty, NA, NaN) are skipped and counted.
+    Minimises the negative log-likelihood (NLL) with scipy.optimize, compares the optimum with the closed-form MLE, gives standard errors, Wald and profile-likelihood intervals, AIC, BIC and goodness of fit, and reports where the raw product of row likelihoods would underflow to 0.0 (or overflow to inf) in float64, float32 and float16. Missing cells (empty, NA, NaN) are skipped and counted.
     """
     from .api import fit_file
 
-    result = fit_file(file, dist.value, column)
-    if output is OutputFormat.json:
-        from .report import to_json
+    result = fit_file(file, dist.value, column, level=level, gof_bootstrap=gof_bootstrap, seed=seed)
+    _show(result, output, "print_table")
+    _warn_and_exit(result.warnings())
 
-        typer.echo(to_json(result))
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  mlfit compare sample_data/goals.csv --column home_goals\n\n"
+    "  mlfit compare sample_data/free_throws.csv --column error_cm --gof-bootstrap 199\n\n"
+    "  mlfit compare data.csv --column x --dist normal --dist laplace --format json | jq -r .winner\n\n" + EXIT_CODES
+)
+def compare(
+    file: str = FILE,
+    dist: Optional[list[Distribution]] = typer.Option(
+        None, "--dist", "-d", help="A family to include (repeat for several). Default: every family the column admits."),
+    column: Optional[str] = COLUMN,
+    output: OutputFormat = FORMAT,
+    level: float = LEVEL,
+    gof_bootstrap: int = BOOTSTRAP,
+    seed: int = SEED,
+) -> None:
+    """Which family explains the column? Fit several and rank them by AIC.
+
+    By default the families whose support admits the column are tried: a 0/1 column bernoulli, poisson and categorical; non-negative integers poisson and categorical; other numbers normal and laplace; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
+    """
+    from .compare import compare_file
+    from .errors import DataError
+
+    ranking = compare_file(file, column, [d.value for d in dist or []], level=level,
+                           gof_bootstrap=gof_bootstrap, seed=seed)
+    _show(ranking, output, "print_ranking")
+    if ranking.winner is None:
+        raise DataError(f"{ranking.source}: column '{ranking.column}': no family could be fitted")
+    _warn_and_exit([w for c in ranking.fitted for w in c.result.warnings()])
+
+
+def _show(result, output: OutputFormat, table_view: str) -> None:
+    from . import report
+
+    if output is OutputFormat.json:
+        typer.echo(report.to_json(result))
     else:
         from rich.console import Console
 
-        from .report import print_table
+        getattr(report, table_view)(result, Console())
 
-        print_table(result, Console())
-    warnings = result.warnings()
+
+def _warn_and_exit(warnings: list[str]) -> None:
     for warning in warnings:
         typer.echo(f"mlfit: warning: {warning}", err=True)
     if warnings:

@@ -15,6 +15,7 @@ from .underflow import PRECISIONS
 
 
 def to_json(result) -> str:
+    """A FitResult or a compare Ranking as one JSON object."""
     return json.dumps(result.to_dict(), indent=2, allow_nan=False, default=_jsonable)
 
 
@@ -23,8 +24,8 @@ def _jsonable(value):
 
 
 def to_table(result) -> Group:
-    return Group(_summary(result), _parameters(result), _underflow(result),
-                 Text(result.underflow.explanation(), style="italic"))
+    return Group(_summary(result), _parameters(result), _uncertainty(result), _model(result),
+                 _underflow(result), Text(result.underflow.explanation(), style="italic"))
 
 
 def print_table(result, console: Console) -> None:
@@ -57,17 +58,103 @@ def _parameters(result) -> Table:
     table.add_column("numerical", justify="right")
     table.add_column("closed form", justify="right")
     table.add_column("rel. diff", justify="right")
-    numerical, closed = result.plain(result.params), result.plain(result.closed_form_params)
-    for name, value in numerical.items():
-        diff = f"{result.comparison.param_differences[name]:.1e}"
-        if isinstance(value, dict):
-            for label, p in value.items():
-                table.add_row(escape(f"{name}[{label}]"), f"{p:.10g}", f"{closed[name][label]:.10g}", diff)
-        else:
-            table.add_row(name, f"{value:.10g}", f"{closed[name]:.10g}", diff)
+    closed = dict(_rows(result.plain(result.closed_form_params)))
+    for label, value in _rows(result.plain(result.params)):
+        diff = result.comparison.param_differences[label.split("[")[0]]
+        table.add_row(escape(label), f"{value:.10g}", f"{closed[label]:.10g}", f"{diff:.1e}")
     table.add_row("NLL", f"{result.nll:.10g}", f"{result.closed_form_nll:.10g}",
                   f"{result.comparison.nll_difference:.1e}", style="dim")
     return table
+
+
+def _rows(values: dict, leaf=lambda value: not isinstance(value, dict)):
+    """(label, value) pairs with a vector parameter spread over its categories."""
+    for name, value in values.items():
+        if not leaf(value):
+            yield from ((f"{name}[{label}]", v) for label, v in value.items())
+        else:
+            yield name, value
+
+
+def _uncertainty(result) -> Table:
+    level = result.inference.level
+    table = Table(box=box.SIMPLE_HEAD, title=f"uncertainty: {level:.4g} intervals", title_justify="left")
+    table.add_column("parameter")
+    table.add_column("std. error", justify="right")
+    table.add_column("Wald", justify="right")
+    table.add_column("profile likelihood", justify="right")
+    errors = dict(_rows(result.plain(result.inference.stderr)))
+    for label, interval in _rows(result.intervals(), leaf=lambda value: "wald" in value):
+        table.add_row(escape(label), f"{errors[label]:.4g}", _span(interval["wald"]), _span(interval["profile"]))
+    return table
+
+
+def _span(pair) -> str:
+    return f"[{pair[0]:.5g}, {pair[1]:.5g}]"
+
+
+def _model(result) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, title="model", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    inference = result.inference
+    table.add_row("free parameters", str(inference.k))
+    table.add_row("AIC / BIC", f"{inference.aic:.6f} / {inference.bic:.6f}")
+    table.add_row("goodness of fit", escape(gof_summary(result.gof)))
+    if result.gof.bootstrap:
+        table.add_row("", f"p-values from {result.gof.bootstrap} parametric-bootstrap refits")
+    if result.gof.note:
+        table.add_row("", escape(result.gof.note))
+    return table
+
+
+def gof_summary(gof) -> str:
+    """The statistics in one short line (notes are shown apart)."""
+    data = gof.to_dict()
+    if "chi2" in data:
+        p = data["chi2_pvalue"]
+        return f"chi2 {data['chi2']:.4g}, df {data['df']}" + (f", p {p:.3g}" if p is not None else "")
+    parts = []
+    for name, label in (("ks", "KS"), ("cvm", "CvM"), ("ad", "AD")):
+        p = data.get(f"{name}_pvalue")
+        parts.append(f"{label} {data[name]:.3g}" + (f" (p {p:.2g})" if p is not None else ""))
+    return ", ".join(parts)
+
+
+def print_ranking(ranking, console: Console) -> None:
+    ranks = Table(box=box.SIMPLE_HEAD, title=escape(f"which family explains '{ranking.column}' in {ranking.source}?"),
+                  title_justify="left", title_style="bold")
+    for name in ("", "family", "k", "log-lik", "AIC", "dAIC", "weight", "BIC"):
+        ranks.add_column(name, justify="left" if name in ("", "family") else "right")
+    fits = Table(box=box.SIMPLE_HEAD, title="goodness of fit", title_justify="left")
+    fits.add_column("family")
+    fits.add_column("statistics")
+    notes = []
+    for rank, candidate in enumerate(ranking.candidates, start=1):
+        result = candidate.result
+        if result is None:
+            ranks.add_row("", candidate.distribution, *[""] * 5, Text("cannot fit", style="red"))
+            notes.append(Text(f"{candidate.distribution} cannot fit: {candidate.error}", style="red"))
+            continue
+        ranks.add_row("[bold green]*[/]" if rank == 1 else "", result.distribution, str(result.inference.k),
+                      f"{result.log_likelihood:.6g}", f"{result.aic:.6g}", f"{candidate.delta_aic:.3g}",
+                      f"{candidate.weight:.3g}", f"{result.bic:.6g}")
+        fits.add_row(result.distribution, escape(gof_summary(result.gof)))
+        if result.gof.note:
+            notes.append(Text(f"{result.distribution}: {result.gof.note}", style="dim"))
+        if result.gof.bootstrap:
+            notes.append(Text(f"{result.distribution}: p-values from {result.gof.bootstrap} "
+                              "parametric-bootstrap refits", style="dim"))
+    if ranking.winner:
+        ranks.caption = f"* best by AIC: {ranking.winner.distribution}"
+        ranks.caption_justify = "left"
+    console.print(ranks)
+    if ranking.fitted:
+        console.print(fits)
+    if ranking.note:
+        notes.append(Text(f"note: {ranking.note}", style="yellow"))
+    for note in notes:
+        console.print(note)
 
 
 def _underflow(result) -> Table:

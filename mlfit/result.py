@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fitting import NLL_TOLERANCE, PARAM_TOLERANCE, Comparison, NumericalFit
+from .gof import GoodnessOfFit
+from .inference import Inference
 from .underflow import UnderflowReport
 
 
@@ -26,6 +28,8 @@ class FitResult:
     closed_form_nll: float
     comparison: Comparison
     underflow: UnderflowReport
+    inference: Inference
+    gof: GoodnessOfFit
 
     @property
     def distribution(self) -> str:
@@ -52,6 +56,24 @@ class FitResult:
                 out[name] = {label: float(v) for label, v in zip(self.labels, value)}
             else:
                 out[name] = float(value)
+        return out
+
+    @property
+    def aic(self) -> float:
+        return self.inference.aic
+
+    @property
+    def bic(self) -> float:
+        return self.inference.bic
+
+    def intervals(self) -> dict:
+        """{name: {"wald": [lo, hi], "profile": [lo, hi]}}; a vector parameter maps each label."""
+        out = {}
+        for name, interval in self.inference.intervals.items():
+            if isinstance(interval, list):
+                out[name] = {label: i.to_dict() for label, i in zip(self.labels, interval)}
+            else:
+                out[name] = interval.to_dict()
         return out
 
     def warnings(self) -> list[str]:
@@ -97,5 +119,12 @@ class FitResult:
                 "largest_relative_difference": comparison.largest,
                 "agrees": comparison.agrees,
             },
+            "stderr": self.plain(self.inference.stderr),
+            "level": self.inference.level,
+            "ci": self.intervals(),
+            "k": self.inference.k,
+            "aic": self.aic,
+            "bic": self.bic,
+            "gof": self.gof.to_dict(),
             "underflow": self.underflow.to_dict(),
         }

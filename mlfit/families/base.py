@@ -20,10 +20,15 @@ class Constraint:
     """A parameter's allowed set and its bijection with unconstrained real coordinates."""
 
     description = ""
+    low, high = -np.inf, np.inf  # the closure of the allowed set, for intervals
     boundaries: tuple[float, ...] = ()  # attainable edge values an optimiser can only approach
 
     def size(self, value) -> int:
         return 1
+
+    def scalar(self) -> "Constraint":
+        """The constraint of one entry (itself, for a scalar parameter)."""
+        return getattr(self, "entry", None) or self
 
     def contains(self, value) -> bool:
         raise NotImplementedError
@@ -37,6 +42,7 @@ class Constraint:
 
 class Real(Constraint):
     description = "any real number"
+    entry = None
 
     def contains(self, value):
         return bool(np.isfinite(value))
@@ -50,6 +56,7 @@ class Real(Constraint):
 
 class Positive(Constraint):
     description = "greater than 0"
+    low = 0.0
 
     def contains(self, value):
         return bool(np.isfinite(value) and value > 0)
@@ -73,6 +80,7 @@ class NonNegative(Positive):
 
 class UnitInterval(Constraint):
     description = "between 0 and 1"
+    low, high = 0.0, 1.0
     boundaries = (0.0, 1.0)
 
     def contains(self, value):
@@ -89,6 +97,8 @@ class Simplex(Constraint):
     """K probabilities summing to 1, as K-1 softmax logits with the last logit pinned at 0."""
 
     description = "probabilities that sum to 1"
+    low, high = 0.0, 1.0
+    entry = UnitInterval()  # how one probability of the vector behaves on its own
 
     def size(self, value):
         return len(value) - 1
@@ -161,6 +171,7 @@ class Family:
     parameters: tuple[Parameter, ...] = ()
     support: Support = RealLine()
     loss: str = ""  # the training loss this NLL is, for the report
+    continuous = False  # continuous families have a CDF for EDF goodness-of-fit statistics
     smooth = True  # False where the NLL has kinks and the optimiser must not use gradients
 
     def summarize(self, values: np.ndarray):
@@ -196,6 +207,19 @@ class Family:
         """Hessian of the mean NLL in unconstrained coordinates (smooth families only)."""
         raise NotImplementedError
 
+    def standard_errors(self, stats, params: dict) -> dict:
+        """Asymptotic standard errors at the MLE, from the Fisher information."""
+        raise NotImplementedError
+
+    def profile_nll(self, stats, name: str, value: float, index: int | None = None) -> float:
+        """The NLL with parameter `name` (entry `index` of a vector) held at `value` and every
+        other parameter at its conditional MLE."""
+        raise NotImplementedError
+
+    def frequency_table(self, values, stats, params) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Discrete families: cell labels, observed counts and model probabilities (summing to 1)."""
+        raise NotImplementedError
+
     def encode(self, values: np.ndarray, stats) -> np.ndarray:
         """Values as `log_prob` takes them (category labels become codes)."""
         return values
@@ -203,6 +227,10 @@ class Family:
     def log_prob(self, encoded: np.ndarray, params: dict) -> np.ndarray:
         """Per-row log-probability (or log-density) in file order."""
         raise NotImplementedError
+
+    def free_parameters(self, stats) -> int:
+        """k: the number of parameters the data determine (for AIC and BIC)."""
+        return len(self.pack(self.start(stats)))
 
     def labels(self, stats) -> list[str] | None:
         """Names of the entries of a vector parameter (categories), or None."""

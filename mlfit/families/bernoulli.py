@@ -53,6 +53,17 @@ class Bernoulli(Family):
         p = special.expit(u[0])
         return np.array([[p * (1 - p)]])
 
+    def standard_errors(self, stats, params):
+        p = params["p"]
+        return {"p": float(np.sqrt(p * (1 - p) / stats.n))}
+
+    def profile_nll(self, stats, name, value, index=None):
+        return self.nll(stats, {"p": value})
+
+    def frequency_table(self, values, stats, params):
+        k = stats.successes
+        return ["0", "1"], np.array([stats.n - k, k], dtype=float), np.array([1 - params["p"], params["p"]])
+
     def log_prob(self, encoded, params):
         p = params["p"]
         return xlogy(encoded, p) + xlogy(1.0 - encoded, 1.0 - p)

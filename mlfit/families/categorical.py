@@ -65,6 +65,21 @@ class Categorical(Family):
         p = special.softmax(np.append(u, 0.0))[:-1]
         return np.diag(p) - np.outer(p, p)
 
+    def standard_errors(self, stats, params):
+        p = params["p"]  # the multinomial covariance is (diag(p) - p p') / n
+        return {"p": np.sqrt(p * (1 - p) / stats.n)}
+
+    def profile_nll(self, stats, name, value, index=None):
+        # With p[index] held, the other categories share 1 - p[index] in proportion to their counts.
+        counts = stats.counts
+        rest = counts.sum() - counts[index]
+        p = counts * (1 - value) / rest if rest else np.zeros(len(counts))
+        p[index] = value
+        return self.nll(stats, {"p": p})
+
+    def frequency_table(self, values, stats, params):
+        return list(stats.categories), stats.counts.astype(float), np.asarray(params["p"], dtype=float)
+
     def encode(self, values, stats):
         return np.searchsorted(np.array(stats.categories), values.astype(str))
 

@@ -39,6 +39,7 @@ class Laplace(Family):
     support = RealLine()
     loss = "mean absolute error"
     smooth = False  # |x - mu| has a kink at every data point
+    continuous = True
 
     def summarize(self, values):
         return Sample.of(values)
@@ -69,6 +70,31 @@ class Laplace(Family):
         mu, log_b = u
         mean_abs = np.mean(np.abs(stats.values - mu))  # the MAE of predicting mu for every row
         return float(np.log(2.0) + log_b + mean_abs * np.exp(-log_b)), None
+
+    def standard_errors(self, stats, params):
+        # b from the Fisher information; mu from the asymptotic variance of the sample
+        # median, b^2/n (the NLL has no second derivative in mu to take).
+        se = params["b"] / np.sqrt(stats.n)
+        return {"mu": se, "b": se}
+
+    def profile_nll(self, stats, name, value, index=None):
+        if name == "mu":  # b at its conditional MLE: the mean absolute error about mu
+            b = float(np.mean(np.abs(stats.values - value)))
+            return self.nll(stats, {"mu": value, "b": b})
+        mu = 0.5 * (stats.lower_median + stats.upper_median)
+        return self.nll(stats, {"mu": mu, "b": value})
+
+    def log_cdf(self, x, params):
+        z = (x - params["mu"]) / params["b"]
+        # log(1 - exp(-z)/2) written with log1p so neither tail loses its digits
+        return np.where(z < 0, z - np.log(2), np.log1p(-0.5 * np.exp(-np.abs(z))))
+
+    def log_sf(self, x, params):
+        z = (x - params["mu"]) / params["b"]
+        return np.where(z > 0, -z - np.log(2), np.log1p(-0.5 * np.exp(-np.abs(z))))
+
+    def sample(self, rng, params, size):
+        return rng.laplace(params["mu"], params["b"], size)
 
     def log_prob(self, encoded, params):
         return -np.abs(encoded - params["mu"]) / params["b"] - np.log(2 * params["b"])

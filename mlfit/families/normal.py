@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from .base import Family, Parameter, Positive, Real, RealLine
 
@@ -42,6 +43,7 @@ class Normal(Family):
     parameters = (Parameter("mu", Real(), scale_by="sigma"), Parameter("sigma", Positive()))
     support = RealLine()
     loss = "mean squared error"
+    continuous = True
 
     def summarize(self, values):
         return Moments.of(values)
@@ -79,6 +81,25 @@ class Normal(Family):
         mean_square = stats.m2 / stats.n + offset**2
         cross = 2 * offset * precision
         return np.array([[precision, cross], [cross, 2 * mean_square * precision]])
+
+    def standard_errors(self, stats, params):
+        sigma = params["sigma"]
+        return {"mu": sigma / np.sqrt(stats.n), "sigma": sigma / np.sqrt(2 * stats.n)}
+
+    def profile_nll(self, stats, name, value, index=None):
+        if name == "mu":  # sigma^2 at its conditional MLE: the mean squared error about mu
+            sigma = np.sqrt((stats.m2 + stats.n * (stats.mean - value) ** 2) / stats.n)
+            return self.nll(stats, {"mu": value, "sigma": sigma})
+        return self.nll(stats, {"mu": stats.mean, "sigma": value})
+
+    def log_cdf(self, x, params):
+        return special.log_ndtr((x - params["mu"]) / params["sigma"])
+
+    def log_sf(self, x, params):
+        return special.log_ndtr((params["mu"] - x) / params["sigma"])
+
+    def sample(self, rng, params, size):
+        return rng.normal(params["mu"], params["sigma"], size)
 
     def log_prob(self, encoded, params):
         z = (encoded - params["mu"]) / params["sigma"]

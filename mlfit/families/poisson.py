@@ -55,6 +55,20 @@ class Poisson(Family):
     def hessian(self, stats, u):
         return np.array([[np.exp(u[0])]])
 
+    def standard_errors(self, stats, params):
+        return {"lam": float(np.sqrt(params["lam"] / stats.n))}
+
+    def profile_nll(self, stats, name, value, index=None):
+        return self.nll(stats, {"lam": value})
+
+    def frequency_table(self, values, stats, params):
+        # Each count up to the largest seen, then the unseen tail beyond it as one more cell.
+        top = int(values.max())
+        observed = np.append(np.bincount(values.astype(np.int64), minlength=top + 1), 0).astype(float)
+        probabilities = np.exp(self.log_prob(np.arange(top + 1, dtype=float), params))
+        probabilities = np.append(probabilities, special.pdtrc(top, params["lam"]))  # P(X > top)
+        return [str(k) for k in range(top + 1)] + [f">{top}"], observed, probabilities
+
     def log_prob(self, encoded, params):
         lam = params["lam"]
         return xlogy(encoded, lam) - lam - special.gammaln(encoded + 1)

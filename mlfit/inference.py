@@ -1,0 +1,120 @@
+"""How sure is the fit: standard errors, Wald and profile-likelihood intervals, AIC and BIC.
+
+Quantiles come from scipy.special (chdtri, ndtri), not scipy.stats, whose import alone costs
+about as much as the rest of the fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, special
+
+MAX_EXPANSIONS = 200
+
+
+@dataclass(frozen=True)
+class Interval:
+    wald: tuple[float, float]
+    profile: tuple[float, float]
+
+    def to_dict(self) -> dict:
+        return {"wald": list(self.wald), "profile": list(self.profile)}
+
+
+@dataclass(frozen=True)
+class Inference:
+    level: float
+    k: int  # free parameters
+    aic: float
+    bic: float
+    stderr: dict  # {name: float, or an array for a vector parameter}
+    intervals: dict  # {name: Interval, or a list of Intervals for a vector parameter}
+
+
+def chi2_quantile(level: float, df: int = 1) -> float:
+    return float(special.chdtri(df, 1.0 - level))
+
+
+def infer(family, stats, params: dict, nll: float, level: float = 0.95) -> Inference:
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie strictly between 0 and 1, not {level}")
+    k = family.free_parameters(stats)
+    n = stats.n
+    stderr = family.standard_errors(stats, params)
+    z = float(special.ndtri(0.5 + level / 2))
+    threshold = chi2_quantile(level)
+    intervals = {}
+    for p in family.parameters:
+        value, se = params[p.name], stderr[p.name]
+        if np.ndim(value):
+            intervals[p.name] = [
+                _interval(family, stats, p, float(v), float(s), nll, z, threshold, index=i, fixed=k == 0)
+                for i, (v, s) in enumerate(zip(value, se))
+            ]
+        else:
+            intervals[p.name] = _interval(family, stats, p, float(value), float(se), nll, z, threshold)
+    return Inference(level, k, 2 * k + 2 * nll, k * math.log(n) + 2 * nll, stderr, intervals)
+
+
+def _interval(family, stats, parameter, value, se, nll, z, threshold, index=None, fixed=False) -> Interval:
+    if fixed:  # a single category: p = 1 is not estimated, it is the only possibility
+        return Interval((value, value), (value, value))
+    space = parameter.constraint.scalar()
+    wald = (max(value - z * se, space.low), min(value + z * se, space.high))
+
+    def excess(theta):
+        """2 * (profile NLL - minimum NLL) - chi-square quantile: negative inside the interval."""
+        return 2.0 * (family.profile_nll(stats, parameter.name, theta, index) - nll) - threshold
+
+    profile = (_crossing(excess, space, value, se, -1), _crossing(excess, space, value, se, +1))
+    return Interval(wald, profile)
+
+
+def _to_t(space, theta) -> float:
+    """The unconstrained coordinate the search steps in, so no trial value leaves the space."""
+    with np.errstate(divide="ignore"):
+        return float(space.to_unconstrained(theta)[0])
+
+
+def _from_t(space, t) -> float:
+    with np.errstate(over="ignore"):
+        return float(space.from_unconstrained(np.array([t])))
+
+
+def _crossing(excess, space, value, se, direction) -> float:
+    """Where the profile leaves the interval on one side of the estimate, or the edge of the
+    parameter space if it never does (bernoulli with no successes: the lower limit is 0)."""
+    edge = space.low if direction < 0 else space.high
+    if value == edge:
+        return edge
+    t0 = _to_t(space, value)
+    if not math.isfinite(t0):  # the estimate sits on the other edge: start just inside it
+        t0 = -700.0 if t0 < 0 else 700.0
+    # First step: one standard error, expressed in the search coordinate.
+    slope = abs(_from_t(space, t0 + 1e-6) - _from_t(space, t0 - 1e-6)) / 2e-6
+    step = se / slope if se > 0 and slope > 0 else 1.0
+    step = max(step, 1e-12 * max(1.0, abs(t0)))
+    inside = t0
+    for _ in range(MAX_EXPANSIONS):
+        trial = t0 + direction * step
+        theta = _from_t(space, trial)
+        if theta == edge or not math.isfinite(theta):
+            # The search coordinate reached the edge in floating point: test the edge itself.
+            if math.isfinite(edge) and excess(edge) <= 0:
+                return edge
+            if not math.isfinite(edge):
+                return edge
+            return _solve(excess, _from_t(space, inside), edge)
+        if excess(theta) > 0:
+            return _solve(excess, _from_t(space, inside), theta)
+        inside = trial
+        step *= 2.0
+    return edge
+
+
+def _solve(excess, a, b) -> float:
+    return float(optimize.brentq(excess, a, b, xtol=1e-300, rtol=1e-15,
+                                 maxiter=500))
