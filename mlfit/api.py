@@ -14,6 +14,7 @@ from .data import Column, read_column, to_support
 from .errors import DataError
 from .families import get_family
 from .fitting import compare, minimize_nll
+from .params import resolve
 from .gof import goodness_of_fit
 from .inference import infer
 from .result import FitResult
@@ -43,17 +44,26 @@ def fit(values, distribution: str, *, name: str = "x", **options) -> FitResult:
     return fit_column(data, family, **options)
 
 
-def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int = 0, seed: int = 0) -> FitResult:
+def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int = 0, seed: int = 0,
+               fix: dict | None = None) -> FitResult:
+    """Fit a column read by `mlfit.data`. `fix` holds parameters at written values,
+    e.g. {"sigma": "1"} or {"p": {"a": "0.2", "b": "0.8"}} (see mlfit.params)."""
     values = to_support(data, family)
     stats = family.summarize(values)
-    reason = family.degenerate_reason(stats)
+    fixed = resolve(family, stats, fix or {}, complete=False, what="--fix")
+    reason = family.degenerate_reason(stats, fixed)
     if reason:
         raise DataError(f"{data.source}: column '{data.name}': {reason}")
 
-    closed = family.closed_form(stats)
+    closed = family.closed_form_given(stats, fixed)
     closed_nll = family.nll(stats, closed)
-    numerical = minimize_nll(family, stats)
-    log_probs = family.log_prob(family.encode(values, stats), numerical.params)
+    encoded = family.encode(values, stats)
+    if not np.isfinite(closed_nll):
+        impossible = int(np.flatnonzero(~np.isfinite(family.log_prob(encoded, closed)))[0])
+        raise DataError(f"{data.where(impossible)}: {_show(values[impossible])} has probability 0 with "
+                        f"{_describe(fixed)} fixed, so no parameter value can fit the column")
+    numerical = minimize_nll(family, stats, fixed)
+    log_probs = family.log_prob(encoded, numerical.params)
     return FitResult(
         family=family,
         source=data.source,
@@ -66,6 +76,16 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
         closed_form_nll=closed_nll,
         comparison=compare(family, stats, numerical, closed, closed_nll),
         underflow=underflow_report(log_probs, numerical.nll),
-        inference=infer(family, stats, numerical.params, numerical.nll, level),
-        gof=goodness_of_fit(family, values, stats, numerical.params, gof_bootstrap, seed),
+        inference=infer(family, stats, numerical.params, numerical.nll, level, fixed),
+        gof=goodness_of_fit(family, values, stats, numerical.params, gof_bootstrap, seed, fixed),
+        fixed=fixed,
+        values=values,
     )
+
+
+def _describe(fixed: dict) -> str:
+    return ", ".join(f"{name}={value:g}" if np.ndim(value) == 0 else name for name, value in fixed.items())
+
+
+def _show(value) -> str:
+    return repr(str(value)) if isinstance(value, str) else f"{value:g}"

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import EXIT_FIT_WARNING, EXIT_INTERRUPTED, EXIT_USAGE, MlfitError
+from .errors import EXIT_FIT_WARNING, EXIT_INTERRUPTED, EXIT_USAGE, MlfitError, UsageError
 from .families import NAMES
 
 Distribution = Enum("Distribution", {name: name for name in NAMES}, type=str)
@@ -102,6 +102,11 @@ BOOTSTRAP = typer.Option(
     "were estimated from the same data.",
 )
 SEED = typer.Option(0, "--seed", help="Seed of the bootstrap's random numbers, for repeatable p-values.")
+FIX = typer.Option(
+    None, "--fix", metavar="NAME=VALUE",
+    help="Hold a parameter at a value and fit the others (repeatable), e.g. --fix sigma=1; for "
+    "categorical, p=a:0.2,b:0.8.",
+)
 
 
 @app.command(
@@ -119,14 +124,22 @@ def fit(
     level: float = LEVEL,
     gof_bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
+    fix: Optional[list[str]] = FIX,
 ) -> None:
     """Fit one family to one column by maximum likelihood.
 
     Minimises the negative log-likelihood (NLL) with scipy.optimize, compares the optimum with the closed-form MLE, gives standard errors, Wald and profile-likelihood intervals, AIC, BIC and goodness of fit, and reports where the raw product of row likelihoods would underflow to 0.0 (or overflow to inf) in float64, float32 and float16. Missing cells (empty, NA, NaN) are skipped and counted.
     """
     from .api import fit_file
+    from .params import parse_assignments
 
-    result = fit_file(file, dist.value, column, level=level, gof_bootstrap=gof_bootstrap, seed=seed)
+    held = {}
+    for text in fix or []:
+        for name, value in parse_assignments(text).items():
+            if name in held:
+                raise UsageError(f"--fix gives {name} twice")
+            held[name] = value
+    result = fit_file(file, dist.value, column, level=level, gof_bootstrap=gof_bootstrap, seed=seed, fix=held)
     _show(result, output, "print_table")
     _warn_and_exit(result.warnings())
 
@@ -160,6 +173,30 @@ def compare(
     if ranking.winner is None:
         raise DataError(f"{ranking.source}: column '{ranking.column}': no family could be fitted")
     _warn_and_exit([w for c in ranking.fitted for w in c.result.warnings()])
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    '  mlfit score sample_data/free_throws.csv --dist normal --column error_cm --candidate "mu=0,sigma=5" '
+    '--candidate "mu=2.6,sigma=9.6"\n\n'
+    '  mlfit score sample_data/shots.csv --dist bernoulli --column made --candidate p=0.5 --format json\n\n'
+    '  mlfit score shots.csv --dist categorical --column shot_type --candidate "p=layup:0.5,three:0.5"\n\n' + EXIT_CODES
+)
+def score(
+    file: str = FILE,
+    dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution family of the candidates."),
+    candidate: list[str] = typer.Option(..., "--candidate", metavar="NAME=VALUE,...",
+                                        help="Parameter values to score (repeatable), e.g. \"mu=0,sigma=1\"."),
+    column: Optional[str] = COLUMN,
+    output: OutputFormat = FORMAT,
+) -> None:
+    """Score candidate parameter values on the data, ranked, next to the maximum-likelihood fit.
+
+    For each candidate: NLL, mean NLL per row, log10 likelihood, whether and at which row the raw float64 product of the row likelihoods underflows, and how far its NLL exceeds the MLE's. A candidate outside the parameter space (sigma <= 0, p > 1, probabilities that do not sum to 1) is refused.
+    """
+    from .score import score_file
+
+    _show(score_file(file, dist.value, column, candidate), output, "print_scores")
 
 
 def _show(result, output: OutputFormat, table_view: str) -> None:

@@ -60,35 +60,44 @@ class Comparison:
     agrees: bool
 
 
-def minimize_nll(family, stats) -> NumericalFit:
-    start = family.start(stats)
+def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
+    """Minimise the NLL over the parameters not in `fixed` (which are held at their values)."""
+    fixed = fixed or {}
+    start = {**family.start(stats), **fixed}
     u0 = family.pack(start)
-    if u0.size == 0:
+    free = _free_coordinates(family, start, fixed)
+    if not free.any():
         params = family.unpack(u0, start)
-        return NumericalFit(params, family.nll(stats, params), "none", 0, 0, True,
-                            "no free parameters: the only category has probability 1", ())
+        params.update(fixed)  # exactly as given, not through log/logit and back
+        why = "every parameter is fixed" if fixed else "the only category has probability 1"
+        return NumericalFit(params, family.nll(stats, params), "none", 0, 0, True, f"no free parameters: {why}", ())
 
-    scale = _step_scale(family, start)
+    scale = _step_scale(family, start)[free]
     method = "L-BFGS-B" if family.smooth else "Powell"
 
-    def objective(v):  # in steps of `scale` away from the start
-        value, grad = family.objective(stats, u0 + scale * v)
-        return value if grad is None else (value, grad * scale)
+    def at(v):  # u for a step v (in units of `scale`) away from the start, fixed coordinates held
+        u = u0.copy()
+        u[free] += scale * v
+        return u
 
-    search = optimize.minimize(objective, np.zeros_like(u0), jac=family.smooth, method=method,
+    def objective(v):
+        value, grad = family.objective(stats, at(v))
+        return value if grad is None else (value, grad[free] * scale)
+
+    search = optimize.minimize(objective, np.zeros(free.sum()), jac=family.smooth, method=method,
                                options=SEARCH_OPTIONS if family.smooth else KINKED_OPTIONS)
-    u = u0 + scale * search.x
+    u = at(search.x)
     message = search.message if isinstance(search.message, str) else str(search.message)
-    params = family.unpack(u, start)
-    params, nll, at_boundary = _settle_on_boundary(family, stats, params, family.nll(stats, params))
+    params = {**family.unpack(u, start), **fixed}
+    params, nll, at_boundary = _settle_on_boundary(family, stats, params, family.nll(stats, params), fixed)
     if not family.smooth or at_boundary:
         # At an edge the coordinates only reach at infinity there is no curvature left to
         # refine with; the edge itself was evaluated exactly.
         return NumericalFit(params, nll, method, int(search.nit), int(search.nfev), bool(search.success),
                             message, at_boundary)
 
-    u, steps, decrement = _newton_refine(family, stats, u)
-    params = family.unpack(u, start)
+    u, steps, decrement = _newton_refine(family, stats, u, free)
+    params = {**family.unpack(u, start), **fixed}
     return NumericalFit(
         params, family.nll(stats, params), f"{method} + Newton", int(search.nit) + steps,
         int(search.nfev) + steps, decrement <= DECREMENT_TOLERANCE,
@@ -97,32 +106,39 @@ def minimize_nll(family, stats) -> NumericalFit:
     )
 
 
-def _newton_refine(family, stats, u):
-    """Pure Newton steps u -> u - H^-1 g, kept while they shrink the Newton decrement."""
-    decrement = _decrement(family, stats, u)
+def _free_coordinates(family, start, fixed) -> np.ndarray:
+    return np.concatenate([np.full(p.constraint.size(start[p.name]), p.name not in fixed)
+                           for p in family.parameters] or [np.zeros(0, dtype=bool)])
+
+
+def _newton_refine(family, stats, u, free):
+    """Pure Newton steps on the free coordinates, kept while they shrink the Newton decrement."""
+    decrement = _decrement(family, stats, u, free)
     steps = 0
     while steps < NEWTON_STEPS and decrement > 0:
         _, grad = family.objective(stats, u)
+        hessian = family.hessian(stats, u)[np.ix_(free, free)]
+        candidate = u.copy()
         try:
-            candidate = u - np.linalg.solve(family.hessian(stats, u), grad)
+            candidate[free] -= np.linalg.solve(hessian, grad[free])
         except np.linalg.LinAlgError:
             break
-        candidate_decrement = _decrement(family, stats, candidate)
+        candidate_decrement = _decrement(family, stats, candidate, free)
         if not candidate_decrement < decrement:
             break
         u, decrement, steps = candidate, candidate_decrement, steps + 1
     return u, steps, decrement
 
 
-def _decrement(family, stats, u) -> float:
-    """sqrt(g' H^-1 g); infinite where the Hessian is not positive definite."""
+def _decrement(family, stats, u, free) -> float:
+    """sqrt(g' H^-1 g) over the free coordinates; infinite where H is not positive definite."""
     _, grad = family.objective(stats, u)
-    hessian = family.hessian(stats, u)
+    hessian = family.hessian(stats, u)[np.ix_(free, free)]
     try:
         lower = np.linalg.cholesky(hessian)
     except np.linalg.LinAlgError:
         return float("inf")
-    whitened = np.linalg.solve(lower, grad)
+    whitened = np.linalg.solve(lower, grad[free])
     return float(np.sqrt(whitened @ whitened))
 
 
@@ -134,13 +150,15 @@ def _step_scale(family, start) -> np.ndarray:
     return np.concatenate(widths)
 
 
-def _settle_on_boundary(family, stats, params, nll):
+def _settle_on_boundary(family, stats, params, nll, fixed=()):
     """Try each bounded parameter at the edge it approaches; keep the edge if its NLL is no worse.
 
     The edge is only ever accepted when it really is at least as good, so this cannot move an
     interior optimum: with one miss among 10^7 shots, p = 1 has an infinite NLL and is refused."""
     settled = []
     for p in family.parameters:
+        if p.name in fixed:
+            continue
         value = params[p.name]
         for edge in p.constraint.boundaries:
             if np.ndim(value) == 0 and abs(value - edge) <= BOUNDARY_PROXIMITY:

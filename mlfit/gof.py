@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from .inference import free_parameter_count
+
 MIN_EXPECTED = 5.0
 
 
@@ -51,10 +53,13 @@ def edf_statistics(log_cdf: np.ndarray, log_sf: np.ndarray) -> dict:
     return {"ks": float(ks), "cvm": float(cvm), "ad": float(ad)}
 
 
-def goodness_of_fit(family, values, stats, params, bootstrap: int = 0, seed: int = 0) -> GoodnessOfFit:
+def goodness_of_fit(family, values, stats, params, bootstrap: int = 0, seed: int = 0, fixed=None) -> GoodnessOfFit:
+    """`fixed` parameters were held, not estimated: they cost no degrees of freedom, and each
+    bootstrap replicate is refitted with them held too."""
+    fixed = fixed or {}
     if family.continuous:
-        return _continuous(family, values, params, bootstrap, seed)
-    return _discrete(family, values, stats, params)
+        return _continuous(family, values, params, bootstrap, seed, fixed)
+    return _discrete(family, values, stats, params, fixed)
 
 
 def _edf(family, values, params) -> dict:
@@ -62,7 +67,7 @@ def _edf(family, values, params) -> dict:
     return edf_statistics(family.log_cdf(ordered, params), family.log_sf(ordered, params))
 
 
-def _continuous(family, values, params, bootstrap, seed) -> GoodnessOfFit:
+def _continuous(family, values, params, bootstrap, seed, fixed) -> GoodnessOfFit:
     observed = _edf(family, values, params)
     if bootstrap <= 0:
         return GoodnessOfFit(observed, note="no p-values: run with --gof-bootstrap N for them")
@@ -71,19 +76,19 @@ def _continuous(family, values, params, bootstrap, seed) -> GoodnessOfFit:
     for _ in range(bootstrap):
         replicate = family.sample(rng, params, len(values))
         # Refit each replicate: its closed-form MLE (checked against the optimiser on the data).
-        refit = family.closed_form(family.summarize(replicate))
+        refit = family.closed_form_given(family.summarize(replicate), fixed)
         for name, value in _edf(family, replicate, refit).items():
             exceed[name] += value >= observed[name]
     p_values = {f"{name}_pvalue": (1 + count) / (bootstrap + 1) for name, count in exceed.items()}
     return GoodnessOfFit(observed, p_values, bootstrap=bootstrap)
 
 
-def _discrete(family, values, stats, params) -> GoodnessOfFit:
+def _discrete(family, values, stats, params, fixed) -> GoodnessOfFit:
     labels, observed, probabilities = family.frequency_table(values, stats, params)
     expected = probabilities * stats.n
     cells = _pool(labels, observed, expected)
     chi2 = float(sum((o - e) ** 2 / e for _, o, e in cells if e > 0))
-    k = family.free_parameters(stats)
+    k = free_parameter_count(family, stats, fixed)
     df = len(cells) - 1 - k
     if df < 1:
         note = ("saturated: the fitted probabilities reproduce the observed frequencies, so there is "

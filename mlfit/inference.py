@@ -38,28 +38,41 @@ def chi2_quantile(level: float, df: int = 1) -> float:
     return float(special.chdtri(df, 1.0 - level))
 
 
-def infer(family, stats, params: dict, nll: float, level: float = 0.95) -> Inference:
+def free_parameter_count(family, stats, fixed=()) -> int:
+    start = family.start(stats)
+    return sum(p.constraint.size(start[p.name]) for p in family.parameters if p.name not in fixed)
+
+
+def infer(family, stats, params: dict, nll: float, level: float = 0.95, fixed=()) -> Inference:
+    """Standard errors and intervals for the parameters not in `fixed`."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie strictly between 0 and 1, not {level}")
-    k = family.free_parameters(stats)
+    k = free_parameter_count(family, stats, fixed)
     n = stats.n
     stderr = family.standard_errors(stats, params)
     z = float(special.ndtri(0.5 + level / 2))
     threshold = chi2_quantile(level)
+    free = [p for p in family.parameters if p.name not in fixed]
+    if len(free) == 1 and len(family.parameters) > 1:
+        # With the others held, the profile of the one free parameter is the NLL itself.
+        profile = lambda _stats, name, value, index=None: family.nll(_stats, {**params, name: value})
+    else:
+        profile = family.profile_nll
+    stderr = {p.name: stderr[p.name] for p in free}
     intervals = {}
-    for p in family.parameters:
+    for p in free:
         value, se = params[p.name], stderr[p.name]
         if np.ndim(value):
             intervals[p.name] = [
-                _interval(family, stats, p, float(v), float(s), nll, z, threshold, index=i, fixed=k == 0)
+                _interval(profile, stats, p, float(v), float(s), nll, z, threshold, index=i, fixed=k == 0)
                 for i, (v, s) in enumerate(zip(value, se))
             ]
         else:
-            intervals[p.name] = _interval(family, stats, p, float(value), float(se), nll, z, threshold)
+            intervals[p.name] = _interval(profile, stats, p, float(value), float(se), nll, z, threshold)
     return Inference(level, k, 2 * k + 2 * nll, k * math.log(n) + 2 * nll, stderr, intervals)
 
 
-def _interval(family, stats, parameter, value, se, nll, z, threshold, index=None, fixed=False) -> Interval:
+def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index=None, fixed=False) -> Interval:
     if fixed:  # a single category: p = 1 is not estimated, it is the only possibility
         return Interval((value, value), (value, value))
     space = parameter.constraint.scalar()
@@ -67,7 +80,7 @@ def _interval(family, stats, parameter, value, se, nll, z, threshold, index=None
 
     def excess(theta):
         """2 * (profile NLL - minimum NLL) - chi-square quantile: negative inside the interval."""
-        return 2.0 * (family.profile_nll(stats, parameter.name, theta, index) - nll) - threshold
+        return 2.0 * (profile_nll(stats, parameter.name, theta, index) - nll) - threshold
 
     profile = (_crossing(excess, space, value, se, -1), _crossing(excess, space, value, se, +1))
     return Interval(wald, profile)

@@ -24,7 +24,7 @@ def _jsonable(value):
 
 
 def to_table(result) -> Group:
-    return Group(_summary(result), _parameters(result), _uncertainty(result), _model(result),
+    return Group(_summary(result), _parameters(result), _uncertainty(result), _model(result), _loss(result),
                  _underflow(result), Text(result.underflow.explanation(), style="italic"))
 
 
@@ -61,7 +61,8 @@ def _parameters(result) -> Table:
     closed = dict(_rows(result.plain(result.closed_form_params)))
     for label, value in _rows(result.plain(result.params)):
         diff = result.comparison.param_differences[label.split("[")[0]]
-        table.add_row(escape(label), f"{value:.10g}", f"{closed[label]:.10g}", f"{diff:.1e}")
+        held = " (fixed)" if label.split("[")[0] in result.fixed else ""
+        table.add_row(escape(label + held), f"{value:.10g}", f"{closed[label]:.10g}", f"{diff:.1e}")
     table.add_row("NLL", f"{result.nll:.10g}", f"{result.closed_form_nll:.10g}",
                   f"{result.comparison.nll_difference:.1e}", style="dim")
     return table
@@ -105,6 +106,20 @@ def _model(result) -> Table:
         table.add_row("", f"p-values from {result.gof.bootstrap} parametric-bootstrap refits")
     if result.gof.note:
         table.add_row("", escape(result.gof.note))
+    return table
+
+
+def _loss(result) -> Table:
+    loss = result.loss()
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=f"the NLL is the {loss['name']} in disguise",
+                  title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in loss.items():
+        if key not in ("name", "identity", "nll_from_loss"):
+            table.add_row(key.replace("_", " "), f"{value:.10g}")
+    table.add_row("identity", escape(loss["identity"]))
+    table.add_row("NLL from the loss", f"{loss['nll_from_loss']:.10g}  (the NLL: {result.nll:.10g})")
     return table
 
 
@@ -155,6 +170,28 @@ def print_ranking(ranking, console: Console) -> None:
         notes.append(Text(f"note: {ranking.note}", style="yellow"))
     for note in notes:
         console.print(note)
+
+
+def print_scores(scoring, console: Console) -> None:
+    table = Table(box=box.SIMPLE_HEAD, title=escape(f"{scoring.distribution} candidates for "
+                  f"'{scoring.column}' in {scoring.source}"), title_justify="left", title_style="bold")
+    for name in ("candidate", "NLL", "NLL / row", "NLL - MLE", "log10 L", "float64 product"):
+        table.add_column(name, justify="left" if name in ("candidate", "float64 product") else "right",
+                         no_wrap=name != "candidate", overflow="fold")
+    for score in [*scoring.candidates, scoring.mle]:
+        data = score.to_dict()
+        if data["nll"] is None:
+            cells = ["inf", "inf", "inf", "-inf", f"row {score.impossible_row} has probability 0"]
+        else:
+            product = ("holds" if score.first_zero_at is None and score.first_inf_at is None else
+                       f"0.0 at row {score.first_zero_at:,}" if score.first_zero_at is not None else
+                       f"inf at row {score.first_inf_at:,}")
+            cells = [f"{score.nll:.8g}", f"{data['mean_nll']:.5g}", f"{score.excess:+.4g}",
+                     f"{score.log10_likelihood:.5g}", product]
+        style = "bold" if score is scoring.mle else None
+        table.add_row(escape(score.label if score is not scoring.mle else "MLE (reference)"), *cells, style=style)
+    console.print(table)
+    console.print(Text("Smaller NLL = more believable: the MLE is the candidate no one can beat.", style="italic"))
 
 
 def _underflow(result) -> Table:

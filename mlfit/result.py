@@ -5,7 +5,7 @@ Views (rich tables, JSON) are made from it in `mlfit.report`; nothing here print
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,8 @@ class FitResult:
     underflow: UnderflowReport
     inference: Inference
     gof: GoodnessOfFit
+    fixed: dict = field(default_factory=dict)  # parameters held at given values, not estimated
+    values: np.ndarray | None = field(default=None, repr=False, compare=False)  # the fitted values, for plots
 
     @property
     def distribution(self) -> str:
@@ -76,6 +78,11 @@ class FitResult:
                 out[name] = interval.to_dict()
         return out
 
+    def loss(self) -> dict:
+        """The training loss the NLL is, at the fit, with the identity between them."""
+        stats = self.family.summarize(self.values)
+        return self.family.loss_report(stats, self.params)
+
     def warnings(self) -> list[str]:
         """What a user must not miss: a fit that failed to converge or disagrees with the formula."""
         found = []
@@ -98,9 +105,10 @@ class FitResult:
             "n": self.n,
             "dropped": self.dropped,
             "params": self.plain(self.params),
+            "fixed": self.plain(self.fixed),
             "nll": self.nll,
             "log_likelihood": self.log_likelihood,
-            "loss": self.family.loss,
+            "loss": self.loss(),
             "closed_form": {"params": self.plain(self.closed_form_params), "nll": self.closed_form_nll},
             "numerical": {
                 "params": self.plain(num.params),

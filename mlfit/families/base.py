@@ -178,12 +178,20 @@ class Family:
         """Sufficient statistics of validated values (what the NLL needs, nothing more)."""
         raise NotImplementedError
 
-    def degenerate_reason(self, stats) -> str | None:
-        """Why the likelihood has no maximum for this data, or None when it has one."""
+    def degenerate_reason(self, stats, fixed=()) -> str | None:
+        """Why the likelihood has no maximum for this data (with `fixed` held), or None."""
         return None
 
     def closed_form(self, stats) -> dict:
         raise NotImplementedError
+
+    def closed_form_given(self, stats, fixed: dict) -> dict:
+        """The MLE of the other parameters with `fixed` held at its values."""
+        if not fixed:
+            return self.closed_form(stats)
+        if all(p.name in fixed for p in self.parameters):
+            return dict(fixed)
+        raise NotImplementedError(f"{self.name}: no conditional closed form for {sorted(fixed)}")
 
     def optimal_intervals(self, stats) -> dict:
         """Parameters whose optimum is a whole interval, as {name: (low, high)}."""
@@ -220,6 +228,11 @@ class Family:
         """Discrete families: cell labels, observed counts and model probabilities (summing to 1)."""
         raise NotImplementedError
 
+    def loss_report(self, stats, params: dict) -> dict:
+        """The training loss this NLL is, evaluated at `params`, and the NLL rebuilt from it by the
+        exact identity between them (`nll_from_loss`, which must equal `nll`)."""
+        raise NotImplementedError
+
     def encode(self, values: np.ndarray, stats) -> np.ndarray:
         """Values as `log_prob` takes them (category labels become codes)."""
         return values
@@ -227,10 +240,6 @@ class Family:
     def log_prob(self, encoded: np.ndarray, params: dict) -> np.ndarray:
         """Per-row log-probability (or log-density) in file order."""
         raise NotImplementedError
-
-    def free_parameters(self, stats) -> int:
-        """k: the number of parameters the data determine (for AIC and BIC)."""
-        return len(self.pack(self.start(stats)))
 
     def labels(self, stats) -> list[str] | None:
         """Names of the entries of a vector parameter (categories), or None."""

@@ -64,6 +64,11 @@ class Bernoulli(Family):
         k = stats.successes
         return ["0", "1"], np.array([stats.n - k, k], dtype=float), np.array([1 - params["p"], params["p"]])
 
+    def loss_report(self, stats, params):
+        p, k, n = params["p"], stats.successes, stats.n
+        bce = float(-(xlogy(k, p) + xlogy(n - k, 1.0 - p)) / n)
+        return {"name": self.loss, "bce": bce, "identity": "NLL = n*BCE", "nll_from_loss": n * bce}
+
     def log_prob(self, encoded, params):
         p = params["p"]
         return xlogy(encoded, p) + xlogy(1.0 - encoded, 1.0 - p)

@@ -80,6 +80,18 @@ class Categorical(Family):
     def frequency_table(self, values, stats, params):
         return list(stats.categories), stats.counts.astype(float), np.asarray(params["p"], dtype=float)
 
+    def loss_report(self, stats, params):
+        n = stats.n
+        cross_entropy = float(-np.sum(xlogy(stats.counts / n, params["p"])))
+        return {
+            "name": self.loss,
+            "cross_entropy_nats": cross_entropy,
+            "cross_entropy_bits": cross_entropy / np.log(2),
+            "perplexity": float(np.exp(cross_entropy)),
+            "identity": "NLL = n*CE (in nats); perplexity = exp(CE)",
+            "nll_from_loss": n * cross_entropy,
+        }
+
     def encode(self, values, stats):
         return np.searchsorted(np.array(stats.categories), values.astype(str))
 

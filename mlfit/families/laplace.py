@@ -44,14 +44,21 @@ class Laplace(Family):
     def summarize(self, values):
         return Sample.of(values)
 
-    def degenerate_reason(self, stats):
-        if stats.values.min() == stats.values.max():
+    def degenerate_reason(self, stats, fixed=()):
+        if stats.values.min() == stats.values.max() and "b" not in fixed:
             return "every value is the same, so the laplace likelihood has no maximum (b -> 0)"
         return None
 
     def closed_form(self, stats):
         mu = 0.5 * (stats.lower_median + stats.upper_median)
         return {"mu": mu, "b": float(np.mean(np.abs(stats.values - mu)))}
+
+    def closed_form_given(self, stats, fixed):
+        if set(fixed) == {"b"}:  # the median whatever b is
+            return {"mu": 0.5 * (stats.lower_median + stats.upper_median), "b": fixed["b"]}
+        if set(fixed) == {"mu"}:  # the mean absolute deviation from the given mu
+            return {"mu": fixed["mu"], "b": float(np.mean(np.abs(stats.values - fixed["mu"])))}
+        return super().closed_form_given(stats, fixed)
 
     def optimal_intervals(self, stats):
         # With an even count, every mu between the two middle values gives the same NLL.
@@ -95,6 +102,16 @@ class Laplace(Family):
 
     def sample(self, rng, params, size):
         return rng.laplace(params["mu"], params["b"], size)
+
+    def loss_report(self, stats, params):
+        mu, b = params["mu"], params["b"]
+        mae = float(np.mean(np.abs(stats.values - mu)))
+        return {
+            "name": self.loss,
+            "mae": mae,
+            "identity": "NLL = n*log(2*b) + n*MAE/b",
+            "nll_from_loss": float(stats.n * np.log(2 * b) + stats.n * mae / b),
+        }
 
     def log_prob(self, encoded, params):
         return -np.abs(encoded - params["mu"]) / params["b"] - np.log(2 * params["b"])

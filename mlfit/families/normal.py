@@ -48,13 +48,20 @@ class Normal(Family):
     def summarize(self, values):
         return Moments.of(values)
 
-    def degenerate_reason(self, stats):
-        if stats.m2 == 0:
+    def degenerate_reason(self, stats, fixed=()):
+        if stats.m2 == 0 and "sigma" not in fixed:
             return "every value is the same, so the normal likelihood has no maximum (sigma -> 0)"
         return None
 
     def closed_form(self, stats):
         return {"mu": stats.mean, "sigma": float(np.sqrt(stats.m2 / stats.n))}
+
+    def closed_form_given(self, stats, fixed):
+        if set(fixed) == {"sigma"}:  # the mean whatever sigma is
+            return {"mu": stats.mean, "sigma": fixed["sigma"]}
+        if set(fixed) == {"mu"}:  # the root mean square deviation from the given mu
+            return {"mu": fixed["mu"], "sigma": float(np.sqrt(stats.m2 / stats.n + (stats.mean - fixed["mu"]) ** 2))}
+        return super().closed_form_given(stats, fixed)
 
     def start(self, stats):
         sd = np.sqrt(stats.m2 / stats.n)
@@ -100,6 +107,16 @@ class Normal(Family):
 
     def sample(self, rng, params, size):
         return rng.normal(params["mu"], params["sigma"], size)
+
+    def loss_report(self, stats, params):
+        mu, sigma = params["mu"], params["sigma"]
+        mse = stats.m2 / stats.n + (stats.mean - mu) ** 2  # exact: no rows needed
+        return {
+            "name": self.loss,
+            "mse": mse,
+            "identity": "NLL = n*log(sigma*sqrt(2*pi)) + n*MSE/(2*sigma^2)",
+            "nll_from_loss": float(stats.n * np.log(sigma * np.sqrt(2 * np.pi)) + stats.n * mse / (2 * sigma**2)),
+        }
 
     def log_prob(self, encoded, params):
         z = (encoded - params["mu"]) / params["sigma"]

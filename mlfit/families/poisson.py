@@ -15,15 +15,25 @@ class Counts:
     n: int
     total: float
     sum_log_factorial: float  # sum of log(x!): constant in lam, but part of the true NLL
+    sum_stirling: float  # torch's Stirling stand-in for log(x!), for the loss report
 
     @classmethod
     def of(cls, values: np.ndarray) -> "Counts":
-        return cls(len(values), float(np.sum(values)), float(np.sum(special.gammaln(values + 1))))
+        return cls(len(values), float(np.sum(values)), float(np.sum(special.gammaln(values + 1))),
+                   float(np.sum(stirling(values))))
 
     def merge(self, other: "Counts") -> "Counts":
-        return Counts(
-            self.n + other.n, self.total + other.total, self.sum_log_factorial + other.sum_log_factorial
-        )
+        return Counts(self.n + other.n, self.total + other.total,
+                      self.sum_log_factorial + other.sum_log_factorial, self.sum_stirling + other.sum_stirling)
+
+
+TORCH_EPS = 1e-8  # torch.nn.PoissonNLLLoss's eps inside log(input + eps) when log_input=False
+
+
+def stirling(x: np.ndarray) -> np.ndarray:
+    """torch.nn.PoissonNLLLoss(full=True)'s term: x*log(x) - x + log(2*pi*x)/2 where x > 1, else 0."""
+    safe = np.where(x > 1, x, 1.0)
+    return np.where(x > 1, safe * np.log(safe) - safe + 0.5 * np.log(2 * np.pi * safe), 0.0)
 
 
 class Poisson(Family):
@@ -68,6 +78,22 @@ class Poisson(Family):
         probabilities = np.exp(self.log_prob(np.arange(top + 1, dtype=float), params))
         probabilities = np.append(probabilities, special.pdtrc(top, params["lam"]))  # P(X > top)
         return [str(k) for k in range(top + 1)] + [f">{top}"], observed, probabilities
+
+    def loss_report(self, stats, params):
+        lam, n = params["lam"], stats.n
+        mean = stats.total / n
+        poisson_nll = float(lam - xlogy(mean, lam))  # mean of lam - x*log(lam)
+        return {
+            "name": self.loss,
+            "poisson_nll": poisson_nll,
+            "log_factorial_mean": stats.sum_log_factorial / n,
+            "torch_poisson_nll_loss": float(lam - mean * np.log(lam + TORCH_EPS) + stats.sum_stirling / n),
+            "stirling_mean": stats.sum_stirling / n,
+            "identity": "NLL = n*PoissonNLL + sum(log(x!)); torch's PoissonNLLLoss(log_input=False, "
+            "full=True) adds eps=1e-8 inside the log and stands in for log(x!) with Stirling's "
+            "x*log(x) - x + log(2*pi*x)/2 (for x > 1)",
+            "nll_from_loss": n * poisson_nll + stats.sum_log_factorial,
+        }
 
     def log_prob(self, encoded, params):
         lam = params["lam"]

@@ -1,0 +1,80 @@
+"""The coach's candidate curves: score parameter values someone proposes against the data,
+next to the maximum-likelihood fit, to show that "most believable" means "smallest NLL"."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import read_column, to_support
+from .families import get_family
+from .params import parse_assignments, resolve
+from .underflow import underflow_report
+
+
+@dataclass(frozen=True)
+class Score:
+    label: str  # as the user wrote it, or "MLE"
+    params: dict  # JSON-ready
+    nll: float  # inf when some row is impossible under these parameters
+    n: int
+    excess: float  # NLL minus the MLE's NLL
+    log10_likelihood: float
+    first_zero_at: int | None  # where the raw float64 product of the rows hits 0.0
+    first_inf_at: int | None
+    impossible_row: int | None  # the first data row with probability 0, if any
+
+    def to_dict(self) -> dict:
+        finite = math.isfinite(self.nll)
+        return {
+            "candidate": self.label,
+            "params": self.params,
+            "nll": self.nll if finite else None,
+            "mean_nll": self.nll / self.n if finite else None,
+            "nll_excess": self.excess if finite else None,
+            "log10_likelihood": self.log10_likelihood if finite else None,
+            "float64_underflows": self.first_zero_at is not None,
+            "float64_first_zero_at": self.first_zero_at,
+            "float64_first_inf_at": self.first_inf_at,
+            "impossible_row": self.impossible_row,
+        }
+
+
+@dataclass(frozen=True)
+class Scoring:
+    source: str
+    column: str
+    distribution: str
+    candidates: list  # best (smallest NLL) first
+    mle: Score
+
+    def to_dict(self) -> dict:
+        return {"file": self.source, "column": self.column, "distribution": self.distribution,
+                "candidates": [c.to_dict() for c in self.candidates], "mle": self.mle.to_dict()}
+
+
+def score_file(source: str, distribution: str, column: str | None, candidates: list[str]) -> Scoring:
+    from .api import fit_column
+
+    family = get_family(distribution)
+    data = read_column(source, column, text=not family.support.numeric)
+    fitted = fit_column(data, family)
+    values = fitted.values
+    stats = family.summarize(values)
+    encoded = family.encode(values, stats)
+
+    def score(label, params):
+        log_probs = family.log_prob(encoded, params)
+        nll = float(family.nll(stats, params))
+        impossible = np.flatnonzero(~np.isfinite(log_probs))
+        report = underflow_report(log_probs, nll).precisions["float64"]
+        return Score(label, fitted.plain(params), nll, len(values), nll - fitted.nll, -nll / math.log(10),
+                     report.first_zero_at, report.first_inf_at,
+                     int(data.rows[impossible[0]]) if impossible.size else None)
+
+    scored = [score(text, resolve(family, stats, parse_assignments(text), complete=True,
+                                  what=f"candidate '{text}'")) for text in candidates]
+    scored.sort(key=lambda s: s.nll)
+    return Scoring(data.source, data.name, family.name, scored, score("MLE", fitted.params))
