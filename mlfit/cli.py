@@ -125,6 +125,13 @@ def fit(
     gof_bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
     fix: Optional[list[str]] = FIX,
+    plot: Optional[str] = typer.Option(
+        None, "--plot", metavar="FILE.png", help="Draw the fit (histogram/density, CDF, Q-Q and P-P panels; bars "
+        "for discrete families) to a .png, .svg or .pdf. Needs: pip install 'mlfit[plot]'."),
+    plot_nll: Optional[str] = typer.Option(
+        None, "--plot-nll", metavar="FILE.png", help="Draw the NLL landscape: the profile NLL against each "
+        "parameter, and log10 of the raw likelihood of the first k rows against the underflow limits."),
+    no_chart: bool = typer.Option(False, "--no-chart", help="Leave out the small histogram in the table view."),
 ) -> None:
     """Fit one family to one column by maximum likelihood.
 
@@ -139,8 +146,21 @@ def fit(
             if name in held:
                 raise UsageError(f"--fix gives {name} twice")
             held[name] = value
+    targets = [path for path in (plot, plot_nll) if path]
+    if targets:
+        from .plots import check_target
+
+        for path in targets:
+            check_target(path, inputs=(file,))
     result = fit_file(file, dist.value, column, level=level, gof_bootstrap=gof_bootstrap, seed=seed, fix=held)
-    _show(result, output, "print_table")
+    _show(result, output, "print_table", chart=not no_chart)
+    if targets:
+        from .plots import draw_fit, draw_nll
+
+        if plot:
+            draw_fit(result, plot)
+        if plot_nll:
+            draw_nll(result, plot_nll)
     _warn_and_exit(result.warnings())
 
 
@@ -199,7 +219,7 @@ def score(
     _show(score_file(file, dist.value, column, candidate), output, "print_scores")
 
 
-def _show(result, output: OutputFormat, table_view: str) -> None:
+def _show(result, output: OutputFormat, table_view: str, **view_options) -> None:
     from . import report
 
     if output is OutputFormat.json:
@@ -207,7 +227,7 @@ def _show(result, output: OutputFormat, table_view: str) -> None:
     else:
         from rich.console import Console
 
-        getattr(report, table_view)(result, Console())
+        getattr(report, table_view)(result, Console(), **view_options)
 
 
 def _warn_and_exit(warnings: list[str]) -> None:

@@ -43,6 +43,16 @@ def free_parameter_count(family, stats, fixed=()) -> int:
     return sum(p.constraint.size(start[p.name]) for p in family.parameters if p.name not in fixed)
 
 
+def profile_function(family, params: dict, fixed=()):
+    """profile(stats, name, value, index=None): the NLL with that parameter held at `value` and
+    every other free parameter at its conditional MLE."""
+    free = [p for p in family.parameters if p.name not in fixed]
+    if len(free) == 1 and len(family.parameters) > 1:
+        # With the others held, the profile of the one free parameter is the NLL itself.
+        return lambda stats, name, value, index=None: family.nll(stats, {**params, name: value})
+    return family.profile_nll
+
+
 def infer(family, stats, params: dict, nll: float, level: float = 0.95, fixed=()) -> Inference:
     """Standard errors and intervals for the parameters not in `fixed`."""
     if not 0.0 < level < 1.0:
@@ -53,11 +63,7 @@ def infer(family, stats, params: dict, nll: float, level: float = 0.95, fixed=()
     z = float(special.ndtri(0.5 + level / 2))
     threshold = chi2_quantile(level)
     free = [p for p in family.parameters if p.name not in fixed]
-    if len(free) == 1 and len(family.parameters) > 1:
-        # With the others held, the profile of the one free parameter is the NLL itself.
-        profile = lambda _stats, name, value, index=None: family.nll(_stats, {**params, name: value})
-    else:
-        profile = family.profile_nll
+    profile = profile_function(family, params, fixed)
     stderr = {p.name: stderr[p.name] for p in free}
     intervals = {}
     for p in free:

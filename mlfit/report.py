@@ -23,13 +23,19 @@ def _jsonable(value):
     return float(value) if hasattr(value, "__float__") else str(value)
 
 
-def to_table(result) -> Group:
-    return Group(_summary(result), _parameters(result), _uncertainty(result), _model(result), _loss(result),
-                 _underflow(result), Text(result.underflow.explanation(), style="italic"))
+def to_table(result, chart: bool = True) -> Group:
+    parts = [_summary(result)]
+    if chart and result.values is not None:
+        from .chart import chart as draw
+
+        parts.append(draw(result))
+    parts += [_parameters(result), _uncertainty(result), _model(result), _loss(result), _underflow(result),
+              Text(result.underflow.explanation(), style="italic")]
+    return Group(*parts)
 
 
-def print_table(result, console: Console) -> None:
-    console.print(to_table(result))
+def print_table(result, console: Console, chart: bool = True) -> None:
+    console.print(to_table(result, chart))
 
 
 def _summary(result) -> Table:
@@ -189,9 +195,10 @@ def print_scores(scoring, console: Console) -> None:
             cells = [f"{score.nll:.8g}", f"{data['mean_nll']:.5g}", f"{score.excess:+.4g}",
                      f"{score.log10_likelihood:.5g}", product]
         style = "bold" if score is scoring.mle else None
-        table.add_row(escape(score.label if score is not scoring.mle else "MLE (reference)"), *cells, style=style)
+        table.add_row(escape(score.label), *cells, style=style)
     console.print(table)
-    console.print(Text("Smaller NLL = more believable: the MLE is the candidate no one can beat.", style="italic"))
+    console.print(Text("MLE: the maximum-likelihood fit, for reference. Smaller NLL = more believable: the MLE "
+                       "is the candidate no one can beat.", style="italic"))
 
 
 def _underflow(result) -> Table:

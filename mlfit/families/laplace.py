@@ -100,6 +100,10 @@ class Laplace(Family):
         z = (x - params["mu"]) / params["b"]
         return np.where(z > 0, -z - np.log(2), np.log1p(-0.5 * np.exp(-np.abs(z))))
 
+    def quantile(self, q, params):
+        centred = np.asarray(q, dtype=float) - 0.5
+        return params["mu"] - params["b"] * np.sign(centred) * np.log1p(-2 * np.abs(centred))
+
     def sample(self, rng, params, size):
         return rng.laplace(params["mu"], params["b"], size)
 

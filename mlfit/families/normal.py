@@ -105,6 +105,9 @@ class Normal(Family):
     def log_sf(self, x, params):
         return special.log_ndtr((params["mu"] - x) / params["sigma"])
 
+    def quantile(self, q, params):
+        return params["mu"] + params["sigma"] * special.ndtri(q)
+
     def sample(self, rng, params, size):
         return rng.normal(params["mu"], params["sigma"], size)
 

@@ -1,0 +1,234 @@
+"""Pictures of a fit: what fitdistrplus's plot(fitdist) shows, and the NLL landscape.
+
+matplotlib is optional (pip install 'mlfit[plot]') and imported only here, only when a plot is
+asked for. Each panel's data is computed apart from the drawing, so tests can check the numbers.
+Files are written to a temporary name beside the target and renamed into place: never half-written.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+
+import numpy as np
+
+from .errors import UsageError
+from .inference import chi2_quantile, profile_function
+from .underflow import PRECISIONS
+
+FORMATS = (".png", ".svg", ".pdf")
+MAX_NLL_PANELS = 9
+
+
+def check_target(path: str, inputs: tuple[str, ...] = ()) -> None:
+    """Refuse, before any fitting, a plot file mlfit cannot or must not write."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in FORMATS:
+        raise UsageError(f"{path}: a plot is written as {', '.join(FORMATS)}; name the file with one of them")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{path}: cannot write the plot: no directory {folder}")
+    for source in inputs:
+        if source != "-" and os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
+            raise UsageError(f"{path}: is the input file; mlfit never writes to its input")
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError("plots need matplotlib: pip install 'mlfit[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# --- panel data -----------------------------------------------------------------------------
+def fit_panels(result) -> dict:
+    """The numbers each panel of the fit plot shows."""
+    family, params, values = result.family, result.params, result.values
+    if family.continuous:
+        ordered = np.sort(values)
+        n = len(ordered)
+        positions = (np.arange(1, n + 1) - 0.5) / n
+        spread = ordered[-1] - ordered[0]
+        grid = np.linspace(ordered[0] - 0.05 * spread, ordered[-1] + 0.05 * spread, 400)
+        return {
+            "kind": "continuous",
+            "values": values,
+            "grid": grid,
+            "density": np.exp(family.log_prob(grid, params)),
+            "ecdf": (ordered, np.arange(1, n + 1) / n),
+            "cdf": np.exp(family.log_cdf(grid, params)),
+            "qq": (family.quantile(positions, params), ordered),
+            "pp": (positions, np.exp(family.log_cdf(ordered, params))),
+        }
+    stats = family.summarize(values)
+    labels, observed, probabilities = family.frequency_table(values, stats, params)
+    return {
+        "kind": "discrete",
+        "labels": labels,
+        "observed": observed,
+        "expected": probabilities * stats.n,
+        "ecdf": np.cumsum(observed) / stats.n,
+        "cdf": np.cumsum(probabilities),
+    }
+
+
+def nll_panels(result) -> list[dict]:
+    """One panel per free parameter (per category for categorical): its profile NLL on a grid,
+    the optimum and the closed form marked; then the running log10 likelihood of the first k rows."""
+    family, params = result.family, result.params
+    stats = family.summarize(result.values)
+    profile = profile_function(family, params, result.fixed)
+    threshold = result.nll + chi2_quantile(result.inference.level) / 2
+    panels = []
+    for p in family.parameters:
+        if p.name in result.fixed:
+            continue
+        value, closed = params[p.name], result.closed_form_params[p.name]
+        entries = range(len(value)) if np.ndim(value) else [None]
+        for index in list(entries)[:MAX_NLL_PANELS]:
+            theta = value if index is None else value[index]
+            low, high = _span(result, p, index)
+            grid = np.linspace(low, high, 201)
+            panels.append({
+                "parameter": p.name if index is None else f"{p.name}[{result.labels[index]}]",
+                "grid": grid,
+                "nll": np.array([profile(stats, p.name, t, index) for t in grid]),
+                "optimum": float(theta),
+                "closed_form": float(closed if index is None else closed[index]),
+                "minimum_nll": result.nll,
+                "threshold": threshold,
+            })
+    log_probs = family.log_prob(family.encode(result.values, stats), params)
+    panels.append({
+        "parameter": None,
+        "k": np.arange(1, len(log_probs) + 1),
+        "log10_likelihood": np.cumsum(log_probs) / math.log(10),
+        "limits": {name: math.log10(np.finfo(name).smallest_subnormal) for name in PRECISIONS},
+        "tops": {name: math.log10(np.finfo(name).max) for name in PRECISIONS},
+    })
+    return panels
+
+
+def _span(result, parameter, index):
+    """A range around the estimate wide enough to show where the profile interval ends."""
+    interval = result.inference.intervals[parameter.name]
+    interval = interval if index is None else interval[index]
+    low, high = interval.profile
+    width = max(high - low, 1e-12)
+    space = parameter.constraint.scalar()
+    return max(low - 0.6 * width, space.low), min(high + 0.6 * width, space.high)
+
+
+# --- drawing --------------------------------------------------------------------------------
+def title(result) -> str:
+    shown = result.plain(result.params)
+    errors = result.plain(result.inference.stderr)
+    if any(isinstance(v, dict) for v in shown.values()):
+        body = f"{len(result.labels)} categories"
+    else:
+        body = ", ".join(f"{name} = {value:.4g}" + (f" ± {errors[name]:.2g}" if name in errors else " (fixed)")
+                         for name, value in shown.items())
+    return f"{result.distribution}: {body}   (n = {result.n:,}, NLL = {result.nll:.6g})"
+
+
+def draw_fit(result, path: str):
+    plt = _pyplot()
+    data = fit_panels(result)
+    if data["kind"] == "continuous":
+        fig, axes = plt.subplots(2, 2, figsize=(10, 8), layout="constrained")
+        (hist, cdf), (qq, pp) = axes
+        hist.hist(data["values"], bins="auto", density=True, color="#9ecae1", edgecolor="white", label="data")
+        hist.plot(data["grid"], data["density"], color="#d62728", lw=2, label="fitted density")
+        hist.set(title="Histogram and fitted density", xlabel=result.column, ylabel="density")
+        cdf.step(*data["ecdf"], where="post", color="#3182bd", label="empirical CDF")
+        cdf.plot(data["grid"], data["cdf"], color="#d62728", lw=2, label="fitted CDF")
+        cdf.set(title="Empirical and fitted CDF", xlabel=result.column, ylabel="cumulative probability")
+        qq.scatter(*data["qq"], s=8, color="#3182bd", label="data")
+        _diagonal(qq, data["qq"])
+        qq.set(title="Q-Q plot", xlabel="fitted quantiles", ylabel="sorted data")
+        pp.scatter(*data["pp"], s=8, color="#3182bd", label="data")
+        _diagonal(pp, ([0, 1], [0, 1]))
+        pp.set(title="P-P plot", xlabel="empirical probabilities", ylabel="fitted probabilities")
+        for ax in axes.flat:
+            ax.legend(loc="best", fontsize="small")
+    else:
+        fig, (bars, cdf) = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
+        positions = np.arange(len(data["labels"]))
+        bars.bar(positions - 0.2, data["observed"], width=0.4, color="#9ecae1", label="observed")
+        bars.bar(positions + 0.2, data["expected"], width=0.4, color="#d62728", alpha=0.8, label="fitted")
+        bars.set(title="Observed and fitted frequencies", xlabel=result.column, ylabel="rows")
+        cdf.step(positions, data["ecdf"], where="post", color="#3182bd", label="empirical CDF")
+        cdf.step(positions, data["cdf"], where="post", color="#d62728", lw=2, label="fitted CDF")
+        cdf.set(title="Empirical and fitted CDF", xlabel=result.column, ylabel="cumulative probability")
+        for ax in (bars, cdf):
+            _categories(ax, positions, data["labels"])
+            ax.legend(loc="best", fontsize="small")
+    fig.suptitle(title(result), fontsize="medium")
+    save_atomically(fig, path)
+    plt.close(fig)  # free pyplot's hold on it; the caller may still inspect the figure
+    return fig
+
+
+def draw_nll(result, path: str):
+    plt = _pyplot()
+    panels = nll_panels(result)
+    columns = min(len(panels), 3)
+    rows = math.ceil(len(panels) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.9 * rows), layout="constrained", squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        if panel["parameter"] is None:
+            ax.plot(panel["k"], panel["log10_likelihood"], color="#3182bd", label="log10 L of the first k rows")
+            for (name, limit), colour in zip(panel["limits"].items(), ("#d62728", "#ff7f0e", "#2ca02c")):
+                ax.axhline(limit, color=colour, ls="--", lw=1, label=f"{name} underflows")
+            ax.set(title="Why log space: the raw product", xlabel="rows multiplied (k)", ylabel="log10 likelihood")
+        else:
+            ax.plot(panel["grid"], panel["nll"], color="#3182bd", label="profile NLL")
+            ax.axvline(panel["optimum"], color="#d62728", lw=1.5, label="numerical optimum")
+            ax.axvline(panel["closed_form"], color="black", ls=":", lw=1.5, label="closed form")
+            ax.axhline(panel["threshold"], color="grey", ls="--", lw=1,
+                       label=f"{result.inference.level:.0%} profile interval")
+            ax.set(title=f"NLL against {panel['parameter']}", xlabel=panel["parameter"], ylabel="NLL")
+        ax.legend(loc="best", fontsize="x-small")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(title(result), fontsize="medium")
+    save_atomically(fig, path)
+    plt.close(fig)
+    return fig
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _diagonal(ax, reference):
+    low = float(np.min(reference[0]))
+    high = float(np.max(reference[0]))
+    ax.plot([low, high], [low, high], color="#d62728", lw=1.5, label="y = x")
+
+
+def _categories(ax, positions, labels):
+    step = max(1, len(labels) // 20)  # keep tick labels from running into each other
+    ax.set_xticks(positions[::step], labels[::step], rotation=45 if max(map(len, labels)) > 3 else 0,
+                  ha="right" if max(map(len, labels)) > 3 else "center")
+
+
+def save_atomically(fig, path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    suffix = os.path.splitext(path)[1].lower()
+    handle, temporary = tempfile.mkstemp(prefix=".mlfit-", suffix=suffix, dir=folder)
+    os.close(handle)
+    try:
+        fig.savefig(temporary, format=suffix[1:], dpi=110)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary name only
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
