@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import Column, read_column, to_support
+from .data import DEFAULT, Column, ReadOptions, read_column, to_support
 from .errors import DataError
 from .families import get_family
 from .fitting import compare, minimize_nll
@@ -21,13 +21,15 @@ from .result import FitResult
 from .underflow import underflow_report
 
 
-def fit_file(source: str, distribution: str, column: str | None = None, **options) -> FitResult:
+def fit_file(source: str, distribution: str, column: str | None = None, *,
+             read_options: ReadOptions = DEFAULT, **options) -> FitResult:
     """Fit one column of a CSV file (or '-' for standard input).
 
     Options: `level` of the confidence intervals (0.95), `gof_bootstrap` replicates for
-    goodness-of-fit p-values (0: none), `seed` of the bootstrap (0)."""
+    goodness-of-fit p-values (0: none), `seed` of the bootstrap (0), `fix` held parameters;
+    `read_options` how to read the file (separator, decimal mark, header, encoding, NA markers)."""
     family = get_family(distribution)
-    data = read_column(source, column, text=not family.support.numeric)
+    data = read_column(source, column, text=not family.support.numeric, options=read_options)
     return fit_column(data, family, **options)
 
 
@@ -53,7 +55,7 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
     fixed = resolve(family, stats, fix or {}, complete=False, what="--fix")
     reason = family.degenerate_reason(stats, fixed)
     if reason:
-        raise DataError(f"{data.source}: column '{data.name}': {reason}")
+        raise DataError(f"{data.source}: column '{data.name}': {reason}", kind="degenerate")
 
     closed = family.closed_form_given(stats, fixed)
     closed_nll = family.nll(stats, closed)
@@ -61,7 +63,8 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
     if not np.isfinite(closed_nll):
         impossible = int(np.flatnonzero(~np.isfinite(family.log_prob(encoded, closed)))[0])
         raise DataError(f"{data.where(impossible)}: {_show(values[impossible])} has probability 0 with "
-                        f"{_describe(fixed)} fixed, so no parameter value can fit the column")
+                        f"{_describe(fixed)} fixed, so no parameter value can fit the column", kind="value",
+                        row=int(data.rows[impossible]))
     numerical = minimize_nll(family, stats, fixed)
     log_probs = family.log_prob(encoded, numerical.params)
     return FitResult(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import read_column
+from .data import DEFAULT, ReadOptions, read_column
 from .errors import MlfitError
 from .families import get_family
 from .result import FitResult
@@ -64,10 +64,12 @@ class Ranking:
         return ""
 
 
-def candidate_families(values: np.ndarray) -> list[str]:
+def candidate_families(values: np.ndarray, decimal: str = ".") -> list[str]:
     """The families whose support admits every value: 0/1 columns are bernoulli, poisson or
     categorical; counts poisson or categorical; other numbers normal or laplace; text categorical."""
     cells = pd.Series(values, dtype=object).astype(str).str.strip()
+    if decimal != ".":
+        cells = cells.str.replace(decimal, ".", regex=False)
     lowered = cells.str.lower()
     if lowered.isin(["true", "false"]).all():
         return ["bernoulli", "categorical"]
@@ -81,14 +83,15 @@ def candidate_families(values: np.ndarray) -> list[str]:
     return ["normal", "laplace"]
 
 
-def compare_file(source: str, column: str | None = None, distributions=None, **options) -> Ranking:
+def compare_file(source: str, column: str | None = None, distributions=None, *,
+                 read_options: ReadOptions = DEFAULT, **options) -> Ranking:
     """Fit each family (those the column admits, or `distributions`) and rank them by AIC.
     Options as `mlfit.fit_file`."""
     from .api import fit_column
 
     # Read once, as text: each family then parses the cells itself (numbers from the text).
-    data = read_column(source, column, text=True)
-    names = list(dict.fromkeys(distributions)) if distributions else candidate_families(data.values)
+    data = read_column(source, column, text=True, options=read_options)
+    names = list(dict.fromkeys(distributions)) if distributions else candidate_families(data.values, data.decimal)
     fitted, failed = [], []
     for name in names:
         family = get_family(name)

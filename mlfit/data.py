@@ -1,16 +1,20 @@
-"""Reading one column of a CSV (a path, a .gz, or standard input) and checking it against a
-family's support. Every message about bad input is made here, naming file, column, row and value.
+"""Reading columns of a CSV (a path, a compressed file, or standard input) and checking them
+against a family's support. Every message about bad input is made here, naming file, column,
+row and value.
 
 Rows are counted as data rows: the first row after the header is row 1.
 """
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
 import io
+import lzma
 import os
 import sys
+import zipfile
 import zlib
 from dataclasses import dataclass
 
@@ -21,8 +25,25 @@ from .errors import DataError, UsageError
 
 STDIN = "-"
 MISSING_MARKERS = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A", "<NA>")
-GZIP_MAGIC = b"\x1f\x8b"
-ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark Excel writes
+SEPARATORS = (",", "\t", ";", "|")
+SHOWN_LENGTH = 40  # a value longer than this is cut in messages, which stay one short line
+csv.field_size_limit(2**31 - 1)  # the header peek must not choke on a huge cell; pandas has no limit
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    sep: str | None = None  # None: detect comma, tab, semicolon or pipe from the first lines
+    decimal: str = "."
+    header: bool = True  # without one, columns are named by 1-based position: "1", "2", ...
+    encoding: str = "utf-8-sig"  # UTF-8, with or without the byte-order mark Excel writes
+    na: tuple[str, ...] = ()  # more missing-value markers
+
+    @property
+    def missing(self) -> list[str]:
+        return [*MISSING_MARKERS, *self.na]
+
+
+DEFAULT = ReadOptions()
 
 
 @dataclass(frozen=True)
@@ -32,76 +53,148 @@ class Column:
     values: np.ndarray  # the cells that are not missing, in file order
     rows: np.ndarray  # the 1-based data row of each value
     dropped: int  # missing cells skipped
+    decimal: str = "."  # the decimal mark of numbers still written as text
 
     def where(self, index: int) -> str:
         return f"{self.source}: column '{self.name}', row {self.rows[index]}"
 
 
-def read_column(source: str, column: str | None = None, *, text: bool = False) -> Column:
-    """Read one column. `text=True` keeps cells exactly as written (for category labels);
-    otherwise numbers are parsed, and cells that are not numbers are kept for the error message."""
+def read_column(source: str, column: str | None = None, *, text: bool = False,
+                options: ReadOptions = DEFAULT) -> Column:
+    """Read one column; None picks the only column there is. `text=True` keeps cells exactly as
+    written (category labels); otherwise numbers are parsed, and cells that are not numbers are
+    kept for the error message."""
+    return read_columns(source, [column] if column is not None else None, text=text, options=options,
+                        only_one=column is None)[0]
+
+
+def read_columns(source: str, columns: list[str] | None = None, *, text: bool = False,
+                 options: ReadOptions = DEFAULT, only_one: bool = False) -> list[Column]:
+    """Read several columns with one parse of the file; None reads every data column."""
     label = "<stdin>" if source == STDIN else source
     handle = _open(source, label)
     try:
-        header, first_row = _peek(handle, label)
+        header, first_row, sep = _peek(handle, label, options)
         handle.seek(0)
         # R's write.csv names its row-name column ""; write.table leaves it out of the header.
-        if len(first_row) == len(header) + 1:
+        if options.header and len(first_row) == len(header) + 1:
             header = ["", *header]
-        has_row_names = len(header) > 1 and header[0] == ""
-        names = header[1:] if has_row_names else header
-        position = _choose(names, column, label) + (1 if has_row_names else 0)
-        name = header[position]
-        cells = _read_cells(handle, label, len(header), position, text)
+        has_row_names = options.header and len(header) > 1 and header[0] == ""
+        offset = 1 if has_row_names else 0
+        names = header[offset:]
+        if only_one:
+            positions = [_choose(names, None, label)]
+        elif columns is None:
+            positions = list(range(len(names)))
+        else:
+            positions = [_choose(names, column, label) for column in columns]
+        frame = _read_cells(handle, label, len(header), [p + offset for p in positions], text, sep, options)
     finally:
         handle.close()
 
-    missing = cells.isna().to_numpy()
-    values = cells.to_numpy()[~missing]
-    if not text and values.dtype == object:
-        values = values.astype(str)
-    return Column(label, name, values, np.flatnonzero(~missing) + 1, int(missing.sum()))
+    read = []
+    for position, cells in zip(positions, frame):
+        missing = cells.isna().to_numpy()
+        values = cells.to_numpy()[~missing]
+        if not text and values.dtype == object:
+            values = values.astype(str)
+        read.append(Column(label, names[position], values, np.flatnonzero(~missing) + 1, int(missing.sum()),
+                           options.decimal))
+    return read
+
+
+MAGIC = (
+    (b"\x1f\x8b", lambda handle: gzip.GzipFile(fileobj=handle, mode="rb")),
+    (b"BZh", lambda handle: bz2.BZ2File(handle)),
+    (b"\xfd7zXZ\x00", lambda handle: lzma.LZMAFile(handle)),
+    (b"PK\x03\x04", None),  # zip: handled apart, it is an archive of members
+)
 
 
 def _open(source: str, label: str):
+    """A seekable binary handle on the CSV's bytes, decompressed by what the bytes say they are
+    (.gz, .bz2, .xz, a .zip holding one file), so standard input is decompressed too."""
     if source == STDIN:
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("FILE is '-' but standard input is a terminal: pipe a CSV in, or name a file")
         handle = io.BytesIO(sys.stdin.buffer.read())
     else:
         if not os.path.exists(source):
-            raise UsageError(f"{label}: no such file")
+            raise UsageError(f"{label}: no such file", kind="file")
         if os.path.isdir(source):
-            raise UsageError(f"{label}: is a directory, not a CSV file")
+            raise UsageError(f"{label}: is a directory, not a CSV file", kind="file")
         try:
             handle = open(source, "rb")
         except OSError as error:
-            raise UsageError(f"{label}: cannot open: {error.strerror.lower()}") from None
-    if handle.read(2) == GZIP_MAGIC:
-        handle.seek(0)
-        return gzip.GzipFile(fileobj=handle, mode="rb")
+            raise UsageError(f"{label}: cannot open: {error.strerror.lower()}", kind="file") from None
+    head = handle.read(6)
     handle.seek(0)
+    for magic, opener in MAGIC:
+        if head.startswith(magic):
+            if opener is not None:
+                return opener(handle)
+            return _zip_member(handle, label)
     return handle
 
 
-def _peek(handle, label: str) -> tuple[list[str], list[str]]:
-    """The header and the first data row, parsed with the csv module."""
-    wrapper = io.TextIOWrapper(handle, encoding=ENCODING, newline="")
+def _zip_member(handle, label: str):
     try:
-        reader = csv.reader(wrapper)
-        header = next(reader, None)
-        first_row = next(reader, [])
+        archive = zipfile.ZipFile(handle)
+        members = [info for info in archive.infolist() if not info.is_dir()]
+    except zipfile.BadZipFile as error:
+        raise DataError(f"{label}: cannot read the zip archive: {error}") from None
+    if len(members) != 1:
+        raise DataError(f"{label}: the zip archive holds {len(members)} files; mlfit reads one CSV")
+    return archive.open(members[0])
+
+
+def _peek(handle, label: str, options: ReadOptions) -> tuple[list[str], list[str], str]:
+    """The header (or, without one, the first row twice), the first data row, and the separator."""
+    wrapper = io.TextIOWrapper(handle, encoding=options.encoding, newline="")
+    try:
+        lines = [wrapper.readline() for _ in range(2)]
+        sep = options.sep or _detect_separator(lines, options.decimal)
+        wrapper.seek(0)
+        reader = csv.reader(wrapper, delimiter=sep)
+        first = next(reader, None)
+        second = next(reader, []) if options.header else first
     except UnicodeDecodeError:
-        raise DataError(f"{label}: not a text CSV (it is not UTF-8)") from None
-    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(f"{label}: not a text CSV in {_encoding_name(options)} (name its encoding with --encoding)",
+                        kind="csv") from None
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as error:
         raise DataError(f"{label}: cannot read: {error}") from None
     except csv.Error as error:
-        raise DataError(f"{label}: not a valid CSV: {error}") from None
+        raise DataError(f"{label}: not a valid CSV: {error}", kind="csv") from None
     finally:
         wrapper.detach()
-    if not header:
-        raise DataError(f"{label}: the file is empty (no header row)")
-    return [cell.strip() for cell in header], first_row
+    if not first:
+        raise DataError(f"{label}: the file is empty (no header row)" if options.header else f"{label}: the file is empty")
+    if not options.header:
+        return [str(i + 1) for i in range(len(first))], second or [], sep
+    return [cell.strip() for cell in first], second or [], sep
+
+
+def _encoding_name(options: ReadOptions) -> str:
+    return "UTF-8" if options.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8") else options.encoding
+
+
+def _detect_separator(lines: list[str], decimal: str) -> str:
+    """The candidate that splits the header and the first row alike into the most fields (a row
+    one field longer than the header is R's row-name layout); a comma when nothing splits."""
+    best, best_width = ",", 1
+    header = lines[0] if lines else ""
+    row = lines[1] if len(lines) > 1 and lines[1].strip() else None
+    for sep in SEPARATORS:
+        if sep == decimal:
+            continue
+        width = len(next(csv.reader([header], delimiter=sep), []))
+        if row is not None:
+            row_width = len(next(csv.reader([row], delimiter=sep), []))
+            if row_width not in (width, width + 1):
+                continue
+        if width > best_width:
+            best, best_width = sep, width
+    return best
 
 
 def _choose(names: list[str], column: str | None, label: str) -> int:
@@ -109,40 +202,51 @@ def _choose(names: list[str], column: str | None, label: str) -> int:
     if column is None:
         if len(names) == 1:
             return 0
-        raise UsageError(f"{label}: has {len(names)} columns ({listing}); choose one with --column")
+        raise UsageError(f"{label}: has {len(names)} columns ({_cut(listing, 200)}); choose one with --column",
+                         kind="column")
     matches = [i for i, n in enumerate(names) if n == column]
     if not matches:
-        raise UsageError(f"{label}: no column '{column}'; the columns are {listing}")
+        raise UsageError(f"{label}: no column '{column}'; the columns are {_cut(listing, 200)}", kind="column")
     if len(matches) > 1:
-        raise UsageError(f"{label}: the header names column '{column}' {len(matches)} times")
+        raise UsageError(f"{label}: the header names column '{column}' {len(matches)} times", kind="column")
     return matches[0]
 
 
-def _read_cells(handle, label: str, width: int, position: int, text: bool) -> pd.Series:
-    # Every column is parsed, not just `position`: pandas silently drops the surplus cells of
-    # an over-long row when told to read only some columns, and a ragged file must be reported.
-    # Positional names sidestep pandas' renaming of empty and duplicate header cells.
+def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
+def _read_cells(handle, label: str, width: int, positions: list[int], text: bool, sep: str,
+                options: ReadOptions) -> list[pd.Series]:
+    # Every column is parsed, not just `positions`: pandas silently drops the surplus cells of
+    # an over-long row when told to read only some columns (pandas issue 40049), and a ragged
+    # file must be reported. Positional names sidestep pandas' renaming of empty and duplicate
+    # header cells.
     names = [f"c{i}" for i in range(width)]
     try:
         frame = pd.read_csv(
             handle,
-            header=0,
+            sep=sep,
+            decimal=options.decimal,
+            header=0 if options.header else None,
             names=names,
-            dtype={names[position]: str} if text else None,
+            dtype={names[p]: str for p in positions} if text else None,
             keep_default_na=False,
-            na_values=list(MISSING_MARKERS),
+            na_values=options.missing,
             skipinitialspace=True,
             skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
-            encoding=ENCODING,
+            encoding=options.encoding,
             index_col=False,
+            low_memory=False,  # one dtype per column, not one per internal chunk
         )
     except UnicodeDecodeError:
-        raise DataError(f"{label}: not a text CSV (it is not UTF-8)") from None
+        raise DataError(f"{label}: not a text CSV in {_encoding_name(options)} (name its encoding with --encoding)",
+                        kind="csv") from None
     except pd.errors.ParserError as error:
-        raise DataError(f"{label}: not a valid CSV: {_first_line(error)}") from None
-    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(f"{label}: not a valid CSV: {_first_line(error)}", kind="csv") from None
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, pd.errors.EmptyDataError) as error:
         raise DataError(f"{label}: cannot read: {_first_line(error)}") from None
-    return frame[names[position]]
+    return [frame[names[p]] for p in positions]
 
 
 def _first_line(error: Exception) -> str:
@@ -155,7 +259,7 @@ def to_support(column: Column, family) -> np.ndarray:
     """The column's values as the family takes them, or a DataError at the first that does not fit."""
     if column.values.size == 0:
         what = f"only missing cells ({column.dropped})" if column.dropped else "no rows"
-        raise DataError(f"{column.source}: column '{column.name}' has {what}; there is nothing to fit")
+        raise DataError(f"{column.source}: column '{column.name}' has {what}; there is nothing to fit", kind="empty")
     support = family.support
     if not support.numeric:
         return column.values
@@ -164,7 +268,7 @@ def to_support(column: Column, family) -> np.ndarray:
     if bad.size:
         i = bad[0]
         raise DataError(f"{column.where(i)}: {_show(column.values[i])} is not {support.description}, "
-                        f"which {family.name} needs")
+                        f"which {family.name} needs", kind="value", row=int(column.rows[i]))
     return numbers
 
 
@@ -173,17 +277,20 @@ def _as_numbers(column: Column, accept_true_false: bool) -> np.ndarray:
     if values.dtype.kind in "biuf":
         return values.astype(np.float64)
     cells = pd.Series(values, dtype=object).astype(str).str.strip()
+    if column.decimal != ".":
+        cells = cells.str.replace(column.decimal, ".", regex=False)
     if accept_true_false:
         lowered = cells.str.lower()
         cells = cells.mask(lowered == "true", "1").mask(lowered == "false", "0")
     numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero(np.isnan(numbers))
     if bad.size:
-        raise DataError(f"{column.where(bad[0])}: {_show(values[bad[0]])} is not a number")
+        raise DataError(f"{column.where(bad[0])}: {_show(values[bad[0]])} is not a number", kind="value",
+                        row=int(column.rows[bad[0]]))
     return numbers
 
 
 def _show(value) -> str:
     if isinstance(value, str):
-        return repr(str(value))
+        return repr(_cut(str(value)))
     return np.format_float_positional(float(value), trim="-")

@@ -12,7 +12,16 @@ EXIT_INTERRUPTED = 130
 
 
 class MlfitError(Exception):
+    """`kind` names what went wrong for machine-readable error records ("value", "empty",
+    "degenerate", "csv", "file", "column", "usage"); `row` is the data row, where there is one."""
+
     exit_code = EXIT_BAD_DATA
+    default_kind = "data"
+
+    def __init__(self, message: str, *, kind: str | None = None, row: int | None = None):
+        super().__init__(message)
+        self.kind = kind or self.default_kind
+        self.row = row
 
 
 class DataError(MlfitError):
@@ -25,3 +34,4 @@ class UsageError(MlfitError):
     """The command line asks for something that does not exist: a file, a column, a family."""
 
     exit_code = EXIT_USAGE
+    default_kind = "usage"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import read_column, to_support
+from .data import DEFAULT, ReadOptions, read_column
 from .families import get_family
 from .params import parse_assignments, resolve
 from .underflow import underflow_report
@@ -55,11 +55,12 @@ class Scoring:
                 "candidates": [c.to_dict() for c in self.candidates], "mle": self.mle.to_dict()}
 
 
-def score_file(source: str, distribution: str, column: str | None, candidates: list[str]) -> Scoring:
+def score_file(source: str, distribution: str, column: str | None, candidates: list[str], *,
+               read_options: ReadOptions = DEFAULT) -> Scoring:
     from .api import fit_column
 
     family = get_family(distribution)
-    data = read_column(source, column, text=not family.support.numeric)
+    data = read_column(source, column, text=not family.support.numeric, options=read_options)
     fitted = fit_column(data, family)
     values = fitted.values
     stats = family.summarize(values)
