@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import EXIT_FIT_WARNING, EXIT_INTERRUPTED, EXIT_USAGE, MlfitError, UsageError
+from .errors import EXIT_BAD_DATA, EXIT_FIT_WARNING, EXIT_INTERRUPTED, EXIT_USAGE, MlfitError, UsageError
 from .families import NAMES
 
 Distribution = Enum("Distribution", {name: name for name in NAMES}, type=str)
@@ -22,6 +22,14 @@ Distribution = Enum("Distribution", {name: name for name in NAMES}, type=str)
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
+
+
+class FitFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
 
 
 class OneLineErrors(TyperGroup):
@@ -102,6 +110,42 @@ BOOTSTRAP = typer.Option(
     "were estimated from the same data.",
 )
 SEED = typer.Option(0, "--seed", help="Seed of the bootstrap's random numbers, for repeatable p-values.")
+SEPARATOR_NAMES = {"comma": ",", "tab": "\t", "\\t": "\t", "semicolon": ";", "pipe": "|"}
+
+
+def _check_separator(sep: Optional[str]) -> Optional[str]:
+    if sep is None:
+        return None
+    sep = SEPARATOR_NAMES.get(sep, sep)
+    if len(sep) != 1:
+        raise typer.BadParameter(f"'{sep}' is not one character (or comma, tab, semicolon, pipe)")
+    return sep
+
+
+SEP = typer.Option(None, "--sep", callback=_check_separator,
+                   help="Field separator: one character, or comma, tab, semicolon, pipe. Default: detected.")
+DECIMAL = typer.Option(".", "--decimal", help="Decimal mark of the numbers: . or , (European files).")
+NO_HEADER = typer.Option(False, "--no-header", help="The file has no header row; columns are named 1, 2, 3...")
+ENCODING = typer.Option("utf-8-sig", "--encoding", help="Text encoding of the file, e.g. latin-1.")
+NA = typer.Option(None, "--na", metavar="VALUE", help="Another missing-value marker (repeatable), e.g. --na -999.")
+
+
+def _read_options(sep, decimal, no_header, encoding, na):
+    import codecs
+
+    from .data import ReadOptions
+
+    if decimal not in (".", ","):
+        raise UsageError(f"--decimal is . or , not '{decimal}'")
+    if sep is not None and sep == decimal:
+        raise UsageError("--sep and --decimal are the same character")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UsageError(f"--encoding: unknown encoding '{encoding}'") from None
+    return ReadOptions(sep=sep, decimal=decimal, header=not no_header, encoding=encoding, na=tuple(na or ()))
+
+
 FIX = typer.Option(
     None, "--fix", metavar="NAME=VALUE",
     help="Hold a parameter at a value and fit the others (repeatable), e.g. --fix sigma=1; for "
@@ -114,13 +158,22 @@ FIX = typer.Option(
     "  mlfit fit sample_data/free_throws.csv --dist normal --column error_cm\n\n"
     "  cat goals.csv | mlfit fit - --dist poisson --column goals --format json | jq .params\n\n"
     "  python -m mlfit fit shots.csv.gz --dist categorical --column shot_type\n\n"
-    "  mlfit fit throws.csv --dist laplace --column error_cm --level 0.99 --gof-bootstrap 999\n\n" + EXIT_CODES
+    "  mlfit fit throws.csv --dist laplace --column error_cm --level 0.99 --gof-bootstrap 999\n\n"
+    "  mlfit fit data/*.csv --dist normal --columns-all --format jsonl | jq -c '[.file, .column, .params]'\n\n"
+    "  mlfit fit a.csv b.csv --dist poisson --column home --column away --format csv > fits.csv\n\n" + EXIT_CODES
+    + " In a batch (several files or columns) the exit code is 1 if any fit failed."
 )
 def fit(
-    file: str = FILE,
+    files: list[str] = typer.Argument(..., metavar="FILE...", help="CSV files (.csv, .gz, .bz2, .xz, .zip), - for "
+                                      "standard input (once at most)."),
     dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution family to fit."),
-    column: Optional[str] = COLUMN,
-    output: OutputFormat = FORMAT,
+    column: Optional[list[str]] = typer.Option(
+        None, "--column", "-c", help="A column to fit (repeatable); may be left out when a file has one column."),
+    columns_all: bool = typer.Option(False, "--columns-all", help="Fit every column whose values the family "
+                                     "accepts; the others are named on stderr with the reason."),
+    output: FitFormat = typer.Option(FitFormat.table, "--format", "-f", help="table for people; json for one object; "
+                                     "jsonl for one object per fit per line; csv or tsv for one row per fit."),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="In a batch, stop at the first fit that fails."),
     level: float = LEVEL,
     gof_bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
@@ -132,27 +185,51 @@ def fit(
         None, "--plot-nll", metavar="FILE.png", help="Draw the NLL landscape: the profile NLL against each "
         "parameter, and log10 of the raw likelihood of the first k rows against the underflow limits."),
     no_chart: bool = typer.Option(False, "--no-chart", help="Leave out the small histogram in the table view."),
+    sep: Optional[str] = SEP,
+    decimal: str = DECIMAL,
+    no_header: bool = NO_HEADER,
+    encoding: str = ENCODING,
+    na: Optional[list[str]] = NA,
 ) -> None:
-    """Fit one family to one column by maximum likelihood.
+    """Fit one family to columns of CSV files by maximum likelihood.
 
     Minimises the negative log-likelihood (NLL) with scipy.optimize, compares the optimum with the closed-form MLE, gives standard errors, Wald and profile-likelihood intervals, AIC, BIC and goodness of fit, and reports where the raw product of row likelihoods would underflow to 0.0 (or overflow to inf) in float64, float32 and float16. Missing cells (empty, NA, NaN) are skipped and counted.
     """
-    from .api import fit_file
     from .params import parse_assignments
 
+    if files.count("-") > 1:
+        raise UsageError("standard input (-) can be read once only")
+    if columns_all and column:
+        raise UsageError("--columns-all and --column do not go together")
     held = {}
     for text in fix or []:
         for name, value in parse_assignments(text).items():
             if name in held:
                 raise UsageError(f"--fix gives {name} twice")
             held[name] = value
+    read_options = _read_options(sep, decimal, no_header, encoding, na)
+    fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held}
+    single = len(files) == 1 and len(column or []) <= 1 and not columns_all
+    targets = [path for path in (plot, plot_nll) if path]
+    if targets and not single:
+        raise UsageError("--plot and --plot-nll draw one fit: give one file and one column")
+    if single and output.value in ("table", "json"):
+        _fit_one(files[0], dist.value, (column or [None])[0], output, read_options, fit_options, plot, plot_nll,
+                 no_chart)
+    else:
+        _fit_batch(files, dist.value, column, columns_all, output, fail_fast, read_options, fit_options, no_chart)
+
+
+def _fit_one(file, dist, column, output, read_options, fit_options, plot, plot_nll, no_chart) -> None:
+    from .api import fit_file
+
     targets = [path for path in (plot, plot_nll) if path]
     if targets:
         from .plots import check_target
 
         for path in targets:
             check_target(path, inputs=(file,))
-    result = fit_file(file, dist.value, column, level=level, gof_bootstrap=gof_bootstrap, seed=seed, fix=held)
+    result = fit_file(file, dist, column, read_options=read_options, **fit_options)
     _show(result, output, "print_table", chart=not no_chart)
     if targets:
         from .plots import draw_fit, draw_nll
@@ -162,6 +239,43 @@ def fit(
         if plot_nll:
             draw_nll(result, plot_nll)
     _warn_and_exit(result.warnings())
+
+
+def _fit_batch(files, dist, columns, every_column, output, fail_fast, read_options, fit_options, no_chart) -> None:
+    from rich.console import Console
+
+    from .batch import fit_many
+    from .families import get_family
+    from .report import RecordWriter, print_table
+
+    family = get_family(dist)
+    writer = None if output is FitFormat.table else RecordWriter(output.value, family, sys.stdout)
+    console = Console()
+    failed, warnings = False, []
+    for record in fit_many(files, dist, columns, every_column=every_column, read_options=read_options, **fit_options):
+        if record.skipped:
+            typer.echo(f"mlfit: skipped {record.error}", err=True)
+            continue
+        if record.error is not None:
+            failed = True
+            if writer is None:
+                typer.echo(f"mlfit: error: {record.error}", err=True)
+        else:
+            warnings += record.result.warnings()
+            if writer is None:
+                print_table(record.result, console, chart=not no_chart)
+        if writer is not None:
+            writer.write(record)
+        if failed and fail_fast:
+            break
+    if writer is not None:
+        writer.close()
+    for warning in warnings:
+        typer.echo(f"mlfit: warning: {warning}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_BAD_DATA)
+    if warnings:
+        raise typer.Exit(EXIT_FIT_WARNING)
 
 
 @app.command(
@@ -222,7 +336,7 @@ def score(
 def _show(result, output: OutputFormat, table_view: str, **view_options) -> None:
     from . import report
 
-    if output is OutputFormat.json:
+    if output.value == "json":
         typer.echo(report.to_json(result))
     else:
         from rich.console import Console

@@ -69,8 +69,9 @@ def read_column(source: str, column: str | None = None, *, text: bool = False,
 
 
 def read_columns(source: str, columns: list[str] | None = None, *, text: bool = False,
-                 options: ReadOptions = DEFAULT, only_one: bool = False) -> list[Column]:
-    """Read several columns with one parse of the file; None reads every data column."""
+                 options: ReadOptions = DEFAULT, only_one: bool = False, unknown: list | None = None) -> list[Column]:
+    """Read several columns with one parse of the file; None reads every data column. Names the
+    header lacks are an error, or, given an `unknown` list, are put in it and left out."""
     label = "<stdin>" if source == STDIN else source
     handle = _open(source, label)
     try:
@@ -87,7 +88,14 @@ def read_columns(source: str, columns: list[str] | None = None, *, text: bool = 
         elif columns is None:
             positions = list(range(len(names)))
         else:
-            positions = [_choose(names, column, label) for column in columns]
+            positions = []
+            for column in columns:
+                try:
+                    positions.append(_choose(names, column, label))
+                except UsageError as error:
+                    if unknown is None:
+                        raise
+                    unknown.append((column, error))
         frame = _read_cells(handle, label, len(header), [p + offset for p in positions], text, sep, options)
     finally:
         handle.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 
@@ -14,9 +15,79 @@ from rich.text import Text
 from .underflow import PRECISIONS
 
 
-def to_json(result) -> str:
-    """A FitResult or a compare Ranking as one JSON object."""
-    return json.dumps(result.to_dict(), indent=2, allow_nan=False, default=_jsonable)
+def to_json(result, indent: int | None = 2) -> str:
+    """A FitResult, a Ranking, a Scoring or a batch Record as one JSON object."""
+    return json.dumps(result.to_dict(), indent=indent, allow_nan=False, default=_jsonable)
+
+
+class RecordWriter:
+    """Writes batch records as they come: jsonl lines (flushed), csv/tsv rows under one header,
+    or one json object {"fits": [...]} at the end."""
+
+    def __init__(self, output: str, family, stream):
+        self.output, self.family, self.stream = output, family, stream
+        self.collected: list = []
+        if output in ("csv", "tsv"):
+            self.writer = csv.writer(stream, delimiter="," if output == "csv" else "\t", lineterminator="\n")
+            self.writer.writerow(self.columns())
+
+    def columns(self) -> list[str]:
+        names = [p.name for p in self.family.parameters]
+        return [
+            "file", "column", "distribution", "n", "dropped", *(f"param.{n}" for n in names), "nll", "log_likelihood",
+            "k", "aic", "bic", *(f"stderr.{n}" for n in names),
+            *(f"ci.{n}.{kind}" for n in names for kind in ("wald_low", "wald_high", "profile_low", "profile_high")),
+            "converged", "agrees", "error_kind", "error_row", "error",
+        ]
+
+    def write(self, record) -> None:
+        if self.output == "jsonl":
+            self.stream.write(to_json(record, indent=None) + "\n")
+        elif self.output == "json":
+            self.collected.append(record.to_dict())
+            return
+        else:
+            self.writer.writerow(self.row(record))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.output == "json":
+            self.stream.write(json.dumps({"fits": self.collected}, indent=2, allow_nan=False, default=_jsonable) + "\n")
+            self.stream.flush()
+
+    def row(self, record) -> list:
+        names = [p.name for p in self.family.parameters]
+        if record.result is None:
+            error = record.error
+            return [record.file, record.column or "", self.family.name, *[""] * (len(self.columns()) - 6),
+                    error.kind, "" if error.row is None else error.row, str(error)]
+        data = record.to_dict()
+        intervals = [_cell(_interval_part(data["ci"].get(n), kind, end)) for n in names
+                     for kind, end in (("wald", 0), ("wald", 1), ("profile", 0), ("profile", 1))]
+        return [
+            data["file"], data["column"], data["distribution"], data["n"], data["dropped"],
+            *(_cell(data["params"][n]) for n in names), _cell(data["nll"]), _cell(data["log_likelihood"]), data["k"],
+            _cell(data["aic"]), _cell(data["bic"]), *(_cell(data["stderr"].get(n)) for n in names), *intervals,
+            data["numerical"]["converged"], data["comparison"]["agrees"], "", "", "",
+        ]
+
+
+def _interval_part(interval, kind, end):
+    """One end of an interval; for a categorical, {category: end}."""
+    if interval is None:
+        return None
+    if kind in interval:
+        return interval[kind][end]
+    return {label: parts[kind][end] for label, parts in interval.items()}
+
+
+def _cell(value):
+    """Numbers at full precision; mappings (a categorical's p) as compact JSON; nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+    return repr(float(value)) if isinstance(value, float) else value
 
 
 def _jsonable(value):
