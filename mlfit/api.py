@@ -83,6 +83,7 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
         gof=goodness_of_fit(family, values, stats, numerical.params, gof_bootstrap, seed, fixed),
         fixed=fixed,
         values=values,
+        stats=stats,
     )
 
 

@@ -22,7 +22,7 @@ def chart_cells(result, width: int = WIDTH) -> tuple[np.ndarray, np.ndarray, str
         observed, _ = np.histogram(values, edges)
         expected = n * np.diff(np.exp(family.log_cdf(edges, params)))
         return observed.astype(float), expected, f"{edges[0]:.4g}", f"{edges[-1]:.4g}"
-    labels, observed, probabilities = family.frequency_table(values, family.summarize(values), params)
+    labels, observed, probabilities = family.frequency_table(values, result.stats, params)
     expected = probabilities * n
     if len(labels) > width:  # fold the far tail into the last column
         observed = np.append(observed[: width - 1], observed[width - 1:].sum())

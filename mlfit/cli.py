@@ -5,6 +5,7 @@ Nothing numeric is imported at module level, so `mlfit --help` starts as fast as
 
 from __future__ import annotations
 
+import signal
 import sys
 from enum import Enum
 from typing import Optional
@@ -66,7 +67,6 @@ def _fail(message: str, code: int) -> None:
 
 app = typer.Typer(
     cls=OneLineErrors,
-    add_completion=False,
     no_args_is_help=True,
     help="Fit distributions to a CSV column by maximum likelihood, minimising the "
     "negative log-likelihood in log space, and check the optimum against the closed form.",
@@ -293,6 +293,11 @@ def compare(
     level: float = LEVEL,
     gof_bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
+    sep: Optional[str] = SEP,
+    decimal: str = DECIMAL,
+    no_header: bool = NO_HEADER,
+    encoding: str = ENCODING,
+    na: Optional[list[str]] = NA,
 ) -> None:
     """Which family explains the column? Fit several and rank them by AIC.
 
@@ -301,8 +306,8 @@ def compare(
     from .compare import compare_file
     from .errors import DataError
 
-    ranking = compare_file(file, column, [d.value for d in dist or []], level=level,
-                           gof_bootstrap=gof_bootstrap, seed=seed)
+    ranking = compare_file(file, column, [d.value for d in dist or []], level=level, gof_bootstrap=gof_bootstrap,
+                           seed=seed, read_options=_read_options(sep, decimal, no_header, encoding, na))
     _show(ranking, output, "print_ranking")
     if ranking.winner is None:
         raise DataError(f"{ranking.source}: column '{ranking.column}': no family could be fitted")
@@ -323,6 +328,11 @@ def score(
                                         help="Parameter values to score (repeatable), e.g. \"mu=0,sigma=1\"."),
     column: Optional[str] = COLUMN,
     output: OutputFormat = FORMAT,
+    sep: Optional[str] = SEP,
+    decimal: str = DECIMAL,
+    no_header: bool = NO_HEADER,
+    encoding: str = ENCODING,
+    na: Optional[list[str]] = NA,
 ) -> None:
     """Score candidate parameter values on the data, ranked, next to the maximum-likelihood fit.
 
@@ -330,7 +340,9 @@ def score(
     """
     from .score import score_file
 
-    _show(score_file(file, dist.value, column, candidate), output, "print_scores")
+    scoring = score_file(file, dist.value, column, candidate,
+                         read_options=_read_options(sep, decimal, no_header, encoding, na))
+    _show(scoring, output, "print_scores")
 
 
 def _show(result, output: OutputFormat, table_view: str, **view_options) -> None:
@@ -353,4 +365,11 @@ def _warn_and_exit(warnings: list[str]) -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    app()
+    # A closed stdout (mlfit ... | head -1) ends mlfit quietly, as it ends cat or grep,
+    # instead of a BrokenPipeError traceback.
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C outside the command itself (while importing, say)
+        _fail("interrupted", EXIT_INTERRUPTED)

@@ -75,10 +75,12 @@ def read_columns(source: str, columns: list[str] | None = None, *, text: bool = 
     label = "<stdin>" if source == STDIN else source
     handle = _open(source, label)
     try:
-        header, first_row, sep = _peek(handle, label, options)
+        header, first_row, sep, quoted = _peek(handle, label, options)
         handle.seek(0)
-        # R's write.csv names its row-name column ""; write.table leaves it out of the header.
-        if options.header and len(first_row) == len(header) + 1:
+        # R's write.csv names its row-name column ""; write.table leaves it out of the header
+        # and quotes the names. Unquoted, a row one cell longer than the header is just ragged
+        # (a thousands separator in "1,000", say), and must not be read as a row name and 000.
+        if options.header and len(first_row) == len(header) + 1 and quoted:
             header = ["", *header]
         has_row_names = options.header and len(header) > 1 and header[0] == ""
         offset = 1 if has_row_names else 0
@@ -156,8 +158,9 @@ def _zip_member(handle, label: str):
     return archive.open(members[0])
 
 
-def _peek(handle, label: str, options: ReadOptions) -> tuple[list[str], list[str], str]:
-    """The header (or, without one, the first row twice), the first data row, and the separator."""
+def _peek(handle, label: str, options: ReadOptions) -> tuple[list[str], list[str], str, bool]:
+    """The header (or, without one, the first row twice), the first data row, the separator, and
+    whether the first data row starts with a quoted cell."""
     wrapper = io.TextIOWrapper(handle, encoding=options.encoding, newline="")
     try:
         lines = [wrapper.readline() for _ in range(2)]
@@ -177,9 +180,10 @@ def _peek(handle, label: str, options: ReadOptions) -> tuple[list[str], list[str
         wrapper.detach()
     if not first:
         raise DataError(f"{label}: the file is empty (no header row)" if options.header else f"{label}: the file is empty")
+    quoted = len(lines) > 1 and lines[1].lstrip().startswith('"')
     if not options.header:
-        return [str(i + 1) for i in range(len(first))], second or [], sep
-    return [cell.strip() for cell in first], second or [], sep
+        return [str(i + 1) for i in range(len(first))], second or [], sep, False
+    return [cell.strip() for cell in first], second or [], sep, quoted
 
 
 def _encoding_name(options: ReadOptions) -> str:

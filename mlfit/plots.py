@@ -65,7 +65,7 @@ def fit_panels(result) -> dict:
             "qq": (family.quantile(positions, params), ordered),
             "pp": (positions, np.exp(family.log_cdf(ordered, params))),
         }
-    stats = family.summarize(values)
+    stats = result.stats
     labels, observed, probabilities = family.frequency_table(values, stats, params)
     return {
         "kind": "discrete",
@@ -81,7 +81,7 @@ def nll_panels(result) -> list[dict]:
     """One panel per free parameter (per category for categorical): its profile NLL on a grid,
     the optimum and the closed form marked; then the running log10 likelihood of the first k rows."""
     family, params = result.family, result.params
-    stats = family.summarize(result.values)
+    stats = result.stats
     profile = profile_function(family, params, result.fixed)
     threshold = result.nll + chi2_quantile(result.inference.level) / 2
     panels = []

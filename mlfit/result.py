@@ -32,6 +32,7 @@ class FitResult:
     gof: GoodnessOfFit
     fixed: dict = field(default_factory=dict)  # parameters held at given values, not estimated
     values: np.ndarray | None = field(default=None, repr=False, compare=False)  # the fitted values, for plots
+    stats: object = field(default=None, repr=False, compare=False)  # the family's sufficient statistics
 
     @property
     def distribution(self) -> str:
@@ -80,8 +81,7 @@ class FitResult:
 
     def loss(self) -> dict:
         """The training loss the NLL is, at the fit, with the identity between them."""
-        stats = self.family.summarize(self.values)
-        return self.family.loss_report(stats, self.params)
+        return self.family.loss_report(self.stats, self.params)
 
     def warnings(self) -> list[str]:
         """What a user must not miss: a fit that failed to converge or disagrees with the formula."""

@@ -62,8 +62,7 @@ def score_file(source: str, distribution: str, column: str | None, candidates: l
     family = get_family(distribution)
     data = read_column(source, column, text=not family.support.numeric, options=read_options)
     fitted = fit_column(data, family)
-    values = fitted.values
-    stats = family.summarize(values)
+    values, stats = fitted.values, fitted.stats
     encoded = family.encode(values, stats)
 
     def score(label, params):
