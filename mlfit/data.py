@@ -14,6 +14,7 @@ import io
 import lzma
 import os
 import sys
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -236,29 +237,51 @@ def _read_cells(handle, label: str, width: int, positions: list[int], text: bool
     # header cells.
     names = [f"c{i}" for i in range(width)]
     try:
-        frame = pd.read_csv(
-            handle,
-            sep=sep,
-            decimal=options.decimal,
-            header=0 if options.header else None,
-            names=names,
-            dtype={names[p]: str for p in positions} if text else None,
-            keep_default_na=False,
-            na_values=options.missing,
-            skipinitialspace=True,
-            skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
-            encoding=options.encoding,
-            index_col=False,
-            low_memory=False,  # one dtype per column, not one per internal chunk
-        )
+        with warnings.catch_warnings():
+            # With index_col=False pandas cuts an over-long row to size and only warns ("loss of
+            # data"): make that the error it is.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = _parse(handle, sep, options, names, positions, text)
+    except pd.errors.ParserWarning:
+        handle.seek(0)
+        raise DataError(f"{label}: not a valid CSV: {_longer_row(handle, sep, width, options)}", kind="csv") from None
     except UnicodeDecodeError:
         raise DataError(f"{label}: not a text CSV in {_encoding_name(options)} (name its encoding with --encoding)",
                         kind="csv") from None
     except pd.errors.ParserError as error:
         raise DataError(f"{label}: not a valid CSV: {_first_line(error)}", kind="csv") from None
     except (OSError, EOFError, zlib.error, lzma.LZMAError, pd.errors.EmptyDataError) as error:
-        raise DataError(f"{label}: cannot read: {_first_line(error)}") from None
+        raise DataError(f"{label}: cannot read: {_first_line(error)}", kind="csv") from None
     return [frame[names[p]] for p in positions]
+
+
+def _longer_row(handle, sep: str, width: int, options: ReadOptions) -> str:
+    """Which row has more cells than the header (only read when pandas has said one does)."""
+    reader = csv.reader(io.TextIOWrapper(handle, encoding=options.encoding, newline=""), delimiter=sep)
+    if options.header:
+        next(reader, None)
+    for row, cells in enumerate(reader, start=1):
+        if len(cells) > width:
+            return f"row {row} has {len(cells)} cells but the header has {width}"
+    return f"a row has more cells than the header's {width}"
+
+
+def _parse(handle, sep, options, names, positions, text) -> pd.DataFrame:
+    return pd.read_csv(
+        handle,
+        sep=sep,
+        decimal=options.decimal,
+        header=0 if options.header else None,
+        names=names,
+        dtype={names[p]: str for p in positions} if text else None,
+        keep_default_na=False,
+        na_values=options.missing,
+        skipinitialspace=True,
+        skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
+        encoding=options.encoding,
+        index_col=False,
+        low_memory=False,  # one dtype per column, not one per internal chunk
+    )
 
 
 def _first_line(error: Exception) -> str:
