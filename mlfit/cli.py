@@ -5,6 +5,7 @@ Nothing numeric is imported at module level, so `mlfit --help` starts as fast as
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from enum import Enum
@@ -14,7 +15,8 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import EXIT_BAD_DATA, EXIT_FIT_WARNING, EXIT_INTERRUPTED, EXIT_USAGE, MlfitError, UsageError
+from .errors import (EXIT_BAD_DATA, EXIT_FIT_WARNING, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, MlfitError,
+                     UsageError)
 from .families import NAMES
 
 Distribution = Enum("Distribution", {name: name for name in NAMES}, type=str)
@@ -51,7 +53,10 @@ class OneLineErrors(TyperGroup):
             # Typer's usage errors (its vendored click's UsageError and kin) are known by their
             # shape rather than by a private class: a message and an exit code.
             if not (hasattr(error, "format_message") and isinstance(getattr(error, "exit_code", None), int)):
-                raise
+                if os.environ.get("MLFIT_DEBUG"):
+                    raise
+                _fail(f"internal error: {type(error).__name__}: {error} (a bug in mlfit: please report it; "
+                      "MLFIT_DEBUG=1 shows where)", EXIT_INTERNAL)
             if type(error).__name__ == "NoArgsIsHelpError":
                 typer.echo(error.format_message())
                 sys.exit(EXIT_USAGE)
@@ -61,7 +66,7 @@ class OneLineErrors(TyperGroup):
 
 
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"mlfit: error: {message}", err=True)
+    typer.echo(f"mlfit: error: {' '.join(message.split())}", err=True)  # one line, whatever the message held
     sys.exit(code)
 
 

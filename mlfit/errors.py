@@ -8,6 +8,7 @@ EXIT_OK = 0
 EXIT_BAD_DATA = 1
 EXIT_USAGE = 2
 EXIT_FIT_WARNING = 3
+EXIT_INTERNAL = 70  # a bug: an error mlfit did not expect (sysexits' EX_SOFTWARE)
 EXIT_INTERRUPTED = 130
 
 

@@ -1,0 +1,128 @@
+"""Batches: several files and columns in one call, in every output format, parsed back and
+compared with single fits; failures become error records and the rest go on."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import mlfit
+from mlfit.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def three_files(tmp_path):
+    paths = []
+    for i in range(3):
+        rng = np.random.default_rng(i)
+        path = tmp_path / f"f{i}.csv"
+        rows = zip(rng.poisson(1 + i, 60), rng.poisson(3 + i, 60), ["t"] * 60)
+        path.write_text("home,away,note\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows))
+        paths.append(str(path))
+    return paths
+
+
+def single(path, column):
+    return mlfit.fit_file(path, "poisson", column).to_dict()
+
+
+def test_jsonl_one_object_per_fit(three_files):
+    result = runner.invoke(app, ["fit", *three_files, "-d", "poisson", "-c", "home", "-c", "away", "-f", "jsonl"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 6
+    for line, (path, column) in zip(lines, [(p, c) for p in three_files for c in ("home", "away")]):
+        record = json.loads(line)
+        expected = single(path, column)
+        assert (record["file"], record["column"]) == (path, column)
+        assert record["params"] == expected["params"] and record["nll"] == expected["nll"]
+
+
+def test_json_collects_fits(three_files):
+    result = runner.invoke(app, ["fit", *three_files, "-d", "poisson", "-c", "home", "-c", "away", "-f", "json"])
+    data = json.loads(result.stdout)
+    assert [f["column"] for f in data["fits"]] == ["home", "away"] * 3
+
+
+@pytest.mark.parametrize("fmt, delimiter", [("csv", ","), ("tsv", "\t")])
+def test_csv_and_tsv_rows_with_stable_columns(three_files, fmt, delimiter):
+    result = runner.invoke(app, ["fit", *three_files, "-d", "poisson", "-c", "home", "-c", "away", "-f", fmt])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout), delimiter=delimiter))
+    assert len(rows) == 6
+    assert list(rows[0]) == ["file", "column", "distribution", "n", "dropped", "param.lam", "nll", "log_likelihood",
+                             "k", "aic", "bic", "stderr.lam", "ci.lam.wald_low", "ci.lam.wald_high",
+                             "ci.lam.profile_low", "ci.lam.profile_high", "converged", "agrees", "error_kind",
+                             "error_row", "error"]
+    for row in rows:
+        expected = single(row["file"], row["column"])
+        assert float(row["param.lam"]) == expected["params"]["lam"]  # full precision survives the text
+        assert float(row["nll"]) == expected["nll"] and int(row["n"]) == expected["n"]
+        assert float(row["ci.lam.profile_high"]) == expected["ci"]["lam"]["profile"][1]
+        assert row["error"] == ""
+
+
+def test_table_prints_each_fit(three_files):
+    result = runner.invoke(app, ["fit", *three_files[:2], "-d", "poisson", "-c", "home", "--no-chart"])
+    assert result.exit_code == 0
+    assert result.stdout.count("poisson fit of 'home'") == 2
+
+
+def test_failures_become_error_records_and_the_rest_go_on(three_files, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("home,away\n1,2\n-3,4\n")
+    files = [three_files[0], str(tmp_path / "missing.csv"), str(bad), three_files[1]]
+    result = runner.invoke(app, ["fit", *files, "-d", "poisson", "-c", "home", "-c", "nope", "-f", "jsonl"])
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    errors = [(r["file"], r["column"], r["error"]["kind"], r["error"]["row"]) for r in records if "error" in r]
+    assert errors == [
+        (three_files[0], "nope", "column", None),
+        (str(tmp_path / "missing.csv"), "home", "file", None),
+        (str(tmp_path / "missing.csv"), "nope", "file", None),
+        (str(bad), "nope", "column", None),
+        (str(bad), "home", "value", 2),
+        (three_files[1], "nope", "column", None),
+    ]
+    assert sum("params" in r for r in records) == 2
+    message = next(r for r in records if r.get("error", {}).get("kind") == "value")["error"]["message"]
+    assert message == f"{bad}: column 'home', row 2: -3 is not a non-negative integer count, which poisson needs"
+
+
+def test_csv_error_rows(three_files, tmp_path):
+    result = runner.invoke(app, ["fit", three_files[0], str(tmp_path / "gone.csv"), "-d", "poisson", "-c", "home",
+                                 "-f", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["error"] == "" and rows[1]["error_kind"] == "file"
+    assert rows[1]["error"].endswith("gone.csv: no such file") and rows[1]["nll"] == ""
+    assert result.exit_code == 1
+
+
+def test_fail_fast_stops_at_the_first_failure(three_files, tmp_path):
+    files = [three_files[0], str(tmp_path / "missing.csv"), three_files[1]]
+    result = runner.invoke(app, ["fit", *files, "-d", "poisson", "-c", "home", "-f", "jsonl", "--fail-fast"])
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 2 and "error" in records[1]
+
+
+def test_columns_all_skips_what_the_family_does_not_accept(three_files):
+    result = runner.invoke(app, ["fit", three_files[0], "-d", "poisson", "--columns-all", "-f", "jsonl"])
+    assert result.exit_code == 0
+    assert [json.loads(line)["column"] for line in result.stdout.splitlines()] == ["home", "away"]
+    assert result.stderr.strip() == (f"mlfit: skipped {three_files[0]}: column 'note', row 1: 't' is not a number")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-", "-"], "standard input (-) can be read once only"),
+    (["a.csv", "--columns-all", "-c", "x"], "--columns-all and --column do not go together"),
+    (["a.csv", "b.csv", "--plot", "p.png"], "--plot and --plot-nll draw one fit"),
+])
+def test_batch_usage_errors(args, message):
+    result = runner.invoke(app, ["fit", *args, "-d", "normal"])
+    assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
