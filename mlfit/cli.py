@@ -42,6 +42,8 @@ class OneLineErrors(TyperGroup):
         try:
             # Not standalone, typer returns an Exit's code instead of raising it.
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            if code == EXIT_INTERRUPTED:  # typer's answer to Ctrl-C inside a command
+                _fail("interrupted", EXIT_INTERRUPTED)
             sys.exit(code if isinstance(code, int) else 0)
         except typer.Exit as done:
             sys.exit(done.exit_code)

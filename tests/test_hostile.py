@@ -1,0 +1,146 @@
+"""A corpus of hostile inputs, each with the exact exit code and message it must produce, a
+property test on random CSV text, and the process-level behaviours (Ctrl-C, a closed pipe)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from mlfit.cli import app
+
+runner = CliRunner()
+
+
+def run(path, *args, dist="normal"):
+    return runner.invoke(app, ["fit", str(path), "-d", dist, *args])
+
+
+def assert_fails(result, code, message):
+    assert (result.exit_code, result.stdout) == (code, ""), result.stderr
+    assert result.stderr == f"mlfit: error: {message}\n"
+
+
+def write(tmp_path, content, name="data.csv"):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+CORPUS = {
+    # name: (file content, extra arguments, family, exit code, message after "<path>: ")
+    "binary garbage": (bytes(range(256)) * 8, [], "normal", 1,
+                       "not a text CSV in UTF-8 (name its encoding with --encoding)"),
+    "empty file": (b"", [], "normal", 1, "the file is empty (no header row)"),
+    "header only": ("x\n", [], "normal", 1, "column 'x' has no rows; there is nothing to fit"),
+    "duplicate header names": ("x,x\n1,2\n", ["-c", "x"], "normal", 2, "the header names column 'x' 2 times"),
+    "ragged rows": ("x,y\n1,2\n3,4,5\n", ["-c", "x"], "normal", 1,
+                    "not a valid CSV: Error tokenizing data. C error: Expected 2 fields in line 3, saw 3"),
+    "ragged first row": ("x,y\n1,2,3\n", ["-c", "x"], "normal", 1,
+                         "not a valid CSV: row 1 has 3 cells but the header has 2"),
+    "thousands separators in a comma file": ("x\n1,000\n2,500\n", [], "normal", 1,
+                                             "not a valid CSV: row 1 has 2 cells but the header has 1"),
+    "thousands separators in a semicolon file": ("id;x\n1;1,000\n2;2,500\n", ["-c", "x"], "normal", 1,
+                                                 "column 'x', row 1: '1,000' is not a number"),
+    "1e309 overflows to inf": ("x\n1\n1e309\n", [], "normal", 1,
+                               "column 'x', row 2: inf is not a finite number, which normal needs"),
+    "inf spelled out": ("x\n1\n2\n-Infinity\n", [], "normal", 1,
+                        "column 'x', row 3: -inf is not a finite number, which normal needs"),
+    "ends inside a quote": ('x\n1\n"2\n', [], "normal", 1,
+                            "not a valid CSV: Error tokenizing data. C error: EOF inside string starting at row 2"),
+    "huge cell": ("x\n" + "a" * 5_000_000 + "\n", [], "normal", 1,
+                  "column 'x', row 1: '" + "a" * 37 + "...' is not a number"),
+    "constant column": ("x\n3\n3\n3\n", [], "laplace", 1,
+                        "column 'x': every value is the same, so the laplace likelihood has no maximum (b -> 0)"),
+}
+
+
+@pytest.mark.parametrize("name", CORPUS)
+def test_corpus(tmp_path, name):
+    content, args, family, code, message = CORPUS[name]
+    path = write(tmp_path, content)
+    assert_fails(run(path, *args, dist=family), code, f"{path}: {message}")
+
+
+def test_directory_and_missing_file_and_permission(tmp_path, monkeypatch):
+    assert_fails(run(tmp_path), 2, f"{tmp_path}: is a directory, not a CSV file")
+    assert_fails(run(tmp_path / "nope.csv"), 2, f"{tmp_path / 'nope.csv'}: no such file")
+    import mlfit.data
+
+    path = write(tmp_path, "x\n1\n2\n")
+    monkeypatch.setattr(mlfit.data, "open", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")),
+                        raising=False)
+    assert_fails(run(path), 2, f"{path}: cannot open: permission denied")
+
+
+def test_minus_zero_nan_and_ending_mid_row_still_fit(tmp_path):
+    path = write(tmp_path, "x,y\n-0,1\nnan,2\n3,4\n2")  # no final newline; the last row has no y
+    result = run(path, "-c", "y", "-f", "json", dist="poisson")
+    assert result.exit_code == 0, result.stderr
+    assert '"n": 3' in result.stdout and '"dropped": 1' in result.stdout
+    assert run(path, "-c", "x", "-f", "json", dist="poisson").exit_code == 0  # -0 is the count 0
+
+
+def test_ten_thousand_columns(tmp_path):
+    header = ",".join(f"c{i}" for i in range(10_000))
+    rows = "\n".join(",".join(str((i * j) % 7) for i in range(10_000)) for j in range(1, 6))
+    path = write(tmp_path, header + "\n" + rows + "\n")
+    result = run(path, "-c", "c5003", "-f", "json", dist="poisson")
+    assert result.exit_code == 0, result.stderr
+    unknown = run(path, "-c", "c10000")
+    assert unknown.exit_code == 2 and "no column 'c10000'" in unknown.stderr and len(unknown.stderr) < 400
+
+
+def test_ten_million_identical_categories(tmp_path):
+    path = write(tmp_path, "shot\n" + "layup\n" * 10_000_000)
+    result = run(path, "-f", "json", dist="categorical")
+    assert result.exit_code == 0, result.stderr
+    assert '"n": 10000000' in result.stdout and '"layup": 1.0' in result.stdout
+
+
+# --- random CSV text ---------------------------------------------------------------------------
+cell = st.one_of(st.integers(-5, 1000).map(str), st.floats(allow_nan=True).map(str),
+                 st.sampled_from(["", "NA", "nan", "inf", "true", "x", '"q,"', "1e309", "-0", " 3"]),
+                 st.text(alphabet='ab,;\t"\n\r\\ 1.', max_size=6))
+csv_text = st.lists(st.lists(cell, min_size=1, max_size=4), min_size=0, max_size=8).map(
+    lambda rows: "\n".join(",".join(row) for row in rows))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=csv_text, family=st.sampled_from(["normal", "laplace", "bernoulli", "categorical", "poisson"]),
+       header=st.booleans())
+def test_random_csv_fits_or_fails_in_one_line(tmp_path, text, family, header):
+    path = write(tmp_path, text, name="fuzz.csv")
+    args = [] if header else ["--no-header"]
+    result = runner.invoke(app, ["fit", str(path), "-d", family, "-f", "json", *args])
+    assert result.exit_code in (0, 1, 2, 3), (result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr
+    if result.exit_code in (1, 2):
+        assert result.stdout == ""
+        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("mlfit: error: ")
+
+
+# --- the process ----------------------------------------------------------------------------------
+def test_ctrl_c_exits_130_without_a_traceback(tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "mlfit", "fit", "-", "-d", "normal"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdin.write("x\n1\n")
+    process.stdin.flush()
+    time.sleep(1.5)  # reading standard input, which stays open
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and out == ""
+    assert err == "mlfit: error: interrupted\n"
+
+
+def test_closed_stdout_ends_quietly(tmp_path):
+    path = write(tmp_path, "x\n" + "\n".join(str(i % 13) for i in range(3000)) + "\n")
+    command = f"{sys.executable} -m mlfit fit {path} -d poisson -f json | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "80"})
+    assert done.stdout == "{\n" and done.stderr == ""
