@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DEFAULT, Column, ReadOptions, read_column, to_support
-from .errors import DataError
+from .data import DEFAULT, Column, ReadOptions, read_column, read_columns, to_support, with_weights
+from .errors import DataError, UsageError
 from .families import get_family
 from .fitting import compare, minimize_nll
 from .params import resolve
@@ -21,15 +21,22 @@ from .result import FitResult
 from .underflow import underflow_report
 
 
-def fit_file(source: str, distribution: str, column: str | None = None, *,
+def fit_file(source: str, distribution: str, column: str | None = None, *, weights: str | None = None,
              read_options: ReadOptions = DEFAULT, **options) -> FitResult:
     """Fit one column of a CSV file (or '-' for standard input).
 
     Options: `level` of the confidence intervals (0.95), `gof_bootstrap` replicates for
     goodness-of-fit p-values (0: none), `seed` of the bootstrap (0), `fix` held parameters;
-    `read_options` how to read the file (separator, decimal mark, header, encoding, NA markers)."""
+    `read_options` how to read the file (separator, decimal mark, header, encoding, NA markers);
+    `weights` a column of non-negative case/frequency weights."""
     family = get_family(distribution)
-    data = read_column(source, column, text=not family.support.numeric, options=read_options)
+    if weights is None:
+        data = read_column(source, column, text=not family.support.numeric, options=read_options)
+    else:
+        if column is None:
+            raise UsageError("with --weights, name the column to fit with --column")
+        data, counts = read_columns(source, [column, weights], text=not family.support.numeric, options=read_options)
+        data = with_weights(data, counts)
     return fit_column(data, family, **options)
 
 
@@ -51,7 +58,7 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
     """Fit a column read by `mlfit.data`. `fix` holds parameters at written values,
     e.g. {"sigma": "1"} or {"p": {"a": "0.2", "b": "0.8"}} (see mlfit.params)."""
     values = to_support(data, family)
-    stats = family.summarize(values)
+    stats = family.summarize(values, data.weights)
     fixed = resolve(family, stats, fix or {}, complete=False, what="--fix")
     reason = family.degenerate_reason(stats, fixed)
     if reason:
@@ -71,20 +78,26 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
         family=family,
         source=data.source,
         column=data.name,
-        n=len(values),
+        n=whole(stats.n),
         dropped=data.dropped,
         labels=family.labels(stats),
         numerical=numerical,
         closed_form_params=closed,
         closed_form_nll=closed_nll,
         comparison=compare(family, stats, numerical, closed, closed_nll),
-        underflow=underflow_report(log_probs, numerical.nll),
+        underflow=underflow_report(log_probs, numerical.nll, data.weights),
         inference=infer(family, stats, numerical.params, numerical.nll, level, fixed),
-        gof=goodness_of_fit(family, values, stats, numerical.params, gof_bootstrap, seed, fixed),
+        gof=goodness_of_fit(family, values, stats, numerical.params, gof_bootstrap, seed, fixed, data.weights),
         fixed=fixed,
         values=values,
+        weights=data.weights,
         stats=stats,
     )
+
+
+def whole(n):
+    """A count as an int when it is one (weights that are whole numbers give whole counts)."""
+    return int(n) if float(n).is_integer() else float(n)
 
 
 def _describe(fixed: dict) -> str:

@@ -14,12 +14,12 @@ WIDTH = 60
 def chart_cells(result, width: int = WIDTH) -> tuple[np.ndarray, np.ndarray, str, str]:
     """Observed and fitted counts per column, and the labels of the first and last column."""
     family, values, params = result.family, result.values, result.params
-    n = len(values)
+    n = result.stats.n
     if family.continuous:
         edges = np.histogram_bin_edges(values, bins="auto")
         if len(edges) - 1 > width:
             edges = np.linspace(values.min(), values.max(), width + 1)
-        observed, _ = np.histogram(values, edges)
+        observed, _ = np.histogram(values, edges, weights=result.weights)
         expected = n * np.diff(np.exp(family.log_cdf(edges, params)))
         return observed.astype(float), expected, f"{edges[0]:.4g}", f"{edges[-1]:.4g}"
     labels, observed, probabilities = family.frequency_table(values, result.stats, params)

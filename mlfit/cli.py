@@ -181,6 +181,9 @@ def fit(
     output: FitFormat = typer.Option(FitFormat.table, "--format", "-f", help="table for people; json for one object; "
                                      "jsonl for one object per fit per line; csv or tsv for one row per fit."),
     fail_fast: bool = typer.Option(False, "--fail-fast", help="In a batch, stop at the first fit that fails."),
+    weights: Optional[str] = typer.Option(
+        None, "--weights", "-w", metavar="COLUMN", help="A column of non-negative case/frequency weights: row i counts "
+        "w_i times (a value,count table). Whole-number weights give exactly the fit of the rows written out."),
     level: float = LEVEL,
     gof_bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
@@ -216,18 +219,21 @@ def fit(
             held[name] = value
     read_options = _read_options(sep, decimal, no_header, encoding, na)
     fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held}
+    if weights is not None and not (column or columns_all):
+        raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
     single = len(files) == 1 and len(column or []) <= 1 and not columns_all
     targets = [path for path in (plot, plot_nll) if path]
     if targets and not single:
         raise UsageError("--plot and --plot-nll draw one fit: give one file and one column")
     if single and output.value in ("table", "json"):
-        _fit_one(files[0], dist.value, (column or [None])[0], output, read_options, fit_options, plot, plot_nll,
-                 no_chart)
+        _fit_one(files[0], dist.value, (column or [None])[0], weights, output, read_options, fit_options, plot,
+                 plot_nll, no_chart)
     else:
-        _fit_batch(files, dist.value, column, columns_all, output, fail_fast, read_options, fit_options, no_chart)
+        _fit_batch(files, dist.value, column, columns_all, weights, output, fail_fast, read_options, fit_options,
+                   no_chart)
 
 
-def _fit_one(file, dist, column, output, read_options, fit_options, plot, plot_nll, no_chart) -> None:
+def _fit_one(file, dist, column, weights, output, read_options, fit_options, plot, plot_nll, no_chart) -> None:
     from .api import fit_file
 
     targets = [path for path in (plot, plot_nll) if path]
@@ -236,7 +242,7 @@ def _fit_one(file, dist, column, output, read_options, fit_options, plot, plot_n
 
         for path in targets:
             check_target(path, inputs=(file,))
-    result = fit_file(file, dist, column, read_options=read_options, **fit_options)
+    result = fit_file(file, dist, column, weights=weights, read_options=read_options, **fit_options)
     _show(result, output, "print_table", chart=not no_chart)
     if targets:
         from .plots import draw_fit, draw_nll
@@ -248,7 +254,8 @@ def _fit_one(file, dist, column, output, read_options, fit_options, plot, plot_n
     _warn_and_exit(result.warnings())
 
 
-def _fit_batch(files, dist, columns, every_column, output, fail_fast, read_options, fit_options, no_chart) -> None:
+def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, read_options, fit_options,
+               no_chart) -> None:
     from rich.console import Console
 
     from .batch import fit_many
@@ -259,7 +266,8 @@ def _fit_batch(files, dist, columns, every_column, output, fail_fast, read_optio
     writer = None if output is FitFormat.table else RecordWriter(output.value, family, sys.stdout)
     console = Console()
     failed, warnings = False, []
-    for record in fit_many(files, dist, columns, every_column=every_column, read_options=read_options, **fit_options):
+    for record in fit_many(files, dist, columns, every_column=every_column, weights=weights,
+                           read_options=read_options, **fit_options):
         if record.skipped:
             typer.echo(f"mlfit: skipped {record.error}", err=True)
             continue

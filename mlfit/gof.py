@@ -53,12 +53,19 @@ def edf_statistics(log_cdf: np.ndarray, log_sf: np.ndarray) -> dict:
     return {"ks": float(ks), "cvm": float(cvm), "ad": float(ad)}
 
 
-def goodness_of_fit(family, values, stats, params, bootstrap: int = 0, seed: int = 0, fixed=None) -> GoodnessOfFit:
+def goodness_of_fit(family, values, stats, params, bootstrap: int = 0, seed: int = 0, fixed=None,
+                    weights=None) -> GoodnessOfFit:
     """`fixed` parameters were held, not estimated: they cost no degrees of freedom, and each
-    bootstrap replicate is refitted with them held too."""
+    bootstrap replicate is refitted with them held too. With `weights`, the EDF statistics are
+    those of the rows written out weight times (whole-number weights only)."""
+    from .result import expand
+
     fixed = fixed or {}
     if family.continuous:
-        return _continuous(family, values, params, bootstrap, seed, fixed)
+        expanded = expand(values, weights)
+        if expanded is None:
+            return GoodnessOfFit({}, note="no KS, CvM or AD: they need whole-number weights")
+        return _continuous(family, expanded, params, bootstrap, seed, fixed)
     return _discrete(family, values, stats, params, fixed)
 
 

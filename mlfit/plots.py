@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import UsageError
 from .inference import chi2_quantile, profile_function
+from .result import expand
 from .underflow import PRECISIONS
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -48,7 +49,10 @@ def _pyplot():
 # --- panel data -----------------------------------------------------------------------------
 def fit_panels(result) -> dict:
     """The numbers each panel of the fit plot shows."""
-    family, params, values = result.family, result.params, result.values
+    family, params = result.family, result.params
+    values = result.expanded_values()
+    if values is None:
+        raise UsageError("plots of weighted data need whole-number weights")
     if family.continuous:
         ordered = np.sort(values)
         n = len(ordered)
@@ -66,7 +70,7 @@ def fit_panels(result) -> dict:
             "pp": (positions, np.exp(family.log_cdf(ordered, params))),
         }
     stats = result.stats
-    labels, observed, probabilities = family.frequency_table(values, stats, params)
+    labels, observed, probabilities = family.frequency_table(result.values, stats, params)  # weights are in stats
     return {
         "kind": "discrete",
         "labels": labels,
@@ -104,6 +108,10 @@ def nll_panels(result) -> list[dict]:
                 "threshold": threshold,
             })
     log_probs = family.log_prob(family.encode(result.values, stats), params)
+    if result.weights is not None:
+        log_probs = expand(log_probs, result.weights)
+        if log_probs is None:
+            raise UsageError("plots of weighted data need whole-number weights")
     panels.append({
         "parameter": None,
         "k": np.arange(1, len(log_probs) + 1),

@@ -207,6 +207,8 @@ def gof_summary(gof) -> str:
         p = data["chi2_pvalue"]
         return f"chi2 {data['chi2']:.4g}, df {data['df']}" + (f", p {p:.3g}" if p is not None else "")
     parts = []
+    if "ks" not in data:
+        return "not computed"
     for name, label in (("ks", "KS"), ("cvm", "CvM"), ("ad", "AD")):
         p = data.get(f"{name}_pvalue")
         parts.append(f"{label} {data[name]:.3g}" + (f" (p {p:.2g})" if p is not None else ""))

@@ -15,12 +15,20 @@ from .inference import Inference
 from .underflow import UnderflowReport
 
 
+def expand(values, weights):
+    if weights is None:
+        return values
+    if not np.all(weights == np.floor(weights)):
+        return None
+    return np.repeat(values, weights.astype(np.int64))
+
+
 @dataclass(frozen=True)
 class FitResult:
     family: object  # the Family that was fitted
     source: str
     column: str
-    n: int
+    n: int | float  # rows used, or the sum of their weights
     dropped: int
     labels: list | None  # category names for a vector parameter, in the order of its entries
     numerical: NumericalFit
@@ -33,6 +41,12 @@ class FitResult:
     fixed: dict = field(default_factory=dict)  # parameters held at given values, not estimated
     values: np.ndarray | None = field(default=None, repr=False, compare=False)  # the fitted values, for plots
     stats: object = field(default=None, repr=False, compare=False)  # the family's sufficient statistics
+    weights: np.ndarray | None = field(default=None, repr=False, compare=False)  # --weights, one per value
+
+    def expanded_values(self) -> np.ndarray | None:
+        """The rows as if each were written out weight times (the values themselves without
+        weights); None when the weights are not whole numbers."""
+        return expand(self.values, self.weights)
 
     @property
     def distribution(self) -> str:

@@ -40,9 +40,10 @@ class PrecisionReport:
 
 @dataclass(frozen=True)
 class UnderflowReport:
-    n: int
+    n: int | float  # rows multiplied (with weights, rows as if each were written out weight times)
     log10_likelihood: float
     precisions: dict  # {"float64": PrecisionReport, ...}
+    weighted: bool = False
 
     def to_dict(self) -> dict:
         return {"log10_likelihood": self.log10_likelihood,
@@ -52,6 +53,8 @@ class UnderflowReport:
         """The report in plain words, for people."""
         f64 = self.precisions["float64"]
         rows = f"{self.n:,} row" + ("" if self.n == 1 else "s")
+        if self.weighted:
+            rows += " (each row counted as many times as its weight)"
         head = f"The raw likelihood of these {rows} is 10^{self.log10_likelihood:.1f}"
         if f64.first_zero_at is not None:
             return (f"{head}; float64 cannot go below 10^{math.log10(f64.smallest):.1f}, so multiplying "
@@ -75,16 +78,25 @@ def _event(report: PrecisionReport) -> str:
     return f"{report.precision} overflows to inf at row {report.first_inf_at:,}"
 
 
-def underflow_report(log_probs: np.ndarray, nll: float) -> UnderflowReport:
-    """`log_probs` are the per-row log-likelihoods in file order; `nll` their negated sum."""
+def underflow_report(log_probs: np.ndarray, nll: float, weights: np.ndarray | None = None) -> UnderflowReport:
+    """`log_probs` are the per-row log-likelihoods in file order; `nll` their (weighted) negated sum.
+
+    With whole-number weights each row is multiplied in weight times, exactly as if it were written
+    out that often; with fractional weights each row contributes its likelihood to the power w."""
     log10_likelihood = -nll / math.log(10)
-    likelihoods = np.exp(log_probs)
+    whole = weights is None or bool(np.all(weights == np.floor(weights)))
+    with np.errstate(under="ignore", over="ignore"):
+        likelihoods = np.exp(log_probs if whole else weights * log_probs)
     precisions = {}
     for name in PRECISIONS:
         info = np.finfo(name)
         smallest, largest = float(info.smallest_subnormal), float(info.max)
         with np.errstate(under="ignore", over="ignore", invalid="ignore"):
-            running = np.cumprod(likelihoods.astype(name))
+            if weights is None or not whole:
+                running = np.cumprod(likelihoods.astype(name))
+                first_zero, first_inf = _first(running == 0), _first(np.isinf(running))
+            else:
+                first_zero, first_inf = _expanded_events(likelihoods.astype(name), weights.astype(np.int64))
         precisions[name] = PrecisionReport(
             precision=name,
             smallest=smallest,
@@ -92,10 +104,33 @@ def underflow_report(log_probs: np.ndarray, nll: float) -> UnderflowReport:
             margin_decades=log10_likelihood - math.log10(smallest),
             underflows=log10_likelihood < math.log10(smallest),
             overflows=log10_likelihood > math.log10(largest),
-            first_zero_at=_first(running == 0),
-            first_inf_at=_first(np.isinf(running)),
+            first_zero_at=first_zero,
+            first_inf_at=first_inf,
         )
-    return UnderflowReport(len(log_probs), log10_likelihood, precisions)
+    n = len(log_probs) if weights is None else float(weights.sum())
+    return UnderflowReport(int(n) if float(n).is_integer() else n, log10_likelihood, precisions, weights is not None)
+
+
+EXPANDED_BLOCK = 1 << 20
+
+
+def _expanded_events(factors: np.ndarray, counts: np.ndarray) -> tuple[int | None, int | None]:
+    """Where the running product of the rows, each repeated `counts` times, first becomes 0.0 or
+    inf: multiplied in blocks of expanded rows, the product carried from block to block, so the
+    rounding is that of one long sequential product and memory stays bounded."""
+    ends = np.cumsum(counts)
+    total = int(ends[-1]) if len(ends) else 0
+    carry = np.ones(1, dtype=factors.dtype)
+    for start in range(0, total, EXPANDED_BLOCK):
+        rows = np.searchsorted(ends, np.arange(start, min(start + EXPANDED_BLOCK, total)), side="right")
+        running = np.cumprod(np.concatenate((carry, factors[rows])))[1:]
+        zero, inf = _first(running == 0), _first(np.isinf(running))
+        if zero is not None or inf is not None:
+            return (start + zero if zero else None), (start + inf if inf else None)
+        carry = running[-1:]
+        if np.all(factors[rows[-1]:] == 1):  # nothing left can move the product
+            break
+    return None, None
 
 
 def _first(mask: np.ndarray) -> int | None:

@@ -174,8 +174,9 @@ class Family:
     continuous = False  # continuous families have a CDF for EDF goodness-of-fit statistics
     smooth = True  # False where the NLL has kinks and the optimiser must not use gradients
 
-    def summarize(self, values: np.ndarray):
-        """Sufficient statistics of validated values (what the NLL needs, nothing more)."""
+    def summarize(self, values: np.ndarray, weights: np.ndarray | None = None):
+        """Sufficient statistics of validated values (what the NLL needs, nothing more). With
+        `weights`, row i counts w_i times: whole-number weights give the expanded rows' statistics."""
         raise NotImplementedError
 
     def degenerate_reason(self, stats, fixed=()) -> str | None:

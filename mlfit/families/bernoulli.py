@@ -12,12 +12,14 @@ from .base import Family, Parameter, UnitInterval, ZeroOne, xlogy
 
 @dataclass(frozen=True)
 class Successes:
-    n: int
-    successes: int
+    n: float
+    successes: float
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "Successes":
-        return cls(len(values), int(np.count_nonzero(values)))
+    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Successes":
+        if weights is None:
+            return cls(len(values), int(np.count_nonzero(values)))
+        return cls(float(weights.sum()), float(weights @ values))
 
     def merge(self, other: "Successes") -> "Successes":
         return Successes(self.n + other.n, self.successes + other.successes)
@@ -29,8 +31,8 @@ class Bernoulli(Family):
     support = ZeroOne()
     loss = "binary cross-entropy"
 
-    def summarize(self, values):
-        return Successes.of(values)
+    def summarize(self, values, weights=None):
+        return Successes.of(values, weights)
 
     def closed_form(self, stats):
         return {"p": stats.successes / stats.n}

@@ -16,20 +16,22 @@ class CategoryCounts:
     counts: np.ndarray
 
     @property
-    def n(self) -> int:
-        return int(self.counts.sum())
+    def n(self) -> float:
+        total = self.counts.sum()
+        return int(total) if self.counts.dtype.kind in "iu" else float(total)
 
     @classmethod
-    def of(cls, labels: np.ndarray) -> "CategoryCounts":
-        categories, counts = np.unique(labels.astype(str), return_counts=True)
-        return cls(tuple(categories.tolist()), counts.astype(np.int64))
+    def of(cls, labels: np.ndarray, weights: np.ndarray | None = None) -> "CategoryCounts":
+        categories, codes = np.unique(labels.astype(str), return_inverse=True)
+        counts = np.bincount(codes, weights=weights, minlength=len(categories))
+        return cls(tuple(categories.tolist()), counts if weights is not None else counts.astype(np.int64))
 
     def merge(self, other: "CategoryCounts") -> "CategoryCounts":
         merged = dict(zip(self.categories, self.counts.tolist()))
         for label, count in zip(other.categories, other.counts.tolist()):
             merged[label] = merged.get(label, 0) + count
         categories = tuple(sorted(merged))
-        return CategoryCounts(categories, np.array([merged[c] for c in categories], dtype=np.int64))
+        return CategoryCounts(categories, np.array([merged[c] for c in categories], dtype=self.counts.dtype))
 
 
 class Categorical(Family):
@@ -38,8 +40,8 @@ class Categorical(Family):
     support = Labels()
     loss = "cross-entropy"
 
-    def summarize(self, values):
-        return CategoryCounts.of(values)
+    def summarize(self, values, weights=None):
+        return CategoryCounts.of(values, weights)
 
     def labels(self, stats):
         return list(stats.categories)

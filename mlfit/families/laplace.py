@@ -17,13 +17,27 @@ class Sample:
     values: np.ndarray
     lower_median: float
     upper_median: float
+    weights: np.ndarray | None = None
 
     @property
-    def n(self) -> int:
-        return len(self.values)
+    def n(self) -> float:
+        return len(self.values) if self.weights is None else float(self.weights.sum())
+
+    def mean_abs(self, mu: float) -> float:
+        """Mean absolute deviation from mu (weighted): the MAE of predicting mu for every row."""
+        return float(np.average(np.abs(self.values - mu), weights=self.weights))
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "Sample":
+    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Sample":
+        if weights is not None:
+            # The middle of the rows each repeated by its weight: where the cumulative weight
+            # first reaches half the total, and first passes it.
+            order = np.argsort(values, kind="stable")
+            cumulative = np.cumsum(weights[order])
+            half = cumulative[-1] / 2
+            lower = float(values[order[np.searchsorted(cumulative, half, side="left")]])
+            upper = float(values[order[np.searchsorted(cumulative, half, side="right")]])
+            return cls(values, lower, upper, weights)
         n = len(values)
         k = n // 2
         # One partition selects both middle order statistics (np.median would sort more).
@@ -41,23 +55,24 @@ class Laplace(Family):
     smooth = False  # |x - mu| has a kink at every data point
     continuous = True
 
-    def summarize(self, values):
-        return Sample.of(values)
+    def summarize(self, values, weights=None):
+        return Sample.of(values, weights)
 
     def degenerate_reason(self, stats, fixed=()):
-        if stats.values.min() == stats.values.max() and "b" not in fixed:
+        counted = stats.values if stats.weights is None else stats.values[stats.weights > 0]
+        if counted.min() == counted.max() and "b" not in fixed:
             return "every value is the same, so the laplace likelihood has no maximum (b -> 0)"
         return None
 
     def closed_form(self, stats):
         mu = 0.5 * (stats.lower_median + stats.upper_median)
-        return {"mu": mu, "b": float(np.mean(np.abs(stats.values - mu)))}
+        return {"mu": mu, "b": stats.mean_abs(mu)}
 
     def closed_form_given(self, stats, fixed):
         if set(fixed) == {"b"}:  # the median whatever b is
             return {"mu": 0.5 * (stats.lower_median + stats.upper_median), "b": fixed["b"]}
         if set(fixed) == {"mu"}:  # the mean absolute deviation from the given mu
-            return {"mu": fixed["mu"], "b": float(np.mean(np.abs(stats.values - fixed["mu"])))}
+            return {"mu": fixed["mu"], "b": stats.mean_abs(fixed["mu"])}
         return super().closed_form_given(stats, fixed)
 
     def optimal_intervals(self, stats):
@@ -66,17 +81,17 @@ class Laplace(Family):
 
     def start(self, stats):
         # The mean and standard deviation: moment estimates, not the median the MLE is.
-        sd = float(np.std(stats.values))
-        return {"mu": float(np.mean(stats.values)), "b": sd}
+        mean = float(np.average(stats.values, weights=stats.weights))
+        sd = float(np.sqrt(np.average((stats.values - mean) ** 2, weights=stats.weights)))
+        return {"mu": mean, "b": sd}
 
     def nll(self, stats, params):
         mu, b = params["mu"], params["b"]
-        return float(stats.n * np.log(2 * b) + np.sum(np.abs(stats.values - mu)) / b)
+        return float(stats.n * np.log(2 * b) + stats.n * stats.mean_abs(mu) / b)
 
     def objective(self, stats, u):
         mu, log_b = u
-        mean_abs = np.mean(np.abs(stats.values - mu))  # the MAE of predicting mu for every row
-        return float(np.log(2.0) + log_b + mean_abs * np.exp(-log_b)), None
+        return float(np.log(2.0) + log_b + stats.mean_abs(mu) * np.exp(-log_b)), None
 
     def standard_errors(self, stats, params):
         # b from the Fisher information; mu from the asymptotic variance of the sample
@@ -86,8 +101,7 @@ class Laplace(Family):
 
     def profile_nll(self, stats, name, value, index=None):
         if name == "mu":  # b at its conditional MLE: the mean absolute error about mu
-            b = float(np.mean(np.abs(stats.values - value)))
-            return self.nll(stats, {"mu": value, "b": b})
+            return self.nll(stats, {"mu": value, "b": stats.mean_abs(value)})
         mu = 0.5 * (stats.lower_median + stats.upper_median)
         return self.nll(stats, {"mu": mu, "b": value})
 
@@ -109,7 +123,7 @@ class Laplace(Family):
 
     def loss_report(self, stats, params):
         mu, b = params["mu"], params["b"]
-        mae = float(np.mean(np.abs(stats.values - mu)))
+        mae = stats.mean_abs(mu)
         return {
             "name": self.loss,
             "mae": mae,

@@ -16,17 +16,23 @@ HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 class Moments:
     """Count, mean and sum of squared deviations (M2): mergeable across chunks."""
 
-    n: int
+    n: float  # the number of rows, or the sum of their weights
     mean: float
     m2: float
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "Moments":
+    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Moments":
         # Corrected two-pass: E[x^2] - E[x]^2 would lose every digit on data like 1e7 +- 0.1.
-        n = len(values)
-        mean = float(np.mean(values))
-        deviations = values - mean
-        m2 = float(deviations @ deviations - deviations.sum() ** 2 / n)
+        if weights is None:
+            n = len(values)
+            mean = float(np.mean(values))
+            deviations = values - mean
+            m2 = float(deviations @ deviations - deviations.sum() ** 2 / n)
+        else:
+            n = float(weights.sum())
+            mean = float(weights @ values / n)
+            deviations = values - mean
+            m2 = float(weights @ (deviations * deviations) - (weights @ deviations) ** 2 / n)
         return cls(n, mean, max(m2, 0.0))
 
     def merge(self, other: "Moments") -> "Moments":
@@ -45,8 +51,8 @@ class Normal(Family):
     loss = "mean squared error"
     continuous = True
 
-    def summarize(self, values):
-        return Moments.of(values)
+    def summarize(self, values, weights=None):
+        return Moments.of(values, weights)
 
     def degenerate_reason(self, stats, fixed=()):
         if stats.m2 == 0 and "sigma" not in fixed:

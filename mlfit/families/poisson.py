@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
@@ -12,15 +12,17 @@ from .base import Family, NonNegative, NonNegativeIntegers, Parameter, xlogy
 
 @dataclass(frozen=True)
 class Counts:
-    n: int
+    n: float
     total: float
     sum_log_factorial: float  # sum of log(x!): constant in lam, but part of the true NLL
     sum_stirling: float  # torch's Stirling stand-in for log(x!), for the loss report
+    row_weights: np.ndarray | None = field(default=None, repr=False, compare=False)  # for the frequency table
 
     @classmethod
-    def of(cls, values: np.ndarray) -> "Counts":
-        return cls(len(values), float(np.sum(values)), float(np.sum(special.gammaln(values + 1))),
-                   float(np.sum(stirling(values))))
+    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Counts":
+        w = np.ones(len(values)) if weights is None else weights
+        n = len(values) if weights is None else float(w.sum())
+        return cls(n, float(w @ values), float(w @ special.gammaln(values + 1)), float(w @ stirling(values)), weights)
 
     def merge(self, other: "Counts") -> "Counts":
         return Counts(self.n + other.n, self.total + other.total,
@@ -42,8 +44,8 @@ class Poisson(Family):
     support = NonNegativeIntegers()
     loss = "Poisson NLL"
 
-    def summarize(self, values):
-        return Counts.of(values)
+    def summarize(self, values, weights=None):
+        return Counts.of(values, weights)
 
     def closed_form(self, stats):
         return {"lam": stats.total / stats.n}
@@ -74,7 +76,7 @@ class Poisson(Family):
     def frequency_table(self, values, stats, params):
         # Each count up to the largest seen, then the unseen tail beyond it as one more cell.
         top = int(values.max())
-        observed = np.append(np.bincount(values.astype(np.int64), minlength=top + 1), 0).astype(float)
+        observed = np.append(np.bincount(values.astype(np.int64), weights=stats.row_weights, minlength=top + 1), 0)
         probabilities = np.exp(self.log_prob(np.arange(top + 1, dtype=float), params))
         probabilities = np.append(probabilities, special.pdtrc(top, params["lam"]))  # P(X > top)
         return [str(k) for k in range(top + 1)] + [f">{top}"], observed, probabilities
