@@ -64,20 +64,23 @@ class Column:
 def with_weights(column: Column, weights: Column) -> Column:
     """The column with each value's weight from the same row of `weights`. A missing, negative or
     non-numeric weight on a row whose value is used is an error naming that row."""
-    numbers = _as_numbers(weights, accept_true_false=False)
+    try:
+        numbers = _as_numbers(weights, accept_true_false=False)
+    except DataError as error:
+        raise DataError(str(error), kind="weight", row=error.row) from None
     at = np.searchsorted(weights.rows, column.rows)
     found = at < len(weights.rows)
     found[found] = weights.rows[at[found]] == column.rows[found]
     if not found.all():
         row = int(column.rows[np.flatnonzero(~found)[0]])
         raise DataError(f"{weights.source}: column '{weights.name}', row {row}: the weight is missing",
-                        kind="value", row=row)
+                        kind="weight", row=row)
     values = numbers[at]
     bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
     if bad.size:
         i = int(at[bad[0]])
         raise DataError(f"{weights.where(i)}: weight {_show(weights.values[i])} is not a non-negative number",
-                        kind="value", row=int(weights.rows[i]))
+                        kind="weight", row=int(weights.rows[i]))
     if column.values.size and values.sum() == 0:
         raise DataError(f"{column.source}: column '{column.name}': its weights sum to 0; there is nothing to fit",
                         kind="empty")

@@ -13,7 +13,7 @@ EXIT_INTERRUPTED = 130
 
 
 class MlfitError(Exception):
-    """`kind` names what went wrong for machine-readable error records ("value", "empty",
+    """`kind` names what went wrong for machine-readable error records ("value", "weight", "empty",
     "degenerate", "csv", "file", "column", "usage"); `row` is the data row, where there is one."""
 
     exit_code = EXIT_BAD_DATA
