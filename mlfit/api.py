@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DEFAULT, Column, ReadOptions, read_column, read_columns, to_support, with_weights
-from .errors import DataError, UsageError
+from .data import DEFAULT, Column, ReadOptions, read_weighted, to_support
+from .errors import DataError
 from .families import get_family
 from .fitting import compare, minimize_nll
 from .params import resolve
@@ -30,13 +30,7 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
     `read_options` how to read the file (separator, decimal mark, header, encoding, NA markers);
     `weights` a column of non-negative case/frequency weights."""
     family = get_family(distribution)
-    if weights is None:
-        data = read_column(source, column, text=not family.support.numeric, options=read_options)
-    else:
-        if column is None:
-            raise UsageError("with --weights, name the column to fit with --column")
-        data, counts = read_columns(source, [column, weights], text=not family.support.numeric, options=read_options)
-        data = with_weights(data, counts)
+    data = read_weighted(source, column, weights, text=not family.support.numeric, options=read_options)
     return fit_column(data, family, **options)
 
 

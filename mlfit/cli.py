@@ -153,6 +153,9 @@ def _read_options(sep, decimal, no_header, encoding, na):
     return ReadOptions(sep=sep, decimal=decimal, header=not no_header, encoding=encoding, na=tuple(na or ()))
 
 
+WEIGHTS = typer.Option(
+    None, "--weights", "-w", metavar="COLUMN", help="A column of non-negative case/frequency weights: row i counts "
+    "w_i times (a value,count table). Whole-number weights give exactly the fit of the rows written out.")
 FIX = typer.Option(
     None, "--fix", metavar="NAME=VALUE",
     help="Hold a parameter at a value and fit the others (repeatable), e.g. --fix sigma=1; for "
@@ -181,9 +184,7 @@ def fit(
     output: FitFormat = typer.Option(FitFormat.table, "--format", "-f", help="table for people; json for one object; "
                                      "jsonl for one object per fit per line; csv or tsv for one row per fit."),
     fail_fast: bool = typer.Option(False, "--fail-fast", help="In a batch, stop at the first fit that fails."),
-    weights: Optional[str] = typer.Option(
-        None, "--weights", "-w", metavar="COLUMN", help="A column of non-negative case/frequency weights: row i counts "
-        "w_i times (a value,count table). Whole-number weights give exactly the fit of the rows written out."),
+    weights: Optional[str] = WEIGHTS,
     level: float = LEVEL,
     gof_bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
@@ -308,6 +309,7 @@ def compare(
     level: float = LEVEL,
     gof_bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
+    weights: Optional[str] = WEIGHTS,
     sep: Optional[str] = SEP,
     decimal: str = DECIMAL,
     no_header: bool = NO_HEADER,
@@ -321,8 +323,9 @@ def compare(
     from .compare import compare_file
     from .errors import DataError
 
-    ranking = compare_file(file, column, [d.value for d in dist or []], level=level, gof_bootstrap=gof_bootstrap,
-                           seed=seed, read_options=_read_options(sep, decimal, no_header, encoding, na))
+    ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
+                           gof_bootstrap=gof_bootstrap, seed=seed,
+                           read_options=_read_options(sep, decimal, no_header, encoding, na))
     _show(ranking, output, "print_ranking")
     if ranking.winner is None:
         raise DataError(f"{ranking.source}: column '{ranking.column}': no family could be fitted")
@@ -343,6 +346,7 @@ def score(
                                         help="Parameter values to score (repeatable), e.g. \"mu=0,sigma=1\"."),
     column: Optional[str] = COLUMN,
     output: OutputFormat = FORMAT,
+    weights: Optional[str] = WEIGHTS,
     sep: Optional[str] = SEP,
     decimal: str = DECIMAL,
     no_header: bool = NO_HEADER,
@@ -355,7 +359,7 @@ def score(
     """
     from .score import score_file
 
-    scoring = score_file(file, dist.value, column, candidate,
+    scoring = score_file(file, dist.value, column, candidate, weights=weights,
                          read_options=_read_options(sep, decimal, no_header, encoding, na))
     _show(scoring, output, "print_scores")
 

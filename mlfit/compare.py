@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import DEFAULT, ReadOptions, read_column
+from .data import DEFAULT, ReadOptions, read_weighted
 from .errors import MlfitError
 from .families import get_family
 from .result import FitResult
@@ -83,14 +83,14 @@ def candidate_families(values: np.ndarray, decimal: str = ".") -> list[str]:
     return ["normal", "laplace"]
 
 
-def compare_file(source: str, column: str | None = None, distributions=None, *,
+def compare_file(source: str, column: str | None = None, distributions=None, *, weights: str | None = None,
                  read_options: ReadOptions = DEFAULT, **options) -> Ranking:
     """Fit each family (those the column admits, or `distributions`) and rank them by AIC.
     Options as `mlfit.fit_file`."""
     from .api import fit_column
 
     # Read once, as text: each family then parses the cells itself (numbers from the text).
-    data = read_column(source, column, text=True, options=read_options)
+    data = read_weighted(source, column, weights, text=True, options=read_options)
     names = list(dict.fromkeys(distributions)) if distributions else candidate_families(data.values, data.decimal)
     fitted, failed = [], []
     for name in names:

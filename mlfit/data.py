@@ -87,6 +87,17 @@ def with_weights(column: Column, weights: Column) -> Column:
     return Column(column.source, column.name, column.values, column.rows, column.dropped, column.decimal, values)
 
 
+def read_weighted(source: str, column: str | None, weights: str | None, *, text: bool = False,
+                  options: ReadOptions = DEFAULT) -> Column:
+    """One column, with each value's weight from the column `weights` when that is given."""
+    if weights is None:
+        return read_column(source, column, text=text, options=options)
+    if column is None:
+        raise UsageError("with --weights, name the column to fit with --column")
+    data, counts = read_columns(source, [column, weights], text=text, options=options)
+    return with_weights(data, counts)
+
+
 def read_column(source: str, column: str | None = None, *, text: bool = False,
                 options: ReadOptions = DEFAULT) -> Column:
     """Read one column; None picks the only column there is. `text=True` keeps cells exactly as

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import DEFAULT, ReadOptions, read_column
+from .data import DEFAULT, ReadOptions, read_weighted
 from .families import get_family
 from .params import parse_assignments, resolve
 from .underflow import underflow_report
@@ -56,11 +56,11 @@ class Scoring:
 
 
 def score_file(source: str, distribution: str, column: str | None, candidates: list[str], *,
-               read_options: ReadOptions = DEFAULT) -> Scoring:
+               weights: str | None = None, read_options: ReadOptions = DEFAULT) -> Scoring:
     from .api import fit_column
 
     family = get_family(distribution)
-    data = read_column(source, column, text=not family.support.numeric, options=read_options)
+    data = read_weighted(source, column, weights, text=not family.support.numeric, options=read_options)
     fitted = fit_column(data, family)
     values, stats = fitted.values, fitted.stats
     encoded = family.encode(values, stats)
@@ -68,9 +68,9 @@ def score_file(source: str, distribution: str, column: str | None, candidates: l
     def score(label, params):
         log_probs = family.log_prob(encoded, params)
         nll = float(family.nll(stats, params))
-        impossible = np.flatnonzero(~np.isfinite(log_probs))
-        report = underflow_report(log_probs, nll).precisions["float64"]
-        return Score(label, fitted.plain(params), nll, len(values), nll - fitted.nll, -nll / math.log(10),
+        impossible = np.flatnonzero(~np.isfinite(log_probs) & (fitted.weights is None or fitted.weights > 0))
+        report = underflow_report(log_probs, nll, fitted.weights).precisions["float64"]
+        return Score(label, fitted.plain(params), nll, stats.n, nll - fitted.nll, -nll / math.log(10),
                      report.first_zero_at, report.first_inf_at,
                      int(data.rows[impossible[0]]) if impossible.size else None)
 
