@@ -15,8 +15,8 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import (EXIT_BAD_DATA, EXIT_FIT_WARNING, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, MlfitError,
-                     UsageError)
+from .errors import (EXIT_BAD_DATA, EXIT_FIT_WARNING, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DataError,
+                     MlfitError, UsageError)
 from .families import NAMES
 
 Distribution = Enum("Distribution", {name: name for name in NAMES}, type=str)
@@ -321,7 +321,6 @@ def compare(
     By default the families whose support admits the column are tried: a 0/1 column bernoulli, poisson and categorical; non-negative integers poisson and categorical; other numbers normal and laplace; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
     """
     from .compare import compare_file
-    from .errors import DataError
 
     ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
                            gof_bootstrap=gof_bootstrap, seed=seed,
