@@ -74,6 +74,8 @@ def _fail(message: str, code: int) -> None:
 
 app = typer.Typer(
     cls=OneLineErrors,
+    # Plain help: typer's rich help imports a markdown renderer and doubles --help's start-up time.
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="Fit distributions to a CSV column by maximum likelihood, minimising the "
     "negative log-likelihood in log space, and check the optimum against the closed form.",
@@ -98,6 +100,12 @@ def main(
 
 EXIT_CODES = ("Exit codes: 0 fitted; 1 bad data; 2 bad usage; 3 fitted, but the optimiser did not converge "
               "or disagrees with the closed form (a warning on stderr says which); 130 interrupted.")
+
+
+def _epilog(*examples: str, note: str = "") -> str:
+    """Examples kept exactly as typed (click's \\b stops it rewrapping them), then the exit codes."""
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{lines}\n\n{EXIT_CODES}" + (f" {note}" if note else "")
 
 
 def _check_level(level: float) -> float:
@@ -163,16 +171,16 @@ FIX = typer.Option(
 )
 
 
-@app.command(
-    epilog="Examples:\n\n"
-    "  mlfit fit sample_data/free_throws.csv --dist normal --column error_cm\n\n"
-    "  cat goals.csv | mlfit fit - --dist poisson --column goals --format json | jq .params\n\n"
-    "  python -m mlfit fit shots.csv.gz --dist categorical --column shot_type\n\n"
-    "  mlfit fit throws.csv --dist laplace --column error_cm --level 0.99 --gof-bootstrap 999\n\n"
-    "  mlfit fit data/*.csv --dist normal --columns-all --format jsonl | jq -c '[.file, .column, .params]'\n\n"
-    "  mlfit fit a.csv b.csv --dist poisson --column home --column away --format csv > fits.csv\n\n" + EXIT_CODES
-    + " In a batch (several files or columns) the exit code is 1 if any fit failed."
-)
+@app.command(epilog=_epilog(
+    "mlfit fit sample_data/free_throws.csv --dist normal --column error_cm",
+    "cat goals.csv | mlfit fit - --dist poisson --column goals --format json | jq .params",
+    "python -m mlfit fit shots.csv.gz --dist categorical --column shot_type",
+    "mlfit fit throws.csv --dist laplace --column error_cm --level 0.99 --gof-bootstrap 999",
+    "mlfit fit data/*.csv --dist normal --columns-all --format jsonl | jq -c '[.file, .column, .params]'",
+    "mlfit fit a.csv b.csv --dist poisson --column home --column away --format csv > fits.csv",
+    "mlfit fit goals_table.csv --dist poisson --column goals --weights matches",
+    note="In a batch (several files or columns) the exit code is 1 if any fit failed.",
+))
 def fit(
     files: list[str] = typer.Argument(..., metavar="FILE...", help="CSV files (.csv, .gz, .bz2, .xz, .zip), - for "
                                       "standard input (once at most)."),
@@ -294,12 +302,11 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
         raise typer.Exit(EXIT_FIT_WARNING)
 
 
-@app.command(
-    epilog="Examples:\n\n"
-    "  mlfit compare sample_data/goals.csv --column home_goals\n\n"
-    "  mlfit compare sample_data/free_throws.csv --column error_cm --gof-bootstrap 199\n\n"
-    "  mlfit compare data.csv --column x --dist normal --dist laplace --format json | jq -r .winner\n\n" + EXIT_CODES
-)
+@app.command(epilog=_epilog(
+    "mlfit compare sample_data/goals.csv --column home_goals",
+    "mlfit compare sample_data/free_throws.csv --column error_cm --gof-bootstrap 199",
+    "mlfit compare data.csv --column x --dist normal --dist laplace --format json | jq -r .winner",
+))
 def compare(
     file: str = FILE,
     dist: Optional[list[Distribution]] = typer.Option(
@@ -331,13 +338,11 @@ def compare(
     _warn_and_exit([w for c in ranking.fitted for w in c.result.warnings()])
 
 
-@app.command(
-    epilog="Examples:\n\n"
-    '  mlfit score sample_data/free_throws.csv --dist normal --column error_cm --candidate "mu=0,sigma=5" '
-    '--candidate "mu=2.6,sigma=9.6"\n\n'
-    '  mlfit score sample_data/shots.csv --dist bernoulli --column made --candidate p=0.5 --format json\n\n'
-    '  mlfit score shots.csv --dist categorical --column shot_type --candidate "p=layup:0.5,three:0.5"\n\n' + EXIT_CODES
-)
+@app.command(epilog=_epilog(
+    'mlfit score sample_data/free_throws.csv --dist normal --column error_cm --candidate "mu=0,sigma=5"',
+    "mlfit score sample_data/shots.csv --dist bernoulli --column made --candidate p=0.5 --format json",
+    'mlfit score shots.csv --dist categorical --column shot_type --candidate "p=layup:0.5,three:0.5"',
+))
 def score(
     file: str = FILE,
     dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution family of the candidates."),
