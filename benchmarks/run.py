@@ -1,0 +1,211 @@
+"""mlfit's speed and memory, measured against baselines in the same run.
+
+    python benchmarks/run.py                 # the full run (a 10-million-row CSV, a few minutes)
+    python benchmarks/run.py --rows 1000000  # a quicker run on a smaller file
+    python benchmarks/run.py --write benchmarks/RESULTS.md
+
+It generates its own data in a temporary folder, times each command in a fresh process (the
+median of --repeat runs), reads each command's peak memory from resource.getrusage of its child
+process, and prints the ratios the targets are stated in. The machine is shared and noisy:
+compare ratios measured in one run, not seconds across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+PYTHON = sys.executable
+# Run each command in a fresh wrapper, so RUSAGE_CHILDREN's peak is that command's alone.
+WRAPPER = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "elapsed = time.perf_counter() - t; "
+    "print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
+)
+
+
+def measure(command: list[str], repeat: int) -> tuple[float, float]:
+    """Median seconds and the largest peak RSS (MB) over `repeat` runs."""
+    times, peaks = [], []
+    for _ in range(repeat):
+        done = subprocess.run([PYTHON, "-c", WRAPPER, *command], capture_output=True, text=True, check=True)
+        elapsed, peak_kb, code = done.stdout.split()
+        if code != "0":
+            raise SystemExit(f"benchmark command failed ({code}): {' '.join(command)}")
+        times.append(float(elapsed))
+        peaks.append(int(peak_kb) / 1024)
+    return statistics.median(times), max(peaks)
+
+
+def in_process(function, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def write_big_csv(path: str, rows: int, seed: int = 0) -> None:
+    """Five columns: x normal, count poisson, made 0/1, and two more floats to read past."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as handle:
+        handle.write("x,count,made,d,e\n")
+        for start in range(0, rows, 1_000_000):
+            size = min(1_000_000, rows - start)
+            block = np.column_stack([rng.normal(10, 2, size), rng.poisson(3, size), rng.integers(0, 2, size),
+                                     rng.normal(size=size), rng.normal(size=size)])
+            np.savetxt(handle, block, fmt=["%.9f", "%d", "%d", "%.9f", "%.9f"], delimiter=",")
+
+
+def mlfit_command(*args: str) -> list[str]:
+    return [PYTHON, "-m", "mlfit", *args]
+
+
+def run(args) -> list[tuple]:
+    rows = []
+    folder = tempfile.mkdtemp(prefix="mlfit-bench-")
+    try:
+        small = os.path.join(folder, "small.csv")
+        with open(small, "w") as handle:
+            handle.write("x\n" + "\n".join(f"{v:.3f}" for v in np.random.default_rng(1).normal(size=20)) + "\n")
+        big = os.path.join(folder, "big.csv")
+        print(f"writing a {args.rows:,}-row, 5-column CSV ...", file=sys.stderr)
+        write_big_csv(big, args.rows)
+        size_mb = os.path.getsize(big) / 1e6
+
+        # start-up
+        base, base_mem = measure([PYTHON, "-c", "import typer, rich"], args.repeat)
+        for label, command in (("mlfit --help", mlfit_command("--help")),
+                               ("mlfit fit --help", mlfit_command("fit", "--help"))):
+            took, mem = measure(command, args.repeat)
+            rows.append(("start-up", label, took, "import typer, rich", base, took / base, "< 2", mem))
+
+        # a 20-row file: against the imports the fit path needs
+        imports = "import numpy, scipy.optimize, scipy.special, pandas, typer, rich"
+        base, _ = measure([PYTHON, "-c", imports], args.repeat)
+        took, mem = measure(mlfit_command("fit", small, "--dist", "normal", "--format", "json"), args.repeat)
+        rows.append(("20-row fit", "mlfit fit small.csv --dist normal", took, "the fit path's imports", base,
+                     took / base, "< 1.15", mem))
+
+        # a big file: against pandas reading the one column
+        for family, column in (("normal", "x"), ("poisson", "count"), ("bernoulli", "made")):
+            read = f"import pandas; pandas.read_csv({big!r}, usecols=[{column!r}])"
+            base, base_mem = measure([PYTHON, "-c", read], args.repeat)
+            took, mem = measure(mlfit_command("fit", big, "--dist", family, "--column", column, "--format", "json"),
+                                args.repeat)
+            rows.append((f"{args.rows:,} rows ({size_mb:.0f} MB)", f"mlfit fit --dist {family}", took,
+                         f"read_csv(usecols=[{column}]) ({base_mem:.0f} MB)", base, took / base, "< 1.3", mem))
+
+        rows += fit_cost(args)
+        rows += r_peer(folder, args)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def fit_cost(args) -> list[tuple]:
+    """The numerical fit alone, on in-memory values: mlfit against the closed form and scipy.stats.fit."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from scipy import stats
+
+    from mlfit.families import get_family
+    from mlfit.fitting import minimize_nll
+
+    rows = []
+    rng = np.random.default_rng(2)
+    for n in (10**5, 10**6, 10**7):
+        for name, data in (("normal", rng.normal(10, 2, n)), ("poisson", rng.poisson(3, n).astype(float))):
+            family = get_family(name)
+            summary = family.summarize(data)
+            closed = in_process(lambda: family.closed_form(family.summarize(data)), args.repeat)
+            numerical = in_process(lambda: minimize_nll(family, summary), args.repeat)
+            rows.append((f"fit cost, n = {n:,}", f"mlfit numerical {name} (on sufficient statistics)", numerical,
+                         "closed form (incl. summarizing)", closed, numerical / closed, "flat in n", None))
+            if n <= args.peer_limit:
+                if name == "normal":
+                    peer = in_process(lambda: stats.fit(stats.norm, data, bounds={"loc": (0, 20), "scale": (0, 10)}), 1)
+                else:
+                    peer = in_process(lambda: stats.fit(stats.poisson, data, bounds={"mu": (0, 10)}), 1)
+                rows.append((f"fit cost, n = {n:,}", f"mlfit numerical {name}", numerical,
+                             "scipy.stats.fit", peer, numerical / peer, "", None))
+    return rows
+
+
+def r_peer(folder: str, args) -> list[tuple]:
+    """R's fitdistrplus, when Rscript with fitdistrplus is installed."""
+    rscript = shutil.which("Rscript")
+    if not rscript or subprocess.run([rscript, "-e", "library(fitdistrplus)"], capture_output=True).returncode:
+        return [("R fitdistrplus", "skipped: Rscript with fitdistrplus is not installed", None, "", None, None, "",
+                 None)]
+    path = os.path.join(folder, "peer.csv")
+    with open(path, "w") as handle:
+        handle.write("x\n" + "\n".join(f"{v:.9f}" for v in np.random.default_rng(3).normal(10, 2, 10**6)) + "\n")
+    script = f"suppressMessages(library(fitdistrplus)); x <- read.csv({path!r})$x; f <- fitdist(x, 'norm')"
+    peer, peer_mem = measure([rscript, "-e", script], max(1, args.repeat // 2))
+    took, mem = measure(mlfit_command("fit", path, "--dist", "normal", "--format", "json"), max(1, args.repeat // 2))
+    return [("10^6 values from CSV", "mlfit fit --dist normal", took, "R read.csv + fitdist(norm)", peer,
+             took / peer, "", mem)]
+
+
+def table(rows) -> str:
+    lines = ["| case | mlfit | seconds | baseline | seconds | ratio | target | mlfit peak MB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for case, what, took, baseline, base, ratio, target, mem in rows:
+        lines.append("| " + " | ".join([
+            case, what, _number(took), baseline, _number(base), "" if ratio is None else f"{ratio:.2f}", target,
+            "" if mem is None else f"{mem:.0f}"]) + " |")
+    return "\n".join(lines)
+
+
+def _number(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.3f}" if value >= 0.001 else f"{value * 1e6:.0f} µs"
+
+
+def machine() -> str:
+    import pandas
+    import scipy
+
+    return (f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"numpy {np.__version__}, scipy {scipy.__version__}, pandas {pandas.__version__}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows in the big CSV (default 10 million)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is shown")
+    parser.add_argument("--peer-limit", type=int, default=10**6,
+                        help="largest n at which scipy.stats.fit is timed (it takes seconds per million)")
+    parser.add_argument("--write", metavar="FILE", help="also write the results as markdown to FILE")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    args = parser.parse_args()
+    rows = run(args)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    report = (f"# mlfit benchmark\n\n{stamp}; {machine()}.\n\n"
+              f"`python benchmarks/run.py --rows {args.rows} --repeat {args.repeat}`: medians of {args.repeat} "
+              f"runs, each command in a fresh process.\n\n{table(rows)}\n")
+    print(report)
+    if args.write:
+        with open(args.write, "w") as handle:
+            handle.write(report)
+
+
+if __name__ == "__main__":
+    main()
