@@ -13,8 +13,8 @@ import gzip
 import io
 import lzma
 import os
+import re
 import sys
-import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -267,59 +267,119 @@ def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
     return text if len(text) <= length else text[: length - 3] + "..."
 
 
+CHUNK_BYTES = 1 << 24  # the file is parsed 16 MB at a time: memory holds one chunk and the columns read
+SURPLUS = "\x00surplus"
+
+
 def _read_cells(handle, label: str, width: int, positions: list[int], text: bool, sep: str,
                 options: ReadOptions) -> list[pd.Series]:
-    # Every column is parsed, not just `positions`: pandas silently drops the surplus cells of
-    # an over-long row when told to read only some columns (pandas issue 40049), and a ragged
-    # file must be reported. Positional names sidestep pandas' renaming of empty and duplicate
-    # header cells.
-    names = [f"c{i}" for i in range(width)]
+    parts = [[] for _ in positions]
+    for frame, _ in _frames(handle, label, width, positions, text, sep, options):
+        for part, column in zip(parts, frame.columns):
+            part.append(frame[column])
+    return [pd.concat(part, ignore_index=True) if part else pd.Series([], dtype=object if text else float)
+            for part in parts]
+
+
+def _frames(handle, label: str, width: int, positions: list[int], text: bool, sep: str, options: ReadOptions):
+    """The wanted columns, a chunk of rows at a time, with the data row number before each chunk.
+
+    pandas reads only the wanted columns (parsing every column costs 2.5 times as much), but with
+    `usecols` it silently drops the surplus cells of an over-long row (pandas issue 40049). So
+    each chunk is given one more column than the header has, and a first line that fills it:
+    an over-long row then shows up as a value in that surplus column."""
+    encoding, raw = _ascii_compatible(handle, options.encoding)
+    names = [f"c{i}" for i in range(width)] + [SURPLUS]
+    wanted = [names[p] for p in positions]
+    filler = (sep * width + "\n").encode(encoding)
+    offset, carry, skip_header = 0, b"", options.header
+    while True:
+        block = raw.read(CHUNK_BYTES)
+        data = carry + block
+        if skip_header:
+            end = _record_end(data, 0)
+            if end is None and block:
+                carry = data
+                continue
+            data = data[(end if end is not None else len(data)) + 1:]
+            skip_header = False
+        cut = _record_end(data, None) if block else len(data) - 1
+        if cut is None:  # no whole record yet: read more
+            carry = data
+            continue
+        chunk, carry = data[: cut + 1], data[cut + 1:]
+        if chunk:
+            frame = _parse_chunk(filler + chunk, label, names, wanted, text, sep, encoding, options, offset)
+            yield frame[wanted], offset
+            offset += len(frame)
+        if not block:
+            return
+
+
+def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options, offset) -> pd.DataFrame:
     try:
-        with warnings.catch_warnings():
-            # With index_col=False pandas cuts an over-long row to size and only warns ("loss of
-            # data"): make that the error it is.
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = _parse(handle, sep, options, names, positions, text)
-    except pd.errors.ParserWarning:
-        handle.seek(0)
-        raise DataError(f"{label}: not a valid CSV: {_longer_row(handle, sep, width, options)}", kind="csv") from None
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            sep=sep,
+            decimal=options.decimal,
+            header=None,
+            names=names,
+            usecols=[*wanted, SURPLUS],
+            # (the surplus column keeps pandas' own dtype: empty, it is a cheap float column of NaN)
+            dtype={name: str for name in wanted} if text else None,
+            keep_default_na=False,
+            na_values=options.missing,
+            skipinitialspace=True,
+            skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
+            encoding=encoding,
+            index_col=False,
+            low_memory=False,  # one dtype per column, not one per internal chunk
+        ).iloc[1:]  # the filler line
     except UnicodeDecodeError:
         raise DataError(f"{label}: not a text CSV in {_encoding_name(options)} (name its encoding with --encoding)",
                         kind="csv") from None
     except pd.errors.ParserError as error:
-        raise DataError(f"{label}: not a valid CSV: {_first_line(error)}", kind="csv") from None
-    except (OSError, EOFError, zlib.error, lzma.LZMAError, pd.errors.EmptyDataError) as error:
-        raise DataError(f"{label}: cannot read: {_first_line(error)}", kind="csv") from None
-    return [frame[names[p]] for p in positions]
+        message = _first_line(error)
+        found = re.search(r"EOF inside string starting at row (\d+)", message)
+        if found:
+            row = offset + int(found.group(1))
+            raise DataError(f"{label}: not a valid CSV: the quoted cell that starts in row {row} never ends",
+                            kind="csv", row=row) from None
+        raise DataError(f"{label}: not a valid CSV: {message}", kind="csv") from None
+    longer = np.flatnonzero(frame[SURPLUS].notna().to_numpy())
+    if longer.size:
+        row = offset + int(longer[0]) + 1
+        width = len(names) - 1
+        raise DataError(f"{label}: not a valid CSV: row {row} has more cells than the header's {width}",
+                        kind="csv", row=row)
+    return frame
 
 
-def _longer_row(handle, sep: str, width: int, options: ReadOptions) -> str:
-    """Which row has more cells than the header (only read when pandas has said one does)."""
-    reader = csv.reader(io.TextIOWrapper(handle, encoding=options.encoding, newline=""), delimiter=sep)
-    if options.header:
-        next(reader, None)
-    for row, cells in enumerate(reader, start=1):
-        if len(cells) > width:
-            return f"row {row} has {len(cells)} cells but the header has {width}"
-    return f"a row has more cells than the header's {width}"
+def _ascii_compatible(handle, encoding: str):
+    """Chunks are cut at newline bytes, which needs an encoding where newline, quote and the
+    separators are single ASCII bytes (UTF-8, Latin-1...). Others (UTF-16) are recoded to UTF-8."""
+    plain = "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
+    if "\n,;|\t\"".encode(plain) == b"\n,;|\t\"":
+        if plain != encoding and handle.read(3) != b"\xef\xbb\xbf":
+            handle.seek(0)  # no byte-order mark after all
+        return plain, handle
+    return "utf-8", io.BytesIO(handle.read().decode(encoding).encode("utf-8"))
 
 
-def _parse(handle, sep, options, names, positions, text) -> pd.DataFrame:
-    return pd.read_csv(
-        handle,
-        sep=sep,
-        decimal=options.decimal,
-        header=0 if options.header else None,
-        names=names,
-        dtype={names[p]: str for p in positions} if text else None,
-        keep_default_na=False,
-        na_values=options.missing,
-        skipinitialspace=True,
-        skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
-        encoding=options.encoding,
-        index_col=False,
-        low_memory=False,  # one dtype per column, not one per internal chunk
-    )
+def _record_end(data: bytes, start: int | None) -> int | None:
+    """The index of the newline ending the first record (start=0) or the last whole record
+    (start=None) in `data`, skipping newlines inside quoted cells; None if there is none."""
+    if start is not None:
+        position = data.find(b"\n")
+        while position != -1 and data.count(b'"', 0, position) % 2:
+            position = data.find(b"\n", position + 1)
+        return None if position == -1 else position
+    position = data.rfind(b"\n")
+    if b'"' not in data:
+        return None if position == -1 else position
+    while position != -1 and data.count(b'"', 0, position) % 2:
+        position = data.rfind(b"\n", 0, position)
+    return None if position == -1 else position
 
 
 def _first_line(error: Exception) -> str:

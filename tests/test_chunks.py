@@ -1,0 +1,83 @@
+"""The file is read in chunks: results must not depend on where the chunks are cut."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import mlfit
+import mlfit.data
+from mlfit.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(params=[7, 64, 1 << 24], ids=["7-byte", "64-byte", "16-MB"])
+def chunk_bytes(request, monkeypatch):
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", request.param)
+    return request.param
+
+
+def test_every_family_reads_the_same_whatever_the_chunks(tmp_path, chunk_bytes):
+    rng = np.random.default_rng(4)
+    rows = [f'{i},{rng.normal():.6f},{rng.poisson(2)},{rng.integers(0, 2)},"{rng.choice(["a", "b,c", "d"])}"'
+            for i in range(300)]
+    rows[17] = '17,,3,1,"multi\nline"'  # a missing cell and a quoted newline
+    path = tmp_path / "mixed.csv"
+    path.write_text('"id","x","count","made","label"\n' + "\n".join(rows) + "\n")
+    for family, column in (("normal", "x"), ("laplace", "x"), ("poisson", "count"), ("bernoulli", "made"),
+                           ("categorical", "label")):
+        result = mlfit.fit_file(str(path), family, column)
+        assert result.n + result.dropped == 300
+        expected = {"normal": 299, "laplace": 299}.get(family, 300)
+        assert result.n == expected
+    cat = mlfit.fit_file(str(path), "categorical", "label").to_dict()["params"]["p"]
+    assert set(cat) == {"a", "b,c", "d", "multi\nline"}
+
+
+def test_bad_value_in_the_last_chunk_names_its_row(tmp_path, chunk_bytes):
+    path = tmp_path / "late.csv"
+    path.write_text("x\n" + "".join(f"{i % 5}\n" for i in range(999)) + "-4\n")
+    result = runner.invoke(app, ["fit", str(path), "-d", "poisson", "-f", "json"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (f"mlfit: error: {path}: column 'x', row 1000: -4 is not a non-negative integer count, "
+                             "which poisson needs\n")
+
+
+def test_long_row_in_a_late_chunk_names_its_row(tmp_path, chunk_bytes):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n" + "1,2\n" * 500 + "3,4,5\n" + "6,7\n" * 10)
+    result = runner.invoke(app, ["fit", str(path), "-d", "normal", "-c", "a"])
+    assert result.exit_code == 1
+    assert result.stderr == f"mlfit: error: {path}: not a valid CSV: row 501 has more cells than the header's 2\n"
+
+
+def test_unclosed_quote_in_a_late_chunk(tmp_path, chunk_bytes):
+    path = tmp_path / "open.csv"
+    path.write_text("x\n" + "1\n" * 300 + '"2\n3\n')
+    result = runner.invoke(app, ["fit", str(path), "-d", "normal"])
+    assert result.exit_code == 1
+    assert result.stderr == f"mlfit: error: {path}: not a valid CSV: the quoted cell that starts in row 301 never ends\n"
+
+
+def test_header_with_a_quoted_newline_and_a_bom(tmp_path, chunk_bytes):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b'\xef\xbb\xbf"error\ncm",other\r\n' + b"".join(b"%d,1\r\n" % (i % 7) for i in range(200)))
+    data = json.loads(runner.invoke(app, ["fit", str(path), "-d", "poisson", "-c", "error\ncm", "-f", "json"]).stdout)
+    assert data["n"] == 200 and data["closed_form"]["params"]["lam"] == pytest.approx(np.mean([i % 7 for i in range(200)]))
+
+
+def test_utf16_is_recoded(tmp_path, chunk_bytes):
+    path = tmp_path / "wide.csv"
+    path.write_bytes(("x\n" + "\n".join(str(v) for v in range(50)) + "\n").encode("utf-16"))
+    data = json.loads(runner.invoke(app, ["fit", str(path), "-d", "poisson", "--encoding", "utf-16", "-f", "json"]).stdout)
+    assert data["n"] == 50 and data["closed_form"]["params"]["lam"] == 24.5
+
+
+def test_numacc4_through_small_chunks(tmp_path, chunk_bytes):
+    path = tmp_path / "numacc4.csv"
+    path.write_text("x\n10000000.2\n" + "10000000.1\n10000000.3\n" * 500)
+    result = mlfit.fit_file(str(path), "normal")
+    certified = 0.1 * np.sqrt(1000 / 1001)
+    assert abs(result.params["sigma"] - certified) / certified < 1.2e-8
