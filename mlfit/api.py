@@ -19,6 +19,7 @@ from .gof import goodness_of_fit
 from .inference import infer
 from .result import FitResult
 from .underflow import underflow_report
+from .weights import count
 
 
 def fit_file(source: str, distribution: str, column: str | None = None, *, weights: str | None = None,
@@ -72,7 +73,7 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
         family=family,
         source=data.source,
         column=data.name,
-        n=whole(stats.n),
+        n=count(stats.n),
         dropped=data.dropped,
         labels=family.labels(stats),
         numerical=numerical,
@@ -87,11 +88,6 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
         weights=data.weights,
         stats=stats,
     )
-
-
-def whole(n):
-    """A count as an int when it is one (weights that are whole numbers give whole counts)."""
-    return int(n) if float(n).is_integer() else float(n)
 
 
 def _describe(fixed: dict) -> str:

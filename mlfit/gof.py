@@ -16,6 +16,7 @@ import numpy as np
 from scipy import special
 
 from .inference import free_parameter_count
+from .weights import expand
 
 MIN_EXPECTED = 5.0
 
@@ -58,8 +59,6 @@ def goodness_of_fit(family, values, stats, params, bootstrap: int = 0, seed: int
     """`fixed` parameters were held, not estimated: they cost no degrees of freedom, and each
     bootstrap replicate is refitted with them held too. With `weights`, the EDF statistics are
     those of the rows written out weight times (whole-number weights only)."""
-    from .result import expand
-
     fixed = fixed or {}
     if family.continuous:
         expanded = expand(values, weights)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import UsageError
 from .inference import chi2_quantile, profile_function
-from .result import expand
+from .weights import expand
 from .underflow import PRECISIONS
 
 FORMATS = (".png", ".svg", ".pdf")

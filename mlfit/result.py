@@ -13,14 +13,7 @@ from .fitting import NLL_TOLERANCE, PARAM_TOLERANCE, Comparison, NumericalFit
 from .gof import GoodnessOfFit
 from .inference import Inference
 from .underflow import UnderflowReport
-
-
-def expand(values, weights):
-    if weights is None:
-        return values
-    if not np.all(weights == np.floor(weights)):
-        return None
-    return np.repeat(values, weights.astype(np.int64))
+from .weights import expand
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .weights import count, whole
+
 PRECISIONS = ("float64", "float32", "float16")
 
 
@@ -84,15 +86,15 @@ def underflow_report(log_probs: np.ndarray, nll: float, weights: np.ndarray | No
     With whole-number weights each row is multiplied in weight times, exactly as if it were written
     out that often; with fractional weights each row contributes its likelihood to the power w."""
     log10_likelihood = -nll / math.log(10)
-    whole = weights is None or bool(np.all(weights == np.floor(weights)))
+    written_out = whole(weights)
     with np.errstate(under="ignore", over="ignore"):
-        likelihoods = np.exp(log_probs if whole else weights * log_probs)
+        likelihoods = np.exp(log_probs if written_out else weights * log_probs)
     precisions = {}
     for name in PRECISIONS:
         info = np.finfo(name)
         smallest, largest = float(info.smallest_subnormal), float(info.max)
         with np.errstate(under="ignore", over="ignore", invalid="ignore"):
-            if weights is None or not whole:
+            if weights is None or not written_out:
                 running = np.cumprod(likelihoods.astype(name))
                 first_zero, first_inf = _first(running == 0), _first(np.isinf(running))
             else:
@@ -107,8 +109,8 @@ def underflow_report(log_probs: np.ndarray, nll: float, weights: np.ndarray | No
             first_zero_at=first_zero,
             first_inf_at=first_inf,
         )
-    n = len(log_probs) if weights is None else float(weights.sum())
-    return UnderflowReport(int(n) if float(n).is_integer() else n, log10_likelihood, precisions, weights is not None)
+    n = count(len(log_probs) if weights is None else weights.sum())
+    return UnderflowReport(n, log10_likelihood, precisions, weights is not None)
 
 
 EXPANDED_BLOCK = 1 << 20
