@@ -14,7 +14,9 @@ import io
 import lzma
 import os
 import re
+import shutil
 import sys
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -111,6 +113,14 @@ def read_columns(source: str, columns: list[str] | None = None, *, text: bool = 
                  options: ReadOptions = DEFAULT, only_one: bool = False, unknown: list | None = None) -> list[Column]:
     """Read several columns with one parse of the file; None reads every data column. Names the
     header lacks are an error, or, given an `unknown` list, are put in it and left out."""
+    chunks = list(iter_columns(source, columns, text=text, options=options, only_one=only_one, unknown=unknown))
+    return [_joined([chunk[i] for chunk in chunks]) for i in range(len(chunks[0]))]
+
+
+def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = False,
+                 options: ReadOptions = DEFAULT, only_one: bool = False, unknown: list | None = None):
+    """The wanted columns a chunk of rows at a time: for each chunk a list of Columns, rows
+    numbered in the whole file. Memory holds one chunk; at least one (perhaps empty) is given."""
     label = "<stdin>" if source == STDIN else source
     handle = _open(source, label)
     try:
@@ -137,19 +147,35 @@ def read_columns(source: str, columns: list[str] | None = None, *, text: bool = 
                     if unknown is None:
                         raise
                     unknown.append((column, error))
-        frame = _read_cells(handle, label, len(header), [p + offset for p in positions], text, sep, options)
+        given = False
+        for frame, first in _frames(handle, label, len(header), [p + offset for p in positions], text, sep, options):
+            yield [_column(label, names[p], frame[name], first, text, options.decimal)
+                   for p, name in zip(positions, frame.columns)]
+            given = True
+        if not given:
+            empty = pd.Series([], dtype=object if text else float)
+            yield [_column(label, names[p], empty, 0, text, options.decimal) for p in positions]
     finally:
         handle.close()
 
-    read = []
-    for position, cells in zip(positions, frame):
-        missing = cells.isna().to_numpy()
-        values = cells.to_numpy()[~missing]
-        if not text and values.dtype == object:
-            values = values.astype(str)
-        read.append(Column(label, names[position], values, np.flatnonzero(~missing) + 1, int(missing.sum()),
-                           options.decimal))
-    return read
+
+def _column(label: str, name: str, cells: pd.Series, first: int, text: bool, decimal: str) -> Column:
+    missing = cells.isna().to_numpy()
+    values = cells.to_numpy()[~missing]
+    if not text and values.dtype == object:
+        values = values.astype(str)
+    return Column(label, name, values, first + np.flatnonzero(~missing) + 1, int(missing.sum()), decimal)
+
+
+def _joined(chunks: list[Column]) -> Column:
+    first = chunks[0]
+    if len(chunks) == 1:
+        return first
+    values = [c.values for c in chunks]
+    if any(v.dtype == object for v in values):  # text in some chunk: keep every cell as text
+        values = [v.astype(str).astype(object) if v.dtype != object else v for v in values]
+    return Column(first.source, first.name, np.concatenate(values), np.concatenate([c.rows for c in chunks]),
+                  sum(c.dropped for c in chunks), first.decimal)
 
 
 MAGIC = (
@@ -166,7 +192,11 @@ def _open(source: str, label: str):
     if source == STDIN:
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("FILE is '-' but standard input is a terminal: pipe a CSV in, or name a file")
-        handle = io.BytesIO(sys.stdin.buffer.read())
+        # Copied to a temporary file that stays in memory up to 64 MB and moves to disk beyond:
+        # the reader seeks back to the start after peeking at the header.
+        handle = tempfile.SpooledTemporaryFile(max_size=1 << 26)
+        shutil.copyfileobj(sys.stdin.buffer, handle, 1 << 20)
+        handle.seek(0)
     else:
         if not os.path.exists(source):
             raise UsageError(f"{label}: no such file", kind="file")
@@ -269,16 +299,6 @@ def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
 
 CHUNK_BYTES = 1 << 24  # the file is parsed 16 MB at a time: memory holds one chunk and the columns read
 SURPLUS = "\x00surplus"
-
-
-def _read_cells(handle, label: str, width: int, positions: list[int], text: bool, sep: str,
-                options: ReadOptions) -> list[pd.Series]:
-    parts = [[] for _ in positions]
-    for frame, _ in _frames(handle, label, width, positions, text, sep, options):
-        for part, column in zip(parts, frame.columns):
-            part.append(frame[column])
-    return [pd.concat(part, ignore_index=True) if part else pd.Series([], dtype=object if text else float)
-            for part in parts]
 
 
 def _frames(handle, label: str, width: int, positions: list[int], text: bool, sep: str, options: ReadOptions):
