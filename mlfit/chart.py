@@ -11,8 +11,11 @@ HEIGHT = 10  # bar rows; with the axis and its labels the chart is 12 lines
 WIDTH = 60
 
 
-def chart_cells(result, width: int = WIDTH) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """Observed and fitted counts per column, and the labels of the first and last column."""
+def chart_cells(result, width: int = WIDTH) -> tuple[np.ndarray, np.ndarray, str, str] | None:
+    """Observed and fitted counts per column, and the labels of the first and last column; None
+    when there is nothing to draw (the values were not kept, or there are too many cells)."""
+    if result.values is None:
+        return None
     family, values, params = result.family, result.values, result.params
     n = result.stats.n
     if family.continuous:
@@ -22,7 +25,10 @@ def chart_cells(result, width: int = WIDTH) -> tuple[np.ndarray, np.ndarray, str
         observed, _ = np.histogram(values, edges, weights=result.weights)
         expected = n * np.diff(np.exp(family.log_cdf(edges, params)))
         return observed.astype(float), expected, f"{edges[0]:.4g}", f"{edges[-1]:.4g}"
-    labels, observed, probabilities = family.frequency_table(values, result.stats, params)
+    table = family.frequency_table(values, result.stats, params)
+    if table is None:
+        return None
+    labels, observed, probabilities = table
     expected = probabilities * n
     if len(labels) > width:  # fold the far tail into the last column
         observed = np.append(observed[: width - 1], observed[width - 1:].sum())
@@ -31,8 +37,11 @@ def chart_cells(result, width: int = WIDTH) -> tuple[np.ndarray, np.ndarray, str
     return observed, expected, labels[0], labels[-1]
 
 
-def chart(result, width: int = WIDTH) -> Text:
-    observed, expected, first, last = chart_cells(result, width)
+def chart(result, width: int = WIDTH) -> Text | None:
+    cells = chart_cells(result, width)
+    if cells is None:
+        return None
+    observed, expected, first, last = cells
     columns = len(observed)
     repeat = max(1, min(6, width // columns))
     top = max(observed.max(), expected.max()) or 1.0

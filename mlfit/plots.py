@@ -70,7 +70,10 @@ def fit_panels(result) -> dict:
             "pp": (positions, np.exp(family.log_cdf(ordered, params))),
         }
     stats = result.stats
-    labels, observed, probabilities = family.frequency_table(result.values, stats, params)  # weights are in stats
+    table = family.frequency_table(result.values, stats, params)  # weights are in stats
+    if table is None:
+        raise UsageError("counts this large make too many bars to plot")
+    labels, observed, probabilities = table
     return {
         "kind": "discrete",
         "labels": labels,

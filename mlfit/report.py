@@ -96,10 +96,12 @@ def _jsonable(value):
 
 def to_table(result, chart: bool = True) -> Group:
     parts = [_summary(result)]
-    if chart and result.values is not None:
+    if chart:
         from .chart import chart as draw
 
-        parts.append(draw(result))
+        drawn = draw(result)
+        if drawn is not None:
+            parts.append(drawn)
     parts += [_parameters(result), _uncertainty(result), _model(result), _loss(result), _underflow(result),
               Text(result.underflow.explanation(), style="italic")]
     return Group(*parts)

@@ -85,20 +85,31 @@ def underflow_report(log_probs: np.ndarray, nll: float, weights: np.ndarray | No
 
     With whole-number weights each row is multiplied in weight times, exactly as if it were written
     out that often; with fractional weights each row contributes its likelihood to the power w."""
-    log10_likelihood = -nll / math.log(10)
+    products = running_products()
+    feed(products, log_probs, weights)
+    n = count(len(log_probs) if weights is None else weights.sum())
+    return report(products, nll, n, weights is not None)
+
+
+def running_products() -> dict:
+    return {name: RunningProduct(name) for name in PRECISIONS}
+
+
+def feed(products: dict, log_probs: np.ndarray, weights: np.ndarray | None = None) -> None:
+    """Multiply the next rows (in file order) into each precision's running product."""
     written_out = whole(weights)
     with np.errstate(under="ignore", over="ignore"):
         likelihoods = np.exp(log_probs if written_out else weights * log_probs)
+    for product in products.values():
+        product.feed(likelihoods, weights.astype(np.int64) if weights is not None and written_out else None)
+
+
+def report(products: dict, nll: float, n, weighted: bool) -> UnderflowReport:
+    log10_likelihood = -nll / math.log(10)
     precisions = {}
-    for name in PRECISIONS:
+    for name, product in products.items():
         info = np.finfo(name)
         smallest, largest = float(info.smallest_subnormal), float(info.max)
-        with np.errstate(under="ignore", over="ignore", invalid="ignore"):
-            if weights is None or not written_out:
-                running = np.cumprod(likelihoods.astype(name))
-                first_zero, first_inf = _first(running == 0), _first(np.isinf(running))
-            else:
-                first_zero, first_inf = _expanded_events(likelihoods.astype(name), weights.astype(np.int64))
         precisions[name] = PrecisionReport(
             precision=name,
             smallest=smallest,
@@ -106,33 +117,63 @@ def underflow_report(log_probs: np.ndarray, nll: float, weights: np.ndarray | No
             margin_decades=log10_likelihood - math.log10(smallest),
             underflows=log10_likelihood < math.log10(smallest),
             overflows=log10_likelihood > math.log10(largest),
-            first_zero_at=first_zero,
-            first_inf_at=first_inf,
+            first_zero_at=product.first_zero_at,
+            first_inf_at=product.first_inf_at,
         )
-    n = count(len(log_probs) if weights is None else weights.sum())
-    return UnderflowReport(n, log10_likelihood, precisions, weights is not None)
+    return UnderflowReport(n, log10_likelihood, precisions, weighted)
 
 
-EXPANDED_BLOCK = 1 << 20
+BLOCK = 1 << 20
 
 
-def _expanded_events(factors: np.ndarray, counts: np.ndarray) -> tuple[int | None, int | None]:
-    """Where the running product of the rows, each repeated `counts` times, first becomes 0.0 or
-    inf: multiplied in blocks of expanded rows, the product carried from block to block, so the
-    rounding is that of one long sequential product and memory stays bounded."""
-    ends = np.cumsum(counts)
-    total = int(ends[-1]) if len(ends) else 0
-    carry = np.ones(1, dtype=factors.dtype)
-    for start in range(0, total, EXPANDED_BLOCK):
-        rows = np.searchsorted(ends, np.arange(start, min(start + EXPANDED_BLOCK, total)), side="right")
-        running = np.cumprod(np.concatenate((carry, factors[rows])))[1:]
-        zero, inf = _first(running == 0), _first(np.isinf(running))
-        if zero is not None or inf is not None:
-            return (start + zero if zero else None), (start + inf if inf else None)
-        carry = running[-1:]
-        if np.all(factors[rows[-1]:] == 1):  # nothing left can move the product
-            break
-    return None, None
+class RunningProduct:
+    """The product of the row likelihoods in one precision, fed a chunk of rows at a time and
+    carried from chunk to chunk, so its rounding is that of one long sequential product. It
+    remembers where it first became 0.0 or inf; after that nothing can change it."""
+
+    def __init__(self, precision: str):
+        self.precision = precision
+        self.carry = np.ones(1, dtype=precision)
+        self.rows = 0  # rows multiplied so far (written-out rows, with whole-number weights)
+        self.first_zero_at: int | None = None
+        self.first_inf_at: int | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.first_zero_at is not None or self.first_inf_at is not None
+
+    def feed(self, likelihoods: np.ndarray, counts: np.ndarray | None = None) -> None:
+        if self.settled:
+            return
+        with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+            factors = likelihoods.astype(self.precision)
+            if counts is None:
+                self._multiply(factors)
+                return
+            ends = np.cumsum(counts)
+            total = int(ends[-1]) if len(ends) else 0
+            for start in range(0, total, BLOCK):  # written out a block at a time: bounded memory
+                stop = min(start + BLOCK, total)
+                rows = np.searchsorted(ends, np.arange(start, stop), side="right")
+                self._multiply(factors[rows])
+                if self.settled:
+                    return
+                if np.all(factors[rows[-1]:] == 1):  # the rest of this chunk cannot move it
+                    self.rows += total - stop
+                    return
+
+    def _multiply(self, factors: np.ndarray) -> None:
+        for start in range(0, len(factors), BLOCK):
+            running = np.cumprod(np.concatenate((self.carry, factors[start: start + BLOCK])))[1:]
+            zero, inf = _first(running == 0), _first(np.isinf(running))
+            if zero is not None:
+                self.first_zero_at = self.rows + zero
+            elif inf is not None:
+                self.first_inf_at = self.rows + inf
+            if self.settled:
+                return
+            self.carry = running[-1:]
+            self.rows += len(running)
 
 
 def _first(mask: np.ndarray) -> int | None:

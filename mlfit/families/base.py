@@ -226,7 +226,8 @@ class Family:
         raise NotImplementedError
 
     def frequency_table(self, values, stats, params) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Discrete families: cell labels, observed counts and model probabilities (summing to 1)."""
+        """Discrete families: cell labels, observed counts and model probabilities (summing to 1),
+        from `stats` where they hold them; None when there are too many cells to tabulate."""
         raise NotImplementedError
 
     def loss_report(self, stats, params: dict) -> dict:

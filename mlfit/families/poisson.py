@@ -16,17 +16,30 @@ class Counts:
     total: float
     sum_log_factorial: float  # sum of log(x!): constant in lam, but part of the true NLL
     sum_stirling: float  # torch's Stirling stand-in for log(x!), for the loss report
-    row_weights: np.ndarray | None = field(default=None, repr=False, compare=False)  # for the frequency table
+    # rows per count 0, 1, 2, ... for the goodness-of-fit table; None past HISTOGRAM_LIMIT
+    histogram: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Counts":
         w = np.ones(len(values)) if weights is None else weights
         n = len(values) if weights is None else float(w.sum())
-        return cls(n, float(w @ values), float(w @ special.gammaln(values + 1)), float(w @ stirling(values)), weights)
+        histogram = None
+        if not len(values) or values.max() < HISTOGRAM_LIMIT:
+            histogram = np.bincount(values.astype(np.int64), weights=weights)
+        return cls(n, float(w @ values), float(w @ special.gammaln(values + 1)), float(w @ stirling(values)), histogram)
 
     def merge(self, other: "Counts") -> "Counts":
-        return Counts(self.n + other.n, self.total + other.total,
-                      self.sum_log_factorial + other.sum_log_factorial, self.sum_stirling + other.sum_stirling)
+        histogram = None
+        if self.histogram is not None and other.histogram is not None:
+            histogram = np.zeros(max(len(self.histogram), len(other.histogram)), dtype=np.result_type(
+                self.histogram, other.histogram))
+            histogram[: len(self.histogram)] += self.histogram
+            histogram[: len(other.histogram)] += other.histogram
+        return Counts(self.n + other.n, self.total + other.total, self.sum_log_factorial + other.sum_log_factorial,
+                      self.sum_stirling + other.sum_stirling, histogram)
+
+
+HISTOGRAM_LIMIT = 1 << 20  # counts beyond this are too many cells to tabulate
 
 
 TORCH_EPS = 1e-8  # torch.nn.PoissonNLLLoss's eps inside log(input + eps) when log_input=False
@@ -75,8 +88,10 @@ class Poisson(Family):
 
     def frequency_table(self, values, stats, params):
         # Each count up to the largest seen, then the unseen tail beyond it as one more cell.
-        top = int(values.max())
-        observed = np.append(np.bincount(values.astype(np.int64), weights=stats.row_weights, minlength=top + 1), 0)
+        if stats.histogram is None:
+            return None
+        top = len(stats.histogram) - 1
+        observed = np.append(stats.histogram, 0).astype(float)
         probabilities = np.exp(self.log_prob(np.arange(top + 1, dtype=float), params))
         probabilities = np.append(probabilities, special.pdtrc(top, params["lam"]))  # P(X > top)
         return [str(k) for k in range(top + 1)] + [f">{top}"], observed, probabilities
