@@ -10,29 +10,144 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DEFAULT, Column, ReadOptions, read_weighted, to_support
-from .errors import DataError
+from .data import (DEFAULT, Column, ReadOptions, iter_columns, joined, nothing_to_fit, support_values, to_support,
+                   with_weights)
+from .errors import DataError, UsageError
 from .families import get_family
 from .fitting import compare, minimize_nll
 from .params import resolve
-from .gof import goodness_of_fit
+from .gof import GoodnessOfFit, goodness_of_fit
 from .inference import infer
 from .result import FitResult
-from .underflow import underflow_report
+from .underflow import feed, report, running_products, underflow_report
 from .weights import count
 
 
+# Up to this many rows a column is held in memory and fitted whole. Beyond it, a family whose
+# statistics merge (all but laplace) is fitted from statistics merged chunk by chunk, keeping
+# only the first PREFIX_ROWS rows, for the raw-product report.
+IN_MEMORY_ROWS = 1 << 21
+PREFIX_ROWS = 1 << 20
+
+
 def fit_file(source: str, distribution: str, column: str | None = None, *, weights: str | None = None,
-             read_options: ReadOptions = DEFAULT, **options) -> FitResult:
+             read_options: ReadOptions = DEFAULT, keep_values: bool = False, **options) -> FitResult:
     """Fit one column of a CSV file (or '-' for standard input).
 
     Options: `level` of the confidence intervals (0.95), `gof_bootstrap` replicates for
     goodness-of-fit p-values (0: none), `seed` of the bootstrap (0), `fix` held parameters;
     `read_options` how to read the file (separator, decimal mark, header, encoding, NA markers);
-    `weights` a column of non-negative case/frequency weights."""
+    `weights` a column of non-negative case/frequency weights; `keep_values` holds every value in
+    memory however many there are (plots need them)."""
     family = get_family(distribution)
-    data = read_weighted(source, column, weights, text=not family.support.numeric, options=read_options)
-    return fit_column(data, family, **options)
+    if weights is not None and column is None:
+        raise UsageError("with --weights, name the column to fit with --column")
+    names = None if column is None else [column, *([weights] if weights else [])]
+
+    def chunks():
+        for chunk in iter_columns(source, names, text=not family.support.numeric, options=read_options,
+                                  only_one=column is None):
+            yield with_weights(chunk[0], chunk[1]) if weights else chunk[0]
+
+    gathered = Gathering(family, keep_all=keep_values or not family.streams)
+    for data in chunks():
+        gathered.add(data)
+    if gathered.kept is not None:
+        return fit_column(joined(gathered.kept), family, **options)
+    return _fit_streamed(gathered, family, chunks, **options)
+
+
+class Gathering:
+    """Rows as they are read: kept whole while there are few (or when asked to), otherwise
+    checked against the support and merged into the family's statistics chunk by chunk."""
+
+    def __init__(self, family, keep_all: bool):
+        self.family, self.keep_all = family, keep_all
+        self.kept: list[Column] | None = []
+        self.rows = 0
+        self.first: Column | None = None
+        self.stats = None
+        self.dropped = 0
+        self.prefix: list[Column] = []  # the first PREFIX_ROWS rows, checked
+        self.prefix_rows = 0
+
+    def add(self, data: Column) -> None:
+        self.first = self.first or data
+        if self.kept is not None:
+            self.kept.append(data)
+            self.rows += len(data.values)
+            if self.rows > IN_MEMORY_ROWS and not self.keep_all:
+                kept, self.kept = self.kept, None
+                for part in kept:
+                    self._merge(part)
+            return
+        self._merge(data)
+
+    def _merge(self, data: Column) -> None:
+        values = support_values(data, self.family)
+        self.dropped += data.dropped
+        if not len(values):
+            return
+        summary = self.family.summarize(values, data.weights)
+        self.stats = summary if self.stats is None else self.stats.merge(summary)
+        room = PREFIX_ROWS - self.prefix_rows
+        if room > 0:
+            part = slice(0, room)
+            self.prefix.append(Column(data.source, data.name, values[part], data.rows[part], 0, data.decimal,
+                                      None if data.weights is None else data.weights[part]))
+            self.prefix_rows += len(values[part])
+
+
+def _fit_streamed(gathered: Gathering, family, chunks, *, level: float = 0.95, gof_bootstrap: int = 0, seed: int = 0,
+                  fix: dict | None = None) -> FitResult:
+    """The fit from merged statistics: everything but what needs every value at once (KS, CvM
+    and AD, and the terminal chart) is exact. The raw-product report runs over the kept first
+    rows, and over the whole source again only if no precision has hit 0.0 or inf by then."""
+    first, stats = gathered.first, gathered.stats
+    if stats is None or stats.n == 0:
+        raise nothing_to_fit(first.source, first.name, gathered.dropped)
+    fixed = resolve(family, stats, fix or {}, complete=False, what="--fix")
+    reason = family.degenerate_reason(stats, fixed)
+    if reason:
+        raise DataError(f"{first.source}: column '{first.name}': {reason}", kind="degenerate")
+    closed = family.closed_form_given(stats, fixed)
+    closed_nll = family.nll(stats, closed)
+    if not np.isfinite(closed_nll):
+        raise DataError(f"{first.source}: column '{first.name}': some row has probability 0 with "
+                        f"{_describe(fixed)} fixed, so no parameter value can fit the column", kind="value")
+    numerical = minimize_nll(family, stats, fixed)
+    products = running_products()
+    prefix = joined(gathered.prefix)
+    feed(products, family.log_prob(family.encode(prefix.values, stats), numerical.params), prefix.weights)
+    if not all(p.settled for p in products.values()):
+        products = running_products()  # follow the product through the whole source
+        for data in chunks():
+            values = support_values(data, family)
+            feed(products, family.log_prob(family.encode(values, stats), numerical.params), data.weights)
+            if all(p.settled for p in products.values()):
+                break
+    if family.continuous:
+        gof = GoodnessOfFit({}, note=f"no KS, CvM or AD: beyond {IN_MEMORY_ROWS:,} rows they would need every "
+                                     "value sorted in memory")
+    else:
+        gof = goodness_of_fit(family, None, stats, numerical.params, 0, seed, fixed)
+    return FitResult(
+        family=family,
+        source=first.source,
+        column=first.name,
+        n=count(stats.n),
+        dropped=gathered.dropped,
+        labels=family.labels(stats),
+        numerical=numerical,
+        closed_form_params=closed,
+        closed_form_nll=closed_nll,
+        comparison=compare(family, stats, numerical, closed, closed_nll),
+        underflow=report(products, numerical.nll, count(stats.n), prefix.weights is not None),
+        inference=infer(family, stats, numerical.params, numerical.nll, level, fixed),
+        gof=gof,
+        fixed=fixed,
+        stats=stats,
+    )
 
 
 def fit(values, distribution: str, *, name: str = "x", **options) -> FitResult:
@@ -53,6 +168,9 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
     """Fit a column read by `mlfit.data`. `fix` holds parameters at written values,
     e.g. {"sigma": "1"} or {"p": {"a": "0.2", "b": "0.8"}} (see mlfit.params)."""
     values = to_support(data, family)
+    if data.weights is not None and data.weights.sum() == 0:
+        raise DataError(f"{data.source}: column '{data.name}': its weights sum to 0; there is nothing to fit",
+                        kind="empty")
     stats = family.summarize(values, data.weights)
     fixed = resolve(family, stats, fix or {}, complete=False, what="--fix")
     reason = family.degenerate_reason(stats, fixed)

@@ -251,7 +251,8 @@ def _fit_one(file, dist, column, weights, output, read_options, fit_options, plo
 
         for path in targets:
             check_target(path, inputs=(file,))
-    result = fit_file(file, dist, column, weights=weights, read_options=read_options, **fit_options)
+    result = fit_file(file, dist, column, weights=weights, read_options=read_options, keep_values=bool(targets),
+                      **fit_options)
     _show(result, output, "print_table", chart=not no_chart)
     if targets:
         from .plots import draw_fit, draw_nll

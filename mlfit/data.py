@@ -83,9 +83,6 @@ def with_weights(column: Column, weights: Column) -> Column:
         i = int(at[bad[0]])
         raise DataError(f"{weights.where(i)}: weight {_show(weights.values[i])} is not a non-negative number",
                         kind="weight", row=int(weights.rows[i]))
-    if column.values.size and values.sum() == 0:
-        raise DataError(f"{column.source}: column '{column.name}': its weights sum to 0; there is nothing to fit",
-                        kind="empty")
     return Column(column.source, column.name, column.values, column.rows, column.dropped, column.decimal, values)
 
 
@@ -174,8 +171,14 @@ def _joined(chunks: list[Column]) -> Column:
     values = [c.values for c in chunks]
     if any(v.dtype == object for v in values):  # text in some chunk: keep every cell as text
         values = [v.astype(str).astype(object) if v.dtype != object else v for v in values]
+    weights = None if first.weights is None else np.concatenate([c.weights for c in chunks])
     return Column(first.source, first.name, np.concatenate(values), np.concatenate([c.rows for c in chunks]),
-                  sum(c.dropped for c in chunks), first.decimal)
+                  sum(c.dropped for c in chunks), first.decimal, weights)
+
+
+def joined(chunks: list[Column]) -> Column:
+    """One column from its chunks, in order."""
+    return _joined(chunks)
 
 
 MAGIC = (
@@ -190,13 +193,7 @@ def _open(source: str, label: str):
     """A seekable binary handle on the CSV's bytes, decompressed by what the bytes say they are
     (.gz, .bz2, .xz, a .zip holding one file), so standard input is decompressed too."""
     if source == STDIN:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise UsageError("FILE is '-' but standard input is a terminal: pipe a CSV in, or name a file")
-        # Copied to a temporary file that stays in memory up to 64 MB and moves to disk beyond:
-        # the reader seeks back to the start after peeking at the header.
-        handle = tempfile.SpooledTemporaryFile(max_size=1 << 26)
-        shutil.copyfileobj(sys.stdin.buffer, handle, 1 << 20)
-        handle.seek(0)
+        handle = _stdin_spool()
     else:
         if not os.path.exists(source):
             raise UsageError(f"{label}: no such file", kind="file")
@@ -214,6 +211,51 @@ def _open(source: str, label: str):
                 return opener(handle)
             return _zip_member(handle, label)
     return handle
+
+
+_SPOOL: list = []  # [(the stdin it holds, the spool)]
+
+
+def _stdin_spool():
+    """Standard input copied to a temporary file that stays in memory up to 64 MB and moves to
+    disk beyond, so it can be read again (after peeking at the header, or for a second pass).
+    Closing the handle it gives leaves the spool for the next reading."""
+    stdin = sys.stdin
+    if _SPOOL and _SPOOL[0][0] is stdin:
+        spool = _SPOOL[0][1]
+    else:
+        if stdin is None or stdin.isatty():
+            raise UsageError("FILE is '-' but standard input is a terminal: pipe a CSV in, or name a file")
+        spool = tempfile.SpooledTemporaryFile(max_size=1 << 26)
+        shutil.copyfileobj(stdin.buffer, spool, 1 << 20)
+        _SPOOL[:] = [(stdin, spool)]
+    spool.seek(0)
+    return _Unclosable(spool)
+
+
+class _Unclosable(io.BufferedIOBase):
+    """A view of the spool that the reader may close without deleting it."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def read(self, size=-1):
+        return self.raw.read(size)
+
+    def read1(self, size=-1):
+        return self.raw.read(size)
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=0):
+        return self.raw.seek(offset, whence)
+
+    def tell(self):
+        return self.raw.tell()
 
 
 def _zip_member(handle, label: str):
@@ -411,8 +453,19 @@ def _first_line(error: Exception) -> str:
 def to_support(column: Column, family) -> np.ndarray:
     """The column's values as the family takes them, or a DataError at the first that does not fit."""
     if column.values.size == 0:
-        what = f"only missing cells ({column.dropped})" if column.dropped else "no rows"
-        raise DataError(f"{column.source}: column '{column.name}' has {what}; there is nothing to fit", kind="empty")
+        raise nothing_to_fit(column.source, column.name, column.dropped)
+    return support_values(column, family)
+
+
+def nothing_to_fit(source: str, name: str, dropped: int) -> DataError:
+    what = f"only missing cells ({dropped})" if dropped else "no rows"
+    return DataError(f"{source}: column '{name}' has {what}; there is nothing to fit", kind="empty")
+
+
+def support_values(column: Column, family) -> np.ndarray:
+    """Like to_support, for a chunk of a column, which may hold no values at all."""
+    if column.values.size == 0:
+        return column.values.astype(float) if family.support.numeric else column.values
     support = family.support
     if not support.numeric:
         return column.values

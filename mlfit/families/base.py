@@ -173,6 +173,7 @@ class Family:
     loss: str = ""  # the training loss this NLL is, for the report
     continuous = False  # continuous families have a CDF for EDF goodness-of-fit statistics
     smooth = True  # False where the NLL has kinks and the optimiser must not use gradients
+    streams = True  # its statistics merge chunk by chunk, so a big file is fitted in bounded memory
 
     def summarize(self, values: np.ndarray, weights: np.ndarray | None = None):
         """Sufficient statistics of validated values (what the NLL needs, nothing more). With

@@ -53,6 +53,7 @@ class Laplace(Family):
     support = RealLine()
     loss = "mean absolute error"
     smooth = False  # |x - mu| has a kink at every data point
+    streams = False  # sum |x - mu| for every trial mu needs every value: 8 bytes a row in memory
     continuous = True
 
     def summarize(self, values, weights=None):

@@ -1,0 +1,135 @@
+"""Past the in-memory limit, a file is fitted from statistics merged chunk by chunk. Forced here
+with tiny limits and chunks, the streamed fit must equal the in-memory one."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import mlfit
+import mlfit.api
+import mlfit.data
+from mlfit.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tiny_limits(monkeypatch):
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 25)
+
+
+def fitted(path, *args, input=None):
+    result = runner.invoke(app, ["fit", str(path), "-f", "json", *args], input=input)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def write(tmp_path, rows, header="x,w"):
+    path = tmp_path / "data.csv"
+    path.write_text(header + "\n" + "".join(f"{row}\n" for row in rows))
+    return path
+
+
+SAMPLES = {
+    "normal": lambda rng: [f"{v:.4f}" for v in rng.normal(25, 4, 300)],
+    "poisson": lambda rng: [str(v) for v in rng.poisson(2.5, 300)],
+    "bernoulli": lambda rng: [str(v) for v in rng.integers(0, 2, 300)],
+    "categorical": lambda rng: list(rng.choice(["a", "b", "c,d"], 300)),
+}
+
+
+@pytest.mark.parametrize("family", list(SAMPLES))
+def test_streamed_fit_equals_the_in_memory_fit(tmp_path, monkeypatch, family):
+    rng = np.random.default_rng(8)
+    values = SAMPLES[family](rng)
+    values[13] = ""  # a missing cell
+    path = write(tmp_path, [f'"{v}"' if "," in v else v for v in values], header="x")
+    whole = fitted(path, "-d", family)
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 25)
+    streamed = fitted(path, "-d", family)
+    for key in ("n", "dropped", "closed_form", "params", "stderr", "ci", "k", "nll", "aic", "bic", "loss",
+                "underflow"):
+        close(streamed[key], whole[key], key)
+    if family == "normal":
+        assert "beyond 40 rows" in streamed["gof"]["note"] and "ks" not in streamed["gof"]
+    else:
+        close(streamed["gof"], whole["gof"], "gof")
+
+
+def close(got, want, where, rel=1e-12):
+    """Numbers equal to `rel`; text, null and booleans exactly."""
+    got, want = _flat(got), _flat(want)
+    assert got.keys() == want.keys(), where
+    for key, expected in want.items():
+        if isinstance(expected, float):
+            assert got[key] == pytest.approx(expected, rel=rel, abs=1e-12), (where, key)
+        else:
+            assert got[key] == expected, (where, key)
+
+
+def _flat(value, prefix=""):
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _flat(item, f"{prefix}{key}.").items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _flat(item, f"{prefix}{i}.").items()}
+    return {prefix: value}
+
+
+def test_numacc4_streamed(tmp_path, tiny_limits):
+    path = write(tmp_path, ["10000000.2"] + ["10000000.1", "10000000.3"] * 500, header="x")
+    result = mlfit.fit_file(str(path), "normal")
+    assert result.values is None  # it did stream
+    certified = 0.1 * np.sqrt(1000 / 1001)
+    assert abs(result.params["sigma"] - certified) / certified < 1.2e-8
+
+
+def test_bad_value_in_the_last_chunk_when_streaming(tmp_path, tiny_limits):
+    path = write(tmp_path, [str(i % 4) for i in range(500)] + ["2.5"], header="x")
+    result = runner.invoke(app, ["fit", str(path), "-d", "poisson", "-f", "json"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (f"mlfit: error: {path}: column 'x', row 501: 2.5 is not a non-negative integer count, "
+                             "which poisson needs\n")
+
+
+def test_raw_product_followed_past_the_prefix(tmp_path, tiny_limits):
+    # p = 0.99: a row's likelihood is 0.99, so float16 only reaches 0.0 after ~1,600 rows, far
+    # past the 25 kept rows: the report must come from a second pass over the file.
+    values = ["1"] * 2000 + ["0"] * 20
+    path = write(tmp_path, values, header="made")
+    streamed = mlfit.fit_file(str(path), "bernoulli")
+    assert streamed.values is None
+    reference = mlfit.fit([float(v) for v in values], "bernoulli")
+    for name in ("float64", "float32", "float16"):
+        assert streamed.underflow.precisions[name] == reference.underflow.precisions[name]
+    assert streamed.underflow.precisions["float16"].first_zero_at is not None
+
+
+def test_standard_input_streams_with_a_second_pass(tmp_path, tiny_limits):
+    text = "made\n" + "1\n" * 2000 + "0\n" * 20
+    streamed = fitted("-", "-d", "bernoulli", input=text)
+    whole = mlfit.fit([1.0] * 2000 + [0.0] * 20, "bernoulli").to_dict()
+    assert streamed["underflow"] == whole["underflow"] and streamed["params"] == pytest.approx(whole["params"])
+
+
+def test_weights_stream_too(tmp_path, tiny_limits):
+    rng = np.random.default_rng(9)
+    rows = [f"{rng.poisson(3)},{rng.integers(0, 4)}" for _ in range(300)]
+    path = write(tmp_path, rows)
+    streamed = fitted(path, "-d", "poisson", "-c", "x", "-w", "w")
+    expanded = [r.split(",")[0] for r in rows for _ in range(int(r.split(",")[1]))]
+    whole = mlfit.fit([float(v) for v in expanded], "poisson").to_dict()
+    assert streamed["n"] == whole["n"] and streamed["nll"] == pytest.approx(whole["nll"], rel=1e-12)
+    close(streamed["underflow"], whole["underflow"], "underflow")
+
+
+def test_laplace_and_plots_keep_every_value(tmp_path, tiny_limits):
+    path = write(tmp_path, [f"{v:.3f}" for v in np.random.default_rng(2).laplace(size=200)], header="x")
+    assert mlfit.fit_file(str(path), "laplace").values is not None
+    assert mlfit.fit_file(str(path), "normal").values is None
+    assert mlfit.fit_file(str(path), "normal", keep_values=True).values is not None
