@@ -17,6 +17,7 @@ import re
 import shutil
 import sys
 import tempfile
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -380,23 +381,11 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
 
 def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options, offset) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            sep=sep,
-            decimal=options.decimal,
-            header=None,
-            names=names,
-            usecols=[*wanted, SURPLUS],
-            # (the surplus column keeps pandas' own dtype: empty, it is a cheap float column of NaN)
-            dtype={name: str for name in wanted} if text else None,
-            keep_default_na=False,
-            na_values=options.missing,
-            skipinitialspace=True,
-            skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
-            encoding=encoding,
-            index_col=False,
-            low_memory=False,  # one dtype per column, not one per internal chunk
-        ).iloc[1:]  # the filler line
+        with warnings.catch_warnings():
+            # A chunk that mixes numbers and text comes back as text, which the checks that
+            # follow parse and report row by row; pandas' DtypeWarning about it is noise here.
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = _read_chunk(data, names, wanted, text, sep, encoding, options)
     except UnicodeDecodeError:
         raise DataError(f"{label}: not a text CSV in {_encoding_name(options)} (name its encoding with --encoding)",
                         kind="csv") from None
@@ -415,6 +404,25 @@ def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options
         raise DataError(f"{label}: not a valid CSV: row {row} has more cells than the header's {width}",
                         kind="csv", row=row)
     return frame
+
+
+def _read_chunk(data: bytes, names, wanted, text, sep, encoding, options) -> pd.DataFrame:
+    return pd.read_csv(
+        io.BytesIO(data),
+        sep=sep,
+        decimal=options.decimal,
+        header=None,
+        names=names,
+        usecols=[*wanted, SURPLUS],
+        # (the surplus column keeps pandas' own dtype: empty, it is a cheap float column of NaN)
+        dtype={name: str for name in wanted} if text else None,
+        keep_default_na=False,
+        na_values=options.missing,
+        skipinitialspace=True,
+        skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
+        encoding=encoding,
+        index_col=False,
+    ).iloc[1:]  # the filler line
 
 
 def _ascii_compatible(handle, encoding: str):
