@@ -340,7 +340,7 @@ def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
     return text if len(text) <= length else text[: length - 3] + "..."
 
 
-CHUNK_BYTES = 1 << 24  # the file is parsed 16 MB at a time: memory holds one chunk and the columns read
+CHUNK_BYTES = 1 << 23  # the file is parsed 8 MB at a time: memory holds a chunk or two and the columns read
 SURPLUS = "\x00surplus"
 
 
@@ -355,24 +355,26 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
     names = [f"c{i}" for i in range(width)] + [SURPLUS]
     wanted = [names[p] for p in positions]
     filler = (sep * width + "\n").encode(encoding)
-    offset, carry, skip_header = 0, b"", options.header
+    carry = b""
+    if options.header:  # skip the header record (it may be long, or hold quoted newlines)
+        while True:
+            block = raw.read(CHUNK_BYTES)
+            carry += block
+            end = _record_end(carry, 0)
+            if end is not None or not block:
+                break
+        carry = carry[(end if end is not None else len(carry)) + 1:]
+    offset = 0
     while True:
         block = raw.read(CHUNK_BYTES)
-        data = carry + block
-        if skip_header:
-            end = _record_end(data, 0)
-            if end is None and block:
-                carry = data
-                continue
-            data = data[(end if end is not None else len(data)) + 1:]
-            skip_header = False
+        data = filler + carry + block  # one copy: the filler line leads each chunk
         cut = _record_end(data, None) if block else len(data) - 1
-        if cut is None:  # no whole record yet: read more
-            carry = data
+        if cut < len(filler) and block:  # no whole record yet: read more
+            carry = data[len(filler):]
             continue
         chunk, carry = data[: cut + 1], data[cut + 1:]
-        if chunk:
-            frame = _parse_chunk(filler + chunk, label, names, wanted, text, sep, encoding, options, offset)
+        if len(chunk) > len(filler):
+            frame = _parse_chunk(chunk, label, names, wanted, text, sep, encoding, options, offset)
             yield frame[wanted], offset
             offset += len(frame)
         if not block:
