@@ -31,14 +31,16 @@ PREFIX_ROWS = 1 << 20
 
 
 def fit_file(source: str, distribution: str, column: str | None = None, *, weights: str | None = None,
-             read_options: ReadOptions = DEFAULT, keep_values: bool = False, **options) -> FitResult:
+             read_options: ReadOptions = DEFAULT, keep_values: bool = False, progress=None,
+             **options) -> FitResult:
     """Fit one column of a CSV file (or '-' for standard input).
 
     Options: `level` of the confidence intervals (0.95), `gof_bootstrap` replicates for
     goodness-of-fit p-values (0: none), `seed` of the bootstrap (0), `fix` held parameters;
     `read_options` how to read the file (separator, decimal mark, header, encoding, NA markers);
     `weights` a column of non-negative case/frequency weights; `keep_values` holds every value in
-    memory however many there are (plots need them)."""
+    memory however many there are (plots need them); `progress(done, total)` hears how many
+    bytes have been read."""
     family = get_family(distribution)
     if weights is not None and column is None:
         raise UsageError("with --weights, name the column to fit with --column")
@@ -46,7 +48,7 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
 
     def chunks():
         for chunk in iter_columns(source, names, text=not family.support.numeric, options=read_options,
-                                  only_one=column is None):
+                                  only_one=column is None, progress=progress):
             yield with_weights(chunk[0], chunk[1]) if weights else chunk[0]
 
     gathered = Gathering(family, keep_all=keep_values or not family.streams)

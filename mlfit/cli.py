@@ -5,6 +5,7 @@ Nothing numeric is imported at module level, so `mlfit --help` starts as fast as
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -251,8 +252,9 @@ def _fit_one(file, dist, column, weights, output, read_options, fit_options, plo
 
         for path in targets:
             check_target(path, inputs=(file,))
-    result = fit_file(file, dist, column, weights=weights, read_options=read_options, keep_values=bool(targets),
-                      **fit_options)
+    with _progress(file) as progress:
+        result = fit_file(file, dist, column, weights=weights, read_options=read_options,
+                          keep_values=bool(targets), progress=progress, **fit_options)
     _show(result, output, "print_table", chart=not no_chart)
     if targets:
         from .plots import draw_fit, draw_nll
@@ -367,6 +369,25 @@ def score(
     scoring = score_file(file, dist.value, column, candidate, weights=weights,
                          read_options=_read_options(sep, decimal, no_header, encoding, na))
     _show(scoring, output, "print_scores")
+
+
+PROGRESS_BYTES = 64 << 20  # files smaller than this are read before a bar would be worth drawing
+
+
+@contextlib.contextmanager
+def _progress(file: str):
+    """A rich progress bar on stderr while a big file is read, only when stderr is a terminal."""
+    if not sys.stderr.isatty() or (file != "-" and os.path.isfile(file) and os.path.getsize(file) < PROGRESS_BYTES):
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from rich.console import Console
+
+    with Progress(TextColumn("reading {task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("<stdin>" if file == "-" else file, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _show(result, output: OutputFormat, table_view: str, **view_options) -> None:

@@ -116,11 +116,14 @@ def read_columns(source: str, columns: list[str] | None = None, *, text: bool = 
 
 
 def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = False,
-                 options: ReadOptions = DEFAULT, only_one: bool = False, unknown: list | None = None):
+                 options: ReadOptions = DEFAULT, only_one: bool = False, unknown: list | None = None,
+                 progress=None):
     """The wanted columns a chunk of rows at a time: for each chunk a list of Columns, rows
-    numbered in the whole file. Memory holds one chunk; at least one (perhaps empty) is given."""
+    numbered in the whole file. Memory holds one chunk; at least one (perhaps empty) is given.
+    `progress(done, total)` is called with the bytes read so far (total None when unknown)."""
     label = "<stdin>" if source == STDIN else source
     handle = _open(source, label)
+    total = _size(handle)
     try:
         header, first_row, sep, quoted = _peek(handle, label, options)
         handle.seek(0)
@@ -147,6 +150,8 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
                     unknown.append((column, error))
         given = False
         for frame, first in _frames(handle, label, len(header), [p + offset for p in positions], text, sep, options):
+            if progress is not None:
+                progress(_position(handle), total)
             yield [_column(label, names[p], frame[name], first, text, options.decimal)
                    for p, name in zip(positions, frame.columns)]
             given = True
@@ -155,6 +160,24 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
             yield [_column(label, names[p], empty, 0, text, options.decimal) for p in positions]
     finally:
         handle.close()
+
+
+def _size(handle) -> int | None:
+    """The size of what is read, in the bytes `_position` counts (compressed bytes, for a
+    compressed file: the bar then follows the file on disk)."""
+    underlying = getattr(handle, "fileobj", None) or getattr(handle, "_fp", None) or handle
+    try:
+        return os.fstat(underlying.fileno()).st_size
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _position(handle) -> int:
+    underlying = getattr(handle, "fileobj", None) or getattr(handle, "_fp", None) or handle
+    try:
+        return underlying.tell()
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def _column(label: str, name: str, cells: pd.Series, first: int, text: bool, decimal: str) -> Column:

@@ -133,3 +133,22 @@ def test_laplace_and_plots_keep_every_value(tmp_path, tiny_limits):
     assert mlfit.fit_file(str(path), "laplace").values is not None
     assert mlfit.fit_file(str(path), "normal").values is None
     assert mlfit.fit_file(str(path), "normal", keep_values=True).values is not None
+
+
+def test_progress_hears_the_bytes_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 512)
+    path = write(tmp_path, [str(i % 9) for i in range(2000)], header="x")
+    heard = []
+    mlfit.fit_file(str(path), "poisson", progress=lambda done, total: heard.append((done, total)))
+    assert len(heard) > 3
+    assert [done for done, _ in heard] == sorted(done for done, _ in heard)
+    assert {total for _, total in heard} == {path.stat().st_size} and heard[-1][0] == path.stat().st_size
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, monkeypatch):
+    import mlfit.cli
+
+    monkeypatch.setattr(mlfit.cli, "PROGRESS_BYTES", 0)
+    path = write(tmp_path, [str(i % 9) for i in range(2000)], header="x")
+    result = runner.invoke(app, ["fit", str(path), "-d", "poisson", "-f", "json"])
+    assert result.exit_code == 0 and result.stderr == ""
