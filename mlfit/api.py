@@ -14,6 +14,7 @@ from .data import (DEFAULT, Column, ReadOptions, iter_columns, joined, nothing_t
                    with_weights)
 from .errors import DataError, UsageError
 from .families import get_family
+from .families.laplace import OutsideBracket
 from .fitting import compare, minimize_nll
 from .params import resolve
 from .gof import GoodnessOfFit, goodness_of_fit
@@ -54,6 +55,17 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
     gathered = Gathering(family, keep_all=keep_values or not family.streams)
     for data in chunks():
         gathered.add(data)
+    if gathered.kept is None and gathered.stats is not None:
+        def values_again():
+            for data in chunks():
+                yield support_values(data, family), data.weights
+
+        try:
+            gathered.stats = family.finish(gathered.stats, values_again)
+        except OutsideBracket:  # the sample misplaced the median's bracket: hold every value instead
+            gathered = Gathering(family, keep_all=True)
+            for data in chunks():
+                gathered.add(data)
     if gathered.kept is not None:
         return fit_column(joined(gathered.kept), family, **options)
     return _fit_streamed(gathered, family, chunks, **options)
@@ -90,7 +102,7 @@ class Gathering:
         self.dropped += data.dropped
         if not len(values):
             return
-        summary = self.family.summarize(values, data.weights)
+        summary = self.family.sketch(values, data.weights, seed=int(data.rows[0]))
         self.stats = summary if self.stats is None else self.stats.merge(summary)
         room = PREFIX_ROWS - self.prefix_rows
         if room > 0:

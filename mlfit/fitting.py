@@ -85,7 +85,8 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
         return value if grad is None else (value, grad[free] * scale)
 
     search = optimize.minimize(objective, np.zeros(free.sum()), jac=family.smooth, method=method,
-                               options=SEARCH_OPTIONS if family.smooth else KINKED_OPTIONS)
+                               options=SEARCH_OPTIONS if family.smooth else KINKED_OPTIONS,
+                               bounds=_bounds(family, stats, start, u0, scale, free))
     u = at(search.x)
     message = search.message if isinstance(search.message, str) else str(search.message)
     params = {**family.unpack(u, start), **fixed}
@@ -104,6 +105,24 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
         f"{message}; then {steps} Newton step{'s' if steps != 1 else ''}, decrement {decrement:.1e}",
         (), decrement,
     )
+
+
+def _bounds(family, stats, start, u0, scale, free):
+    """The family's search bounds as bounds on the steps v, or None. Only Powell is given any: a
+    big laplace file knows sum |x - mu| exactly only inside the bracket it held (see Bracket)."""
+    limits = family.search_bounds(stats)
+    if not limits:
+        return None
+    bounds, at = [], 0
+    for p in family.parameters:
+        width = p.constraint.size(start[p.name])
+        for i in range(at, at + width):
+            low, high = limits.get(p.name, (-np.inf, np.inf))
+            if free[i]:
+                index = int(free[:i].sum())
+                bounds.append(((low - u0[i]) / scale[index], (high - u0[i]) / scale[index]))
+        at += width
+    return bounds
 
 
 def _free_coordinates(family, start, fixed) -> np.ndarray:

@@ -18,7 +18,7 @@ MAX_EXPANSIONS = 200
 @dataclass(frozen=True)
 class Interval:
     wald: tuple[float, float]
-    profile: tuple[float, float]
+    profile: tuple[float | None, float | None]  # None: an end that could not be evaluated
 
     def to_dict(self) -> dict:
         return {"wald": list(self.wald), "profile": list(self.profile)}
@@ -88,8 +88,17 @@ def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index
         """2 * (profile NLL - minimum NLL) - chi-square quantile: negative inside the interval."""
         return 2.0 * (profile_nll(stats, parameter.name, theta, index) - nll) - threshold
 
-    profile = (_crossing(excess, space, value, se, -1), _crossing(excess, space, value, se, +1))
+    profile = (_reachable(excess, space, value, se, -1), _reachable(excess, space, value, se, +1))
     return Interval(wald, profile)
+
+
+def _reachable(excess, space, value, se, direction) -> float | None:
+    """The crossing, or None where the profile cannot be evaluated that far (a laplace fit of a
+    file too big to hold knows sum |x - mu| exactly only near the median)."""
+    try:
+        return _crossing(excess, space, value, se, direction)
+    except ValueError:
+        return None
 
 
 def _to_t(space, theta) -> float:

@@ -129,7 +129,7 @@ def _span(result, parameter, index):
     """A range around the estimate wide enough to show where the profile interval ends."""
     interval = result.inference.intervals[parameter.name]
     interval = interval if index is None else interval[index]
-    low, high = interval.profile
+    low, high = (value if end is None else end for end, value in zip(interval.profile, interval.wald))
     width = max(high - low, 1e-12)
     space = parameter.constraint.scalar()
     return max(low - 0.6 * width, space.low), min(high + 0.6 * width, space.high)

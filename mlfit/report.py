@@ -170,7 +170,7 @@ def _uncertainty(result) -> Table:
 
 
 def _span(pair) -> str:
-    return f"[{pair[0]:.5g}, {pair[1]:.5g}]"
+    return "[" + ", ".join("n/a" if end is None else f"{end:.5g}" for end in pair) + "]"
 
 
 def _model(result) -> Table:

@@ -173,12 +173,25 @@ class Family:
     loss: str = ""  # the training loss this NLL is, for the report
     continuous = False  # continuous families have a CDF for EDF goodness-of-fit statistics
     smooth = True  # False where the NLL has kinks and the optimiser must not use gradients
-    streams = True  # its statistics merge chunk by chunk, so a big file is fitted in bounded memory
+    streams = True  # a big file is fitted in bounded memory from sketches merged chunk by chunk
 
     def summarize(self, values: np.ndarray, weights: np.ndarray | None = None):
         """Sufficient statistics of validated values (what the NLL needs, nothing more). With
         `weights`, row i counts w_i times: whole-number weights give the expanded rows' statistics."""
         raise NotImplementedError
+
+    def sketch(self, values: np.ndarray, weights: np.ndarray | None = None, seed: int = 0):
+        """What a chunk of a file too big to hold contributes; merged with `.merge`."""
+        return self.summarize(values, weights)
+
+    def finish(self, sketch, values_again):
+        """The statistics from the merged sketches; `values_again()` reads the values once more."""
+        return sketch
+
+    def search_bounds(self, stats) -> dict:
+        """Ranges {name: (low, high)} the optimiser must keep a parameter in, where the NLL is
+        only known exactly there."""
+        return {}
 
     def degenerate_reason(self, stats, fixed=()) -> str | None:
         """Why the likelihood has no maximum for this data (with `fixed` held), or None."""

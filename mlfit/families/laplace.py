@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Family, Parameter, Positive, Real, RealLine
+from .normal import Moments
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,16 @@ class Sample:
     def mean_abs(self, mu: float) -> float:
         """Mean absolute deviation from mu (weighted): the MAE of predicting mu for every row."""
         return float(np.average(np.abs(self.values - mu), weights=self.weights))
+
+    @property
+    def constant(self) -> bool:
+        counted = self.values if self.weights is None else self.values[self.weights > 0]
+        return bool(counted.min() == counted.max())
+
+    @property
+    def moments(self) -> tuple[float, float]:
+        mean = float(np.average(self.values, weights=self.weights))
+        return mean, float(np.sqrt(np.average((self.values - mean) ** 2, weights=self.weights)))
 
     @classmethod
     def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Sample":
@@ -47,21 +58,131 @@ class Sample:
         return cls(values, lower, upper)
 
 
+RESERVOIR = 1 << 18  # rows sampled in pass one to place the bracket (2 MB of values)
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """Pass one over a big file: the weighted moments (for the optimiser's start), the range, and
+    a weighted random sample (Efraimidis-Spirakis keys u^(1/w), the largest kept) that places a
+    bracket around the median for pass two."""
+
+    moments: Moments
+    low: float
+    high: float
+    sample: np.ndarray
+    keys: np.ndarray
+
+    @property
+    def n(self) -> float:
+        return self.moments.n
+
+    @classmethod
+    def of(cls, values: np.ndarray, weights: np.ndarray | None, seed: int) -> "Sketch":
+        counted = values if weights is None else values[weights > 0]
+        w = np.ones(len(values)) if weights is None else weights
+        with np.errstate(divide="ignore"):
+            keys = np.random.default_rng(seed).random(len(values)) ** (1.0 / w)
+        return cls(Moments.of(values, weights), float(counted.min()), float(counted.max()), values, keys)._trim()
+
+    def merge(self, other: "Sketch") -> "Sketch":
+        return Sketch(self.moments.merge(other.moments), min(self.low, other.low), max(self.high, other.high),
+                      np.concatenate((self.sample, other.sample)), np.concatenate((self.keys, other.keys)))._trim()
+
+    def _trim(self) -> "Sketch":
+        if len(self.keys) <= RESERVOIR:
+            return self
+        keep = np.argpartition(self.keys, -RESERVOIR)[-RESERVOIR:]
+        return Sketch(self.moments, self.low, self.high, self.sample[keep], self.keys[keep])
+
+
+class OutsideBracket(Exception):
+    """The median fell outside the bracket the sample placed: the values must all be held."""
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """Pass two: the values between two sample quantiles around the median, exactly, and only the
+    weight and centred sum of the values on either side. That is enough for sum |x - mu| at every
+    mu in between, exactly, in memory proportional to the bracket, not to the file."""
+
+    n: float
+    low: float
+    high: float
+    centre: float
+    below: tuple[float, float]  # (weight, sum of w*(x - centre)) of the values under `low`
+    above: tuple[float, float]
+    values: np.ndarray  # the values in [low, high], sorted
+    weights: np.ndarray
+    lower_median: float
+    upper_median: float
+    moments: tuple[float, float]
+    constant: bool
+
+    def mean_abs(self, mu: float) -> float:
+        """Exact inside the bracket, and beyond an edge with no values past it; elsewhere the
+        values between mu and the edge were not kept, and it says so."""
+        if (mu < self.low and self.below[0] > 0) or (mu > self.high and self.above[0] > 0):
+            raise ValueError(f"mu = {mu} is outside the range [{self.low}, {self.high}] held exactly")
+        offset = mu - self.centre
+        outside = (self.below[0] * offset - self.below[1]) + (self.above[1] - self.above[0] * offset)
+        return float((outside + self.weights @ np.abs(self.values - mu)) / self.n)
+
+    @classmethod
+    def of(cls, sketch: Sketch, values_again) -> "Bracket":
+        sample = np.sort(sketch.sample)
+        margin = 8 * 0.5 / np.sqrt(len(sample)) + 2.0**-12  # eight standard errors of a sample quantile
+        low = float(np.quantile(sample, max(0.5 - margin, 0.0)))
+        high = float(np.quantile(sample, min(0.5 + margin, 1.0)))
+        centre = 0.5 * (low + high)
+        below, above, inside, inside_weights = [0.0, 0.0], [0.0, 0.0], [], []
+        for values, weights in values_again():
+            w = np.ones(len(values)) if weights is None else weights
+            under, over = values < low, values > high
+            below[0] += float(w[under].sum())
+            below[1] += float(w[under] @ (values[under] - centre))
+            above[0] += float(w[over].sum())
+            above[1] += float(w[over] @ (values[over] - centre))
+            keep = ~(under | over)
+            inside.append(values[keep])
+            inside_weights.append(w[keep])
+        values, weights = np.concatenate(inside), np.concatenate(inside_weights)
+        order = np.argsort(values, kind="stable")
+        values, weights = values[order], weights[order]
+        n = sketch.n
+        cumulative = below[0] + np.cumsum(weights)
+        half = n / 2
+        first, last = np.searchsorted(cumulative, half, side="left"), np.searchsorted(cumulative, half, side="right")
+        if below[0] >= half or last >= len(values):
+            raise OutsideBracket
+        mean, m2 = sketch.moments.mean, sketch.moments.m2
+        return cls(n, low, high, centre, tuple(below), tuple(above), values, weights, float(values[first]),
+                   float(values[last]), (mean, float(np.sqrt(m2 / n))), sketch.low == sketch.high)
+
+
 class Laplace(Family):
     name = "laplace"
     parameters = (Parameter("mu", Real(), scale_by="b"), Parameter("b", Positive()))
     support = RealLine()
     loss = "mean absolute error"
     smooth = False  # |x - mu| has a kink at every data point
-    streams = False  # sum |x - mu| for every trial mu needs every value: 8 bytes a row in memory
     continuous = True
 
     def summarize(self, values, weights=None):
         return Sample.of(values, weights)
 
+    def sketch(self, values, weights=None, seed=0):
+        return Sketch.of(values, weights, seed)
+
+    def finish(self, sketch, values_again):
+        """The median needs a second pass over a file too big to hold: see Bracket."""
+        return Bracket.of(sketch, values_again)
+
+    def search_bounds(self, stats):
+        return {"mu": (stats.low, stats.high)} if isinstance(stats, Bracket) else {}
+
     def degenerate_reason(self, stats, fixed=()):
-        counted = stats.values if stats.weights is None else stats.values[stats.weights > 0]
-        if counted.min() == counted.max() and "b" not in fixed:
+        if stats.constant and "b" not in fixed:
             return "every value is the same, so the laplace likelihood has no maximum (b -> 0)"
         return None
 
@@ -82,9 +203,9 @@ class Laplace(Family):
 
     def start(self, stats):
         # The mean and standard deviation: moment estimates, not the median the MLE is.
-        mean = float(np.average(stats.values, weights=stats.weights))
-        sd = float(np.sqrt(np.average((stats.values - mean) ** 2, weights=stats.weights)))
-        return {"mu": mean, "b": sd}
+        mean, sd = stats.moments
+        low, high = self.search_bounds(stats).get("mu", (mean, mean))
+        return {"mu": min(max(mean, low), high), "b": sd}
 
     def nll(self, stats, params):
         mu, b = params["mu"], params["b"]
