@@ -14,7 +14,7 @@ from .data import (DEFAULT, Column, ReadOptions, iter_columns, joined, nothing_t
                    with_weights)
 from .errors import DataError, UsageError
 from .families import get_family
-from .families.laplace import OutsideBracket
+from .families.base import NeedsEveryValue
 from .fitting import compare, minimize_nll
 from .params import resolve
 from .gof import GoodnessOfFit, goodness_of_fit
@@ -24,9 +24,9 @@ from .underflow import feed, report, running_products, underflow_report
 from .weights import count
 
 
-# Up to this many rows a column is held in memory and fitted whole. Beyond it, a family whose
-# statistics merge (all but laplace) is fitted from statistics merged chunk by chunk, keeping
-# only the first PREFIX_ROWS rows, for the raw-product report.
+# Up to this many rows a column is held in memory and fitted whole. Beyond it, the family is
+# fitted from sketches merged chunk by chunk (and, for laplace, a second pass: see its Bracket),
+# keeping only the first PREFIX_ROWS rows, for the raw-product report.
 IN_MEMORY_ROWS = 1 << 21
 PREFIX_ROWS = 1 << 20
 
@@ -62,7 +62,7 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
 
         try:
             gathered.stats = family.finish(gathered.stats, values_again)
-        except OutsideBracket:  # the sample misplaced the median's bracket: hold every value instead
+        except NeedsEveryValue:  # the streamed statistics fell short (laplace: see Bracket): hold every value
             gathered = Gathering(family, keep_all=True)
             for data in chunks():
                 gathered.add(data)

@@ -364,6 +364,7 @@ def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
 
 
 CHUNK_BYTES = 1 << 23  # the file is parsed 8 MB at a time: memory holds a chunk or two and the columns read
+MAX_CHUNK_ROWS = 1 << 19  # ... and at most this many rows at a time
 SURPLUS = "\x00surplus"
 
 
@@ -387,21 +388,39 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
             if end is not None or not block:
                 break
         carry = carry[(end if end is not None else len(carry)) + 1:]
-    offset = 0
+    offset, eof, starved = 0, False, False
     while True:
-        block = raw.read(CHUNK_BYTES)
+        block = b""
+        # Read ahead while the carry is short, or when it holds no whole record at all.
+        if not eof and (len(carry) < CHUNK_BYTES or starved):
+            block = raw.read(CHUNK_BYTES)
+            eof = not block
         data = filler + carry + block  # one copy: the filler line leads each chunk
-        cut = _record_end(data, None) if block else len(data) - 1
-        if cut < len(filler) and block:  # no whole record yet: read more
+        cut = len(data) - 1 if eof else _record_end(data, None)
+        starved = cut is None or cut < len(filler)
+        if starved:  # no whole record yet
+            if eof:
+                return
             carry = data[len(filler):]
             continue
+        cut = _row_capped(data, cut, len(filler))
         chunk, carry = data[: cut + 1], data[cut + 1:]
         if len(chunk) > len(filler):
             frame = _parse_chunk(chunk, label, names, wanted, text, sep, encoding, options, offset)
             yield frame[wanted], offset
             offset += len(frame)
-        if not block:
+        if eof and not carry:
             return
+
+
+def _row_capped(data: bytes, cut: int, start: int) -> int:
+    """`cut`, or an earlier record end if the chunk would hold more than MAX_CHUNK_ROWS rows:
+    a file of short rows ("3\n") packs millions into 8 MB, and each row costs memory to check."""
+    if data.count(b"\n", start, cut + 1) <= MAX_CHUNK_ROWS:
+        return cut
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8, count=cut + 1)[start:] == 10) + start
+    capped = _record_end(data[: int(newlines[MAX_CHUNK_ROWS - 1]) + 1], None)  # quotes may hold newlines
+    return capped if capped is not None and capped >= start else cut
 
 
 def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options, offset) -> pd.DataFrame:

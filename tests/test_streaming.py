@@ -150,10 +150,10 @@ def test_laplace_even_count_and_far_from_zero_when_streamed(tmp_path, tiny_limit
 
 
 def test_a_misplaced_bracket_falls_back_to_holding_every_value(tmp_path, tiny_limits, monkeypatch):
-    from mlfit.families import laplace
+    from mlfit.families import base, laplace
 
     def misplaced(sketch, values_again):
-        raise laplace.OutsideBracket
+        raise base.NeedsEveryValue
 
     monkeypatch.setattr(laplace.Bracket, "of", classmethod(lambda cls, sketch, again: misplaced(sketch, again)))
     path = write(tmp_path, [f"{v:.3f}" for v in np.random.default_rng(3).laplace(size=200)], header="x")

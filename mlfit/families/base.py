@@ -164,6 +164,12 @@ class Labels(Support):
 
 
 # --- the family interface ---------------------------------------------------------------
+class NeedsEveryValue(Exception):
+    """Raised by `Family.finish` when streamed statistics cannot give an exact fit after all:
+    the caller then reads the data again holding every value."""
+
+
+
 class Family:
     """One distribution family. Subclasses fill in the class attributes and the math."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Family, Parameter, Positive, Real, RealLine
+from .base import Family, NeedsEveryValue, Parameter, Positive, Real, RealLine
 from .normal import Moments
 
 
@@ -96,10 +96,6 @@ class Sketch:
         return Sketch(self.moments, self.low, self.high, self.sample[keep], self.keys[keep])
 
 
-class OutsideBracket(Exception):
-    """The median fell outside the bracket the sample placed: the values must all be held."""
-
-
 @dataclass(frozen=True)
 class Bracket:
     """Pass two: the values between two sample quantiles around the median, exactly, and only the
@@ -153,8 +149,8 @@ class Bracket:
         cumulative = below[0] + np.cumsum(weights)
         half = n / 2
         first, last = np.searchsorted(cumulative, half, side="left"), np.searchsorted(cumulative, half, side="right")
-        if below[0] >= half or last >= len(values):
-            raise OutsideBracket
+        if below[0] >= half or last >= len(values):  # the sample misplaced the median's bracket
+            raise NeedsEveryValue
         mean, m2 = sketch.moments.mean, sketch.moments.m2
         return cls(n, low, high, centre, tuple(below), tuple(above), values, weights, float(values[first]),
                    float(values[last]), (mean, float(np.sqrt(m2 / n))), sketch.low == sketch.high)
