@@ -388,39 +388,37 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
             if end is not None or not block:
                 break
         carry = carry[(end if end is not None else len(carry)) + 1:]
-    offset, eof, starved = 0, False, False
-    while True:
-        block = b""
-        # Read ahead while the carry is short, or when it holds no whole record at all.
-        if not eof and (len(carry) < CHUNK_BYTES or starved):
-            block = raw.read(CHUNK_BYTES)
-            eof = not block
-        data = filler + carry + block  # one copy: the filler line leads each chunk
-        cut = len(data) - 1 if eof else _record_end(data, None)
-        starved = cut is None or cut < len(filler)
-        if starved:  # no whole record yet
-            if eof:
-                return
-            carry = data[len(filler):]
+    offset, eof = 0, False
+    while not eof:
+        block = raw.read(CHUNK_BYTES)
+        eof = not block
+        data = carry + block
+        end = len(data) - 1 if eof else _record_end(data, None)
+        if end is None:  # no whole record yet: read more
+            carry = data
             continue
-        cut = _row_capped(data, cut, len(filler))
-        chunk, carry = data[: cut + 1], data[cut + 1:]
-        if len(chunk) > len(filler):
-            frame = _parse_chunk(chunk, label, names, wanted, text, sep, encoding, options, offset)
+        start = 0
+        while start <= end:  # the whole records, in pieces of at most MAX_CHUNK_ROWS rows
+            cut = _row_capped(data, start, end)
+            frame = _parse_chunk(filler + data[start: cut + 1], label, names, wanted, text, sep, encoding, options,
+                                 offset)
             yield frame[wanted], offset
             offset += len(frame)
-        if eof and not carry:
-            return
+            start = cut + 1
+        carry = data[end + 1:]
 
 
-def _row_capped(data: bytes, cut: int, start: int) -> int:
-    """`cut`, or an earlier record end if the chunk would hold more than MAX_CHUNK_ROWS rows:
-    a file of short rows ("3\n") packs millions into 8 MB, and each row costs memory to check."""
-    if data.count(b"\n", start, cut + 1) <= MAX_CHUNK_ROWS:
-        return cut
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8, count=cut + 1)[start:] == 10) + start
-    capped = _record_end(data[: int(newlines[MAX_CHUNK_ROWS - 1]) + 1], None)  # quotes may hold newlines
-    return capped if capped is not None and capped >= start else cut
+def _row_capped(data: bytes, start: int, end: int) -> int:
+    """`end`, or an earlier record end, so that data[start:cut+1] holds at most MAX_CHUNK_ROWS
+    rows: a file of short rows ("3\n") packs millions into 8 MB, and each row costs memory."""
+    if data.count(b"\n", start, end + 1) <= MAX_CHUNK_ROWS:
+        return end
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8, count=end + 1)[start:] == 10) + start
+    limit = int(newlines[MAX_CHUNK_ROWS - 1])
+    if b'"' not in data[start: limit + 1]:
+        return limit
+    capped = _record_end(data[start: limit + 1], None)  # quotes may hold newlines
+    return start + capped if capped is not None else end
 
 
 def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options, offset) -> pd.DataFrame:
