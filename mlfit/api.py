@@ -120,12 +120,7 @@ def _fit_streamed(gathered: Gathering, family, chunks, *, level: float = 0.95, g
     first, stats = gathered.first, gathered.stats
     if stats is None or stats.n == 0:
         raise nothing_to_fit(first.source, first.name, gathered.dropped)
-    fixed = resolve(family, stats, fix or {}, complete=False, what="--fix")
-    reason = family.degenerate_reason(stats, fixed)
-    if reason:
-        raise DataError(f"{first.source}: column '{first.name}': {reason}", kind="degenerate")
-    closed = family.closed_form_given(stats, fixed)
-    closed_nll = family.nll(stats, closed)
+    fixed, closed, closed_nll = _estimate(family, stats, first.source, first.name, fix)
     if not np.isfinite(closed_nll):
         raise DataError(f"{first.source}: column '{first.name}': some row has probability 0 with "
                         f"{_describe(fixed)} fixed, so no parameter value can fit the column", kind="value")
@@ -145,23 +140,9 @@ def _fit_streamed(gathered: Gathering, family, chunks, *, level: float = 0.95, g
                                      "value sorted in memory")
     else:
         gof = goodness_of_fit(family, None, stats, numerical.params, 0, seed, fixed)
-    return FitResult(
-        family=family,
-        source=first.source,
-        column=first.name,
-        n=count(stats.n),
-        dropped=gathered.dropped,
-        labels=family.labels(stats),
-        numerical=numerical,
-        closed_form_params=closed,
-        closed_form_nll=closed_nll,
-        comparison=compare(family, stats, numerical, closed, closed_nll),
-        underflow=report(products, numerical.nll, count(stats.n), prefix.weights is not None),
-        inference=infer(family, stats, numerical.params, numerical.nll, level, fixed),
-        gof=gof,
-        fixed=fixed,
-        stats=stats,
-    )
+    underflow = report(products, numerical.nll, count(stats.n), prefix.weights is not None)
+    return _assemble(family, stats, first.source, first.name, gathered.dropped, fixed, closed, closed_nll, numerical,
+                     underflow, gof, level)
 
 
 def fit(values, distribution: str, *, name: str = "x", **options) -> FitResult:
@@ -186,13 +167,7 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
         raise DataError(f"{data.source}: column '{data.name}': its weights sum to 0; there is nothing to fit",
                         kind="empty")
     stats = family.summarize(values, data.weights)
-    fixed = resolve(family, stats, fix or {}, complete=False, what="--fix")
-    reason = family.degenerate_reason(stats, fixed)
-    if reason:
-        raise DataError(f"{data.source}: column '{data.name}': {reason}", kind="degenerate")
-
-    closed = family.closed_form_given(stats, fixed)
-    closed_nll = family.nll(stats, closed)
+    fixed, closed, closed_nll = _estimate(family, stats, data.source, data.name, fix)
     encoded = family.encode(values, stats)
     if not np.isfinite(closed_nll):
         impossible = int(np.flatnonzero(~np.isfinite(family.log_prob(encoded, closed)))[0])
@@ -201,23 +176,43 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
                         row=int(data.rows[impossible]))
     numerical = minimize_nll(family, stats, fixed)
     log_probs = family.log_prob(encoded, numerical.params)
+    return _assemble(
+        family, stats, data.source, data.name, data.dropped, fixed, closed, closed_nll, numerical,
+        underflow_report(log_probs, numerical.nll, data.weights),
+        goodness_of_fit(family, values, stats, numerical.params, gof_bootstrap, seed, fixed, data.weights),
+        level, values=values, weights=data.weights,
+    )
+
+
+def _estimate(family, stats, source: str, name: str, fix: dict | None):
+    """The held parameters, and the closed-form estimate of the others with its NLL."""
+    fixed = resolve(family, stats, fix or {}, complete=False, what="--fix")
+    reason = family.degenerate_reason(stats, fixed)
+    if reason:
+        raise DataError(f"{source}: column '{name}': {reason}", kind="degenerate")
+    closed = family.closed_form_given(stats, fixed)
+    return fixed, closed, family.nll(stats, closed)
+
+
+def _assemble(family, stats, source, name, dropped, fixed, closed, closed_nll, numerical, underflow, gof, level,
+              values=None, weights=None) -> FitResult:
     return FitResult(
         family=family,
-        source=data.source,
-        column=data.name,
+        source=source,
+        column=name,
         n=count(stats.n),
-        dropped=data.dropped,
+        dropped=dropped,
         labels=family.labels(stats),
         numerical=numerical,
         closed_form_params=closed,
         closed_form_nll=closed_nll,
         comparison=compare(family, stats, numerical, closed, closed_nll),
-        underflow=underflow_report(log_probs, numerical.nll, data.weights),
+        underflow=underflow,
         inference=infer(family, stats, numerical.params, numerical.nll, level, fixed),
-        gof=goodness_of_fit(family, values, stats, numerical.params, gof_bootstrap, seed, fixed, data.weights),
+        gof=gof,
         fixed=fixed,
         values=values,
-        weights=data.weights,
+        weights=weights,
         stats=stats,
     )
 
