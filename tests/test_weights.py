@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import mlfit
 from mlfit.cli import app
 
 runner = CliRunner()
