@@ -363,8 +363,8 @@ def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
     return text if len(text) <= length else text[: length - 3] + "..."
 
 
-CHUNK_BYTES = 1 << 23  # the file is parsed 8 MB at a time: memory holds a chunk or two and the columns read
-MAX_CHUNK_ROWS = 1 << 19  # ... and at most this many rows at a time
+CHUNK_BYTES = 1 << 22  # the file is parsed 4 MB at a time: memory holds a chunk or two and the columns read
+MAX_CHUNK_ROWS = 1 << 18  # ... and at most this many rows at a time
 SURPLUS = "\x00surplus"
 
 
