@@ -52,7 +52,7 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
                                   only_one=column is None, progress=progress):
             yield with_weights(chunk[0], chunk[1]) if weights else chunk[0]
 
-    gathered = Gathering(family, keep_all=keep_values or not family.streams)
+    gathered = Gathering(family, keep_all=keep_values)
     for data in chunks():
         gathered.add(data)
     if gathered.kept is None and gathered.stats is not None:

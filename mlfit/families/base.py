@@ -179,7 +179,6 @@ class Family:
     loss: str = ""  # the training loss this NLL is, for the report
     continuous = False  # continuous families have a CDF for EDF goodness-of-fit statistics
     smooth = True  # False where the NLL has kinks and the optimiser must not use gradients
-    streams = True  # a big file is fitted in bounded memory from sketches merged chunk by chunk
 
     def summarize(self, values: np.ndarray, weights: np.ndarray | None = None):
         """Sufficient statistics of validated values (what the NLL needs, nothing more). With
