@@ -12,6 +12,8 @@ import mlfit.api
 import mlfit.data
 from mlfit.cli import app
 
+from json_compare import close
+
 runner = CliRunner()
 
 
@@ -64,25 +66,6 @@ def test_streamed_fit_equals_the_in_memory_fit(tmp_path, monkeypatch, family):
         assert "beyond 40 rows" in streamed["gof"]["note"] and "ks" not in streamed["gof"]
     else:
         close(streamed["gof"], whole["gof"], "gof")
-
-
-def close(got, want, where, rel=1e-12):
-    """Numbers equal to `rel`; text, null and booleans exactly."""
-    got, want = _flat(got), _flat(want)
-    assert got.keys() == want.keys(), where
-    for key, expected in want.items():
-        if isinstance(expected, float):
-            assert got[key] == pytest.approx(expected, rel=rel, abs=1e-12), (where, key)
-        else:
-            assert got[key] == expected, (where, key)
-
-
-def _flat(value, prefix=""):
-    if isinstance(value, dict):
-        return {k: v for key, item in value.items() for k, v in _flat(item, f"{prefix}{key}.").items()}
-    if isinstance(value, list):
-        return {k: v for i, item in enumerate(value) for k, v in _flat(item, f"{prefix}{i}.").items()}
-    return {prefix: value}
 
 
 def test_numacc4_streamed(tmp_path, tiny_limits):

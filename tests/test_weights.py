@@ -8,6 +8,8 @@ from typer.testing import CliRunner
 
 from mlfit.cli import app
 
+from json_compare import close
+
 runner = CliRunner()
 RNG = np.random.default_rng(31)
 SAMPLES = {
@@ -37,35 +39,15 @@ def test_weights_equal_expanded_rows(tmp_path, family):
     got = fitted(weighted, "-d", family, "-c", "x", "-w", "w")
     want = fitted(expanded, "-d", family, "-c", "x")
     assert got["n"] == want["n"] == int(weights.sum())
-    close(got["closed_form"], want["closed_form"], rel=1e-12)
+    close(got["closed_form"], want["closed_form"], "closed_form", rel=1e-12)
     # numerical estimates: Powell (laplace) stops ~1e-9 from the optimum whichever way it is fed
     for key in ("params", "stderr", "ci"):
-        close(got[key], want[key], rel=1e-7)
+        close(got[key], want[key], key, rel=1e-7)
     for key in ("nll", "aic", "bic"):
         assert got[key] == pytest.approx(want[key], rel=1e-12), key
-    close(got["underflow"], want["underflow"], rel=1e-12)
-    close(got["gof"], want["gof"], rel=1e-7)  # evaluated at the numerical estimate
-    close(got["loss"], want["loss"], rel=1e-7)
-
-
-def close(got, want, rel):
-    """Nested JSON equal: numbers to `rel`, everything else (null, text, booleans) exactly."""
-    got, want = _flat(got), _flat(want)
-    assert got.keys() == want.keys()
-    for key, expected in want.items():
-        if isinstance(expected, float) and not isinstance(expected, bool):
-            assert got[key] == pytest.approx(expected, rel=rel, abs=1e-12), key
-        else:
-            assert got[key] == expected, key
-
-
-def _flat(value, prefix=""):
-    """Nested JSON as {path: number} for approximate comparison (strings compared exactly)."""
-    if isinstance(value, dict):
-        return {k: v for key, item in value.items() for k, v in _flat(item, f"{prefix}{key}.").items()}
-    if isinstance(value, list):
-        return {k: v for i, item in enumerate(value) for k, v in _flat(item, f"{prefix}{i}.").items()}
-    return {prefix: value}
+    close(got["underflow"], want["underflow"], "underflow", rel=1e-12)
+    close(got["gof"], want["gof"], "gof", rel=1e-7)  # evaluated at the numerical estimate
+    close(got["loss"], want["loss"], "loss", rel=1e-7)
 
 
 def test_underflow_row_counts_expanded_rows():
