@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import (DEFAULT, Column, ReadOptions, iter_columns, joined, nothing_to_fit, support_values, to_support,
-                   with_weights)
-from .errors import DataError, UsageError
+from .data import DEFAULT, Column, ReadOptions, iter_weighted, joined, nothing_to_fit, support_values, to_support
+from .errors import DataError
 from .families import get_family
 from .families.base import NeedsEveryValue
 from .fitting import compare, minimize_nll
@@ -43,18 +42,18 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
     memory however many there are (plots need them); `progress(done, total)` hears how many
     bytes have been read."""
     family = get_family(distribution)
-    if weights is not None and column is None:
-        raise UsageError("with --weights, name the column to fit with --column")
-    names = None if column is None else [column, *([weights] if weights else [])]
 
     def chunks():
-        for chunk in iter_columns(source, names, text=not family.support.numeric, options=read_options,
-                                  only_one=column is None, progress=progress):
-            yield with_weights(chunk[0], chunk[1]) if weights else chunk[0]
+        return iter_weighted(source, column, weights, text=not family.support.numeric, options=read_options,
+                             progress=progress)
 
-    gathered = Gathering(family, keep_all=keep_values)
-    for data in chunks():
-        gathered.add(data)
+    def gather(keep_all: bool) -> Gathering:
+        gathered = Gathering(family, keep_all)
+        for data in chunks():
+            gathered.add(data)
+        return gathered
+
+    gathered = gather(keep_values)
     if gathered.kept is None and gathered.stats is not None:
         def values_again():
             for data in chunks():
@@ -63,9 +62,7 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
         try:
             gathered.stats = family.finish(gathered.stats, values_again)
         except NeedsEveryValue:  # the streamed statistics fell short (laplace: see Bracket): hold every value
-            gathered = Gathering(family, keep_all=True)
-            for data in chunks():
-                gathered.add(data)
+            gathered = gather(True)
     if gathered.kept is not None:
         return fit_column(joined(gathered.kept), family, **options)
     return _fit_streamed(gathered, family, chunks, **options)

@@ -73,6 +73,10 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+EXIT_CODES = ("Exit codes: 0 fitted; 1 bad data; 2 bad usage; 3 fitted, but the optimiser did not converge "
+              "or disagrees with the closed form (a warning on stderr says which); 70 a bug in mlfit; "
+              "130 interrupted.")
+
 app = typer.Typer(
     cls=OneLineErrors,
     # Plain help: typer's rich help imports a markdown renderer and doubles --help's start-up time.
@@ -80,8 +84,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Fit distributions to a CSV column by maximum likelihood, minimising the "
     "negative log-likelihood in log space, and check the optimum against the closed form.",
-    epilog="Exit codes: 0 fitted; 1 bad data; 2 bad usage; 3 fitted, but the optimiser did not "
-    "converge or disagrees with the closed form; 130 interrupted.",
+    epilog=EXIT_CODES,
 )
 
 
@@ -97,10 +100,6 @@ def main(
                                            help="Print the version and exit."),
 ) -> None:
     """Fit distributions to a CSV column by maximum likelihood."""
-
-
-EXIT_CODES = ("Exit codes: 0 fitted; 1 bad data; 2 bad usage; 3 fitted, but the optimiser did not converge "
-              "or disagrees with the closed form (a warning on stderr says which); 130 interrupted.")
 
 
 def _epilog(*examples: str, note: str = "") -> str:
@@ -232,8 +231,7 @@ def fit(
     if weights is not None and not (column or columns_all):
         raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
     single = len(files) == 1 and len(column or []) <= 1 and not columns_all
-    targets = [path for path in (plot, plot_nll) if path]
-    if targets and not single:
+    if (plot or plot_nll) and not single:
         raise UsageError("--plot and --plot-nll draw one fit: give one file and one column")
     if single and output.value in ("table", "json"):
         _fit_one(files[0], dist.value, (column or [None])[0], weights, output, read_options, fit_options, plot,

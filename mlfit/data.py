@@ -90,12 +90,18 @@ def with_weights(column: Column, weights: Column) -> Column:
 def read_weighted(source: str, column: str | None, weights: str | None, *, text: bool = False,
                   options: ReadOptions = DEFAULT) -> Column:
     """One column, with each value's weight from the column `weights` when that is given."""
-    if weights is None:
-        return read_column(source, column, text=text, options=options)
-    if column is None:
+    return joined(list(iter_weighted(source, column, weights, text=text, options=options)))
+
+
+def iter_weighted(source: str, column: str | None, weights: str | None, *, text: bool = False,
+                  options: ReadOptions = DEFAULT, progress=None):
+    """One column (None: the only one there is) a chunk at a time, each value with its weight
+    from the column `weights` when that is given. See iter_columns."""
+    if weights is not None and column is None:
         raise UsageError("with --weights, name the column to fit with --column")
-    data, counts = read_columns(source, [column, weights], text=text, options=options)
-    return with_weights(data, counts)
+    names = None if column is None else [column, *([weights] if weights else [])]
+    for chunk in iter_columns(source, names, text=text, options=options, only_one=column is None, progress=progress):
+        yield with_weights(chunk[0], chunk[1]) if weights else chunk[0]
 
 
 def read_column(source: str, column: str | None = None, *, text: bool = False,
@@ -112,7 +118,7 @@ def read_columns(source: str, columns: list[str] | None = None, *, text: bool = 
     """Read several columns with one parse of the file; None reads every data column. Names the
     header lacks are an error, or, given an `unknown` list, are put in it and left out."""
     chunks = list(iter_columns(source, columns, text=text, options=options, only_one=only_one, unknown=unknown))
-    return [_joined([chunk[i] for chunk in chunks]) for i in range(len(chunks[0]))]
+    return [joined([chunk[i] for chunk in chunks]) for i in range(len(chunks[0]))]
 
 
 def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = False,
@@ -162,20 +168,22 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
         handle.close()
 
 
+def _underlying(handle):
+    """The file under a decompressing reader: sizes and positions count the bytes on disk, so a
+    compressed file's progress follows the file itself."""
+    return getattr(handle, "fileobj", None) or getattr(handle, "_fp", None) or handle
+
+
 def _size(handle) -> int | None:
-    """The size of what is read, in the bytes `_position` counts (compressed bytes, for a
-    compressed file: the bar then follows the file on disk)."""
-    underlying = getattr(handle, "fileobj", None) or getattr(handle, "_fp", None) or handle
     try:
-        return os.fstat(underlying.fileno()).st_size
+        return os.fstat(_underlying(handle).fileno()).st_size
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return None
 
 
 def _position(handle) -> int:
-    underlying = getattr(handle, "fileobj", None) or getattr(handle, "_fp", None) or handle
     try:
-        return underlying.tell()
+        return _underlying(handle).tell()
     except (AttributeError, OSError, ValueError):
         return 0
 
@@ -188,7 +196,8 @@ def _column(label: str, name: str, cells: pd.Series, first: int, text: bool, dec
     return Column(label, name, values, first + np.flatnonzero(~missing) + 1, int(missing.sum()), decimal)
 
 
-def _joined(chunks: list[Column]) -> Column:
+def joined(chunks: list[Column]) -> Column:
+    """One column from its chunks, in order."""
     first = chunks[0]
     if len(chunks) == 1:
         return first
@@ -198,11 +207,6 @@ def _joined(chunks: list[Column]) -> Column:
     weights = None if first.weights is None else np.concatenate([c.weights for c in chunks])
     return Column(first.source, first.name, np.concatenate(values), np.concatenate([c.rows for c in chunks]),
                   sum(c.dropped for c in chunks), first.decimal, weights)
-
-
-def joined(chunks: list[Column]) -> Column:
-    """One column from its chunks, in order."""
-    return _joined(chunks)
 
 
 MAGIC = (
