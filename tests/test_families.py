@@ -85,7 +85,9 @@ def test_laplace_numerical_matches_closed_form_and_scipy(xs):
     assert low - slack <= result.params["mu"] <= high + slack
     assert result.closed_form_params["mu"] == pytest.approx(np.median(x), rel=1e-15, abs=1e-300)
     assert result.closed_form_params["b"] == pytest.approx(np.mean(np.abs(x - np.median(x))), rel=1e-12)
-    assert result.nll == pytest.approx(result.closed_form_nll, rel=1e-9)
+    # compared as mlfit compares NLLs (relative, with a floor of 1 nat): near 0 a relative test is
+    # ill-conditioned, e.g. [0, 0, 0, 0, 0, 1.1015625] has NLL 0.0113 and Powell lands 2.4e-11 nats off
+    assert result.nll == pytest.approx(result.closed_form_nll, rel=1e-9, abs=1e-9)
     assert -result.nll == pytest.approx(scipy_log_likelihood("laplace", xs, result.params), rel=1e-10, abs=1e-8)
 
 
