@@ -123,21 +123,23 @@ def _fit_streamed(gathered: Gathering, family, chunks, *, level: float = 0.95, g
                         f"{_describe(fixed)} fixed, so no parameter value can fit the column", kind="value")
     numerical = minimize_nll(family, stats, fixed)
     products = running_products()
-    prefix = joined(gathered.prefix)
-    feed(products, family.log_prob(family.encode(prefix.values, stats), numerical.params), prefix.weights)
-    if not all(p.settled for p in products.values()):
-        products = running_products()  # follow the product through the whole source
-        for data in chunks():
-            values = support_values(data, family)
-            feed(products, family.log_prob(family.encode(values, stats), numerical.params), data.weights)
+
+    def follow(parts) -> bool:
+        for values, weights in parts:
+            feed(products, family.log_prob(family.encode(values, stats), numerical.params), weights)
             if all(p.settled for p in products.values()):
-                break
+                return True
+        return False
+
+    if not follow((part.values, part.weights) for part in gathered.prefix):
+        products = running_products()  # follow the product through the whole source
+        follow((support_values(data, family), data.weights) for data in chunks())
     if family.continuous:
         gof = GoodnessOfFit({}, note=f"no KS, CvM or AD: beyond {IN_MEMORY_ROWS:,} rows they would need every "
                                      "value sorted in memory")
     else:
         gof = goodness_of_fit(family, None, stats, numerical.params, 0, seed, fixed)
-    underflow = report(products, numerical.nll, count(stats.n), prefix.weights is not None)
+    underflow = report(products, numerical.nll, count(stats.n), first.weights is not None)
     return _assemble(family, stats, first.source, first.name, gathered.dropped, fixed, closed, closed_nll, numerical,
                      underflow, gof, level)
 

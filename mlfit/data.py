@@ -155,14 +155,13 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
                         raise
                     unknown.append((column, error))
         given = False
-        for frame, first in _frames(handle, label, len(header), [p + offset for p in positions], text, sep, options):
+        for cells, first in _frames(handle, label, len(header), [p + offset for p in positions], text, sep, options):
             if progress is not None:
                 progress(_position(handle), total)
-            yield [_column(label, names[p], frame[name], first, text, options.decimal)
-                   for p, name in zip(positions, frame.columns)]
+            yield [_column(label, names[p], column, first, text, options.decimal) for p, column in zip(positions, cells)]
             given = True
         if not given:
-            empty = pd.Series([], dtype=object if text else float)
+            empty = np.array([], dtype=object if text else float)
             yield [_column(label, names[p], empty, 0, text, options.decimal) for p in positions]
     finally:
         handle.close()
@@ -188,9 +187,9 @@ def _position(handle) -> int:
         return 0
 
 
-def _column(label: str, name: str, cells: pd.Series, first: int, text: bool, decimal: str) -> Column:
-    missing = cells.isna().to_numpy()
-    values = cells.to_numpy()[~missing]
+def _column(label: str, name: str, cells: np.ndarray, first: int, text: bool, decimal: str) -> Column:
+    missing = np.isnan(cells) if cells.dtype.kind == "f" else pd.isna(cells)
+    values = cells[~missing]
     if not text and values.dtype == object:
         values = values.astype(str)
     return Column(label, name, values, first + np.flatnonzero(~missing) + 1, int(missing.sum()), decimal)
@@ -367,18 +366,20 @@ def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
     return text if len(text) <= length else text[: length - 3] + "..."
 
 
-CHUNK_BYTES = 1 << 22  # the file is parsed 4 MB at a time: memory holds a chunk or two and the columns read
-MAX_CHUNK_ROWS = 1 << 18  # ... and at most this many rows at a time
+CHUNK_BYTES = 1 << 20  # the file is parsed at most 1 MB at a time (larger chunks parse slower here: page faults)
+CHUNK_ROWS = 1 << 18  # ... and about this many rows, fewer bytes for short rows: each row costs memory
 SURPLUS = "\x00surplus"
 
 
 def _frames(handle, label: str, width: int, positions: list[int], text: bool, sep: str, options: ReadOptions):
-    """The wanted columns, a chunk of rows at a time, with the data row number before each chunk.
+    """The wanted columns (arrays, missing cells NaN), a chunk of rows at a time, with the data row
+    number before each chunk.
 
     pandas reads only the wanted columns (parsing every column costs 2.5 times as much), but with
     `usecols` it silently drops the surplus cells of an over-long row (pandas issue 40049). So
-    each chunk is given one more column than the header has, and a first line that fills it:
-    an over-long row then shows up as a value in that surplus column."""
+    each chunk is given one more column than the header has, and a last line that fills it:
+    an over-long row then shows up as a value in that surplus column. (A first line would do
+    too, but pandas then pads every row after it to the surplus width: a third slower.)"""
     encoding, raw = _ascii_compatible(handle, options.encoding)
     names = [f"c{i}" for i in range(width)] + [SURPLUS]
     wanted = [names[p] for p in positions]
@@ -392,46 +393,43 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
             if end is not None or not block:
                 break
         carry = carry[(end if end is not None else len(carry)) + 1:]
+    # A row takes a byte at least, so the first chunk holds CHUNK_ROWS rows at most; the next ones
+    # are sized by the rows seen so far.
+    size = min(CHUNK_BYTES, CHUNK_ROWS)
     offset, eof = 0, False
     while not eof:
-        block = raw.read(CHUNK_BYTES)
+        block = raw.read(size)
         eof = not block
         data = carry + block
         end = len(data) - 1 if eof else _record_end(data, None)
         if end is None:  # no whole record yet: read more
             carry = data
             continue
-        start = 0
-        while start <= end:  # the whole records, in pieces of at most MAX_CHUNK_ROWS rows
-            cut = _row_capped(data, start, end)
-            frame = _parse_chunk(filler + data[start: cut + 1], label, names, wanted, text, sep, encoding, options,
-                                 offset)
-            yield frame[wanted], offset
-            offset += len(frame)
-            start = cut + 1
-        carry = data[end + 1:]
+        records, carry = data[: end + 1], data[end + 1:]
+        if not records:
+            continue
+        if not records.endswith(b"\n"):
+            records += b"\n"
+        # Skipping the spaces that open cells costs a fifth of the parse, and without a space in the
+        # chunk there are none to skip (a byte search, unlike looking for ", ", costs next to nothing).
+        skip_spaces = b" " in records
+        frame = _parse_chunk(records + filler, label, names, wanted, text, sep, encoding, options, offset,
+                             skip_spaces)
+        rows = len(frame) - 1  # less the filler line
+        yield [frame[name].to_numpy()[:rows] for name in wanted], offset
+        offset += rows
+        size = min(CHUNK_BYTES, max(1, len(records) * CHUNK_ROWS // rows))
 
 
-def _row_capped(data: bytes, start: int, end: int) -> int:
-    """`end`, or an earlier record end, so that data[start:cut+1] holds at most MAX_CHUNK_ROWS
-    rows: a file of short rows ("3\n") packs millions into 8 MB, and each row costs memory."""
-    if data.count(b"\n", start, end + 1) <= MAX_CHUNK_ROWS:
-        return end
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8, count=end + 1)[start:] == 10) + start
-    limit = int(newlines[MAX_CHUNK_ROWS - 1])
-    if b'"' not in data[start: limit + 1]:
-        return limit
-    capped = _record_end(data[start: limit + 1], None)  # quotes may hold newlines
-    return start + capped if capped is not None else end
-
-
-def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options, offset) -> pd.DataFrame:
+def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options, offset,
+                 skip_spaces: bool) -> pd.DataFrame:
+    """The chunk's rows and, last, the filler line."""
     try:
         with warnings.catch_warnings():
             # A chunk that mixes numbers and text comes back as text, which the checks that
             # follow parse and report row by row; pandas' DtypeWarning about it is noise here.
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-            frame = _read_chunk(data, names, wanted, text, sep, encoding, options)
+            frame = _read_chunk(data, names, wanted, text, sep, encoding, options, skip_spaces)
     except UnicodeDecodeError:
         raise DataError(f"{label}: not a text CSV in {_encoding_name(options)} (name its encoding with --encoding)",
                         kind="csv") from None
@@ -439,11 +437,11 @@ def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options
         message = _first_line(error)
         found = re.search(r"EOF inside string starting at row (\d+)", message)
         if found:
-            row = offset + int(found.group(1))
+            row = offset + int(found.group(1)) + 1  # pandas counts from 0
             raise DataError(f"{label}: not a valid CSV: the quoted cell that starts in row {row} never ends",
                             kind="csv", row=row) from None
         raise DataError(f"{label}: not a valid CSV: {message}", kind="csv") from None
-    longer = np.flatnonzero(frame[SURPLUS].notna().to_numpy())
+    longer = np.flatnonzero(frame[SURPLUS].notna().to_numpy()[:-1])
     if longer.size:
         row = offset + int(longer[0]) + 1
         width = len(names) - 1
@@ -452,7 +450,7 @@ def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options
     return frame
 
 
-def _read_chunk(data: bytes, names, wanted, text, sep, encoding, options) -> pd.DataFrame:
+def _read_chunk(data: bytes, names, wanted, text, sep, encoding, options, skip_spaces: bool) -> pd.DataFrame:
     return pd.read_csv(
         io.BytesIO(data),
         sep=sep,
@@ -464,11 +462,12 @@ def _read_chunk(data: bytes, names, wanted, text, sep, encoding, options) -> pd.
         dtype={name: str for name in wanted} if text else None,
         keep_default_na=False,
         na_values=options.missing,
-        skipinitialspace=True,
+        skipinitialspace=skip_spaces,
         skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
         encoding=encoding,
         index_col=False,
-    ).iloc[1:]  # the filler line
+        low_memory=False,  # pandas' own pieces would leave the filler, and the surplus column, out of the first
+    )
 
 
 def _ascii_compatible(handle, encoding: str):

@@ -124,6 +124,7 @@ def report(products: dict, nll: float, n, weighted: bool) -> UnderflowReport:
 
 
 BLOCK = 1 << 20
+FIRST_BLOCK = 1 << 10
 
 
 class RunningProduct:
@@ -163,8 +164,11 @@ class RunningProduct:
                     return
 
     def _multiply(self, factors: np.ndarray) -> None:
-        for start in range(0, len(factors), BLOCK):
-            running = np.cumprod(np.concatenate((self.carry, factors[start: start + BLOCK])))[1:]
+        # Most products settle within a few thousand rows: blocks start small and double.
+        start, size = 0, FIRST_BLOCK
+        while start < len(factors):
+            running = np.cumprod(np.concatenate((self.carry, factors[start: start + size])))[1:]
+            start, size = start + size, min(2 * size, BLOCK)
             zero, inf = _first(running == 0), _first(np.isinf(running))
             if zero is not None:
                 self.first_zero_at = self.rows + zero

@@ -83,12 +83,14 @@ def test_numacc4_through_small_chunks(tmp_path, chunk_bytes):
     assert abs(result.params["sigma"] - certified) / certified < 1.2e-8
 
 
-def test_chunks_are_capped_in_rows_too(tmp_path, monkeypatch):
-    monkeypatch.setattr(mlfit.data, "MAX_CHUNK_ROWS", 10)
+def test_a_chunk_of_short_rows_holds_no_more_rows_than_bytes(tmp_path, monkeypatch):
+    # a file of "3\n" rows packs the most rows into a chunk: memory per chunk follows CHUNK_BYTES
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 10)
     path = tmp_path / "short.csv"
     path.write_text('x\n' + "".join(f"{i % 3}\n" for i in range(95)) + '"1\n"\n' + "2\n" * 30)
     chunks = list(mlfit.data.iter_columns(str(path), ["x"], text=True))
     assert max(len(chunk[0].values) for chunk in chunks) <= 10
+    assert len(chunks) > 12
     values = np.concatenate([chunk[0].values for chunk in chunks])
     rows = np.concatenate([chunk[0].rows for chunk in chunks])
     assert len(values) == 126 and list(rows) == list(range(1, 127)) and values[95] == "1\n"
