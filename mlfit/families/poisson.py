@@ -21,12 +21,18 @@ class Counts:
 
     @classmethod
     def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Counts":
-        w = np.ones(len(values)) if weights is None else weights
-        n = len(values) if weights is None else float(w.sum())
+        n = len(values) if weights is None else float(weights.sum())
         histogram = None
         if not len(values) or values.max() < HISTOGRAM_LIMIT:
             histogram = np.bincount(values.astype(np.int64), weights=weights)
-        return cls(n, float(w @ values), float(w @ special.gammaln(values + 1)), float(w @ stirling(values)), histogram)
+            if len(histogram) <= len(values):
+                # sums over the distinct counts: log(x!) per row is most of the cost of reading a column
+                k = np.arange(len(histogram), dtype=np.float64)
+                return cls(n, float(histogram @ k), float(histogram @ special.gammaln(k + 1)),
+                           float(histogram @ stirling(k)), histogram)
+        w = np.ones(len(values)) if weights is None else weights
+        return cls(n, float(w @ values), float(w @ special.gammaln(values + 1)), float(w @ stirling(values)),
+                   histogram)
 
     def merge(self, other: "Counts") -> "Counts":
         histogram = None
