@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DEFAULT, Column, ReadOptions, iter_weighted, joined, nothing_to_fit, support_values, to_support
-from .errors import DataError
+from .data import (DEFAULT, STDIN, Column, ReadOptions, iter_columns, iter_weighted, joined, nothing_to_fit, support_values,
+                   to_support, with_weights)
+from .errors import DataError, MlfitError, UsageError
 from .families import get_family
 from .families.base import NeedsEveryValue
 from .fitting import compare, minimize_nll
@@ -25,15 +26,17 @@ from .weights import count
 
 # Up to this many rows a column is held in memory and fitted whole. Beyond it, the family is
 # fitted from sketches merged chunk by chunk (and, for laplace, a second pass: see its Bracket),
-# keeping only the first PREFIX_ROWS rows, for the raw-product report.
+# keeping only the first PREFIX_ROWS rows, for the raw-product report. Columns read together
+# share BATCH_ROWS between them, so memory stays bounded however many columns a file has.
 IN_MEMORY_ROWS = 1 << 21
 PREFIX_ROWS = 1 << 20
+BATCH_ROWS = 1 << 22
 
 
 def fit_file(source: str, distribution: str, column: str | None = None, *, weights: str | None = None,
              read_options: ReadOptions = DEFAULT, keep_values: bool = False, progress=None,
              **options) -> FitResult:
-    """Fit one column of a CSV file (or '-' for standard input).
+    """Fit one column of a CSV file (or '-' for standard input); None: the only column there is.
 
     Options: `level` of the confidence intervals (0.95), `gof_bootstrap` replicates for
     goodness-of-fit p-values (0: none), `seed` of the bootstrap (0), `fix` held parameters;
@@ -41,45 +44,101 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
     `weights` a column of non-negative case/frequency weights; `keep_values` holds every value in
     memory however many there are (plots need them); `progress(done, total)` hears how many
     bytes have been read."""
+    if weights is not None and column is None:
+        raise UsageError("with --weights, name the column to fit with --column")
+    [(_, outcome)] = fit_columns(source, distribution, None if column is None else [column], only_one=column is None,
+                                 weights=weights, read_options=read_options, keep_values=keep_values,
+                                 progress=progress, **options)
+    if isinstance(outcome, MlfitError):
+        raise outcome
+    return outcome
+
+
+def fit_columns(source: str, distribution: str, columns: list[str] | None = None, *, only_one: bool = False,
+                weights: str | None = None, read_options: ReadOptions = DEFAULT, keep_values: bool = False,
+                progress=None, unknown: list | None = None, **options) -> list[tuple[str, FitResult | MlfitError]]:
+    """Fit several columns of one file (None: every column) in one pass over it: a (name, result)
+    pair per column, in order, the result a FitResult or the MlfitError that column met. An error
+    in reading the file itself is raised. `unknown` collects the names the header lacks, as
+    (name, error) pairs; otherwise they are an error. Options as `fit_file`."""
     family = get_family(distribution)
+    text = not family.support.numeric
+    names = None if columns is None else [*columns, *([weights] if weights else [])]
+    names_read: list[str] = []
+    gathered: list[Gathering | MlfitError] = []  # a column that met an error holds just that
+    at = None  # where the weights column sits in each chunk
+    for chunk in iter_columns(source, names, text=text, options=read_options, only_one=only_one, unknown=unknown,
+                              progress=progress):
+        if weights is not None:
+            at = _position_of(weights, chunk, source, unknown) if at is None else at
+            weight_column, chunk = chunk[at], chunk[:at] + chunk[at + 1:]
+        if not gathered:
+            limit = min(IN_MEMORY_ROWS, BATCH_ROWS // max(len(chunk), 1))
+            names_read = [data.name for data in chunk]
+            gathered = [Gathering(family, data.name, keep_values, limit, min(PREFIX_ROWS, limit)) for data in chunk]
+        for i, data in enumerate(chunk):
+            if isinstance(gathered[i], Gathering):
+                try:
+                    gathered[i].add(with_weights(data, weight_column) if weights is not None else data)
+                except MlfitError as error:
+                    gathered[i] = error
+        if not any(isinstance(gathering, Gathering) for gathering in gathered):
+            break  # nothing left to read for
 
-    def chunks():
-        return iter_weighted(source, column, weights, text=not family.support.numeric, options=read_options,
-                             progress=progress)
+    def fitted(gathering: Gathering) -> FitResult:
+        name = gathering.name
 
-    def gather(keep_all: bool) -> Gathering:
-        gathered = Gathering(family, keep_all)
-        for data in chunks():
-            gathered.add(data)
-        return gathered
+        def chunks():
+            return iter_weighted(source, name, weights, text=text, options=read_options)
 
-    gathered = gather(keep_values)
-    if gathered.kept is None and gathered.stats is not None:
-        def values_again():
-            for data in chunks():
-                yield support_values(data, family), data.weights
+        if gathering.kept is None and gathering.stats is not None:
+            def values_again():
+                for data in chunks():
+                    yield support_values(data, family), data.weights
 
+            try:
+                gathering.stats = family.finish(gathering.stats, values_again)
+            except NeedsEveryValue:  # the streamed statistics fell short (laplace: see Bracket): hold every value
+                gathering = Gathering(family, name, True, gathering.limit, gathering.prefix_limit)
+                for data in chunks():
+                    gathering.add(data)
+        if gathering.kept is not None:
+            return fit_column(joined(gathering.kept), family, **options)
+        return _fit_streamed(gathering, family, chunks, **options)
+
+    results = []
+    for name, gathering in zip(names_read, gathered):
         try:
-            gathered.stats = family.finish(gathered.stats, values_again)
-        except NeedsEveryValue:  # the streamed statistics fell short (laplace: see Bracket): hold every value
-            gathered = gather(True)
-    if gathered.kept is not None:
-        return fit_column(joined(gathered.kept), family, **options)
-    return _fit_streamed(gathered, family, chunks, **options)
+            results.append((name, gathering if isinstance(gathering, MlfitError) else fitted(gathering)))
+        except MlfitError as error:
+            results.append((name, error))
+    return results
+
+
+def _position_of(weights: str, chunk: list[Column], source: str, unknown: list | None) -> int:
+    for i, column in enumerate(chunk):
+        if column.name == weights:
+            return i
+    for name, error in unknown or []:
+        if name == weights:
+            raise error
+    label = "<stdin>" if source == STDIN else source
+    raise UsageError(f"{label}: no weights column '{weights}'", kind="column")
 
 
 class Gathering:
     """Rows as they are read: kept whole while there are few (or when asked to), otherwise
     checked against the support and merged into the family's statistics chunk by chunk."""
 
-    def __init__(self, family, keep_all: bool):
-        self.family, self.keep_all = family, keep_all
+    def __init__(self, family, name: str, keep_all: bool, limit: int, prefix_limit: int):
+        self.family, self.name, self.keep_all = family, name, keep_all
+        self.limit, self.prefix_limit = limit, prefix_limit  # rows held whole, and the first rows kept
         self.kept: list[Column] | None = []
         self.rows = 0
         self.first: Column | None = None
         self.stats = None
         self.dropped = 0
-        self.prefix: list[Column] = []  # the first PREFIX_ROWS rows, checked
+        self.prefix: list[Column] = []  # the first prefix_limit rows, checked
         self.prefix_rows = 0
 
     def add(self, data: Column) -> None:
@@ -87,7 +146,7 @@ class Gathering:
         if self.kept is not None:
             self.kept.append(data)
             self.rows += len(data.values)
-            if self.rows > IN_MEMORY_ROWS and not self.keep_all:
+            if self.rows > self.limit and not self.keep_all:
                 kept, self.kept = self.kept, None
                 for part in kept:
                     self._merge(part)
@@ -101,7 +160,7 @@ class Gathering:
             return
         summary = self.family.sketch(values, data.weights, seed=int(data.rows[0]))
         self.stats = summary if self.stats is None else self.stats.merge(summary)
-        room = PREFIX_ROWS - self.prefix_rows
+        room = self.prefix_limit - self.prefix_rows
         if room > 0:
             part = slice(0, room)
             self.prefix.append(Column(data.source, data.name, values[part], data.rows[part], 0, data.decimal,
@@ -135,7 +194,7 @@ def _fit_streamed(gathered: Gathering, family, chunks, *, level: float = 0.95, g
         products = running_products()  # follow the product through the whole source
         follow((support_values(data, family), data.weights) for data in chunks())
     if family.continuous:
-        gof = GoodnessOfFit({}, note=f"no KS, CvM or AD: beyond {IN_MEMORY_ROWS:,} rows they would need every "
+        gof = GoodnessOfFit({}, note=f"no KS, CvM or AD: beyond {gathered.limit:,} rows they would need every "
                                      "value sorted in memory")
     else:
         gof = goodness_of_fit(family, None, stats, numerical.params, 0, seed, fixed)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .data import STDIN, ReadOptions, read_columns, with_weights
-from .errors import MlfitError, UsageError
+from .data import STDIN, ReadOptions
+from .errors import MlfitError
 from .families import get_family
 from .result import FitResult
 
@@ -33,37 +33,26 @@ class Record:
 def fit_many(files: list[str], distribution: str, columns: list[str] | None = None, *, every_column: bool = False,
              weights: str | None = None, read_options: ReadOptions, **fit_options) -> Iterator[Record]:
     """One record per (file, column), in the order given. `every_column` fits each column the
-    family accepts and marks the others skipped; `weights` names a column of case weights."""
-    from .api import fit_column
+    family accepts and marks the others skipped; `weights` names a column of case weights.
+    Each file is read once, whatever the number of columns, in bounded memory."""
+    from .api import fit_columns
 
-    family = get_family(distribution)
+    get_family(distribution)  # an unknown family is a usage error before any file is read
     for source in files:
         label = "<stdin>" if source == STDIN else source
         unknown: list = []
-        wanted = None if every_column else (columns or None)
         try:
-            data = read_columns(source, wanted if weights is None or wanted is None else [*wanted, weights],
-                                text=not family.support.numeric, options=read_options,
-                                only_one=not every_column and not columns, unknown=unknown)
-            counts = _take(data, weights, label) if weights is not None else None
+            fitted = fit_columns(source, distribution, None if every_column else (columns or None),
+                                 only_one=not every_column and not columns, weights=weights,
+                                 read_options=read_options, unknown=unknown, **fit_options)
         except MlfitError as error:
             for name in (columns if columns and not every_column else [None]):
                 yield Record(label, name, error=error)
             continue
         for name, error in unknown:
             yield Record(label, name, error=error)
-        for column in data:
-            try:
-                if counts is not None:
-                    column = with_weights(column, counts)
-                yield Record(label, column.name, result=fit_column(column, family, **fit_options))
-            except MlfitError as error:
-                yield Record(label, column.name, error=error, skipped=every_column and error.kind == "value")
-
-
-def _take(data: list, name: str, label: str):
-    """Remove the weights column from the columns to fit and return it."""
-    for i, column in enumerate(data):
-        if column.name == name:
-            return data.pop(i)
-    raise UsageError(f"{label}: no weights column '{name}'", kind="column")
+        for name, outcome in fitted:
+            if isinstance(outcome, MlfitError):
+                yield Record(label, name, error=outcome, skipped=every_column and outcome.kind == "value")
+            else:
+                yield Record(label, name, result=outcome)

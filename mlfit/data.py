@@ -8,6 +8,7 @@ Rows are counted as data rows: the first row after the header is row 1.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import csv
 import gzip
 import io
@@ -128,9 +129,9 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
     numbered in the whole file. Memory holds one chunk; at least one (perhaps empty) is given.
     `progress(done, total)` is called with the bytes read so far (total None when unknown)."""
     label = "<stdin>" if source == STDIN else source
-    handle = _open(source, label)
-    total = _size(handle)
-    try:
+    with contextlib.ExitStack() as opened:  # the file, and the decompressor or archive over it
+        handle = _open(source, label, opened)
+        total = _size(handle)
         header, first_row, sep, quoted = _peek(handle, label, options)
         handle.seek(0)
         # R's write.csv names its row-name column ""; write.table leaves it out of the header
@@ -163,8 +164,6 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
         if not given:
             empty = np.array([], dtype=object if text else float)
             yield [_column(label, names[p], empty, 0, text, options.decimal) for p in positions]
-    finally:
-        handle.close()
 
 
 def _underlying(handle):
@@ -216,18 +215,19 @@ MAGIC = (
 )
 
 
-def _open(source: str, label: str):
+def _open(source: str, label: str, opened: contextlib.ExitStack):
     """A seekable binary handle on the CSV's bytes, decompressed by what the bytes say they are
-    (.gz, .bz2, .xz, a .zip holding one file), so standard input is decompressed too."""
+    (.gz, .bz2, .xz, a .zip holding one file), so standard input is decompressed too. What it
+    opens is closed with `opened`."""
     if source == STDIN:
-        handle = _stdin_spool()
+        handle = opened.enter_context(_stdin_spool())
     else:
         if not os.path.exists(source):
             raise UsageError(f"{label}: no such file", kind="file")
         if os.path.isdir(source):
             raise UsageError(f"{label}: is a directory, not a CSV file", kind="file")
         try:
-            handle = open(source, "rb")
+            handle = opened.enter_context(open(source, "rb"))
         except OSError as error:
             raise UsageError(f"{label}: cannot open: {error.strerror.lower()}", kind="file") from None
     head = handle.read(6)
@@ -235,8 +235,8 @@ def _open(source: str, label: str):
     for magic, opener in MAGIC:
         if head.startswith(magic):
             if opener is not None:
-                return opener(handle)
-            return _zip_member(handle, label)
+                return opened.enter_context(opener(handle))
+            return _zip_member(handle, label, opened)
     return handle
 
 
@@ -255,6 +255,8 @@ def _stdin_spool():
             raise UsageError("FILE is '-' but standard input is a terminal: pipe a CSV in, or name a file")
         spool = tempfile.SpooledTemporaryFile(max_size=1 << 26)
         shutil.copyfileobj(stdin.buffer, spool, 1 << 20)
+        for _, earlier in _SPOOL:  # a new standard input (a caller that swaps sys.stdin, tests)
+            earlier.close()
         _SPOOL[:] = [(stdin, spool)]
     spool.seek(0)
     return _Unclosable(spool)
@@ -285,15 +287,15 @@ class _Unclosable(io.BufferedIOBase):
         return self.raw.tell()
 
 
-def _zip_member(handle, label: str):
+def _zip_member(handle, label: str, opened: contextlib.ExitStack):
     try:
-        archive = zipfile.ZipFile(handle)
+        archive = opened.enter_context(zipfile.ZipFile(handle))
         members = [info for info in archive.infolist() if not info.is_dir()]
     except zipfile.BadZipFile as error:
         raise DataError(f"{label}: cannot read the zip archive: {error}") from None
     if len(members) != 1:
         raise DataError(f"{label}: the zip archive holds {len(members)} files; mlfit reads one CSV")
-    return archive.open(members[0])
+    return opened.enter_context(archive.open(members[0]))
 
 
 def _peek(handle, label: str, options: ReadOptions) -> tuple[list[str], list[str], str, bool]:

@@ -81,7 +81,10 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
         return u
 
     def objective(v):
-        value, grad = family.objective(stats, at(v))
+        # A trial step far out overflows (exp of a log-rate, say) to an inf NLL, which the search
+        # backs off from: expected, not worth a RuntimeWarning on the user's terminal.
+        with np.errstate(over="ignore"):
+            value, grad = family.objective(stats, at(v))
         return value if grad is None else (value, grad[free] * scale)
 
     search = optimize.minimize(objective, np.zeros(free.sum()), jac=family.smooth, method=method,

@@ -180,3 +180,43 @@ def test_bracket_sums_are_exact_where_it_claims():
                                                            else (expanded[k], expanded[k]))
     with pytest.raises(ValueError):
         bracket.mean_abs(bracket.low - 1.0)  # values lie below the bracket: not held, not guessed
+
+
+def test_a_batch_reads_each_file_once_and_streams_every_column(tmp_path, monkeypatch):
+    rng = np.random.default_rng(12)
+    rows = [f"{a:.3f},{b:.3f},{c},{w}" for a, b, c, w in
+            zip(rng.normal(5, 2, 240), rng.laplace(0, 1, 240), rng.poisson(2, 240), rng.integers(1, 4, 240))]
+    rows[200] = rows[200].replace(",", ",x", 1)  # column b: a late cell that is not a number
+    path = write(tmp_path, rows, header="a,b,c,w")
+    whole = {column: fitted(path, "-d", "normal", "-c", column, "-w", "w") for column in ("a", "c")}
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 25)
+    monkeypatch.setattr(mlfit.api, "BATCH_ROWS", 90)  # three columns: 30 rows each held whole
+    passes = []  # the passes over the file that read every column at once
+    real_iter = mlfit.api.iter_columns
+    monkeypatch.setattr(mlfit.api, "iter_columns", lambda *args, **kw: passes.append(args[1]) or real_iter(*args, **kw))
+    result = runner.invoke(app, ["fit", str(path), "-d", "normal", "--columns-all", "-w", "w", "-f", "jsonl"])
+    assert result.exit_code == 0, result.stderr  # b is skipped, not failed: --columns-all
+    assert result.stderr == f"mlfit: skipped {path}: column 'b', row 201: 'x-0.835' is not a number\n"
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [record["column"] for record in records] == ["a", "c"]
+    assert passes == [None]  # one pass reads all three (the raw product is then followed column by column)
+    for record in records:
+        whole_fit = whole[record["column"]]
+        assert "beyond 30 rows" in record["gof"]["note"]
+        for key in ("n", "dropped", "params", "stderr", "ci", "nll", "loss", "underflow"):
+            close(record[key], whole_fit[key], key, rel=1e-12)
+
+
+def test_a_batch_column_that_fails_late_leaves_the_others(tmp_path, tiny_limits):
+    rows = [f"{i % 7},{i % 5}" for i in range(300)]
+    rows[280] = "3,-1"
+    path = write(tmp_path, rows, header="good,bad")
+    result = runner.invoke(app, ["fit", str(path), "-d", "poisson", "-c", "good", "-c", "bad", "-f", "jsonl"])
+    assert result.exit_code == 1
+    good, bad = (json.loads(line) for line in result.stdout.splitlines())
+    assert good["column"] == "good" and good["params"]["lam"] == pytest.approx(
+        np.mean([3 if i == 280 else i % 7 for i in range(300)]), rel=1e-12)
+    assert bad["error"] == {"kind": "value", "row": 281, "message": f"{path}: column 'bad', row 281: -1 is not a "
+                            "non-negative integer count, which poisson needs"}
