@@ -108,6 +108,12 @@ def run(args) -> list[tuple]:
                                 args.repeat)
             rows.append((f"{args.rows:,} rows ({size_mb:.0f} MB)", f"mlfit fit --dist {family}", took,
                          f"read_csv(usecols=[{column}]) ({base_mem:.0f} MB)", base, took / base, "< 1.3", mem))
+            if family == "normal":
+                # The floor of any fitter on this path: its imports, then one whole-file read_csv
+                # (no chunks, so no bounded memory, and nothing checked or fitted).
+                floor, floor_mem = measure([PYTHON, "-c", f"{imports}; {read.split('; ', 1)[1]}"], args.repeat)
+                rows.append((f"{args.rows:,} rows ({size_mb:.0f} MB)", "floor: the fit path's imports + read_csv",
+                             floor, f"read_csv(usecols=[{column}])", base, floor / base, "", floor_mem))
 
         rows += fit_cost(args)
         rows += r_peer(folder, args)
