@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import DEFAULT, ReadOptions, read_weighted
-from .errors import MlfitError
-from .families import get_family
+from .data import DEFAULT, ReadOptions, iter_columns
+from .errors import MlfitError, UsageError
 from .result import FitResult
 
 
@@ -64,41 +63,89 @@ class Ranking:
         return ""
 
 
+# What a column's values are, from most to least particular, and the families each admits.
+FAMILIES_BY_KIND = {
+    None: ["bernoulli", "categorical"],  # no values at all: each family will say so
+    "true/false": ["bernoulli", "categorical"],
+    "0/1": ["bernoulli", "poisson", "categorical"],
+    "counts": ["poisson", "categorical"],
+    "numbers": ["normal", "laplace"],
+    "text": ["categorical"],
+}
+NUMERIC_KINDS = ("0/1", "counts", "numbers")  # each admits the ones before it
+# A family that fails with one of these is listed as unable to fit; other errors are the file's.
+CANDIDATE_FAILURES = ("value", "empty", "degenerate")
+
+
 def candidate_families(values: np.ndarray, decimal: str = ".") -> list[str]:
     """The families whose support admits every value: 0/1 columns are bernoulli, poisson or
     categorical; counts poisson or categorical; other numbers normal or laplace; text categorical."""
-    cells = pd.Series(values, dtype=object).astype(str).str.strip()
-    if decimal != ".":
-        cells = cells.str.replace(decimal, ".", regex=False)
-    lowered = cells.str.lower()
-    if lowered.isin(["true", "false"]).all():
-        return ["bernoulli", "categorical"]
-    numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
-    if np.isnan(numbers).any() or not np.isfinite(numbers).all():
-        return ["categorical"]
+    return FAMILIES_BY_KIND[kind_of(values, decimal)]
+
+
+def kind_of(values: np.ndarray, decimal: str = ".") -> str | None:
+    """The kind of a column's (or a chunk's) values: see FAMILIES_BY_KIND."""
+    if not len(values):
+        return None
+    if values.dtype == object:
+        cells = pd.Series(values, dtype=object).astype(str).str.strip()
+        if decimal != ".":
+            cells = cells.str.replace(decimal, ".", regex=False)
+        if cells.str.lower().isin(["true", "false"]).all():
+            return "true/false"
+        numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
+    else:
+        numbers = values.astype(float)
+    if not np.isfinite(numbers).all():  # NaN: a cell that is not a number
+        return "text"
     if np.isin(numbers, [0.0, 1.0]).all():
-        return ["bernoulli", "poisson", "categorical"]
+        return "0/1"
     if (numbers >= 0).all() and (numbers == np.floor(numbers)).all():
-        return ["poisson", "categorical"]
-    return ["normal", "laplace"]
+        return "counts"
+    return "numbers"
+
+
+def joined_kind(first: str | None, second: str | None) -> str | None:
+    """The kind of two parts of a column taken together."""
+    if first is None or second is None or first == second:
+        return first or second
+    if first in NUMERIC_KINDS and second in NUMERIC_KINDS:
+        return max(first, second, key=NUMERIC_KINDS.index)
+    return "text"  # true/false with numbers, or anything with text
+
+
+def survey(source: str, column: str | None, *, read_options: ReadOptions = DEFAULT,
+           whole: bool = True) -> tuple[str, str, str | None]:
+    """The file's label, the column's name, and (`whole`) the kind of all its values, from one
+    pass in bounded memory; without `whole`, only the first chunk is read."""
+    kind = None
+    for [data] in iter_columns(source, None if column is None else [column], options=read_options,
+                               only_one=column is None):
+        kind = joined_kind(kind, kind_of(data.values, data.decimal))
+        if not whole or kind == "text":  # nothing read later can change a text column's kind
+            break
+    return data.source, data.name, kind
 
 
 def compare_file(source: str, column: str | None = None, distributions=None, *, weights: str | None = None,
                  read_options: ReadOptions = DEFAULT, **options) -> Ranking:
     """Fit each family (those the column admits, or `distributions`) and rank them by AIC.
-    Options as `mlfit.fit_file`."""
-    from .api import fit_column
+    Each family's fit streams over the file as `mlfit.fit_file` does, so memory stays bounded;
+    choosing the families takes one more pass. Options as `mlfit.fit_file`."""
+    from .api import fit_file
 
-    # Read once, as text: each family then parses the cells itself (numbers from the text).
-    data = read_weighted(source, column, weights, text=True, options=read_options)
-    names = list(dict.fromkeys(distributions)) if distributions else candidate_families(data.values, data.decimal)
+    if weights is not None and column is None:
+        raise UsageError("with --weights, name the column to fit with --column")
+    label, name, kind = survey(source, column, read_options=read_options, whole=not distributions)
+    names = list(dict.fromkeys(distributions)) if distributions else FAMILIES_BY_KIND[kind]
     fitted, failed = [], []
-    for name in names:
-        family = get_family(name)
+    for distribution in names:
         try:
-            fitted.append(fit_column(data, family, **options))
+            fitted.append(fit_file(source, distribution, name, weights=weights, read_options=read_options, **options))
         except MlfitError as error:
-            failed.append(Candidate(name, error=str(error)))
+            if error.kind not in CANDIDATE_FAILURES:
+                raise
+            failed.append(Candidate(distribution, error=str(error)))
     fitted.sort(key=lambda r: r.aic)
     best = fitted[0].aic if fitted else math.nan
     scores = [math.exp(-(r.aic - best) / 2) for r in fitted]
@@ -106,5 +153,4 @@ def compare_file(source: str, column: str | None = None, distributions=None, *, 
     candidates = [Candidate(r.distribution, r, delta_aic=r.aic - best, weight=s / total)
                   for r, s in zip(fitted, scores)]
     kinds = {r.family.continuous for r in fitted}
-    return Ranking(data.source, data.name, candidates + failed, mixes_densities=len(kinds) > 1)
-
+    return Ranking(label, name, candidates + failed, mixes_densities=len(kinds) > 1)

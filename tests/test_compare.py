@@ -92,3 +92,46 @@ def test_level_outside_zero_one_is_a_usage_error(tmp_path, level):
     path = write_column(tmp_path, "x", [1, 2, 3])
     result = runner.invoke(app, ["fit", str(path), "--dist", "normal", "--level", level])
     assert result.exit_code == 2 and "--level" in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("parts, expected", [
+    ([["0", "1"], ["3", "0"]], ["poisson", "categorical"]),
+    ([["0", "1"], ["3"], ["2.5"]], ["normal", "laplace"]),
+    ([["true"], ["1"]], ["categorical"]),
+    ([["4"], [], ["x"]], ["categorical"]),
+])
+def test_the_families_of_a_column_read_in_chunks(parts, expected):
+    from mlfit.compare import FAMILIES_BY_KIND, joined_kind, kind_of
+
+    kind = None
+    for part in parts:
+        kind = joined_kind(kind, kind_of(np.array(part, dtype=object)))
+    assert FAMILIES_BY_KIND[kind] == expected == candidate_families(np.array(sum(parts, []), dtype=object))
+
+
+def test_compare_streams_past_the_in_memory_limit(tmp_path, monkeypatch):
+    import mlfit.api
+    import mlfit.data
+
+    values = [str(v) for v in np.random.default_rng(5).poisson(2, 400)]
+    values[390] = "2.5"  # one late non-integer: normal and laplace, though every chunk before was counts
+    path = write_column(tmp_path, "x", values)
+    whole = compare_file(str(path)).to_dict()
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 50)
+    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 30)
+    streamed = compare_file(str(path)).to_dict()
+    assert [f["distribution"] for f in streamed["fits"]] == [f["distribution"] for f in whole["fits"]]
+    assert {f["distribution"] for f in streamed["fits"]} == {"normal", "laplace"}
+    for ours, theirs in zip(streamed["fits"], whole["fits"]):
+        assert ours["closed_form"]["params"] == pytest.approx(theirs["closed_form"]["params"], rel=1e-12)
+        assert ours["aic"] == pytest.approx(theirs["aic"], rel=1e-12)
+        assert ours["delta_aic"] == pytest.approx(theirs["delta_aic"], rel=1e-6, abs=1e-6)
+
+
+def test_a_broken_file_is_an_error_not_a_family_that_cannot_fit(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("x,y\n" + "1,2\n" * 50 + "3,4,5\n")
+    result = runner.invoke(app, ["compare", str(path), "--column", "x", "--dist", "poisson", "--dist", "normal"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"mlfit: error: {path}: not a valid CSV: row 51 has more cells than the header's 2\n"
