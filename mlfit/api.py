@@ -21,7 +21,7 @@ from .gof import GoodnessOfFit, goodness_of_fit
 from .inference import infer
 from .result import FitResult
 from .underflow import feed, report, running_products, underflow_report
-from .weights import count
+from .weights import count, whole
 
 
 # Up to this many rows a column is held in memory and fitted whole. Beyond it, the family is
@@ -140,9 +140,11 @@ class Gathering:
         self.dropped = 0
         self.prefix: list[Column] = []  # the first prefix_limit rows, checked
         self.prefix_rows = 0
+        self.whole_weights = True  # every weight so far a whole number (or no weights)
 
     def add(self, data: Column) -> None:
         self.first = self.first or data
+        self.whole_weights = self.whole_weights and whole(data.weights)
         if self.kept is not None:
             self.kept.append(data)
             self.rows += len(data.values)
@@ -185,7 +187,8 @@ def _fit_streamed(gathered: Gathering, family, chunks, *, level: float = 0.95, g
 
     def follow(parts) -> bool:
         for values, weights in parts:
-            feed(products, family.log_prob(family.encode(values, stats), numerical.params), weights)
+            feed(products, family.log_prob(family.encode(values, stats), numerical.params), weights,
+                 gathered.whole_weights)
             if all(p.settled for p in products.values()):
                 return True
         return False

@@ -95,9 +95,12 @@ def running_products() -> dict:
     return {name: RunningProduct(name) for name in PRECISIONS}
 
 
-def feed(products: dict, log_probs: np.ndarray, weights: np.ndarray | None = None) -> None:
-    """Multiply the next rows (in file order) into each precision's running product."""
-    written_out = whole(weights)
+def feed(products: dict, log_probs: np.ndarray, weights: np.ndarray | None = None,
+         written_out: bool | None = None) -> None:
+    """Multiply the next rows (in file order) into each precision's running product. Whole-number
+    weights write rows out; `written_out` says so for the whole column when these rows are a
+    part of it (a part's weights may all be whole while the column's are not)."""
+    written_out = whole(weights) if written_out is None else written_out
     with np.errstate(under="ignore", over="ignore"):
         likelihoods = np.exp(log_probs if written_out else weights * log_probs)
     for product in products.values():

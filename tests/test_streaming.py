@@ -115,6 +115,22 @@ def test_weights_stream_too(tmp_path, tiny_limits):
     close(streamed["underflow"], whole["underflow"], "underflow")
 
 
+def test_fractional_weights_late_in_the_file_are_powers_from_the_first_row(tmp_path, monkeypatch):
+    # The first chunks' weights are whole, the column's are not: every row enters the raw
+    # product as a power, as in memory, so the rows where it hits 0.0 are counted alike.
+    rng = np.random.default_rng(10)
+    rows = [f"{rng.normal(0, 0.05):.4f},{rng.integers(1, 4)}" for _ in range(300)]
+    rows[290] = rows[290].split(",")[0] + ",0.5"
+    path = write(tmp_path, rows)
+    whole = fitted(path, "-d", "normal", "-c", "x", "-w", "w")
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 1000)  # the whole file: no second pass
+    streamed = fitted(path, "-d", "normal", "-c", "x", "-w", "w")
+    assert whole["underflow"]["float32"]["first_inf_at"] is not None
+    close(streamed["underflow"], whole["underflow"], "underflow", rel=1e-12)
+
+
 def test_plots_keep_every_value(tmp_path, tiny_limits):
     path = write(tmp_path, [f"{v:.3f}" for v in np.random.default_rng(2).laplace(size=200)], header="x")
     assert mlfit.fit_file(str(path), "laplace").values is None
