@@ -5,14 +5,14 @@ command line starts instantly for `--help`.
 """
 
 __version__ = "0.1.0"
-__all__ = ["fit", "fit_file", "FitResult", "FAMILY_NAMES", "MlfitError", "DataError", "UsageError"]
+__all__ = ["fit", "fit_file", "fit_columns", "FitResult", "FAMILY_NAMES", "MlfitError", "DataError", "UsageError"]
 
 from .errors import DataError, MlfitError, UsageError
 from .families import NAMES as FAMILY_NAMES
 
 
 def __getattr__(name):
-    if name in ("fit", "fit_file"):
+    if name in ("fit", "fit_file", "fit_columns"):
         from . import api
 
         return getattr(api, name)

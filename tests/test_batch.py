@@ -126,3 +126,10 @@ def test_columns_all_skips_what_the_family_does_not_accept(three_files):
 def test_batch_usage_errors(args, message):
     result = runner.invoke(app, ["fit", *args, "-d", "normal"])
     assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
+
+
+def test_fit_columns_in_python_gives_a_result_or_an_error_per_column(three_files):
+    outcomes = dict(mlfit.fit_columns(three_files[0], "poisson"))
+    assert list(outcomes) == ["home", "away", "note"]
+    assert outcomes["home"].to_dict() == single(three_files[0], "home")
+    assert isinstance(outcomes["note"], mlfit.DataError) and outcomes["note"].kind == "value"
