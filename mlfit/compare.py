@@ -87,15 +87,17 @@ def kind_of(values: np.ndarray, decimal: str = ".") -> str | None:
     """The kind of a column's (or a chunk's) values: see FAMILIES_BY_KIND."""
     if not len(values):
         return None
-    if values.dtype == object:
+    if values.dtype.kind == "b":
+        return "true/false"
+    if values.dtype.kind in "iuf":
+        numbers = values.astype(float)
+    else:  # text, as written (some cell in the chunk was not a number to pandas)
         cells = pd.Series(values, dtype=object).astype(str).str.strip()
         if decimal != ".":
             cells = cells.str.replace(decimal, ".", regex=False)
         if cells.str.lower().isin(["true", "false"]).all():
             return "true/false"
         numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
-    else:
-        numbers = values.astype(float)
     if not np.isfinite(numbers).all():  # NaN: a cell that is not a number
         return "text"
     if np.isin(numbers, [0.0, 1.0]).all():

@@ -135,3 +135,15 @@ def test_a_broken_file_is_an_error_not_a_family_that_cannot_fit(tmp_path):
     result = runner.invoke(app, ["compare", str(path), "--column", "x", "--dist", "poisson", "--dist", "normal"])
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr == f"mlfit: error: {path}: not a valid CSV: row 51 has more cells than the header's 2\n"
+
+
+@pytest.mark.parametrize("cells, expected", [
+    (["true", "FALSE", "True"], ["bernoulli", "categorical"]),
+    (["true", "", "false"], ["bernoulli", "categorical"]),  # pandas' own booleans, and with a gap
+    (["1", "0", "1"], ["bernoulli", "poisson", "categorical"]),
+    (["1", "x", "1"], ["categorical"]),
+])
+def test_compare_chooses_from_the_file_as_written(tmp_path, cells, expected):
+    path = write_column(tmp_path, "made", cells)
+    ranking = compare_file(str(path))
+    assert sorted(c.distribution for c in ranking.candidates) == sorted(expected)
