@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .data import (DEFAULT, STDIN, Column, ReadOptions, iter_columns, iter_weighted, joined, nothing_to_fit, support_values,
-                   to_support, with_weights)
+                   require_column_for_weights, to_support, with_weights)
 from .errors import DataError, MlfitError, UsageError
 from .families import get_family
 from .families.base import NeedsEveryValue
@@ -44,8 +44,7 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
     `weights` a column of non-negative case/frequency weights; `keep_values` holds every value in
     memory however many there are (plots need them); `progress(done, total)` hears how many
     bytes have been read."""
-    if weights is not None and column is None:
-        raise UsageError("with --weights, name the column to fit with --column")
+    require_column_for_weights(column, weights)
     [(_, outcome)] = fit_columns(source, distribution, None if column is None else [column], only_one=column is None,
                                  weights=weights, read_options=read_options, keep_values=keep_values,
                                  progress=progress, **options)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import DEFAULT, ReadOptions, iter_columns
-from .errors import MlfitError, UsageError
+from .data import DEFAULT, ReadOptions, iter_columns, require_column_for_weights
+from .errors import MlfitError
 from .result import FitResult
 
 
@@ -136,8 +136,7 @@ def compare_file(source: str, column: str | None = None, distributions=None, *, 
     choosing the families takes one more pass. Options as `mlfit.fit_file`."""
     from .api import fit_file
 
-    if weights is not None and column is None:
-        raise UsageError("with --weights, name the column to fit with --column")
+    require_column_for_weights(column, weights)
     label, name, kind = survey(source, column, read_options=read_options, whole=not distributions)
     names = list(dict.fromkeys(distributions)) if distributions else FAMILIES_BY_KIND[kind]
     fitted, failed = [], []

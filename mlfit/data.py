@@ -98,11 +98,16 @@ def iter_weighted(source: str, column: str | None, weights: str | None, *, text:
                   options: ReadOptions = DEFAULT, progress=None):
     """One column (None: the only one there is) a chunk at a time, each value with its weight
     from the column `weights` when that is given. See iter_columns."""
-    if weights is not None and column is None:
-        raise UsageError("with --weights, name the column to fit with --column")
+    require_column_for_weights(column, weights)
     names = None if column is None else [column, *([weights] if weights else [])]
     for chunk in iter_columns(source, names, text=text, options=options, only_one=column is None, progress=progress):
         yield with_weights(chunk[0], chunk[1]) if weights else chunk[0]
+
+
+def require_column_for_weights(column: str | None, weights: str | None) -> None:
+    """Weights pair with a named column: "the only column" would be the weights column itself."""
+    if weights is not None and column is None:
+        raise UsageError("with --weights, name the column to fit with --column")
 
 
 def read_column(source: str, column: str | None = None, *, text: bool = False,
