@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import DEFAULT, ReadOptions, iter_columns, require_column_for_weights
+from .data import DEFAULT, ReadOptions, iter_columns, require_column_for_weights, text_cells
 from .errors import MlfitError
 from .result import FitResult
 
@@ -92,9 +92,7 @@ def kind_of(values: np.ndarray, decimal: str = ".") -> str | None:
     if values.dtype.kind in "iuf":
         numbers = values.astype(float)
     else:  # text, as written (some cell in the chunk was not a number to pandas)
-        cells = pd.Series(values, dtype=object).astype(str).str.strip()
-        if decimal != ".":
-            cells = cells.str.replace(decimal, ".", regex=False)
+        cells = text_cells(values, decimal)
         if cells.str.lower().isin(["true", "false"]).all():
             return "true/false"
         numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)

@@ -538,13 +538,17 @@ def support_values(column: Column, family) -> np.ndarray:
     return numbers
 
 
+def text_cells(values: np.ndarray, decimal: str = ".") -> pd.Series:
+    """Cells as written, trimmed, with the decimal mark made a point: ready for pd.to_numeric."""
+    cells = pd.Series(values, dtype=object).astype(str).str.strip()
+    return cells.str.replace(decimal, ".", regex=False) if decimal != "." else cells
+
+
 def _as_numbers(column: Column, accept_true_false: bool) -> np.ndarray:
     values = column.values
     if values.dtype.kind in "biuf":
         return values.astype(np.float64)
-    cells = pd.Series(values, dtype=object).astype(str).str.strip()
-    if column.decimal != ".":
-        cells = cells.str.replace(column.decimal, ".", regex=False)
+    cells = text_cells(values, column.decimal)
     if accept_true_false:
         lowered = cells.str.lower()
         cells = cells.mask(lowered == "true", "1").mask(lowered == "false", "0")
