@@ -6,6 +6,8 @@ Nothing numeric is imported at module level, so `mlfit --help` starts as fast as
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import signal
 import sys
@@ -39,19 +41,36 @@ class FitFormat(str, Enum):
 class OneLineErrors(TyperGroup):
     """Every failure, usage errors included, becomes one line on stderr and an exit code."""
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EOFError as error:
+            # typer takes an EOFError for Ctrl-D at a prompt and calls it an interruption; here
+            # it can only be input that ended early.
+            raise DataError(f"the input ended early: {error or 'unexpected end of data'}") from None
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if sys.stdout is None or _closed(sys.stdout):
+            # `mlfit ... >&-`: whatever mlfit found could not be written, so it must not look done.
+            _fail("standard output is closed: nothing can be written", EXIT_BAD_DATA)
         try:
             # Not standalone, typer returns an Exit's code instead of raising it.
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             if code == EXIT_INTERRUPTED:  # typer's answer to Ctrl-C inside a command
                 _fail("interrupted", EXIT_INTERRUPTED)
+            sys.stdout.flush()  # a full disk must fail here, not silently as the interpreter exits
             sys.exit(code if isinstance(code, int) else 0)
         except typer.Exit as done:
+            sys.stdout.flush()
             sys.exit(done.exit_code)
         except (typer.Abort, KeyboardInterrupt):
             _fail("interrupted", EXIT_INTERRUPTED)
         except MlfitError as error:
             _fail(str(error), error.exit_code)
+        except OSError as error:
+            if error.errno not in OUTPUT_ERRORS:
+                raise
+            _fail_output(error)
         except Exception as error:
             # Typer's usage errors (its vendored click's UsageError and kin) are known by their
             # shape rather than by a private class: a message and an exit code.
@@ -66,6 +85,28 @@ class OneLineErrors(TyperGroup):
             ctx = getattr(error, "ctx", None)
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             _fail(f"{error.format_message()}{hint}", error.exit_code)
+
+
+# What writing the output can meet: a full disk (> /dev/full), a quota, an I/O error, a closed descriptor.
+OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF)
+
+
+def _closed(stream) -> bool:
+    try:
+        os.fstat(stream.fileno())
+    except io.UnsupportedOperation:  # no descriptor at all (a test's captured stream): it can be written
+        return False
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+def _fail_output(error: OSError) -> None:
+    # What is still buffered cannot be written either: drop it, or the interpreter tries again
+    # at exit and prints a second, unformatted complaint.
+    with contextlib.suppress(Exception):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    _fail(f"cannot write the output: {(error.strerror or str(error)).lower()}", EXIT_BAD_DATA)
 
 
 def _fail(message: str, code: int) -> None:
@@ -124,7 +165,7 @@ BOOTSTRAP = typer.Option(
     "families. Without it no p-values are given: the plain KS p-value is wrong when the parameters "
     "were estimated from the same data.",
 )
-SEED = typer.Option(0, "--seed", help="Seed of the bootstrap's random numbers, for repeatable p-values.")
+SEED = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap's random numbers, for repeatable p-values.")
 SEPARATOR_NAMES = {"comma": ",", "tab": "\t", "\\t": "\t", "semicolon": ";", "pipe": "|"}
 
 

@@ -7,9 +7,11 @@ Rows are counted as data rows: the first row after the header is row 1.
 
 from __future__ import annotations
 
+import atexit
 import bz2
 import contextlib
 import csv
+import dataclasses
 import gzip
 import io
 import lzma
@@ -21,7 +23,6 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ SHOWN_LENGTH = 40  # a value longer than this is cut in messages, which stay one
 csv.field_size_limit(2**31 - 1)  # the header peek must not choke on a huge cell; pandas has no limit
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ReadOptions:
     sep: str | None = None  # None: detect comma, tab, semicolon or pipe from the first lines
     decimal: str = "."
@@ -51,7 +52,7 @@ class ReadOptions:
 DEFAULT = ReadOptions()
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Column:
     source: str  # the file as the user named it, or "<stdin>"
     name: str
@@ -137,6 +138,7 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
     with contextlib.ExitStack() as opened:  # the file, and the decompressor or archive over it
         handle = _open(source, label, opened)
         total = _size(handle)
+        options = _sniff_encoding(handle, label, options)
         header, first_row, sep, quoted = _peek(handle, label, options)
         handle.seek(0)
         # R's write.csv names its row-name column ""; write.table leaves it out of the header
@@ -213,58 +215,125 @@ def joined(chunks: list[Column]) -> Column:
 
 
 MAGIC = (
-    (b"\x1f\x8b", lambda handle: gzip.GzipFile(fileobj=handle, mode="rb")),
-    (b"BZh", lambda handle: bz2.BZ2File(handle)),
-    (b"\xfd7zXZ\x00", lambda handle: lzma.LZMAFile(handle)),
-    (b"PK\x03\x04", None),  # zip: handled apart, it is an archive of members
+    (b"\x1f\x8b", lambda handle: gzip.GzipFile(fileobj=handle, mode="rb"), "gzip"),
+    (b"BZh", lambda handle: bz2.BZ2File(handle), "bzip2"),
+    (b"\xfd7zXZ\x00", lambda handle: lzma.LZMAFile(handle), "xz"),
+    (b"PK\x03\x04", None, "zip"),  # zip: handled apart, it is an archive of members
 )
 
 
 def _open(source: str, label: str, opened: contextlib.ExitStack):
     """A seekable binary handle on the CSV's bytes, decompressed by what the bytes say they are
-    (.gz, .bz2, .xz, a .zip holding one file), so standard input is decompressed too. What it
-    opens is closed with `opened`."""
+    (.gz, .bz2, .xz, a .zip holding one file), so standard input is decompressed too. Standard
+    input, FIFOs and process substitutions (<(zcat big.csv.gz)) cannot be read twice, so they are
+    spooled once per process. What it opens is closed with `opened`."""
     if source == STDIN:
-        handle = opened.enter_context(_stdin_spool())
+        stdin = sys.stdin
+        if stdin is None or _closed(stdin):
+            raise UsageError("FILE is '-' but standard input is closed: pipe a CSV in, or name a file")
+        if stdin.isatty():
+            raise UsageError("FILE is '-' but standard input is a terminal: pipe a CSV in, or name a file")
+        handle = opened.enter_context(_spooled(stdin, lambda: stdin.buffer))
     else:
         if not os.path.exists(source):
             raise UsageError(f"{label}: no such file", kind="file")
         if os.path.isdir(source):
             raise UsageError(f"{label}: is a directory, not a CSV file", kind="file")
         try:
-            handle = opened.enter_context(open(source, "rb"))
+            if os.path.isfile(source):
+                handle = opened.enter_context(open(source, "rb"))
+            else:  # a FIFO, a pipe from the shell, a character device: one pass only
+                status = os.stat(source)
+                handle = opened.enter_context(
+                    _spooled((source, status.st_dev, status.st_ino), lambda: opened.enter_context(open(source, "rb"))))
         except OSError as error:
-            raise UsageError(f"{label}: cannot open: {error.strerror.lower()}", kind="file") from None
+            raise UsageError(f"{label}: cannot open: {(error.strerror or str(error)).lower()}", kind="file") from None
     head = handle.read(6)
     handle.seek(0)
-    for magic, opener in MAGIC:
+    for magic, opener, name in MAGIC:
         if head.startswith(magic):
             if opener is not None:
-                return opened.enter_context(opener(handle))
-            return _zip_member(handle, label, opened)
+                return _Guarded(opened.enter_context(opener(handle)), label, name)
+            return _Guarded(_zip_member(handle, label, opened), label, name)
     return handle
 
 
-_SPOOL: list = []  # [(the stdin it holds, the spool)]
+def _closed(stream) -> bool:
+    try:
+        stream.fileno()
+    except io.UnsupportedOperation:  # a stream with no descriptor (tests swap sys.stdin)
+        pass
+    except (OSError, ValueError):
+        return True
+    return stream.closed
 
 
-def _stdin_spool():
-    """Standard input copied to a temporary file that stays in memory up to 64 MB and moves to
-    disk beyond, so it can be read again (after peeking at the header, or for a second pass).
-    Closing the handle it gives leaves the spool for the next reading."""
-    stdin = sys.stdin
-    if _SPOOL and _SPOOL[0][0] is stdin:
-        spool = _SPOOL[0][1]
-    else:
-        if stdin is None or stdin.isatty():
-            raise UsageError("FILE is '-' but standard input is a terminal: pipe a CSV in, or name a file")
+_SPOOLS: dict = {}  # {what was spooled (stdin, or a FIFO's path and inode): the spool}
+
+
+def _spooled(key, stream):
+    """The bytes of a one-pass input copied to a temporary file that stays in memory up to 64 MB
+    and moves to disk beyond, so it can be read again (after peeking at the header, or for a
+    second pass). Closing the handle it gives leaves the spool for the next reading."""
+    spool = _SPOOLS.get(key)
+    if spool is None:
+        if not isinstance(key, tuple):  # a new standard input (a caller that swaps sys.stdin, tests)
+            for earlier in [k for k in _SPOOLS if not isinstance(k, tuple)]:
+                _SPOOLS.pop(earlier).close()
         spool = tempfile.SpooledTemporaryFile(max_size=1 << 26)
-        shutil.copyfileobj(stdin.buffer, spool, 1 << 20)
-        for _, earlier in _SPOOL:  # a new standard input (a caller that swaps sys.stdin, tests)
-            earlier.close()
-        _SPOOL[:] = [(stdin, spool)]
+        try:
+            shutil.copyfileobj(stream(), spool, 1 << 20)
+        except BaseException:
+            spool.close()
+            raise
+        _SPOOLS[key] = spool
     spool.seek(0)
     return _Unclosable(spool)
+
+
+@atexit.register
+def _close_spools() -> None:
+    for spool in _SPOOLS.values():
+        spool.close()
+    _SPOOLS.clear()
+
+
+class _Guarded(io.BufferedIOBase):
+    """A decompressing reader whose failures are the file's: a truncated or corrupt stream is
+    bad data (exit 1), not the EOFError that the command line would take for end of input."""
+
+    FAILURES = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+
+    def __init__(self, raw, label: str, name: str):
+        self.raw, self.label, self.name = raw, label, name
+
+    @property
+    def fileobj(self):  # sizes and positions count the compressed bytes (see _underlying)
+        return _underlying(self.raw)
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except self.FAILURES:
+            raise DataError(f"{self.label}: truncated/corrupt {self.name} stream", kind="csv") from None
+
+    def read(self, size=-1):
+        return self._guard(self.raw.read, size)
+
+    def read1(self, size=-1):
+        return self._guard(getattr(self.raw, "read1", self.raw.read), size)
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=0):
+        return self._guard(self.raw.seek, offset, whence)
+
+    def tell(self):
+        return self.raw.tell()
 
 
 class _Unclosable(io.BufferedIOBase):
@@ -329,6 +398,24 @@ def _peek(handle, label: str, options: ReadOptions) -> tuple[list[str], list[str
     if not options.header:
         return [str(i + 1) for i in range(len(first))], second or [], sep, False
     return [cell.strip() for cell in first], second or [], sep, quoted
+
+
+def _sniff_encoding(handle, label: str, options: ReadOptions) -> ReadOptions:
+    """With the default encoding, UTF-16 with a byte-order mark is read as such; UTF-16 without
+    one (every other byte NUL) is named, since guessing its byte order could be wrong."""
+    if options.encoding != DEFAULT.encoding:
+        return options
+    head = handle.read(4096)
+    handle.seek(0)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return dataclasses.replace(options, encoding="utf-16")
+    pairs = len(head) // 2
+    if pairs and b"\x00" in head:
+        for order, nuls in (("le", head[1 : 2 * pairs : 2]), ("be", head[0 : 2 * pairs : 2])):
+            if nuls.count(0) == pairs:
+                raise DataError(f"{label}: looks like UTF-16 text without a byte-order mark (every other byte "
+                                f"is 0): read it with --encoding utf-16-{order}", kind="csv")
+    return options
 
 
 def _encoding_name(options: ReadOptions) -> str:

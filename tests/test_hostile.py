@@ -126,16 +126,49 @@ def test_random_csv_fits_or_fails_in_one_line(tmp_path, text, family, header):
 
 
 # --- the process ----------------------------------------------------------------------------------
+def _unread_bytes(pipe) -> int:
+    """Bytes written into a pipe that its reader has not taken yet (Linux: FIONREAD on either end)."""
+    import fcntl
+    import struct
+    import termios
+
+    return struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIONREAD on a pipe's write end is Linux's")
 def test_ctrl_c_exits_130_without_a_traceback(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "mlfit", "fit", "-", "-d", "normal"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     process.stdin.write("x\n1\n")
     process.stdin.flush()
-    time.sleep(1.5)  # reading standard input, which stays open
+    # The signal goes only once mlfit has taken the bytes off the pipe: it is then copying
+    # standard input (which stays open), well past start-up, so the test does not depend on
+    # how fast a loaded machine imports numpy.
+    deadline = time.monotonic() + 60
+    while _unread_bytes(process.stdin) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _unread_bytes(process.stdin) == 0, "mlfit never read its standard input"
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130 and out == ""
     assert err == "mlfit: error: interrupted\n"
+
+
+def test_ctrl_c_while_importing_the_command_line_is_one_line(monkeypatch, capsys):
+    # The window a signal can hit before run() installs its handling: importing mlfit.cli.
+    import mlfit.__main__ as entry
+
+    class Interrupting:
+        def find_spec(self, name, path=None, target=None):
+            if name == "mlfit.cli":
+                raise KeyboardInterrupt
+
+    monkeypatch.delitem(sys.modules, "mlfit.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    with pytest.raises(SystemExit) as done:
+        entry.main()
+    assert done.value.code == 130
+    assert capsys.readouterr().err == "mlfit: error: interrupted\n"
 
 
 def test_closed_stdout_ends_quietly(tmp_path):
@@ -144,3 +177,78 @@ def test_closed_stdout_ends_quietly(tmp_path):
     done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True,
                           env={**os.environ, "COLUMNS": "80"})
     assert done.stdout == "{\n" and done.stderr == ""
+
+
+# --- inputs and outputs a shell pipeline meets ------------------------------------------------------
+def _numbers_csv(rows=2000):
+    return ("x\n" + "\n".join(f"{(i * 37) % 101 / 7:.4f}" for i in range(rows)) + "\n").encode()
+
+
+@pytest.mark.parametrize("suffix, compress", [(".gz", "gzip"), (".xz", "lzma"), (".bz2", "bz2")])
+def test_a_truncated_compressed_file_is_bad_data_on_disk_and_on_stdin(tmp_path, suffix, compress):
+    import importlib
+
+    packed = importlib.import_module(compress).compress(_numbers_csv())
+    path = write(tmp_path, packed[: len(packed) // 2], name="cut.csv" + suffix)
+    name = {"gzip": "gzip", "lzma": "xz", "bz2": "bzip2"}[compress]
+    assert_fails(run(path), 1, f"{path}: truncated/corrupt {name} stream")
+    piped = runner.invoke(app, ["fit", "-", "-d", "normal"], input=packed[: len(packed) // 2])
+    assert_fails(piped, 1, f"<stdin>: truncated/corrupt {name} stream")
+
+
+@pytest.mark.parametrize("dist", ["normal", "laplace"])
+def test_a_fifo_reads_like_standard_input(tmp_path, dist):
+    import threading
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    content = _numbers_csv()
+    writer = threading.Thread(target=lambda: fifo.write_bytes(content))
+    writer.start()
+    result = runner.invoke(app, ["compare", str(fifo), "-d", dist, "-d", "normal", "-f", "json"])
+    writer.join(timeout=30)
+    assert result.exit_code == 0, result.stderr
+    expected = runner.invoke(app, ["compare", str(write(tmp_path, content)), "-d", dist, "-d", "normal", "-f", "json"])
+    import json
+
+    assert [f["nll"] for f in json.loads(result.stdout)["fits"]] == [f["nll"] for f in json.loads(expected.stdout)["fits"]]
+
+
+def test_process_substitution_and_closed_stdin_from_a_shell(tmp_path):
+    path = write(tmp_path, _numbers_csv(), name="d.csv")
+    mlfit = f"{sys.executable} -m mlfit"
+    done = subprocess.run(["bash", "-c", f"{mlfit} fit <(cat {path}) -d laplace -f json"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0 and '"n": 2000' in done.stdout, done.stderr
+    closed = subprocess.run(["bash", "-c", f"{mlfit} fit - -d normal <&-"], capture_output=True, text=True)
+    assert closed.returncode == 2
+    assert closed.stderr == "mlfit: error: FILE is '-' but standard input is closed: pipe a CSV in, or name a file\n"
+
+
+def test_utf16_is_read_with_a_byte_order_mark_and_named_without_one(tmp_path):
+    text = "x\n1.5\n2\n3\n"
+    marked = write(tmp_path, text.encode("utf-16"), name="bom.csv")
+    result = run(marked, "-f", "json")
+    assert result.exit_code == 0 and '"n": 3' in result.stdout, result.stderr
+    for order in ("le", "be"):
+        bare = write(tmp_path, text.encode(f"utf-16-{order}"), name=f"{order}.csv")
+        assert_fails(run(bare), 1, f"{bare}: looks like UTF-16 text without a byte-order mark (every other byte "
+                                   f"is 0): read it with --encoding utf-16-{order}")
+        assert run(bare, "--encoding", f"utf-16-{order}").exit_code == 0
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("output", ["table", "json", "jsonl", "csv"])
+def test_a_full_disk_and_a_closed_stdout_are_errors(tmp_path, output):
+    path = write(tmp_path, _numbers_csv(), name="d.csv")
+    mlfit = f"{sys.executable} -m mlfit fit {path} -d normal -f {output}"
+    full = subprocess.run(["bash", "-c", f"{mlfit} > /dev/full"], capture_output=True, text=True)
+    assert (full.returncode, full.stderr) == (1, "mlfit: error: cannot write the output: no space left on device\n")
+    closed = subprocess.run(["bash", "-c", f"{mlfit} >&-"], capture_output=True, text=True)
+    assert (closed.returncode, closed.stderr) == (1, "mlfit: error: standard output is closed: nothing can be written\n")
+
+
+def test_a_negative_seed_is_a_usage_error(tmp_path):
+    path = write(tmp_path, _numbers_csv())
+    result = run(path, "--gof-bootstrap", "3", "--seed", "-5")
+    assert result.exit_code == 2 and "--seed" in result.stderr and len(result.stderr.splitlines()) == 1
