@@ -134,34 +134,33 @@ def _free_coordinates(family, start, fixed) -> np.ndarray:
 
 
 def _newton_refine(family, stats, u, free):
-    """Pure Newton steps on the free coordinates, kept while they shrink the Newton decrement."""
-    decrement = _decrement(family, stats, u, free)
+    """Pure Newton steps on the free coordinates, kept while they shrink the Newton decrement.
+    Each point's gradient and Hessian solve give both its step and its decrement."""
+    step, decrement = _newton_step(family, stats, u, free)
     steps = 0
-    while steps < NEWTON_STEPS and decrement > 0:
-        _, grad = family.objective(stats, u)
-        hessian = family.hessian(stats, u)[np.ix_(free, free)]
+    while steps < NEWTON_STEPS and decrement > 0 and step is not None:
         candidate = u.copy()
-        try:
-            candidate[free] -= np.linalg.solve(hessian, grad[free])
-        except np.linalg.LinAlgError:
-            break
-        candidate_decrement = _decrement(family, stats, candidate, free)
+        candidate[free] -= step
+        candidate_step, candidate_decrement = _newton_step(family, stats, candidate, free)
         if not candidate_decrement < decrement:
             break
-        u, decrement, steps = candidate, candidate_decrement, steps + 1
+        u, step, decrement, steps = candidate, candidate_step, candidate_decrement, steps + 1
     return u, steps, decrement
 
 
-def _decrement(family, stats, u, free) -> float:
-    """sqrt(g' H^-1 g) over the free coordinates; infinite where H is not positive definite."""
+def _newton_step(family, stats, u, free):
+    """The Newton step H^-1 g over the free coordinates and the decrement sqrt(g' H^-1 g); no step
+    and an infinite decrement where H is not positive definite."""
     _, grad = family.objective(stats, u)
-    hessian = family.hessian(stats, u)[np.ix_(free, free)]
+    gradient = grad[free]
     try:
-        lower = np.linalg.cholesky(hessian)
+        step = family.solve_hessian(stats, u, gradient, free)
     except np.linalg.LinAlgError:
-        return float("inf")
-    whitened = np.linalg.solve(lower, grad[free])
-    return float(np.sqrt(whitened @ whitened))
+        return None, float("inf")
+    square = float(gradient @ step)
+    if not (square >= 0 and np.all(np.isfinite(step))):
+        return None, float("inf")
+    return step, float(np.sqrt(square))
 
 
 def _step_scale(family, start) -> np.ndarray:

@@ -69,6 +69,11 @@ def infer(family, stats, params: dict, nll: float, level: float = 0.95, fixed=()
     for p in free:
         value, se = params[p.name], stderr[p.name]
         if np.ndim(value):
+            ends = None if k == 0 else family.profile_intervals(stats, params, p.name, threshold)
+            if ends is not None:
+                intervals[p.name] = [Interval(_wald(p, float(v), float(s), z), (float(low), float(high)))
+                                     for v, s, low, high in zip(value, se, *ends)]
+                continue
             intervals[p.name] = [
                 _interval(profile, stats, p, float(v), float(s), nll, z, threshold, index=i, fixed=k == 0)
                 for i, (v, s) in enumerate(zip(value, se))
@@ -82,7 +87,7 @@ def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index
     if fixed:  # a single category: p = 1 is not estimated, it is the only possibility
         return Interval((value, value), (value, value))
     space = parameter.constraint.scalar()
-    wald = (max(value - z * se, space.low), min(value + z * se, space.high))
+    wald = _wald(parameter, value, se, z)
 
     def excess(theta):
         """2 * (profile NLL - minimum NLL) - chi-square quantile: negative inside the interval."""
@@ -90,6 +95,11 @@ def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index
 
     profile = (_reachable(excess, space, value, se, -1), _reachable(excess, space, value, se, +1))
     return Interval(wald, profile)
+
+
+def _wald(parameter, value: float, se: float, z: float) -> tuple[float, float]:
+    space = parameter.constraint.scalar()
+    return (max(value - z * se, space.low), min(value + z * se, space.high))
 
 
 def _reachable(excess, space, value, se, direction) -> float | None:

@@ -15,9 +15,24 @@ from rich.text import Text
 from .underflow import PRECISIONS
 
 
+PRETTY_LIMIT = 1 << 18  # bytes of JSON past which only the outer level is indented
+
+
 def to_json(result, indent: int | None = 2) -> str:
     """A FitResult, a Ranking, a Scoring or a batch Record as one JSON object."""
-    return json.dumps(result.to_dict(), indent=indent, allow_nan=False, default=_jsonable)
+    return dumps(result.to_dict(), indent)
+
+
+def dumps(data, indent: int | None = 2) -> str:
+    """JSON with `indent`; a big object (a categorical of 10^5 categories) is indented at its
+    outer level only: python's indenting encoder is 20 times slower than its compact one."""
+    if indent is None or not isinstance(data, dict):
+        return json.dumps(data, indent=indent, allow_nan=False, default=_jsonable)
+    parts = {key: json.dumps(value, allow_nan=False, default=_jsonable) for key, value in data.items()}
+    if sum(map(len, parts.values())) <= PRETTY_LIMIT:
+        return json.dumps(data, indent=indent, allow_nan=False, default=_jsonable)
+    pad = " " * indent
+    return "{\n" + ",\n".join(f"{pad}{json.dumps(key)}: {value}" for key, value in parts.items()) + "\n}"
 
 
 class RecordWriter:
@@ -52,7 +67,7 @@ class RecordWriter:
 
     def close(self) -> None:
         if self.output == "json":
-            self.stream.write(json.dumps({"fits": self.collected}, indent=2, allow_nan=False, default=_jsonable) + "\n")
+            self.stream.write(dumps({"fits": self.collected}) + "\n")
             self.stream.flush()
 
     def row(self, record) -> list:
@@ -138,22 +153,34 @@ def _parameters(result) -> Table:
     table.add_column("closed form", justify="right")
     table.add_column("rel. diff", justify="right")
     closed = dict(_rows(result.plain(result.closed_form_params)))
-    for label, value in _rows(result.plain(result.params)):
+    for label, value in _rows(result.plain(result.params), limit=TABLE_CATEGORIES):
         diff = result.comparison.param_differences[label.split("[")[0]]
         held = " (fixed)" if label.split("[")[0] in result.fixed else ""
         table.add_row(escape(label + held), f"{value:.10g}", f"{closed[label]:.10g}", f"{diff:.1e}")
+    if _hidden(result):
+        table.add_row(f"... {_hidden(result):,} more categories", "", "", "", style="dim")
+        table.caption = "every category is in --format json"
     table.add_row("NLL", f"{result.nll:.10g}", f"{result.closed_form_nll:.10g}",
                   f"{result.comparison.nll_difference:.1e}", style="dim")
     return table
 
 
-def _rows(values: dict, leaf=lambda value: not isinstance(value, dict)):
-    """(label, value) pairs with a vector parameter spread over its categories."""
+TABLE_CATEGORIES = 40  # a vector parameter's entries shown in the table; JSON has them all
+
+
+def _rows(values: dict, leaf=lambda value: not isinstance(value, dict), limit: int | None = None):
+    """(label, value) pairs with a vector parameter spread over its categories (the first `limit`)."""
     for name, value in values.items():
         if not leaf(value):
-            yield from ((f"{name}[{label}]", v) for label, v in value.items())
+            entries = list(value.items())[:limit]
+            yield from ((f"{name}[{label}]", v) for label, v in entries)
         else:
             yield name, value
+
+
+def _hidden(result) -> int:
+    """Categories the table leaves out."""
+    return max(len(result.labels or ()) - TABLE_CATEGORIES, 0)
 
 
 def _uncertainty(result) -> Table:
@@ -164,8 +191,10 @@ def _uncertainty(result) -> Table:
     table.add_column("Wald", justify="right")
     table.add_column("profile likelihood", justify="right")
     errors = dict(_rows(result.plain(result.inference.stderr)))
-    for label, interval in _rows(result.intervals(), leaf=lambda value: "wald" in value):
+    for label, interval in _rows(result.intervals(), leaf=lambda value: "wald" in value, limit=TABLE_CATEGORIES):
         table.add_row(escape(label), f"{errors[label]:.4g}", _span(interval["wald"]), _span(interval["profile"]))
+    if _hidden(result):
+        table.add_row(f"... {_hidden(result):,} more categories", "", "", "", style="dim")
     return table
 
 

@@ -235,6 +235,17 @@ class Family:
         """Hessian of the mean NLL in unconstrained coordinates (smooth families only)."""
         raise NotImplementedError
 
+    def solve_hessian(self, stats, u: np.ndarray, vector: np.ndarray, free: np.ndarray) -> np.ndarray:
+        """H^-1 `vector` for the Hessian over the `free` coordinates; np.linalg.LinAlgError where H
+        is not positive definite. A family whose Hessian has structure solves it without forming it."""
+        lower = np.linalg.cholesky(self.hessian(stats, u)[np.ix_(free, free)])
+        return np.linalg.solve(lower.T, np.linalg.solve(lower, vector))
+
+    def profile_intervals(self, stats, params: dict, name: str, threshold: float):
+        """Every entry's profile-likelihood interval of a vector parameter at once, as (lows, highs),
+        where the family has a form for them; None to search entry by entry."""
+        return None
+
     def standard_errors(self, stats, params: dict) -> dict:
         """Asymptotic standard errors at the MLE, from the Fisher information."""
         raise NotImplementedError

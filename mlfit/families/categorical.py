@@ -34,6 +34,25 @@ class CategoryCounts:
         return CategoryCounts(categories, np.array([merged[c] for c in categories], dtype=self.counts.dtype))
 
 
+def _binomial_crossing(excess, estimate: np.ndarray, direction: int) -> np.ndarray:
+    """Where excess(v) turns positive on one side of each estimate (elementwise), or the edge 0 or
+    1 where it never does. Bisection in logit(v): each step halves every bracket at once."""
+    edge = 0.0 if direction < 0 else 1.0
+    with np.errstate(divide="ignore"):
+        start = special.logit(estimate)
+    far = np.full(len(estimate), -745.0 if direction < 0 else 37.0)  # expit of these is 0 or 1 in float64
+    at_edge = (estimate == edge) | (excess(special.expit(far)) <= 0)
+    inside, outside = np.where(np.isfinite(start), start, -far), far
+    for _ in range(200):
+        middle = 0.5 * (inside + outside)
+        out = excess(special.expit(middle)) > 0
+        inside, outside = np.where(out, inside, middle), np.where(out, middle, outside)
+        if np.all(at_edge | (np.abs(outside - inside) <= 1e-15 * np.maximum(1.0, np.abs(inside)))):
+            break
+    ends = special.expit(0.5 * (inside + outside))
+    return np.where(at_edge, edge, ends)
+
+
 class Categorical(Family):
     name = "categorical"
     parameters = (Parameter("p", Simplex()),)
@@ -66,6 +85,29 @@ class Categorical(Family):
     def hessian(self, stats, u):
         p = special.softmax(np.append(u, 0.0))[:-1]
         return np.diag(p) - np.outer(p, p)
+
+    def solve_hessian(self, stats, u, vector, free):
+        # The Hessian of the softmax logits is diag(q) - q q' (q: all probabilities but the last,
+        # p_K), whose inverse is diag(1/q) + 1 1'/p_K: O(K) work and memory, not O(K^2) and O(K^3).
+        p = special.softmax(np.append(u, 0.0))
+        q, last = p[:-1][free], p[-1]
+        if last <= 0 or np.any(q <= 0):
+            raise np.linalg.LinAlgError("a probability underflowed to 0")
+        return vector / q + vector.sum() / last
+
+    def profile_intervals(self, stats, params, name, threshold):
+        # Holding p_j = v, the others share 1 - v in proportion to their counts, so the profile NLL
+        # is a binomial one: -c log v - (n - c) log(1 - v) + const. Its likelihood-ratio interval
+        # is found for every category at once, by bisection in logit(v).
+        counts = np.asarray(stats.counts, dtype=float)
+        n = counts.sum()
+        share = counts / n
+
+        def excess(v):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return 2 * (-xlogy(counts, v / share) - xlogy(n - counts, (1 - v) / (1 - share))) - threshold
+
+        return _binomial_crossing(excess, share, -1), _binomial_crossing(excess, share, +1)
 
     def standard_errors(self, stats, params):
         p = params["p"]  # the multinomial covariance is (diag(p) - p p') / n
