@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .data import (DEFAULT, STDIN, Column, ReadOptions, iter_columns, iter_weighted, joined, nothing_to_fit, support_values,
+                   weighs_nothing,
                    require_column_for_weights, to_support, with_weights)
 from .errors import DataError, MlfitError, UsageError
 from .families import get_family
@@ -175,12 +176,14 @@ def _fit_streamed(gathered: Gathering, family, chunks, *, level: float = 0.95, g
     and AD, and the terminal chart) is exact. The raw-product report runs over the kept first
     rows, and over the whole source again only if no precision has hit 0.0 or inf by then."""
     first, stats = gathered.first, gathered.stats
-    if stats is None or stats.n == 0:
+    if stats is None:
         raise nothing_to_fit(first.source, first.name, gathered.dropped)
+    if stats.n == 0:
+        raise weighs_nothing(first.source, first.name)
     fixed, closed, closed_nll = _estimate(family, stats, first.source, first.name, fix)
     if not np.isfinite(closed_nll):
-        raise DataError(f"{first.source}: column '{first.name}': some row has probability 0 with "
-                        f"{_describe(fixed)} fixed, so no parameter value can fit the column", kind="value")
+        raise DataError(f"{first.source}: column '{first.name}': some row has probability 0 {_given(fixed)}",
+                        kind="value")
     numerical = minimize_nll(family, stats, fixed)
     products = running_products()
 
@@ -224,16 +227,14 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
     e.g. {"sigma": "1"} or {"p": {"a": "0.2", "b": "0.8"}} (see mlfit.params)."""
     values = to_support(data, family)
     if data.weights is not None and data.weights.sum() == 0:
-        raise DataError(f"{data.source}: column '{data.name}': its weights sum to 0; there is nothing to fit",
-                        kind="empty")
+        raise weighs_nothing(data.source, data.name)
     stats = family.summarize(values, data.weights)
     fixed, closed, closed_nll = _estimate(family, stats, data.source, data.name, fix)
     encoded = family.encode(values, stats)
     if not np.isfinite(closed_nll):
         impossible = int(np.flatnonzero(~np.isfinite(family.log_prob(encoded, closed)))[0])
-        raise DataError(f"{data.where(impossible)}: {_show(values[impossible])} has probability 0 with "
-                        f"{_describe(fixed)} fixed, so no parameter value can fit the column", kind="value",
-                        row=int(data.rows[impossible]))
+        raise DataError(f"{data.where(impossible)}: {_show(values[impossible])} has probability 0 {_given(fixed)}",
+                        kind="value", row=int(data.rows[impossible]))
     numerical = minimize_nll(family, stats, fixed)
     log_probs = family.log_prob(encoded, numerical.params)
     return _assemble(
@@ -277,8 +278,12 @@ def _assemble(family, stats, source, name, dropped, fixed, closed, closed_nll, n
     )
 
 
-def _describe(fixed: dict) -> str:
-    return ", ".join(f"{name}={value:g}" if np.ndim(value) == 0 else name for name, value in fixed.items())
+def _given(fixed: dict) -> str:
+    """Why a row can have probability 0 at the best estimate: what was held."""
+    if not fixed:  # every parameter free: only arithmetic beyond float64 could do this
+        return "even at the closed-form estimate, beyond what float64 arithmetic can represent"
+    held = ", ".join(f"{name}={value:g}" if np.ndim(value) == 0 else name for name, value in fixed.items())
+    return f"with {held} fixed, so no parameter value can fit the column"
 
 
 def _show(value) -> str:

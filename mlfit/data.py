@@ -609,6 +609,10 @@ def nothing_to_fit(source: str, name: str, dropped: int) -> DataError:
     return DataError(f"{source}: column '{name}' has {what}; there is nothing to fit", kind="empty")
 
 
+def weighs_nothing(source: str, name: str) -> DataError:
+    return DataError(f"{source}: column '{name}': its weights sum to 0; there is nothing to fit", kind="empty")
+
+
 def support_values(column: Column, family) -> np.ndarray:
     """Like to_support, for a chunk of a column, which may hold no values at all."""
     if column.values.size == 0:

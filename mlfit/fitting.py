@@ -30,7 +30,10 @@ PARAM_TOLERANCE = 1e-6
 # Converged means a Newton decrement at most this: the mean NLL per row is within 5e-17
 # of its minimum.
 DECREMENT_TOLERANCE = 1e-8
-NEWTON_STEPS = 20
+# Newton on softmax logits moves a category predicted far too likely by about one nat a step (a
+# weighted p of 3e-20 from a start near 1e-10 takes ~25), so the budget is generous; a step that
+# does not shrink the decrement ends the refinement anyway.
+NEWTON_STEPS = 100
 # An optimiser in logit or log coordinates can only approach p = 0, p = 1 or lam = 0; an
 # estimate this close to such an edge is tried at the edge itself.
 BOUNDARY_PROXIMITY = 1e-6
@@ -64,15 +67,15 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
     """Minimise the NLL over the parameters not in `fixed` (which are held at their values)."""
     fixed = fixed or {}
     start = {**family.start(stats), **fixed}
-    u0 = family.pack(start)
+    u0 = family.pack(start, stats)
     free = _free_coordinates(family, start, fixed)
     if not free.any():
-        params = family.unpack(u0, start)
+        params = family.unpack(u0, start, stats)
         params.update(fixed)  # exactly as given, not through log/logit and back
         why = "every parameter is fixed" if fixed else "the only category has probability 1"
         return NumericalFit(params, family.nll(stats, params), "none", 0, 0, True, f"no free parameters: {why}", ())
 
-    scale = _step_scale(family, start)[free]
+    scale = _step_scale(family, start, family.unit(stats))[free]
     method = "L-BFGS-B" if family.smooth else "Powell"
 
     def at(v):  # u for a step v (in units of `scale`) away from the start, fixed coordinates held
@@ -82,17 +85,19 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
 
     def objective(v):
         # A trial step far out overflows (exp of a log-rate, say) to an inf NLL, which the search
-        # backs off from: expected, not worth a RuntimeWarning on the user's terminal.
-        with np.errstate(over="ignore"):
-            value, grad = family.objective(stats, at(v))
+        # backs off from: expected, not worth a RuntimeWarning on the user's terminal. (0 * inf
+        # there is nan, which would stop a search rather than turn it back: it is inf too.)
+        value, grad = family.objective(stats, at(v))
+        value = value if np.isfinite(value) else np.inf
         return value if grad is None else (value, grad[free] * scale)
 
-    search = optimize.minimize(objective, np.zeros(free.sum()), jac=family.smooth, method=method,
-                               options=SEARCH_OPTIONS if family.smooth else KINKED_OPTIONS,
-                               bounds=_bounds(family, stats, start, u0, scale, free))
+    with np.errstate(all="ignore"):  # also inside scipy, whose line searches do arithmetic on those infs
+        search = optimize.minimize(objective, np.zeros(free.sum()), jac=family.smooth, method=method,
+                                   options=SEARCH_OPTIONS if family.smooth else KINKED_OPTIONS,
+                                   bounds=_bounds(family, stats, start, u0, scale, free))
     u = at(search.x)
     message = search.message if isinstance(search.message, str) else str(search.message)
-    params = {**family.unpack(u, start), **fixed}
+    params = {**family.unpack(u, start, stats), **fixed}
     params, nll, at_boundary = _settle_on_boundary(family, stats, params, family.nll(stats, params), fixed)
     if not family.smooth or at_boundary:
         # At an edge the coordinates only reach at infinity there is no curvature left to
@@ -101,7 +106,7 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
                             message, at_boundary)
 
     u, steps, decrement = _newton_refine(family, stats, u, free)
-    params = {**family.unpack(u, start), **fixed}
+    params = {**family.unpack(u, start, stats), **fixed}
     return NumericalFit(
         params, family.nll(stats, params), f"{method} + Newton", int(search.nit) + steps,
         int(search.nfev) + steps, decrement <= DECREMENT_TOLERANCE,
@@ -111,19 +116,25 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
 
 
 def _bounds(family, stats, start, u0, scale, free):
-    """The family's search bounds as bounds on the steps v, or None. Only Powell is given any: a
-    big laplace file knows sum |x - mu| exactly only inside the bracket it held (see Bracket)."""
+    """The family's search bounds (natural units) as bounds on the steps v, or None. Only Powell
+    is given any: a big laplace file knows sum |x - mu| exactly only inside the bracket it held
+    (see Bracket)."""
     limits = family.search_bounds(stats)
     if not limits:
         return None
+    unit = family.unit(stats)
     bounds, at = [], 0
     for p in family.parameters:
         width = p.constraint.size(start[p.name])
         for i in range(at, at + width):
-            low, high = limits.get(p.name, (-np.inf, np.inf))
             if free[i]:
+                ends = []
+                for end in limits.get(p.name, (-np.inf, np.inf)):
+                    if np.isfinite(end):  # through the coordinate the optimiser steps in
+                        end = float(p.constraint.to_unconstrained(end / unit if p.in_data_units else end)[0])
+                    ends.append(end)
                 index = int(free[:i].sum())
-                bounds.append(((low - u0[i]) / scale[index], (high - u0[i]) / scale[index]))
+                bounds.append(((ends[0] - u0[i]) / scale[index], (ends[1] - u0[i]) / scale[index]))
         at += width
     return bounds
 
@@ -163,11 +174,12 @@ def _newton_step(family, stats, u, free):
     return step, float(np.sqrt(square))
 
 
-def _step_scale(family, start) -> np.ndarray:
+def _step_scale(family, start, unit: float) -> np.ndarray:
+    """Step widths per coordinate: a location's in its scale parameter's starting value."""
     widths = []
     for p in family.parameters:
-        unit = float(start[p.scale_by]) if p.scale_by else 1.0
-        widths.append(np.full(p.constraint.size(start[p.name]), unit))
+        width = float(start[p.scale_by]) / unit if p.scale_by else 1.0
+        widths.append(np.full(p.constraint.size(start[p.name]), width))
     return np.concatenate(widths)
 
 

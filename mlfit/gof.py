@@ -16,7 +16,7 @@ import numpy as np
 from scipy import special
 
 from .inference import free_parameter_count
-from .weights import expand
+from .weights import whole
 
 MIN_EXPECTED = 5.0
 
@@ -54,33 +54,65 @@ def edf_statistics(log_cdf: np.ndarray, log_sf: np.ndarray) -> dict:
     return {"ks": float(ks), "cvm": float(cvm), "ad": float(ad)}
 
 
+def weighted_edf_statistics(log_cdf: np.ndarray, log_sf: np.ndarray, counts: np.ndarray) -> dict:
+    """KS, CvM and AD of sorted values each written out `counts` (whole numbers) times, without
+    writing them out: a block of w equal values after a earlier ones covers ranks a+1 .. a+w, and
+    each statistic's sum over those ranks has a closed form."""
+    keep = counts > 0
+    log_cdf, log_sf, w = log_cdf[keep], log_sf[keep], counts[keep].astype(float)
+    n = w.sum()
+    # in shares of n, so that weights of 1e300 neither overflow nor lose the sums
+    share = w / n
+    after = np.minimum(np.cumsum(share), 1.0)
+    before = after - share
+    cdf = np.exp(log_cdf)
+    ks = max(np.max(after - cdf), np.max(cdf - before))
+    # sum over the block of (F - (2i-1)/(2n))^2 = w (F - mean)^2 + w (w^2 - 1) / (12 n^2)
+    middle = (before + after) / 2
+    cvm = 1.0 / (12 * n) + n * np.sum(share * (cdf - middle) ** 2 + share * (share * share - 1 / n / n) / 12)
+    # sum over the block of (2i-1) = w (2a + w), and of (2n+1-2i) = w (2n - 2a - w)
+    ad = -n - n * np.sum(share * ((2 * before + share) * log_cdf + (2 - 2 * before - share) * log_sf))
+    return {"ks": float(ks), "cvm": float(cvm), "ad": float(ad)}
+
+
+BOOTSTRAP_ROWS = 10_000_000  # a bootstrap replicate draws as many rows as the data holds
+
+
 def goodness_of_fit(family, values, stats, params, bootstrap: int = 0, seed: int = 0, fixed=None,
                     weights=None) -> GoodnessOfFit:
     """`fixed` parameters were held, not estimated: they cost no degrees of freedom, and each
     bootstrap replicate is refitted with them held too. With `weights`, the EDF statistics are
-    those of the rows written out weight times (whole-number weights only)."""
+    those of the rows written out weight times (whole-number weights only), computed without
+    writing them out."""
     fixed = fixed or {}
     if family.continuous:
-        expanded = expand(values, weights)
-        if expanded is None:
+        if not whole(weights):
             return GoodnessOfFit({}, note="no KS, CvM or AD: they need whole-number weights")
-        return _continuous(family, expanded, params, bootstrap, seed, fixed)
+        return _continuous(family, values, params, bootstrap, seed, fixed, weights)
     return _discrete(family, values, stats, params, fixed)
 
 
-def _edf(family, values, params) -> dict:
-    ordered = np.sort(values)
-    return edf_statistics(family.log_cdf(ordered, params), family.log_sf(ordered, params))
+def _edf(family, values, params, weights=None) -> dict:
+    if weights is None:
+        ordered = np.sort(values)
+        return edf_statistics(family.log_cdf(ordered, params), family.log_sf(ordered, params))
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    return weighted_edf_statistics(family.log_cdf(ordered, params), family.log_sf(ordered, params), weights[order])
 
 
-def _continuous(family, values, params, bootstrap, seed, fixed) -> GoodnessOfFit:
-    observed = _edf(family, values, params)
+def _continuous(family, values, params, bootstrap, seed, fixed, weights=None) -> GoodnessOfFit:
+    observed = _edf(family, values, params, weights)
     if bootstrap <= 0:
         return GoodnessOfFit(observed, note="no p-values: run with --gof-bootstrap N for them")
+    rows = len(values) if weights is None else float(weights.sum())
+    if rows > BOOTSTRAP_ROWS:
+        return GoodnessOfFit(observed, note=f"no p-values: each bootstrap replicate would draw {rows:.4g} rows "
+                                            f"(at most {BOOTSTRAP_ROWS:,})")
     rng = np.random.default_rng(seed)
     exceed = dict.fromkeys(observed, 0)
     for _ in range(bootstrap):
-        replicate = family.sample(rng, params, len(values))
+        replicate = family.sample(rng, params, int(rows))
         # Refit each replicate: its closed-form MLE (checked against the optimiser on the data).
         refit = family.closed_form_given(family.summarize(replicate), fixed)
         for name, value in _edf(family, replicate, refit).items():
@@ -96,7 +128,7 @@ def _discrete(family, values, stats, params, fixed) -> GoodnessOfFit:
     labels, observed, probabilities = table
     expected = probabilities * stats.n
     cells = _pool(labels, observed, expected)
-    chi2 = float(sum(_square_difference(o, e) / e for _, o, e in cells if e > 0))
+    chi2 = float(sum(_chi2_term(o, e) for _, o, e in cells if e > 0))
     k = free_parameter_count(family, stats, fixed)
     df = len(cells) - 1 - k
     if df < 1:
@@ -107,11 +139,14 @@ def _discrete(family, values, stats, params, fixed) -> GoodnessOfFit:
     return GoodnessOfFit({"chi2": chi2}, {"chi2_pvalue": float(special.chdtrc(df, chi2))}, df=df, cells=cells)
 
 
-def _square_difference(observed: float, expected: float) -> float:
-    """(o - e)^2, with differences at rounding level (a saturated fit reproduces the counts up to
-    the last bits of p * n) taken as the exact 0 they are."""
+def _chi2_term(observed: float, expected: float) -> float:
+    """(o - e)^2 / e, written so that counts of 1e300 (weights) do not overflow, with differences at
+    rounding level (a saturated fit reproduces the counts up to the last bits of p * n) taken as
+    the exact 0 they are."""
     difference = observed - expected
-    return 0.0 if abs(difference) <= 1e-9 * max(abs(observed), abs(expected)) else difference * difference
+    if abs(difference) <= 1e-9 * max(abs(observed), abs(expected)):
+        return 0.0
+    return difference * (difference / expected)
 
 
 def _pool(labels, observed, expected) -> list:

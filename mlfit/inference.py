@@ -105,9 +105,11 @@ def _wald(parameter, value: float, se: float, z: float) -> tuple[float, float]:
 def _reachable(excess, space, value, se, direction) -> float | None:
     """The crossing, or None where the profile cannot be evaluated that far (a laplace fit of a
     file too big to hold knows sum |x - mu| exactly only near the median)."""
+    from .families.laplace import OutsideBracket
+
     try:
         return _crossing(excess, space, value, se, direction)
-    except ValueError:
+    except OutsideBracket:
         return None
 
 
@@ -134,7 +136,7 @@ def _crossing(excess, space, value, se, direction) -> float:
     # First step: one standard error, expressed in the search coordinate.
     slope = abs(_from_t(space, t0 + 1e-6) - _from_t(space, t0 - 1e-6)) / 2e-6
     step = se / slope if se > 0 and slope > 0 else 1.0
-    step = max(step, 1e-12 * max(1.0, abs(t0)))
+    step = max(step, 1e-12 * abs(t0), 5e-324)  # (se / slope is 0 only where it underflowed)
     inside = t0
     for _ in range(MAX_EXPANSIONS):
         trial = t0 + direction * step
@@ -154,5 +156,6 @@ def _crossing(excess, space, value, se, direction) -> float:
 
 
 def _solve(excess, a, b) -> float:
-    return float(optimize.brentq(excess, a, b, xtol=1e-300, rtol=1e-15,
-                                 maxiter=500))
+    # xtol in proportion to the bracket: data near 1e-310 has intervals far narrower than any fixed xtol
+    return float(optimize.brentq(excess, a, b, xtol=max(abs(b - a) * 1e-16, 5e-324), rtol=1e-15, maxiter=500,
+                                 disp=False))  # near 1e-310 the last ulps cannot be bracketed: the closest is the answer

@@ -225,7 +225,7 @@ def _loss(result) -> Table:
     table.add_column()
     for key, value in loss.items():
         if key not in ("name", "identity", "nll_from_loss"):
-            table.add_row(key.replace("_", " "), f"{value:.10g}")
+            table.add_row(key.replace("_", " "), "beyond float64's range" if value is None else f"{value:.10g}")
     table.add_row("identity", escape(loss["identity"]))
     table.add_row("NLL from the loss", f"{loss['nll_from_loss']:.10g}  (the NLL: {result.nll:.10g})")
     return table

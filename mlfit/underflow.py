@@ -98,13 +98,14 @@ def running_products() -> dict:
 def feed(products: dict, log_probs: np.ndarray, weights: np.ndarray | None = None,
          written_out: bool | None = None) -> None:
     """Multiply the next rows (in file order) into each precision's running product. Whole-number
-    weights write rows out; `written_out` says so for the whole column when these rows are a
-    part of it (a part's weights may all be whole while the column's are not)."""
+    weights write rows out (a row of weight w is multiplied in w times); `written_out` says so
+    for the whole column when these rows are a part of it (a part's weights may all be whole
+    while the column's are not). Otherwise each row contributes its likelihood to the power w."""
     written_out = whole(weights) if written_out is None else written_out
-    with np.errstate(under="ignore", over="ignore"):
+    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
         likelihoods = np.exp(log_probs if written_out else weights * log_probs)
     for product in products.values():
-        product.feed(likelihoods, weights.astype(np.int64) if weights is not None and written_out else None)
+        product.feed(likelihoods, weights if weights is not None and written_out else None)
 
 
 def report(products: dict, nll: float, n, weighted: bool) -> UnderflowReport:
@@ -128,6 +129,9 @@ def report(products: dict, nll: float, n, weighted: bool) -> UnderflowReport:
 
 BLOCK = 1 << 20
 FIRST_BLOCK = 1 << 10
+# A row whose weight is more than this is multiplied in this many times for real, then advanced
+# by logarithms: a weight of 1e15 must not mean 1e15 multiplications.
+REPEATS = 1 << 12
 
 
 class RunningProduct:
@@ -139,14 +143,15 @@ class RunningProduct:
         self.precision = precision
         self.carry = np.ones(1, dtype=precision)
         self.rows = 0  # rows multiplied so far (written-out rows, with whole-number weights)
-        self.first_zero_at: int | None = None
-        self.first_inf_at: int | None = None
+        self.first_zero_at: int | float | None = None
+        self.first_inf_at: int | float | None = None
 
     @property
     def settled(self) -> bool:
         return self.first_zero_at is not None or self.first_inf_at is not None
 
     def feed(self, likelihoods: np.ndarray, counts: np.ndarray | None = None) -> None:
+        """`counts`: how many times each row is multiplied in (whole numbers, any size)."""
         if self.settled:
             return
         with np.errstate(under="ignore", over="ignore", invalid="ignore"):
@@ -154,17 +159,53 @@ class RunningProduct:
             if counts is None:
                 self._multiply(factors)
                 return
-            ends = np.cumsum(counts)
-            total = int(ends[-1]) if len(ends) else 0
-            for start in range(0, total, BLOCK):  # written out a block at a time: bounded memory
-                stop = min(start + BLOCK, total)
-                rows = np.searchsorted(ends, np.arange(start, stop), side="right")
-                self._multiply(factors[rows])
+            start = 0
+            for big in [*np.flatnonzero(counts > REPEATS), len(factors)]:
+                if big > start:
+                    self._repeat_each(factors[start:big], counts[start:big].astype(np.int64))
+                if big < len(factors) and not self.settled:
+                    self._power(factors[big], float(counts[big]))
                 if self.settled:
                     return
-                if np.all(factors[rows[-1]:] == 1):  # the rest of this chunk cannot move it
-                    self.rows += total - stop
-                    return
+                start = big + 1
+
+    def _repeat_each(self, factors: np.ndarray, counts: np.ndarray) -> None:
+        ends = np.cumsum(counts)
+        total = int(ends[-1]) if len(ends) else 0
+        for start in range(0, total, BLOCK):  # written out a block at a time: bounded memory
+            stop = min(start + BLOCK, total)
+            rows = np.searchsorted(ends, np.arange(start, stop), side="right")
+            self._multiply(factors[rows])
+            if self.settled:
+                return
+            if np.all(factors[rows[-1]:] == 1):  # the rest of these rows cannot move it
+                self.rows += total - stop
+                return
+
+    def _power(self, factor, times: float) -> None:
+        """One row multiplied in `times` times. Blocks of REPEATS are multiplied for real; between
+        them the product jumps ahead by logarithms, but only while it stays among the normal
+        numbers short of the limit: the subnormal range, where rounding can stop the product
+        short of 0.0 for good, and the last steps before inf are always multiplied for real."""
+        info = np.finfo(self.precision)
+        remaining = times
+        while remaining > 0:
+            block = min(remaining, REPEATS)
+            self._multiply(np.full(int(block), factor))
+            remaining -= block
+            carry = self.carry[0]
+            if self.settled or remaining <= 0:
+                return
+            if carry * factor == carry:  # a fixed point of rounding: more of the same changes nothing
+                self.rows = _whole(self.rows + remaining)
+                return
+            log_carry, log_factor = math.log(float(carry)), math.log(float(factor))
+            edge = math.log(float(info.tiny)) if log_factor < 0 else math.log(float(info.max))
+            steps = min(math.floor((edge - log_carry) / log_factor) - 1, remaining)
+            if steps > 0:
+                self.carry = np.array([math.exp(log_carry + steps * log_factor)], dtype=self.precision)
+                self.rows = _whole(self.rows + steps)
+                remaining -= steps
 
     def _multiply(self, factors: np.ndarray) -> None:
         # Most products settle within a few thousand rows: blocks start small and double.
@@ -174,13 +215,18 @@ class RunningProduct:
             start, size = start + size, min(2 * size, BLOCK)
             zero, inf = _first(running == 0), _first(np.isinf(running))
             if zero is not None:
-                self.first_zero_at = self.rows + zero
+                self.first_zero_at = _whole(self.rows + zero)
             elif inf is not None:
-                self.first_inf_at = self.rows + inf
+                self.first_inf_at = _whole(self.rows + inf)
             if self.settled:
                 return
             self.carry = running[-1:]
-            self.rows += len(running)
+            self.rows = _whole(self.rows + len(running))
+
+
+def _whole(rows):
+    """A row count as an exact int while float64 holds it exactly, as a float beyond."""
+    return count(rows)
 
 
 def _first(mask: np.ndarray) -> int | None:

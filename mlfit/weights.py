@@ -21,6 +21,11 @@ def expand(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray | None:
     return np.repeat(values, weights.astype(np.int64))
 
 
+EXACT = 2.0**53  # beyond this float64 has no odd integers: a count there is not known to the row
+
+
 def count(n) -> int | float:
-    """A number of rows as an int when it is one (whole-number weights sum to whole counts)."""
-    return int(n) if float(n).is_integer() else float(n)
+    """A number of rows as an int when it is one (whole-number weights sum to whole counts) that
+    float64 holds exactly; a float otherwise (1e20 is not printed as 100000000000000000000)."""
+    n = float(n)
+    return int(n) if n.is_integer() and abs(n) <= EXACT else n

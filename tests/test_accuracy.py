@@ -127,3 +127,35 @@ def test_disagreement_and_nonconvergence_are_warned(monkeypatch):
     messages = result.warnings()
     assert any("did not converge" in m for m in messages)
     assert any("disagrees with the closed form" in m for m in messages)
+
+
+# --- any finite data, at any scale ---------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(exponent=st.integers(-318, 305), seed=st.integers(0, 2**32 - 1), family=st.sampled_from(["normal", "laplace"]),
+       n=st.integers(3, 60))
+def test_any_scale_fits_as_the_data_near_one_does(exponent, seed, family, n):
+    # The same sample at 10^exponent: subnormal (1e-318), tiny (1e-200), huge (1e305) or plain.
+    base = np.random.default_rng(seed).normal(1.0, 0.3, n)
+    values = base * 10.0**exponent if exponent >= -300 else base * 1e-300 * 10.0 ** (exponent + 300)
+    reference = mlfit.fit(values / 10.0**exponent if exponent >= -300 else base, family)
+    result = mlfit.fit(values, family)  # the suite fails on any RuntimeWarning
+    assert result.numerical.converged and result.comparison.agrees
+    # subnormal data carries fewer digits than the sample it was made from
+    rel = 1e-9 if exponent >= -305 else 10.0 ** (-308 - exponent) * 1e-13
+    for name, value in result.closed_form_params.items():
+        assert value == pytest.approx(reference.closed_form_params[name] * 10.0**exponent, rel=max(rel, 1e-12))
+    assert result.nll == pytest.approx(reference.nll + n * exponent * np.log(10), rel=max(rel, 1e-12), abs=1e-6)
+    assert np.isfinite(result.aic) and np.isfinite(result.loss()["nll_from_loss"])
+
+
+@pytest.mark.parametrize("family", ["normal", "laplace"])
+def test_a_power_of_two_rescales_the_fit_exactly(family):
+    values = np.random.default_rng(5).normal(3, 1, 101)
+    plain, scaled = mlfit.fit(values, family), mlfit.fit(values * 2.0**-900, family)
+    for name, value in plain.closed_form_params.items():
+        assert scaled.closed_form_params[name] == value * 2.0**-900
+    assert scaled.params == pytest.approx({k: v * 2.0**-900 for k, v in plain.params.items()}, rel=1e-12)

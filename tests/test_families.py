@@ -133,7 +133,7 @@ def test_objective_gradient_matches_finite_differences(name):
         "categorical": rng.choice(list("abcd"), 200),
     }
     stats_ = family.summarize(samples[name])
-    u = family.pack(family.start(stats_)) + 0.3
+    u = family.pack(family.start(stats_), stats_) + 0.3
     value, grad = family.objective(stats_, u)
     if not family.smooth:
         assert grad is None
@@ -156,8 +156,8 @@ def test_mean_objective_equals_nll_per_row(name):
             "categorical": rng.choice(list("xyz"), 50)}[name]
     stats_ = family.summarize(data)
     start = family.start(stats_)
-    u = family.pack(start) - 0.2
-    params = family.unpack(u, start)
+    u = family.pack(start, stats_) - 0.2
+    params = family.unpack(u, start, stats_)
     assert family.objective(stats_, u)[0] * stats_.n == pytest.approx(family.nll(stats_, params), rel=1e-12)
     assert family.log_prob(family.encode(data, stats_), params).sum() == pytest.approx(
         -family.nll(stats_, params), rel=1e-12)

@@ -80,3 +80,17 @@ def test_saturated_discrete_models_have_no_p_value():
         gof = mlfit.fit(data, family).gof
         assert gof.statistics["chi2"] == pytest.approx(0, abs=1e-9)
         assert gof.p_values["chi2_pvalue"] is None and "saturated" in gof.note
+
+
+@pytest.mark.parametrize("family_name", ["normal", "laplace"])
+def test_weighted_edf_statistics_equal_those_of_the_rows_written_out(family_name):
+    from mlfit.families import get_family
+    from mlfit.gof import _edf
+
+    rng = np.random.default_rng(11)
+    family = get_family(family_name)
+    values = np.round(rng.normal(3, 2, 40), 1)  # ties between rows as well as within them
+    weights = rng.integers(0, 6, 40).astype(float)
+    params = family.closed_form(family.summarize(values, weights))
+    written_out = _edf(family, np.repeat(values, weights.astype(int)), params)
+    assert _edf(family, values, params, weights) == pytest.approx(written_out, rel=1e-10)

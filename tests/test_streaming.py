@@ -236,3 +236,31 @@ def test_a_batch_column_that_fails_late_leaves_the_others(tmp_path, tiny_limits)
         np.mean([3 if i == 280 else i % 7 for i in range(300)]), rel=1e-12)
     assert bad["error"] == {"kind": "value", "row": 281, "message": f"{path}: column 'bad', row 281: -1 is not a "
                             "non-negative integer count, which poisson needs"}
+
+
+@pytest.mark.parametrize("family", ["normal", "laplace", "poisson", "bernoulli", "categorical"])
+def test_a_streamed_chunk_whose_weights_are_all_zero_fits_as_in_memory(tmp_path, monkeypatch, family):
+    rng = np.random.default_rng(21)
+    values = {"normal": rng.normal(4, 1, 200).round(3), "laplace": rng.laplace(4, 1, 200).round(3),
+              "poisson": rng.poisson(3, 200), "bernoulli": rng.integers(0, 2, 200),
+              "categorical": rng.choice(["a", "b"], 200)}[family]
+    weights = rng.integers(1, 4, 200)
+    weights[60:140] = 0  # whole chunks of rows that count for nothing
+    path = write(tmp_path, [f"{v},{w}" for v, w in zip(values, weights)])
+    whole = fitted(path, "-d", family, "-c", "x", "-w", "w")
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 25)
+    streamed = fitted(path, "-d", family, "-c", "x", "-w", "w")
+    close(streamed["closed_form"], whole["closed_form"], "closed_form")
+    close(streamed["params"], whole["params"], "params", rel=1e-7 if family == "laplace" else 1e-12)
+
+
+def test_all_zero_weights_say_the_same_streamed_or_not(tmp_path, monkeypatch):
+    path = write(tmp_path, [f"{v},0" for v in range(100)])
+    whole = runner.invoke(app, ["fit", str(path), "-d", "normal", "-c", "x", "-w", "w"])
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
+    streamed = runner.invoke(app, ["fit", str(path), "-d", "normal", "-c", "x", "-w", "w"])
+    assert whole.exit_code == streamed.exit_code == 1
+    assert whole.stderr == streamed.stderr == f"mlfit: error: {path}: column 'x': its weights sum to 0; there is nothing to fit\n"

@@ -100,3 +100,66 @@ def test_missing_values_skip_their_weights_and_batches_take_weights(tmp_path):
     assert [r["column"] for r in records] == ["x", "y"]
     assert records[1]["error"]["message"].endswith("column 'w', row 2: the weight is missing")
     assert batch.exit_code == 1
+
+
+# --- weights far beyond any number of rows one could write out --------------------------------------
+@pytest.mark.parametrize("family", ["normal", "laplace", "categorical"])
+@pytest.mark.parametrize("big", [1e15, 1e20, 1e300])
+def test_huge_weights_fit_from_weighted_statistics(tmp_path, family, big):
+    from fractions import Fraction
+
+    path = tmp_path / "table.csv"
+    path.write_text(f"x,w\n1.5,{big:g}\n2.5,3\n4,{big / 1e5:g}\n")
+    result = runner.invoke(app, ["fit", str(path), "-f", "json", "-d", family, "-c", "x", "-w", "w"])
+    data = json.loads(result.stdout)
+    assert data["n"] == pytest.approx(big * (1 + 1e-5), rel=1e-12)
+    if family == "categorical" and big == 1e300:
+        # p = 3e-300 for the middle row: the optimiser, walking softmax logits from 0 a nat or so a
+        # Newton step, stops far short of logit -690 and says so (exit 3) rather than pretending
+        assert result.exit_code == 3 and "disagrees with the closed form" in result.stderr
+        assert data["closed_form"]["params"]["p"]["2.5"] == pytest.approx(3 / (big * (1 + 1e-5)), rel=1e-14)
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert data["comparison"]["agrees"]
+    if family == "normal":  # the weighted mean and root mean square deviation, in exact arithmetic
+        w = [Fraction(big), Fraction(3), Fraction(big / 1e5)]
+        x = [Fraction(1.5), Fraction(2.5), Fraction(4)]
+        mean = sum(a * b for a, b in zip(w, x)) / sum(w)
+        variance = sum(a * (b - mean) ** 2 for a, b in zip(w, x)) / sum(w)
+        assert data["params"]["mu"] == pytest.approx(float(mean), rel=1e-14)
+        assert data["params"]["sigma"] == pytest.approx(float(variance) ** 0.5, rel=1e-12)
+    if family == "laplace":
+        assert data["closed_form"]["params"]["mu"] == 1.5  # the weighted median
+    # the raw product: row 1's density multiplied in over and over reaches 0.0 (or inf) long before 1e15 rows
+    assert data["underflow"]["float64"]["first_zero_at"] or data["underflow"]["float64"]["first_inf_at"]
+
+
+def test_a_hundred_million_rows_of_weight_take_no_time_or_memory(tmp_path):
+    import resource
+    import time
+
+    path = tmp_path / "table.csv"
+    path.write_text("x,w\n1,30000000\n2,40000000\n3,30000000\n")
+    began = time.perf_counter()
+    data = fitted(path, "-d", "normal", "-c", "x", "-w", "w", "--gof-bootstrap", "9")
+    assert time.perf_counter() - began < 20  # 48 s and 6.4 GB when rows were written out
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4_000_000  # KB
+    assert data["params"] == pytest.approx({"mu": 2.0, "sigma": 0.6**0.5}, rel=1e-14)
+    assert "no p-values" in data["gof"]["note"]  # a replicate would draw 1e8 rows
+
+
+@pytest.mark.parametrize("precision, factor", [("float32", 0.999), ("float16", 0.9), ("float32", 1.0001)])
+def test_a_row_repeated_many_times_meets_the_limit_where_real_multiplication_does(precision, factor):
+    from mlfit.underflow import REPEATS, RunningProduct
+
+    counts = np.array([3.0, 2_000_000.0, 5.0])
+    likelihoods = np.array([0.5, factor, 0.25])
+    fast = RunningProduct(precision)
+    fast.feed(likelihoods, counts)
+    assert counts[1] > REPEATS  # the logarithmic path is the one under test
+    slow = RunningProduct(precision)
+    with np.errstate(over="ignore", under="ignore"):  # as feed() multiplies
+        slow._multiply(np.repeat(likelihoods.astype(precision), counts.astype(int)))  # written out for real
+    got = fast.first_zero_at or fast.first_inf_at
+    want = slow.first_zero_at or slow.first_inf_at
+    assert want is not None and got == pytest.approx(want, rel=0.01)

@@ -122,6 +122,18 @@ class Parameter:
     # A location's optimiser steps are measured in units of this scale parameter's
     # starting value, so data at 1e7 with spread 0.1 is as easy as data at 0 with spread 1.
     scale_by: str | None = None
+    # Measured in the data's units (a location or a scale): the optimiser sees it divided by the
+    # family's `unit`, a power of two near the data's spread, so data at 1e-300 or 1e300 fit as
+    # data near 1 do (a power of two rescales without rounding).
+    in_data_units: bool = False
+
+
+def power_of_two(x: float) -> float:
+    """The largest power of two not above x (> 0 and finite); 0.0 otherwise."""
+    if not (np.isfinite(x) and x > 0):
+        return 0.0
+    mantissa, exponent = np.frexp(x)  # x = mantissa * 2^exponent, mantissa in [0.5, 1)
+    return float(np.ldexp(1.0, int(exponent) - 1))
 
 
 # --- supports: which values a family accepts ------------------------------------------
@@ -193,6 +205,11 @@ class Family:
         """The statistics from the merged sketches; `values_again()` reads the values once more."""
         return sketch
 
+    def unit(self, stats) -> float:
+        """The power of two the parameters `in_data_units` are divided by in the optimiser's
+        coordinates (see Parameter)."""
+        return 1.0
+
     def search_bounds(self, stats) -> dict:
         """Ranges {name: (low, high)} the optimiser must keep a parameter in, where the NLL is
         only known exactly there."""
@@ -227,8 +244,9 @@ class Family:
         raise NotImplementedError
 
     def objective(self, stats, u: np.ndarray) -> tuple[float, np.ndarray | None]:
-        """Mean NLL per row and its gradient in unconstrained coordinates (None if not smooth).
-        Written with stable forms (softplus, logsumexp) so far-out steps stay finite."""
+        """Mean NLL per row and its gradient in unconstrained coordinates (None if not smooth),
+        those of `pack(params, stats)`. Written with stable forms (softplus, logsumexp) so far-out
+        steps stay finite."""
         raise NotImplementedError
 
     def hessian(self, stats, u: np.ndarray) -> np.ndarray:
@@ -278,15 +296,19 @@ class Family:
         return None
 
     # Shared plumbing between natural and unconstrained coordinates.
-    def pack(self, params: dict) -> np.ndarray:
-        parts = [p.constraint.to_unconstrained(params[p.name]) for p in self.parameters]
+    def pack(self, params: dict, stats) -> np.ndarray:
+        unit = self.unit(stats)
+        parts = [p.constraint.to_unconstrained(params[p.name] / unit if p.in_data_units else params[p.name])
+                 for p in self.parameters]
         return np.concatenate(parts) if parts else np.zeros(0)
 
-    def unpack(self, u: np.ndarray, template: dict) -> dict:
+    def unpack(self, u: np.ndarray, template: dict, stats) -> dict:
+        unit = self.unit(stats)
         params, at = {}, 0
         for p in self.parameters:
             width = p.constraint.size(template[p.name])
-            params[p.name] = p.constraint.from_unconstrained(u[at : at + width])
+            value = p.constraint.from_unconstrained(u[at : at + width])
+            params[p.name] = value * unit if p.in_data_units else value
             at += width
         return params
 

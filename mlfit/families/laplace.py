@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from .base import Family, NeedsEveryValue, Parameter, Positive, Real, RealLine
 from .normal import Moments
+
+
+class OutsideBracket(ValueError):
+    """sum |x - mu| asked for at a mu the streamed statistics do not hold exactly."""
 
 
 @dataclass(frozen=True)
@@ -26,17 +31,27 @@ class Sample:
 
     def mean_abs(self, mu: float) -> float:
         """Mean absolute deviation from mu (weighted): the MAE of predicting mu for every row."""
-        return float(np.average(np.abs(self.values - mu), weights=self.weights))
+        deviations = np.abs(self.values - mu)
+        if self.weights is not None:
+            return float(self.shares @ deviations)  # shares of the total: weights of 1e300 do not overflow
+        with np.errstate(over="ignore"):
+            mean = np.mean(deviations)
+        if not np.isfinite(mean):  # the sum of deviations near 1e306 overflows; their mean need not
+            mean = np.mean(deviations / self.moments.scale) * self.moments.scale
+        return float(mean)
+
+    @property
+    def shares(self) -> np.ndarray:
+        return self.weights / self.weights.sum()
 
     @property
     def constant(self) -> bool:
         counted = self.values if self.weights is None else self.values[self.weights > 0]
         return bool(counted.min() == counted.max())
 
-    @property
-    def moments(self) -> tuple[float, float]:
-        mean = float(np.average(self.values, weights=self.weights))
-        return mean, float(np.sqrt(np.average((self.values - mean) ** 2, weights=self.weights)))
+    @cached_property
+    def moments(self) -> Moments:
+        return Moments.of(self.values, self.weights)
 
     @classmethod
     def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Sample":
@@ -79,11 +94,14 @@ class Sketch:
 
     @classmethod
     def of(cls, values: np.ndarray, weights: np.ndarray | None, seed: int) -> "Sketch":
-        counted = values if weights is None else values[weights > 0]
+        moments = Moments.of(values, weights)
+        if weights is not None:  # a row that weighs 0 is not in the data at all
+            values, weights = values[weights > 0], weights[weights > 0]
+        if not len(values):
+            return cls(moments, np.inf, -np.inf, values, np.zeros(0))
         w = np.ones(len(values)) if weights is None else weights
-        with np.errstate(divide="ignore"):
-            keys = np.random.default_rng(seed).random(len(values)) ** (1.0 / w)
-        return cls(Moments.of(values, weights), float(counted.min()), float(counted.max()), values, keys)._trim()
+        keys = np.random.default_rng(seed).random(len(values)) ** (1.0 / w)
+        return cls(moments, float(values.min()), float(values.max()), values, keys)._trim()
 
     def merge(self, other: "Sketch") -> "Sketch":
         return Sketch(self.moments.merge(other.moments), min(self.low, other.low), max(self.high, other.high),
@@ -131,14 +149,14 @@ class Bracket:
     weights: np.ndarray | None  # theirs, when the rows have weights
     lower_median: float
     upper_median: float
-    moments: tuple[float, float]
+    moments: Moments
     constant: bool
 
     def mean_abs(self, mu: float) -> float:
         """Exact inside the bracket, and beyond an edge with no values past it; elsewhere the
         values between mu and the edge were not kept, and it says so."""
         if (mu < self.low and self.below[0] > 0) or (mu > self.high and self.above[0] > 0):
-            raise ValueError(f"mu = {mu} is outside the range [{self.low}, {self.high}] held exactly")
+            raise OutsideBracket(f"mu = {mu} is outside the range [{self.low}, {self.high}] held exactly")
         offset = mu - self.centre
         outside = (self.below[0] * offset - self.below[1]) + (self.above[1] - self.above[0] * offset)
         deviations = np.abs(self.values - mu)
@@ -175,14 +193,14 @@ class Bracket:
         first, last = np.searchsorted(cumulative, half, side="left"), np.searchsorted(cumulative, half, side="right")
         if below[0] >= half or last >= len(values):  # the sample misplaced the median's bracket
             raise NeedsEveryValue
-        mean, m2 = sketch.moments.mean, sketch.moments.m2
         return cls(n, low, high, centre, tuple(below), tuple(above), values, weights, float(values[first]),
-                   float(values[last]), (mean, float(np.sqrt(m2 / n))), sketch.low == sketch.high)
+                   float(values[last]), sketch.moments, sketch.low == sketch.high)
 
 
 class Laplace(Family):
     name = "laplace"
-    parameters = (Parameter("mu", Real(), scale_by="b"), Parameter("b", Positive()))
+    parameters = (Parameter("mu", Real(), scale_by="b", in_data_units=True),
+                  Parameter("b", Positive(), in_data_units=True))
     support = RealLine()
     loss = "mean absolute error"
     smooth = False  # |x - mu| has a kink at every data point
@@ -197,6 +215,9 @@ class Laplace(Family):
     def finish(self, sketch, values_again):
         """The median needs a second pass over a file too big to hold: see Bracket."""
         return Bracket.of(sketch, values_again)
+
+    def unit(self, stats):
+        return stats.moments.scale
 
     def search_bounds(self, stats):
         return {"mu": (stats.low, stats.high)} if isinstance(stats, Bracket) else {}
@@ -223,17 +244,19 @@ class Laplace(Family):
 
     def start(self, stats):
         # The mean and standard deviation: moment estimates, not the median the MLE is.
-        mean, sd = stats.moments
+        mean, sd = stats.moments.mean, stats.moments.sd
         low, high = self.search_bounds(stats).get("mu", (mean, mean))
         return {"mu": min(max(mean, low), high), "b": sd}
 
     def nll(self, stats, params):
         mu, b = params["mu"], params["b"]
-        return float(stats.n * np.log(2 * b) + stats.n * stats.mean_abs(mu) / b)
+        return float(stats.n * np.log(2 * b) + stats.n * (stats.mean_abs(mu) / b))
 
     def objective(self, stats, u):
+        # u = (mu / unit, log(b / unit)): the data's unit is a power of two near its spread
         mu, log_b = u
-        return float(np.log(2.0) + log_b + stats.mean_abs(mu) * np.exp(-log_b)), None
+        unit = self.unit(stats)
+        return float(np.log(2.0 * unit) + log_b + stats.mean_abs(mu * unit) / unit * np.exp(-log_b)), None
 
     def standard_errors(self, stats, params):
         # b from the Fisher information; mu from the asymptotic variance of the sample
@@ -270,7 +293,7 @@ class Laplace(Family):
             "name": self.loss,
             "mae": mae,
             "identity": "NLL = n*log(2*b) + n*MAE/b",
-            "nll_from_loss": float(stats.n * np.log(2 * b) + stats.n * mae / b),
+            "nll_from_loss": float(stats.n * np.log(2 * b) + stats.n * (mae / b)),
         }
 
     def log_prob(self, encoded, params):

@@ -7,47 +7,87 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .base import Family, Parameter, Positive, Real, RealLine
+from .base import Family, Parameter, Positive, Real, RealLine, power_of_two
 
 HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 
 @dataclass(frozen=True)
 class Moments:
-    """Count, mean and sum of squared deviations (M2): mergeable across chunks."""
+    """Count, mean and sum of squared deviations (M2): mergeable across chunks.
+
+    M2 is held in units of `scale`^2, a power of two near the spread: the squares of deviations
+    of 1e-200 underflow to 0 in float64 and those of 1e300 overflow, their scaled squares do
+    neither, and scaling by a power of two rounds nothing."""
 
     n: float  # the number of rows, or the sum of their weights
     mean: float
-    m2: float
+    scaled_m2: float
+    scale: float = 1.0
+
+    @property
+    def m2(self) -> float:
+        """M2 in the data's units (0.0 or inf where float64 cannot hold it)."""
+        with np.errstate(over="ignore", under="ignore"):
+            return float(self.scaled_m2 * self.scale * self.scale)
+
+    @property
+    def sd(self) -> float:
+        """The root mean square deviation from the mean (the MLE of sigma)."""
+        return float(np.sqrt(self.scaled_m2 / self.n) * self.scale)
+
+    def mean_square_about(self, mu: float, unit: float) -> float:
+        """The mean squared deviation from mu, in units of `unit`^2: finite at any scale."""
+        with np.errstate(over="ignore"):  # inf, not an OverflowError, for a search far out
+            ratio = np.float64(self.scale) / unit
+            offset = (np.float64(self.mean) - mu) / unit
+            return float(self.scaled_m2 / self.n * ratio * ratio + offset * offset)
 
     @classmethod
     def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Moments":
         # Corrected two-pass: E[x^2] - E[x]^2 would lose every digit on data like 1e7 +- 0.1.
-        # Sums are numpy's pairwise ones: a BLAS dot product (@) drifts by ~1e-12 at 10^7 rows.
+        # Sums are numpy's pairwise ones: a BLAS dot product (@) drifted by ~1e-12 at 10^7 rows.
+        # Values are divided by a power of two near the largest (exactly), so that their sum
+        # cannot overflow, and deviations by one near the largest deviation.
+        if weights is not None and not weights.sum() > 0:  # a chunk of rows that all weigh 0
+            return cls(0.0, 0.0, 0.0)
+        size = power_of_two(float(np.max(np.abs(values)))) or 1.0
+        scaled = values / size
         if weights is None:
             n = len(values)
-            mean = float(np.mean(values))
-            deviations = values - mean
+            mean = float(np.mean(scaled))
+            spread = power_of_two(float(np.max(np.abs(scaled - mean)))) or 1.0
+            deviations = (scaled - mean) / spread
             m2 = float(np.sum(deviations * deviations) - deviations.sum() ** 2 / n)
         else:
+            # in shares of the total weight, so that weights of 1e300 do not overflow the sums
             n = float(weights.sum())
-            mean = float(np.sum(weights * values) / n)
-            deviations = values - mean
-            m2 = float(np.sum(weights * deviations * deviations) - np.sum(weights * deviations) ** 2 / n)
-        return cls(n, mean, max(m2, 0.0))
+            share = weights / n
+            mean = float(np.sum(share * scaled))
+            counted = scaled[weights > 0] - mean
+            spread = power_of_two(float(np.max(np.abs(counted)))) if len(counted) else 0.0
+            spread = spread or 1.0
+            deviations = (scaled - mean) / spread
+            m2 = n * float(np.sum(share * deviations * deviations) - np.sum(share * deviations) ** 2)
+        return cls(n, mean * size, max(m2, 0.0), spread * size)
 
     def merge(self, other: "Moments") -> "Moments":
         """Chan et al.'s pairwise update, which keeps the two-pass accuracy."""
+        if not other.n or not self.n:
+            return self if not other.n else other
         n = self.n + other.n
         delta = other.mean - self.mean
-        mean = self.mean + delta * other.n / n
-        m2 = self.m2 + other.m2 + delta * delta * self.n * other.n / n
-        return Moments(n, mean, m2)
+        mean = self.mean + delta * (other.n / n)
+        scale = max(self.scale, other.scale, power_of_two(abs(delta)))
+        mine, theirs, step = self.scale / scale, other.scale / scale, delta / scale
+        m2 = self.scaled_m2 * mine * mine + other.scaled_m2 * theirs * theirs + step * step * (self.n * other.n / n)
+        return Moments(n, mean, m2, scale)
 
 
 class Normal(Family):
     name = "normal"
-    parameters = (Parameter("mu", Real(), scale_by="sigma"), Parameter("sigma", Positive()))
+    parameters = (Parameter("mu", Real(), scale_by="sigma", in_data_units=True),
+                  Parameter("sigma", Positive(), in_data_units=True))
     support = RealLine()
     loss = "mean squared error"
     continuous = True
@@ -55,44 +95,51 @@ class Normal(Family):
     def summarize(self, values, weights=None):
         return Moments.of(values, weights)
 
+    def unit(self, stats):
+        return stats.scale
+
     def degenerate_reason(self, stats, fixed=()):
-        if stats.m2 == 0 and "sigma" not in fixed:
+        if stats.scaled_m2 == 0 and "sigma" not in fixed:
             return "every value is the same, so the normal likelihood has no maximum (sigma -> 0)"
         return None
 
     def closed_form(self, stats):
-        return {"mu": stats.mean, "sigma": float(np.sqrt(stats.m2 / stats.n))}
+        return {"mu": stats.mean, "sigma": stats.sd}
 
     def closed_form_given(self, stats, fixed):
         if set(fixed) == {"sigma"}:  # the mean whatever sigma is
             return {"mu": stats.mean, "sigma": fixed["sigma"]}
         if set(fixed) == {"mu"}:  # the root mean square deviation from the given mu
-            return {"mu": fixed["mu"], "sigma": float(np.sqrt(stats.m2 / stats.n + (stats.mean - fixed["mu"]) ** 2))}
+            mu = fixed["mu"]
+            return {"mu": mu, "sigma": float(np.sqrt(stats.mean_square_about(mu, stats.scale)) * stats.scale)}
         return super().closed_form_given(stats, fixed)
 
     def start(self, stats):
-        sd = np.sqrt(stats.m2 / stats.n)
+        sd = stats.sd
         return {"mu": stats.mean + sd, "sigma": 2.0 * sd}
 
     def nll(self, stats, params):
         mu, sigma = params["mu"], params["sigma"]
-        squares = stats.m2 + stats.n * (stats.mean - mu) ** 2
-        return float(stats.n * (np.log(sigma) + HALF_LOG_2PI) + squares / (2 * sigma**2))
+        # (m2 + n (mean - mu)^2) / sigma^2 in ratios, which stay finite at any scale
+        return float(stats.n * (np.log(sigma) + HALF_LOG_2PI) + stats.n * stats.mean_square_about(mu, sigma) / 2)
 
     def objective(self, stats, u):
+        # u = (mu / unit, log(sigma / unit)): the data's unit is a power of two near its spread
         mu, log_sigma = u
+        unit = stats.scale
         variance = np.exp(2 * log_sigma)
-        offset = stats.mean - mu
-        mean_square = stats.m2 / stats.n + offset**2  # the MSE of predicting mu for every row
-        value = log_sigma + HALF_LOG_2PI + mean_square / (2 * variance)
+        offset = stats.mean / unit - mu
+        mean_square = stats.mean_square_about(stats.mean, unit) + offset**2  # the MSE of predicting mu
+        value = log_sigma + np.log(unit) + HALF_LOG_2PI + mean_square / (2 * variance)
         grad = np.array([-offset / variance, 1.0 - mean_square / variance])
         return float(value), grad
 
     def hessian(self, stats, u):
         mu, log_sigma = u
+        unit = stats.scale
         precision = np.exp(-2 * log_sigma)
-        offset = stats.mean - mu
-        mean_square = stats.m2 / stats.n + offset**2
+        offset = stats.mean / unit - mu
+        mean_square = stats.mean_square_about(stats.mean, unit) + offset**2
         cross = 2 * offset * precision
         return np.array([[precision, cross], [cross, 2 * mean_square * precision]])
 
@@ -101,9 +148,8 @@ class Normal(Family):
         return {"mu": sigma / np.sqrt(stats.n), "sigma": sigma / np.sqrt(2 * stats.n)}
 
     def profile_nll(self, stats, name, value, index=None):
-        if name == "mu":  # sigma^2 at its conditional MLE: the mean squared error about mu
-            sigma = np.sqrt((stats.m2 + stats.n * (stats.mean - value) ** 2) / stats.n)
-            return self.nll(stats, {"mu": value, "sigma": sigma})
+        if name == "mu":  # sigma at its conditional MLE: the root mean square deviation about mu
+            return self.nll(stats, self.closed_form_given(stats, {"mu": value}))
         return self.nll(stats, {"mu": stats.mean, "sigma": value})
 
     def log_cdf(self, x, params):
@@ -120,12 +166,17 @@ class Normal(Family):
 
     def loss_report(self, stats, params):
         mu, sigma = params["mu"], params["sigma"]
-        mse = stats.m2 / stats.n + (stats.mean - mu) ** 2  # exact: no rows needed
+        unit = stats.scale
+        scaled_mse = stats.mean_square_about(mu, unit)  # exact: no rows needed
+        with np.errstate(over="ignore", under="ignore"):
+            mse = scaled_mse * unit * unit
         return {
             "name": self.loss,
-            "mse": mse,
+            # None where float64 cannot hold it (data near 1e-200 or 1e200); the identity holds anyway
+            "mse": float(mse) if np.isfinite(mse) and (mse > 0 or scaled_mse == 0) else None,
             "identity": "NLL = n*log(sigma*sqrt(2*pi)) + n*MSE/(2*sigma^2)",
-            "nll_from_loss": float(stats.n * np.log(sigma * np.sqrt(2 * np.pi)) + stats.n * mse / (2 * sigma**2)),
+            "nll_from_loss": float(stats.n * np.log(sigma * np.sqrt(2 * np.pi))
+                                   + stats.n * scaled_mse * (unit / sigma) ** 2 / 2),
         }
 
     def log_prob(self, encoded, params):
