@@ -208,7 +208,8 @@ WEIGHTS = typer.Option(
 FIX = typer.Option(
     None, "--fix", metavar="NAME=VALUE",
     help="Hold a parameter at a value and fit the others (repeatable), e.g. --fix sigma=1; for "
-    "categorical, p=a:0.2,b:0.8.",
+    "categorical, p=a:0.2,b:0.8. Double-quote a category label that holds a comma, colon, equals sign "
+    "or quote, doubling a quote inside: --fix 'p=\"a,b\":0.2,c:0.8'.",
 )
 
 
@@ -389,7 +390,9 @@ def score(
     file: str = FILE,
     dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution family of the candidates."),
     candidate: list[str] = typer.Option(..., "--candidate", metavar="NAME=VALUE,...",
-                                        help="Parameter values to score (repeatable), e.g. \"mu=0,sigma=1\"."),
+                                        help="Parameter values to score (repeatable), e.g. \"mu=0,sigma=1\"; "
+                                        "for categorical \"p=a:0.5,b:0.5\", a label holding a comma, colon, "
+                                        "equals sign or quote in double quotes: 'p=\"a,b\":0.5,c:0.5'."),
     column: Optional[str] = COLUMN,
     output: OutputFormat = FORMAT,
     weights: Optional[str] = WEIGHTS,

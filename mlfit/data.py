@@ -463,6 +463,7 @@ def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
 CHUNK_BYTES = 1 << 20  # the file is parsed at most 1 MB at a time (larger chunks parse slower here: page faults)
 CHUNK_ROWS = 1 << 18  # ... and about this many rows, fewer bytes for short rows: each row costs memory
 SURPLUS = "\x00surplus"
+LONG_NEGATIVE_EXPONENT = re.compile(rb"[eE]-0*[1-9][0-9]{2}")
 
 
 def _frames(handle, label: str, width: int, positions: list[int], text: bool, sep: str, options: ReadOptions):
@@ -507,7 +508,10 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
         # Skipping the spaces that open cells costs a fifth of the parse, and without a space in the
         # chunk there are none to skip (a byte search, unlike looking for ", ", costs next to nothing).
         skip_spaces = b" " in records
-        frame = _parse_chunk(records + filler, label, names, wanted, text, sep, encoding, options, offset,
+        # A number like 1e-400 parses as 0.0, which a count column would take for a real 0: a chunk
+        # that may hold one is read as text, whose checks see the cell as written.
+        as_text = text or LONG_NEGATIVE_EXPONENT.search(records) is not None
+        frame = _parse_chunk(records + filler, label, names, wanted, as_text, sep, encoding, options, offset,
                              skip_spaces)
         rows = len(frame) - 1  # less the filler line
         yield [frame[name].to_numpy()[:rows] for name in wanted], offset
@@ -620,7 +624,7 @@ def support_values(column: Column, family) -> np.ndarray:
     support = family.support
     if not support.numeric:
         return column.values
-    numbers = _as_numbers(column, accept_true_false=family.name == "bernoulli")
+    numbers = _as_numbers(column, accept_true_false=family.name == "bernoulli", refuse_underflow=support.discrete)
     bad = np.flatnonzero(support.violations(numbers))
     if bad.size:
         i = bad[0]
@@ -635,7 +639,9 @@ def text_cells(values: np.ndarray, decimal: str = ".") -> pd.Series:
     return cells.str.replace(decimal, ".", regex=False) if decimal != "." else cells
 
 
-def _as_numbers(column: Column, accept_true_false: bool) -> np.ndarray:
+def _as_numbers(column: Column, accept_true_false: bool, refuse_underflow: bool = False) -> np.ndarray:
+    """The column's cells as float64. `refuse_underflow`: a cell like 1e-400, which float64 can only
+    hold as 0, is an error rather than a 0 (a count or a 0/1 column)."""
     values = column.values
     if values.dtype.kind in "biuf":
         return values.astype(np.float64)
@@ -648,10 +654,22 @@ def _as_numbers(column: Column, accept_true_false: bool) -> np.ndarray:
     if bad.size:
         raise DataError(f"{column.where(bad[0])}: {_show(values[bad[0]])} is not a number", kind="value",
                         row=int(column.rows[bad[0]]))
+    if refuse_underflow:
+        zeros = np.flatnonzero(numbers == 0)
+        written = cells.iloc[zeros].str.contains(r"^[^eE]*[1-9]", regex=True).to_numpy(dtype=bool)
+        if written.any():
+            i = zeros[np.flatnonzero(written)[0]]
+            raise DataError(f"{column.where(i)}: {_show(values[i])} is not 0 but is too small for float64, which "
+                            "would read it as 0", kind="value", row=int(column.rows[i]))
     return numbers
 
 
 def _show(value) -> str:
+    """A cell for a message: text as written; a number as its shortest round-trip form (1e-320,
+    not the 330 digits of its exact decimal expansion)."""
     if isinstance(value, str):
         return repr(_cut(str(value)))
-    return np.format_float_positional(float(value), trim="-")
+    number = float(value)
+    if number == 0 or 1e-6 <= abs(number) < 1e16 or not np.isfinite(number):
+        return np.format_float_positional(number, trim="-")
+    return repr(number)

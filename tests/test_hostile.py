@@ -55,6 +55,15 @@ CORPUS = {
                             "not a valid CSV: the quoted cell that starts in row 2 never ends"),
     "huge cell": ("x\n" + "a" * 5_000_000 + "\n", [], "normal", 1,
                   "column 'x', row 1: '" + "a" * 37 + "...' is not a number"),
+    "a count below float64's smallest number": ("x\n1\n0\n1e-400\n", [], "poisson", 1,
+                                                "column 'x', row 3: '1e-400' is not 0 but is too small for float64, "
+                                                "which would read it as 0"),
+    "a 0/1 cell below float64's smallest number": ("x\n1\n0\n-2.5E-0400\n", [], "bernoulli", 1,
+                                                  "column 'x', row 3: '-2.5E-0400' is not 0 but is too small for "
+                                                  "float64, which would read it as 0"),
+    "a subnormal count is quoted short": ("x\n1\n0\n1e-320\n", [], "poisson", 1,
+                                          "column 'x', row 3: '1e-320' is not a non-negative integer count, which "
+                                          "poisson needs"),
     "constant column": ("x\n3\n3\n3\n", [], "laplace", 1,
                         "column 'x': every value is the same, so the laplace likelihood has no maximum (b -> 0)"),
 }
@@ -252,3 +261,17 @@ def test_a_negative_seed_is_a_usage_error(tmp_path):
     path = write(tmp_path, _numbers_csv())
     result = run(path, "--gof-bootstrap", "3", "--seed", "-5")
     assert result.exit_code == 2 and "--seed" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_zero_written_with_a_long_exponent_is_still_zero(tmp_path):
+    path = write(tmp_path, "x\n1\n0e-400\n0.000E-999\n2\n")
+    result = run(path, "-f", "json", dist="poisson")
+    assert result.exit_code == 0 and '"n": 4' in result.stdout, result.stderr
+
+
+def test_a_number_in_an_error_is_short(tmp_path):
+    path = write(tmp_path, "x\n1\n0\n2\n", name="d.csv")
+    from mlfit.data import _show
+
+    assert _show(1e-320) == "1e-320" and _show(2.5) == "2.5" and _show(0.0) == "0" and _show(1e300) == "1e+300"
+    assert run(path, dist="poisson").exit_code == 0

@@ -186,3 +186,34 @@ def test_candidates_outside_the_parameter_space_are_refused(tmp_path, family, ca
     values = ["a", "b"] if family == "categorical" else [0, 1, 1]
     result = score_cli(tmp_path, values, "-d", family, "--candidate", candidate)
     assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("label", ["a,b", "x:y", "k=v", 'say "hi"', 'a,"b":c=d'])
+def test_a_category_label_with_a_comma_colon_or_quote_can_be_fixed_and_scored(tmp_path, label):
+    from mlfit.params import quote_label
+
+    path = tmp_path / "labels.csv"
+    cell = '"' + label.replace('"', '""') + '"'
+    path.write_text("shot\n" + f"{cell}\nc\nc\n{cell}\n")
+    written = f"p={quote_label(label)}:0.25,c:0.75"
+    fixed = runner.invoke(app, ["fit", str(path), "-d", "categorical", "--fix", written, "-f", "json"])
+    assert fixed.exit_code == 0, fixed.stderr
+    assert json.loads(fixed.stdout)["fixed"]["p"] == {label: 0.25, "c": 0.75}
+    scored = runner.invoke(app, ["score", str(path), "-d", "categorical", "--candidate", written, "-f", "json"])
+    assert scored.exit_code == 0, scored.stderr
+    # the candidate's NLL by hand: two rows of probability 0.25, two of 0.75
+    assert json.loads(scored.stdout)["candidates"][0]["nll"] == pytest.approx(-2 * np.log(0.25) - 2 * np.log(0.75))
+
+
+@pytest.mark.parametrize("written, message", [
+    ("p=plain:0.5,a,b:0.5", "cannot read 'a' in 'p=plain:0.5,a,b:0.5': a category is label:probability"),
+    ('p="a,b:0.5', "a double quote is not closed"),
+    ("p=c:0.5,c:0.5", "gives category 'c' twice"),
+])
+def test_an_unreadable_candidate_is_a_usage_error_that_shows_the_quoting_rule(tmp_path, written, message):
+    path = tmp_path / "labels.csv"
+    path.write_text('shot\n"a,b"\nc\n')
+    for command in (["score", str(path), "--candidate", written], ["fit", str(path), "--fix", written]):
+        result = runner.invoke(app, [*command, "-d", "categorical"])
+        assert result.exit_code == 2 and message in result.stderr, result.stderr
+        assert len(result.stderr.splitlines()) == 1

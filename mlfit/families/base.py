@@ -140,6 +140,7 @@ def power_of_two(x: float) -> float:
 class Support:
     description = ""
     numeric = True
+    discrete = False  # whole numbers only: a cell that underflows to 0 is refused, not counted as 0
 
     def violations(self, values: np.ndarray) -> np.ndarray:
         """Boolean mask of the values outside the support."""
@@ -155,6 +156,7 @@ class RealLine(Support):
 
 class ZeroOne(Support):
     description = "0 or 1 (or true/false)"
+    discrete = True
 
     def violations(self, values):
         return (values != 0) & (values != 1)
@@ -162,6 +164,7 @@ class ZeroOne(Support):
 
 class NonNegativeIntegers(Support):
     description = "a non-negative integer count"
+    discrete = True
 
     def violations(self, values):
         return ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
