@@ -21,7 +21,7 @@ class Record:
     column: str | None
     result: FitResult | None = None
     error: MlfitError | None = None
-    skipped: bool = False  # --columns-all: a column whose values the family does not accept
+    skipped: bool = False  # --columns-all: a column of another kind than the family takes (see MlfitError)
 
     def to_dict(self) -> dict:
         if self.result is not None:
@@ -53,6 +53,6 @@ def fit_many(files: list[str], distribution: str, columns: list[str] | None = No
             yield Record(label, name, error=error)
         for name, outcome in fitted:
             if isinstance(outcome, MlfitError):
-                yield Record(label, name, error=outcome, skipped=every_column and outcome.kind == "value")
+                yield Record(label, name, error=outcome, skipped=every_column and outcome.other_kind)
             else:
                 yield Record(label, name, result=outcome)

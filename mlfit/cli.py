@@ -221,7 +221,9 @@ FIX = typer.Option(
     "mlfit fit data/*.csv --dist normal --columns-all --format jsonl | jq -c '[.file, .column, .params]'",
     "mlfit fit a.csv b.csv --dist poisson --column home --column away --format csv > fits.csv",
     "mlfit fit goals_table.csv --dist poisson --column goals --weights matches",
-    note="In a batch (several files or columns) the exit code is 1 if any fit failed.",
+    note="In a batch (several files or columns) each failure is a line on stderr (and an error record in "
+    "json, jsonl, csv and tsv), the rest go on, and the exit code is the most serious one met: 2 if a file, "
+    "column or --fix was wrong, else 1 if some data could not be fitted, else 3 if a fit warned.",
 ))
 def fit(
     files: list[str] = typer.Argument(..., metavar="FILE...", help="CSV files (.csv, .gz, .bz2, .xz, .zip), - for "
@@ -317,30 +319,31 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
     family = get_family(dist)
     writer = None if output is FitFormat.table else RecordWriter(output.value, family, sys.stdout)
     console = Console()
-    failed, warnings = False, []
+    codes, warnings = set(), []
     for record in fit_many(files, dist, columns, every_column=every_column, weights=weights,
                            read_options=read_options, **fit_options):
         if record.skipped:
             typer.echo(f"mlfit: skipped {record.error}", err=True)
             continue
         if record.error is not None:
-            failed = True
-            if writer is None:
-                typer.echo(f"mlfit: error: {record.error}", err=True)
+            codes.add(record.error.exit_code)
+            typer.echo(f"mlfit: error: {' '.join(str(record.error).split())}", err=True)  # whatever the format
         else:
             warnings += record.result.warnings()
             if writer is None:
                 print_table(record.result, console, chart=not no_chart)
         if writer is not None:
             writer.write(record)
-        if failed and fail_fast:
+        if codes and fail_fast:
             break
     if writer is not None:
         writer.close()
     for warning in warnings:
         typer.echo(f"mlfit: warning: {warning}", err=True)
-    if failed:
-        raise typer.Exit(EXIT_BAD_DATA)
+    # One rule for one fit and for many: the most serious outcome decides (see BATCH_EXIT).
+    for code in (EXIT_USAGE, EXIT_BAD_DATA):
+        if code in codes:
+            raise typer.Exit(code)
     if warnings:
         raise typer.Exit(EXIT_FIT_WARNING)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import bz2
+import collections
 import contextlib
 import csv
 import dataclasses
@@ -151,8 +152,18 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
         names = header[offset:]
         if only_one:
             positions = [_choose(names, None, label)]
-        elif columns is None:
-            positions = list(range(len(names)))
+        elif columns is None:  # every column, but one the header names twice is no column's name
+            positions, times, reported = [], collections.Counter(names), set()
+            for i, name in enumerate(names):
+                if times[name] == 1:
+                    positions.append(i)
+                elif name not in reported:
+                    reported.add(name)
+                    error = UsageError(f"{label}: the header names column '{name}' {times[name]} times",
+                                       kind="column")
+                    if unknown is None:
+                        raise error
+                    unknown.append((name, error))
         else:
             positions = []
             for column in columns:
@@ -624,13 +635,37 @@ def support_values(column: Column, family) -> np.ndarray:
     support = family.support
     if not support.numeric:
         return column.values
-    numbers = _as_numbers(column, accept_true_false=family.name == "bernoulli", refuse_underflow=support.discrete)
-    bad = np.flatnonzero(support.violations(numbers))
-    if bad.size:
-        i = bad[0]
-        raise DataError(f"{column.where(i)}: {_show(column.values[i])} is not {support.description}, "
-                        f"which {family.name} needs", kind="value", row=int(column.rows[i]))
+    try:
+        numbers = _as_numbers(column, accept_true_false=family.name == "bernoulli",
+                              refuse_underflow=support.discrete)
+        bad = np.flatnonzero(support.violations(numbers))
+        if bad.size:
+            i = bad[0]
+            raise DataError(f"{column.where(i)}: {_show(column.values[i])} is not {support.description}, "
+                            f"which {family.name} needs", kind="value", row=int(column.rows[i]))
+    except DataError as error:
+        raise DataError(str(error), kind=error.kind, row=error.row,
+                        other_kind=accepted_share(column, family) < 0.5) from None
     return numbers
+
+
+def accepted_share(column: Column, family) -> float:
+    """The share of a (chunk of a) column's values that the family accepts: near 1 for a numeric
+    column with a typo in it, near 0 for a text column or measurements offered to a count family."""
+    values = column.values
+    if not len(values) or not family.support.numeric:
+        return 1.0
+    if values.dtype.kind in "biuf":
+        numbers = values.astype(np.float64)
+    else:
+        cells = text_cells(values, column.decimal)
+        if family.name == "bernoulli":
+            lowered = cells.str.lower()
+            cells = cells.mask(lowered == "true", "1").mask(lowered == "false", "0")
+        numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        accepted = ~np.isnan(numbers) & ~family.support.violations(numbers)
+    return float(accepted.mean())
 
 
 def text_cells(values: np.ndarray, decimal: str = ".") -> pd.Series:

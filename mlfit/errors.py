@@ -4,7 +4,6 @@ Every message is one line and names the file, column, row and value where it can
 so that a batch script's log says what to fix without a traceback.
 """
 
-EXIT_OK = 0
 EXIT_BAD_DATA = 1
 EXIT_USAGE = 2
 EXIT_FIT_WARNING = 3
@@ -19,10 +18,13 @@ class MlfitError(Exception):
     exit_code = EXIT_BAD_DATA
     default_kind = "data"
 
-    def __init__(self, message: str, *, kind: str | None = None, row: int | None = None):
+    def __init__(self, message: str, *, kind: str | None = None, row: int | None = None, other_kind: bool = False):
         super().__init__(message)
         self.kind = kind or self.default_kind
         self.row = row
+        # A value error in a column that as a whole holds another kind of value (text for a numeric
+        # family, measurements for a count family), not a stray bad cell: --columns-all skips it.
+        self.other_kind = other_kind
 
 
 class DataError(MlfitError):

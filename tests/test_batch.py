@@ -78,7 +78,9 @@ def test_failures_become_error_records_and_the_rest_go_on(three_files, tmp_path)
     bad.write_text("home,away\n1,2\n-3,4\n")
     files = [three_files[0], str(tmp_path / "missing.csv"), str(bad), three_files[1]]
     result = runner.invoke(app, ["fit", *files, "-d", "poisson", "-c", "home", "-c", "nope", "-f", "jsonl"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a missing file or column is a usage error, as in a single fit
+    assert len(result.stderr.splitlines()) == 6 and all(line.startswith("mlfit: error: ")
+                                                        for line in result.stderr.splitlines())
     records = [json.loads(line) for line in result.stdout.splitlines()]
     errors = [(r["file"], r["column"], r["error"]["kind"], r["error"]["row"]) for r in records if "error" in r]
     assert errors == [
@@ -100,13 +102,13 @@ def test_csv_error_rows(three_files, tmp_path):
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows[0]["error"] == "" and rows[1]["error_kind"] == "file"
     assert rows[1]["error"].endswith("gone.csv: no such file") and rows[1]["nll"] == ""
-    assert result.exit_code == 1
+    assert result.exit_code == 2 and result.stderr.endswith("gone.csv: no such file\n")
 
 
 def test_fail_fast_stops_at_the_first_failure(three_files, tmp_path):
     files = [three_files[0], str(tmp_path / "missing.csv"), three_files[1]]
     result = runner.invoke(app, ["fit", *files, "-d", "poisson", "-c", "home", "-f", "jsonl", "--fail-fast"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) == 2 and "error" in records[1]
 
@@ -133,3 +135,56 @@ def test_fit_columns_in_python_gives_a_result_or_an_error_per_column(three_files
     assert list(outcomes) == ["home", "away", "note"]
     assert outcomes["home"].to_dict() == single(three_files[0], "home")
     assert isinstance(outcomes["note"], mlfit.DataError) and outcomes["note"].kind == "value"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "csv", "tsv"])
+def test_one_bad_cell_in_a_numeric_column_is_an_error_in_every_format(tmp_path, fmt):
+    path = tmp_path / "typo.csv"
+    path.write_text("id,x,y\n" + "".join(f"r{i},{i / 3:.3f},{i % 5}\n" for i in range(30)).replace("4.000", "4.0O0"))
+    result = runner.invoke(app, ["fit", str(path), "-d", "normal", "--columns-all", "-f", fmt, "--no-chart"])
+    assert result.exit_code == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert f"mlfit: skipped {path}: column 'id', row 1: 'r0' is not a number" in lines  # text: not this family's
+    assert f"mlfit: error: {path}: column 'x', row 13: '4.0O0' is not a number" in lines
+    if fmt == "jsonl":
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [(r["column"], "error" in r) for r in records] == [("x", True), ("y", False)]
+
+
+def test_a_one_column_file_with_a_typo_prints_its_error_record(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("x\n1.5\n2.5\n3,5\n")
+    result = runner.invoke(app, ["fit", str(path), "-d", "normal", "--columns-all", "-f", "jsonl"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"]["kind"] == "csv"
+
+
+def test_measurements_are_skipped_for_a_count_family_but_a_stray_fraction_is_an_error(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("height,goals\n" + "".join(f"{170 + i * 0.37:.2f},{i % 4}\n" for i in range(20))
+                    + "171.5,2.5\n")
+    result = runner.invoke(app, ["fit", str(path), "-d", "poisson", "--columns-all", "-f", "jsonl"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0].startswith(f"mlfit: skipped {path}: column 'height'")
+    assert json.loads(result.stdout)["error"]["row"] == 21
+
+
+def test_columns_all_refuses_a_header_that_names_a_column_twice(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("x,x,y\n1,2,3\n4,5,6\n2,2,2\n")
+    result = runner.invoke(app, ["fit", str(path), "-d", "normal", "--columns-all", "-f", "jsonl"])
+    assert result.exit_code == 2
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["column"], r.get("error", {}).get("kind")) for r in records] == [("x", "column"), ("y", None)]
+    assert f"mlfit: error: {path}: the header names column 'x' 2 times" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "jsonl", "csv"])
+def test_a_missing_file_and_a_bad_fix_are_exit_2_alone_or_in_a_batch(three_files, tmp_path, fmt):
+    missing = str(tmp_path / "missing.csv")
+    for files in ([missing], [three_files[0], missing]):
+        result = runner.invoke(app, ["fit", *files, "-d", "poisson", "-c", "home", "-f", fmt])
+        assert result.exit_code == 2 and result.stderr.endswith(f"{missing}: no such file\n"), result.stderr
+    for files in ([three_files[0]], three_files[:2]):
+        result = runner.invoke(app, ["fit", *files, "-d", "normal", "-c", "home", "--fix", "sigma=-1", "-f", fmt])
+        assert result.exit_code == 2 and "sigma must be greater than 0, not -1" in result.stderr, result.stderr
