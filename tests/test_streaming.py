@@ -213,10 +213,11 @@ def test_a_batch_reads_each_file_once_and_streams_every_column(tmp_path, monkeyp
     real_iter = mlfit.api.iter_columns
     monkeypatch.setattr(mlfit.api, "iter_columns", lambda *args, **kw: passes.append(args[1]) or real_iter(*args, **kw))
     result = runner.invoke(app, ["fit", str(path), "-d", "normal", "--columns-all", "-w", "w", "-f", "jsonl"])
-    assert result.exit_code == 0, result.stderr  # b is skipped, not failed: --columns-all
-    assert result.stderr == f"mlfit: skipped {path}: column 'b', row 201: 'x-0.835' is not a number\n"
+    assert result.exit_code == 1, result.stderr  # a numeric column with a bad cell is an error, not skipped
+    assert result.stderr == f"mlfit: error: {path}: column 'b', row 201: 'x-0.835' is not a number\n"
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [record["column"] for record in records] == ["a", "c"]
+    assert [record["column"] for record in records] == ["a", "b", "c"]
+    assert records.pop(1)["error"]["row"] == 201
     assert passes == [None]  # one pass reads all three (the raw product is then followed column by column)
     for record in records:
         whole_fit = whole[record["column"]]
