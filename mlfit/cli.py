@@ -184,9 +184,13 @@ DECIMAL = typer.Option(".", "--decimal", help="Decimal mark of the numbers: . or
 NO_HEADER = typer.Option(False, "--no-header", help="The file has no header row; columns are named 1, 2, 3...")
 ENCODING = typer.Option("utf-8-sig", "--encoding", help="Text encoding of the file, e.g. latin-1.")
 NA = typer.Option(None, "--na", metavar="VALUE", help="Another missing-value marker (repeatable), e.g. --na -999.")
+COMMENT = typer.Option(None, "--comment", metavar="CHAR", help="Skip lines that start with this character, "
+                       "before the header or among the rows, e.g. --comment '#'.")
+SKIP = typer.Option(0, "--skip", min=0, metavar="N", help="Skip the first N lines of the file (a title, notes) "
+                    "before the header.")
 
 
-def _read_options(sep, decimal, no_header, encoding, na):
+def _read_options(sep, decimal, no_header, encoding, na, comment=None, skip=0):
     import codecs
 
     from .data import ReadOptions
@@ -199,7 +203,10 @@ def _read_options(sep, decimal, no_header, encoding, na):
         codecs.lookup(encoding)
     except LookupError:
         raise UsageError(f"--encoding: unknown encoding '{encoding}'") from None
-    return ReadOptions(sep=sep, decimal=decimal, header=not no_header, encoding=encoding, na=tuple(na or ()))
+    if comment is not None and (len(comment) != 1 or comment in ('"', "\n", "\r") or comment == sep):
+        raise UsageError(f"--comment is one character other than a quote, a newline or the separator, not '{comment}'")
+    return ReadOptions(sep=sep, decimal=decimal, header=not no_header, encoding=encoding, na=tuple(na or ()),
+                       comment=comment, skip=skip)
 
 
 WEIGHTS = typer.Option(
@@ -253,6 +260,8 @@ def fit(
     no_header: bool = NO_HEADER,
     encoding: str = ENCODING,
     na: Optional[list[str]] = NA,
+    comment: Optional[str] = COMMENT,
+    skip: int = SKIP,
 ) -> None:
     """Fit one family to columns of CSV files by maximum likelihood.
 
@@ -270,7 +279,7 @@ def fit(
             if name in held:
                 raise UsageError(f"--fix gives {name} twice")
             held[name] = value
-    read_options = _read_options(sep, decimal, no_header, encoding, na)
+    read_options = _read_options(sep, decimal, no_header, encoding, na, comment, skip)
     fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held}
     if weights is not None and not (column or columns_all):
         raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
@@ -368,6 +377,8 @@ def compare(
     no_header: bool = NO_HEADER,
     encoding: str = ENCODING,
     na: Optional[list[str]] = NA,
+    comment: Optional[str] = COMMENT,
+    skip: int = SKIP,
 ) -> None:
     """Which family explains the column? Fit several and rank them by AIC.
 
@@ -377,7 +388,7 @@ def compare(
 
     ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
                            gof_bootstrap=gof_bootstrap, seed=seed,
-                           read_options=_read_options(sep, decimal, no_header, encoding, na))
+                           read_options=_read_options(sep, decimal, no_header, encoding, na, comment, skip))
     _show(ranking, output, "print_ranking")
     if ranking.winner is None:
         raise DataError(f"{ranking.source}: column '{ranking.column}': no family could be fitted")
@@ -404,6 +415,8 @@ def score(
     no_header: bool = NO_HEADER,
     encoding: str = ENCODING,
     na: Optional[list[str]] = NA,
+    comment: Optional[str] = COMMENT,
+    skip: int = SKIP,
 ) -> None:
     """Score candidate parameter values on the data, ranked, next to the maximum-likelihood fit.
 
@@ -412,7 +425,7 @@ def score(
     from .score import score_file
 
     scoring = score_file(file, dist.value, column, candidate, weights=weights,
-                         read_options=_read_options(sep, decimal, no_header, encoding, na))
+                         read_options=_read_options(sep, decimal, no_header, encoding, na, comment, skip))
     _show(scoring, output, "print_scores")
 
 

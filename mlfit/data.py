@@ -33,6 +33,7 @@ from .errors import DataError, UsageError
 STDIN = "-"
 MISSING_MARKERS = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A", "<NA>")
 SEPARATORS = (",", "\t", ";", "|")
+R_TABLE_HEADER = re.compile(r'"[^"]*"( "[^"]*")+\r?\n?')
 SHOWN_LENGTH = 40  # a value longer than this is cut in messages, which stay one short line
 csv.field_size_limit(2**31 - 1)  # the header peek must not choke on a huge cell; pandas has no limit
 
@@ -44,6 +45,11 @@ class ReadOptions:
     header: bool = True  # without one, columns are named by 1-based position: "1", "2", ...
     encoding: str = "utf-8-sig"  # UTF-8, with or without the byte-order mark Excel writes
     na: tuple[str, ...] = ()  # more missing-value markers
+    comment: str | None = None  # lines starting with this character are skipped, before the header or after
+    skip: int = 0  # lines skipped before anything is read (a title, notes)
+
+    def is_comment(self, line: str) -> bool:
+        return self.comment is not None and line.startswith(self.comment)
 
     @property
     def missing(self) -> list[str]:
@@ -388,10 +394,20 @@ def _peek(handle, label: str, options: ReadOptions) -> tuple[list[str], list[str
     whether the first data row starts with a quoted cell."""
     wrapper = io.TextIOWrapper(handle, encoding=options.encoding, newline="")
     try:
-        lines = [wrapper.readline() for _ in range(2)]
+        for _ in range(options.skip):
+            wrapper.readline()
+        lines = []
+        while len(lines) < 2:
+            line = wrapper.readline()
+            if not line:
+                break
+            if not options.is_comment(line):
+                lines.append(line)
         sep = options.sep or _detect_separator(lines, options.decimal)
         wrapper.seek(0)
-        reader = csv.reader(wrapper, delimiter=sep)
+        for _ in range(options.skip):
+            wrapper.readline()
+        reader = csv.reader((line for line in wrapper if not options.is_comment(line)), delimiter=sep)
         first = next(reader, None)
         second = next(reader, []) if options.header else first
     except UnicodeDecodeError:
@@ -438,6 +454,8 @@ def _detect_separator(lines: list[str], decimal: str) -> str:
     one field longer than the header is R's row-name layout); a comma when nothing splits."""
     best, best_width = ",", 1
     header = lines[0] if lines else ""
+    if R_TABLE_HEADER.fullmatch(header):  # R's write.table default: quoted names, one space between
+        return " "
     row = lines[1] if len(lines) > 1 and lines[1].strip() else None
     for sep in SEPARATORS:
         if sep == decimal:
@@ -461,7 +479,9 @@ def _choose(names: list[str], column: str | None, label: str) -> int:
                          kind="column")
     matches = [i for i, n in enumerate(names) if n == column]
     if not matches:
-        raise UsageError(f"{label}: no column '{column}'; the columns are {_cut(listing, 200)}", kind="column")
+        hint = (f" (notes before the header? skip them with --comment '{names[0][0]}' or --skip N)"
+                if names and names[0][:1] in ("#", "%", ";") else "")
+        raise UsageError(f"{label}: no column '{column}'; the columns are {_cut(listing, 200)}{hint}", kind="column")
     if len(matches) > 1:
         raise UsageError(f"{label}: the header names column '{column}' {len(matches)} times", kind="column")
     return matches[0]
@@ -490,7 +510,7 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
     names = [f"c{i}" for i in range(width)] + [SURPLUS]
     wanted = [names[p] for p in positions]
     filler = (sep * width + "\n").encode(encoding)
-    carry = b""
+    carry = _after_preamble(raw, options)
     if options.header:  # skip the header record (it may be long, or hold quoted newlines)
         while True:
             block = raw.read(CHUNK_BYTES)
@@ -512,13 +532,15 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
             carry = data
             continue
         records, carry = data[: end + 1], data[end + 1:]
+        if options.comment is not None:
+            records = _without_comments(records, options.comment.encode(encoding))
         if not records:
             continue
         if not records.endswith(b"\n"):
             records += b"\n"
         # Skipping the spaces that open cells costs a fifth of the parse, and without a space in the
         # chunk there are none to skip (a byte search, unlike looking for ", ", costs next to nothing).
-        skip_spaces = b" " in records
+        skip_spaces = sep != " " and b" " in records
         # A number like 1e-400 parses as 0.0, which a count column would take for a real 0: a chunk
         # that may hold one is read as text, whose checks see the cell as written.
         as_text = text or LONG_NEGATIVE_EXPONENT.search(records) is not None
@@ -528,6 +550,35 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
         yield [frame[name].to_numpy()[:rows] for name in wanted], offset
         offset += rows
         size = min(CHUNK_BYTES, max(1, len(records) * CHUNK_ROWS // rows))
+
+
+def _after_preamble(raw, options: ReadOptions) -> bytes:
+    """Reads past the --skip lines and the comment lines before the header; gives what it read beyond."""
+    carry, skipped = b"", 0
+    comment = None if options.comment is None else options.comment.encode()
+    while True:
+        if skipped < options.skip or (comment is not None and carry.startswith(comment)):
+            end = carry.find(b"\n")
+            if end != -1:
+                carry, skipped = carry[end + 1:], skipped + (skipped < options.skip)
+                continue
+            block = raw.read(CHUNK_BYTES)
+            if not block:
+                return b""
+            carry += block
+            continue
+        if carry or comment is None:
+            return carry
+        block = raw.read(CHUNK_BYTES)
+        if not block:
+            return b""
+        carry += block
+
+
+def _without_comments(records: bytes, comment: bytes) -> bytes:
+    if comment not in records:
+        return records
+    return re.sub(rb"(?m)^" + re.escape(comment) + rb"[^\n]*\n", b"", records)
 
 
 def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options, offset,

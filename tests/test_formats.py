@@ -99,3 +99,26 @@ def test_bad_reader_options(tmp_path, args, message):
 def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("mlfit ")
+
+
+def test_r_write_table_default_layout(tmp_path):
+    # write.table(df, "t.txt"): space separated, names quoted, row names quoted, header one field short
+    path = tmp_path / "t.txt"
+    path.write_text('"x" "y"\n"1" 1.5 2\n"2" 2.5 NA\n"3" 3.1 4\n')
+    data = fit(path, "-c", "x")
+    assert data["n"] == 3 and data["params"]["mu"] == pytest.approx((1.5 + 2.5 + 3.1) / 3, rel=1e-15)
+    y = fit(path, "-c", "y", "--sep", " ")
+    assert (y["n"], y["dropped"]) == (2, 1)
+
+
+def test_comment_lines_and_skipped_lines(tmp_path):
+    stocks = tmp_path / "stocks.csv"
+    stocks.write_text("# Stock prices\n# source: a sample\nDate,AAPL\n2000-01-03,3.9\n# a note\n2000-01-04,3.5\n"
+                      "2000-01-05,3.6\n")
+    data = fit(stocks, "-c", "AAPL", "--comment", "#")
+    assert data["n"] == 3 and data["params"]["mu"] == pytest.approx(11 / 3, rel=1e-15)
+    plain = runner.invoke(app, ["fit", str(stocks), "-d", "normal", "-c", "AAPL"])
+    assert plain.exit_code == 2 and "skip them with --comment '#'" in plain.stderr
+    titled = tmp_path / "titled.csv"
+    titled.write_text("Survey 2020\nrecorded by hand\nx,y\n1,2\n3,4\n5,7\n")
+    assert fit(titled, "-c", "y", "--skip", "2")["params"]["mu"] == pytest.approx(13 / 3)

@@ -233,6 +233,10 @@ class Family:
             return dict(fixed)
         raise NotImplementedError(f"{self.name}: no conditional closed form for {sorted(fixed)}")
 
+    def kinks(self, stats, name: str, value: float) -> list[float]:
+        """Families whose NLL is piecewise linear in a parameter: the kinks on either side of `value`."""
+        return []
+
     def optimal_intervals(self, stats) -> dict:
         """Parameters whose optimum is a whole interval, as {name: (low, high)}."""
         return {}

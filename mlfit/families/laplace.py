@@ -49,6 +49,13 @@ class Sample:
         counted = self.values if self.weights is None else self.values[self.weights > 0]
         return bool(counted.min() == counted.max())
 
+    def nearest_values(self, mu: float) -> list[float]:
+        """The values (of rows that weigh something) nearest mu from below and from above."""
+        counted = self.values if self.weights is None else self.values[self.weights > 0]
+        below, above = counted[counted <= mu], counted[counted >= mu]
+        return [float(x) for x in (below.max() if len(below) else None, above.min() if len(above) else None)
+                if x is not None]
+
     @cached_property
     def moments(self) -> Moments:
         return Moments.of(self.values, self.weights)
@@ -163,6 +170,12 @@ class Bracket:
         held = deviations.sum() if self.weights is None else self.weights @ deviations
         return float((outside + held) / self.n)
 
+    def nearest_values(self, mu: float) -> list[float]:
+        """The held values nearest mu from below and above (the bracket holds the median's neighbours)."""
+        values = self.values if self.weights is None else self.values[self.weights > 0]
+        at = int(np.searchsorted(values, mu))
+        return [float(values[i]) for i in (at - 1, at) if 0 <= i < len(values)]
+
     @classmethod
     def of(cls, sketch: Sketch, values_again) -> "Bracket":
         sample = np.sort(sketch.sample)
@@ -237,6 +250,10 @@ class Laplace(Family):
         if set(fixed) == {"mu"}:  # the mean absolute deviation from the given mu
             return {"mu": fixed["mu"], "b": stats.mean_abs(fixed["mu"])}
         return super().closed_form_given(stats, fixed)
+
+    def kinks(self, stats, name, value):
+        # sum |x - mu| bends at every value: the nearest ones on either side of mu
+        return stats.nearest_values(value) if name == "mu" else []
 
     def optimal_intervals(self, stats):
         # With an even count, every mu between the two middle values gives the same NLL.
