@@ -391,7 +391,8 @@ def compare(
                            read_options=_read_options(sep, decimal, no_header, encoding, na, comment, skip))
     _show(ranking, output, "print_ranking")
     if ranking.winner is None:
-        raise DataError(f"{ranking.source}: column '{ranking.column}': no family could be fitted")
+        why = "no family could be ranked" if ranking.fitted else "no family could be fitted"
+        raise DataError(f"{ranking.source}: column '{ranking.column}': {why}")
     _warn_and_exit([w for c in ranking.fitted for w in c.result.warnings()])
 
 

@@ -1,20 +1,29 @@
 """Which family wins: fit every family the column admits and rank them by AIC.
 
 A family that cannot fit the column stays in the list with the reason, so a user never
-wonders whether it was tried.
+wonders whether it was tried. Which families are tried is decided by the same checks `mlfit fit`
+makes of each family's values, so compare never proposes what fit refuses, nor the reverse.
+
+A categorical fit with about one category per row (more categories than half the rows) only
+memorises the column: it is listed with a warning, never ranked, so it cannot "win" on a column
+of measurements or identifiers.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
-from .data import DEFAULT, ReadOptions, iter_columns, require_column_for_weights, text_cells
-from .errors import MlfitError
+from .data import DEFAULT, Column, ReadOptions, accepted_share, iter_columns, require_column_for_weights, support_values, \
+    text_cells
+from .errors import DataError, MlfitError
+from .families import get_family
 from .result import FitResult
+
+
+SATURATION = 0.5  # a categorical with more categories than this share of its rows is not ranked
 
 
 @dataclass(frozen=True)
@@ -23,12 +32,19 @@ class Candidate:
     result: FitResult | None = None
     error: str | None = None
     delta_aic: float | None = None
-    weight: float | None = None  # Akaike weight: exp(-delta/2), normalised over the fitted families
+    weight: float | None = None  # Akaike weight: exp(-delta/2), normalised over the ranked families
+    warning: str | None = None  # fitted but not ranked: why
+
+    @property
+    def ranked(self) -> bool:
+        return self.result is not None and self.warning is None
 
     def to_dict(self, rank: int | None) -> dict:
         if self.result is None:
             return {"distribution": self.distribution, "fitted": False, "error": self.error}
-        return {"rank": rank, "fitted": True, **self.result.to_dict(), "delta_aic": self.delta_aic,
+        if self.warning is not None:
+            return {"rank": None, "fitted": True, "ranked": False, "warning": self.warning, **self.result.to_dict()}
+        return {"rank": rank, "fitted": True, "ranked": True, **self.result.to_dict(), "delta_aic": self.delta_aic,
                 "akaike_weight": self.weight}
 
 
@@ -36,23 +52,31 @@ class Candidate:
 class Ranking:
     source: str
     column: str
-    candidates: list  # fitted ones best first, then the ones that failed
+    candidates: list  # ranked ones best first, then those fitted but not ranked, then the ones that failed
     mixes_densities: bool  # continuous and discrete families ranked together
+    level: float = 0.95  # goodness of fit accepts a family whose smallest p-value is at least 1 - level
+    notes: list = field(default_factory=list)  # what the reader must know about the column itself
 
     @property
     def fitted(self) -> list:
         return [c for c in self.candidates if c.result is not None]
 
     @property
+    def ranked(self) -> list:
+        return [c for c in self.candidates if c.ranked]
+
+    @property
     def winner(self) -> Candidate | None:
-        return self.fitted[0] if self.fitted else None
+        return self.ranked[0] if self.ranked else None
 
     def to_dict(self) -> dict:
+        ranks = {id(c): i + 1 for i, c in enumerate(self.ranked)}
         out = {"file": self.source, "column": self.column,
                "winner": self.winner.distribution if self.winner else None,
-               "fits": [c.to_dict(i + 1 if c.result is not None else None) for i, c in enumerate(self.candidates)]}
-        if self.note:
-            out["note"] = self.note
+               "verdict": self.verdict(),
+               "fits": [c.to_dict(ranks.get(id(c))) for c in self.candidates]}
+        if self.note or self.notes:
+            out["note"] = " ".join([*self.notes, self.note]).strip()
         return out
 
     @property
@@ -61,6 +85,40 @@ class Ranking:
             return ("continuous and discrete families are ranked together, but a density and a "
                     "probability are not on one scale: their AICs are not comparable")
         return ""
+
+    def verdict(self) -> dict:
+        """Which family is best by AIC, and whether goodness of fit accepts any ranked family: its
+        smallest p-value at least alpha = 1 - level."""
+        alpha = 1.0 - self.level
+        accepted, rejected, untested = [], [], []
+        for candidate in self.ranked:
+            p = smallest_p_value(candidate.result)
+            (untested if p is None else accepted if p >= alpha else rejected).append(candidate.distribution)
+        best = self.winner.distribution if self.winner else None
+        if best is None:
+            text = "no family could be ranked"
+        else:
+            text = f"best by AIC: {best}; "
+            if accepted:
+                text += f"goodness of fit accepts {', '.join(accepted)} (p >= {alpha:.3g})"
+                if best not in accepted:
+                    text += f", not {best}"
+            elif rejected and not untested:
+                text += f"no family fits: every goodness-of-fit p < {alpha:.3g}"
+            elif rejected:
+                text += (f"goodness of fit rejects {', '.join(rejected)} (p < {alpha:.3g}); "
+                         f"{', '.join(untested)} untested (run with --gof-bootstrap N for p-values)")
+            else:
+                text += "goodness of fit not tested (run with --gof-bootstrap N for p-values)"
+        return {"best_by_aic": best, "alpha": alpha, "accepted": accepted, "rejected": rejected,
+                "untested": untested, "text": text}
+
+
+def smallest_p_value(result) -> float | None:
+    """The smallest of a fit's goodness-of-fit p-values (chi-square, or KS/CvM/AD from a
+    bootstrap); None when it has none."""
+    values = [p for p in result.gof.p_values.values() if p is not None]
+    return min(values) if values else None
 
 
 # What a column's values are, from most to least particular, and the families each admits.
@@ -72,79 +130,123 @@ FAMILIES_BY_KIND = {
     "numbers": ["normal", "laplace"],
     "text": ["categorical"],
 }
-NUMERIC_KINDS = ("0/1", "counts", "numbers")  # each admits the ones before it
+# The fit's own check of each family's values decides a kind (laplace takes what normal takes).
+CHECKED = ("bernoulli", "poisson", "normal")
 # A family that fails with one of these is listed as unable to fit; other errors are the file's.
 CANDIDATE_FAILURES = ("value", "empty", "degenerate")
 
 
+@dataclass
+class Survey:
+    """What one pass over a column finds: which of the CHECKED families refuse it (and the fit's own
+    reason), whether it writes true/false, and how many of its values are numbers."""
+
+    source: str = ""
+    column: str = ""
+    values: int = 0
+    numbers: float = 0.0
+    true_false: bool = False
+    refusals: dict = field(default_factory=dict)  # {family: the fit's message for the first value it refuses}
+
+    def add(self, data: Column) -> None:
+        self.source, self.column = data.source, data.name
+        if not len(data.values):
+            return
+        self.values += len(data.values)
+        self.true_false = self.true_false or _writes_true_false(data)
+        for name in CHECKED:
+            if name not in self.refusals:
+                try:
+                    support_values(data, get_family(name))
+                except DataError as error:
+                    self.refusals[name] = str(error)
+        self.numbers += accepted_share(data, get_family("normal")) * len(data.values)
+
+    @property
+    def kind(self) -> str | None:
+        if not self.values:
+            return None
+        if "bernoulli" not in self.refusals:
+            return "true/false" if self.true_false else "0/1"
+        if "poisson" not in self.refusals:
+            return "counts"
+        return "numbers" if "normal" not in self.refusals else "text"
+
+    @property
+    def broken_numbers(self) -> bool:
+        """Text only because some cells are not numbers, while most are."""
+        return self.kind == "text" and self.numbers >= 0.5 * self.values
+
+    @property
+    def settled(self) -> bool:
+        """Nothing read later can change the kind (a text column of mostly text)."""
+        return len(self.refusals) == len(CHECKED) and self.numbers < 0.5 * self.values
+
+
+def _writes_true_false(data: Column) -> bool:
+    if data.values.dtype.kind == "b":
+        return True
+    if data.values.dtype.kind in "iuf":
+        return False
+    return bool(text_cells(data.values, data.decimal).str.lower().isin(["true", "false"]).any())
+
+
+def kind_of(values: np.ndarray, decimal: str = ".") -> str | None:
+    """The kind of a column's values (see FAMILIES_BY_KIND), by the fit's own checks."""
+    found = Survey()
+    found.add(Column("<data>", "x", values, np.arange(1, len(values) + 1), 0, decimal))
+    return found.kind
+
+
 def candidate_families(values: np.ndarray, decimal: str = ".") -> list[str]:
-    """The families whose support admits every value: 0/1 columns are bernoulli, poisson or
+    """The families whose support admits every value: 0/1 columns (or true/false) bernoulli, poisson or
     categorical; counts poisson or categorical; other numbers normal or laplace; text categorical."""
     return FAMILIES_BY_KIND[kind_of(values, decimal)]
 
 
-def kind_of(values: np.ndarray, decimal: str = ".") -> str | None:
-    """The kind of a column's (or a chunk's) values: see FAMILIES_BY_KIND."""
-    if not len(values):
-        return None
-    if values.dtype.kind == "b":
-        return "true/false"
-    if values.dtype.kind in "iuf":
-        numbers = values.astype(float)
-    else:  # text, as written (some cell in the chunk was not a number to pandas)
-        cells = text_cells(values, decimal)
-        if cells.str.lower().isin(["true", "false"]).all():
-            return "true/false"
-        numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
-    if not np.isfinite(numbers).all():  # NaN: a cell that is not a number
-        return "text"
-    if np.isin(numbers, [0.0, 1.0]).all():
-        return "0/1"
-    if (numbers >= 0).all() and (numbers == np.floor(numbers)).all():
-        return "counts"
-    return "numbers"
-
-
-def joined_kind(first: str | None, second: str | None) -> str | None:
-    """The kind of two parts of a column taken together."""
-    if first is None or second is None or first == second:
-        return first or second
-    if first in NUMERIC_KINDS and second in NUMERIC_KINDS:
-        return max(first, second, key=NUMERIC_KINDS.index)
-    return "text"  # true/false with numbers, or anything with text
-
-
-def survey(source: str, column: str | None, *, read_options: ReadOptions = DEFAULT,
-           whole: bool = True) -> tuple[str, str, str | None]:
-    """The file's label, the column's name, and (`whole`) the kind of all its values, from one
-    pass in bounded memory; without `whole`, only the first chunk is read."""
-    kind = None
+def survey(source: str, column: str | None, *, read_options: ReadOptions = DEFAULT, whole: bool = True) -> Survey:
+    """One pass over the column in bounded memory (without `whole`, the first chunk only)."""
+    found = Survey()
     for [data] in iter_columns(source, None if column is None else [column], options=read_options,
                                only_one=column is None):
-        kind = joined_kind(kind, kind_of(data.values, data.decimal))
-        if not whole or kind == "text":  # nothing read later can change a text column's kind
+        found.add(data)
+        if not whole or found.settled:
             break
-    return data.source, data.name, kind
+    return found
 
 
 def compare_file(source: str, column: str | None = None, distributions=None, *, weights: str | None = None,
-                 read_options: ReadOptions = DEFAULT, **options) -> Ranking:
+                 read_options: ReadOptions = DEFAULT, level: float = 0.95, **options) -> Ranking:
     """Fit each family (those the column admits, or `distributions`) and rank them by AIC.
     Each family's fit streams over the file as `mlfit.fit_file` does, so memory stays bounded;
     choosing the families takes one more pass. Options as `mlfit.fit_file`."""
     from .api import fit_file
 
     require_column_for_weights(column, weights)
-    label, name, kind = survey(source, column, read_options=read_options, whole=not distributions)
-    names = list(dict.fromkeys(distributions)) if distributions else FAMILIES_BY_KIND[kind]
-    fitted, failed = [], []
+    found = survey(source, column, read_options=read_options, whole=not distributions)
+    notes = []
+    names = list(dict.fromkeys(distributions)) if distributions else FAMILIES_BY_KIND[found.kind]
+    if not distributions and found.broken_numbers:
+        # Most cells are numbers: the numeric families are tried and say which cell stops them.
+        names = ["normal", "laplace", *names]
+        share = found.numbers / found.values
+        notes.append(f"column '{found.column}' looks numeric ({share:.0%} of its cells are numbers), but "
+                     f"{_after_column(found.refusals['normal'])}: only categorical can take it, as text")
+    fitted, unranked, failed = [], [], []
     for distribution in names:
         try:
-            fitted.append(fit_file(source, distribution, name, weights=weights, read_options=read_options, **options))
+            result = fit_file(source, distribution, found.column if column is None else column, weights=weights,
+                              read_options=read_options, level=level, **options)
         except MlfitError as error:
             if error.kind not in CANDIDATE_FAILURES:
                 raise
             failed.append(Candidate(distribution, error=str(error)))
+            continue
+        saturated = _saturated(result)
+        if saturated:
+            unranked.append(Candidate(distribution, result, warning=saturated))
+        else:
+            fitted.append(result)
     fitted.sort(key=lambda r: r.aic)
     best = fitted[0].aic if fitted else math.nan
     scores = [math.exp(-(r.aic - best) / 2) for r in fitted]
@@ -152,4 +254,18 @@ def compare_file(source: str, column: str | None = None, distributions=None, *, 
     candidates = [Candidate(r.distribution, r, delta_aic=r.aic - best, weight=s / total)
                   for r, s in zip(fitted, scores)]
     kinds = {r.family.continuous for r in fitted}
-    return Ranking(label, name, candidates + failed, mixes_densities=len(kinds) > 1)
+    return Ranking(found.source, found.column, candidates + unranked + failed, mixes_densities=len(kinds) > 1,
+                   level=level, notes=notes)
+
+
+def _saturated(result) -> str | None:
+    """Why a categorical fit is not ranked: about one category per row."""
+    if result.labels is None or len(result.labels) <= SATURATION * result.n:
+        return None
+    return (f"{len(result.labels):,} categories for {result.n:,} rows: with nearly one category per row the "
+            "fit memorises the column, so it is listed but not ranked")
+
+
+def _after_column(message: str) -> str:
+    """'file: column 'x', row 3: 'a' is not a number' -> "row 3: 'a' is not a number"."""
+    return message.split("', ", 1)[-1] if "', row " in message else message

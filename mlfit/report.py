@@ -149,9 +149,9 @@ def _summary(result) -> Table:
 def _parameters(result) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title="parameters", title_justify="left")
     table.add_column("parameter")
-    table.add_column("numerical", justify="right")
-    table.add_column("closed form", justify="right")
-    table.add_column("rel. diff", justify="right")
+    table.add_column("numerical", justify="right", overflow="fold")
+    table.add_column("closed form", justify="right", overflow="fold")
+    table.add_column("rel. diff", justify="right", overflow="fold")
     closed = dict(_rows(result.plain(result.closed_form_params)))
     for label, value in _rows(result.plain(result.params), limit=TABLE_CATEGORIES):
         diff = result.comparison.param_differences[label.split("[")[0]]
@@ -187,9 +187,9 @@ def _uncertainty(result) -> Table:
     level = result.inference.level
     table = Table(box=box.SIMPLE_HEAD, title=f"uncertainty: {level:.4g} intervals", title_justify="left")
     table.add_column("parameter")
-    table.add_column("std. error", justify="right")
-    table.add_column("Wald", justify="right")
-    table.add_column("profile likelihood", justify="right")
+    table.add_column("std. error", justify="right", overflow="fold")
+    table.add_column("Wald", justify="right", overflow="fold")
+    table.add_column("profile likelihood", justify="right", overflow="fold")
     errors = dict(_rows(result.plain(result.inference.stderr)))
     for label, interval in _rows(result.intervals(), leaf=lambda value: "wald" in value, limit=TABLE_CATEGORIES):
         table.add_row(escape(label), f"{errors[label]:.4g}", _span(interval["wald"]), _span(interval["profile"]))
@@ -246,40 +246,69 @@ def gof_summary(gof) -> str:
     return ", ".join(parts)
 
 
+RANK_COLUMNS = ("", "family", "k", "log-lik", "AIC", "dAIC", "weight", "BIC")
+
+
 def print_ranking(ranking, console: Console) -> None:
-    ranks = Table(box=box.SIMPLE_HEAD, title=escape(f"which family explains '{ranking.column}' in {ranking.source}?"),
-                  title_justify="left", title_style="bold")
-    for name in ("", "family", "k", "log-lik", "AIC", "dAIC", "weight", "BIC"):
-        ranks.add_column(name, justify="left" if name in ("", "family") else "right")
-    fits = Table(box=box.SIMPLE_HEAD, title="goodness of fit", title_justify="left")
-    fits.add_column("family")
-    fits.add_column("statistics")
-    notes = []
+    rows = []
+    notes = [Text(note, style="yellow") for note in ranking.notes]
     for rank, candidate in enumerate(ranking.candidates, start=1):
         result = candidate.result
         if result is None:
-            ranks.add_row("", candidate.distribution, *[""] * 5, Text("cannot fit", style="red"))
+            rows.append(["", candidate.distribution, "", "", "", "", "", "cannot fit"])
             notes.append(Text(f"{candidate.distribution} cannot fit: {candidate.error}", style="red"))
             continue
-        ranks.add_row("[bold green]*[/]" if rank == 1 else "", result.distribution, str(result.inference.k),
-                      f"{result.log_likelihood:.6g}", f"{result.aic:.6g}", f"{candidate.delta_aic:.3g}",
-                      f"{candidate.weight:.3g}", f"{result.bic:.6g}")
-        fits.add_row(result.distribution, escape(gof_summary(result.gof)))
+        numbers = [str(result.inference.k), f"{result.log_likelihood:.6g}", f"{result.aic:.6g}"]
+        if candidate.ranked:
+            rows.append(["*" if rank == 1 else "", result.distribution, *numbers, f"{candidate.delta_aic:.3g}",
+                         f"{candidate.weight:.3g}", f"{result.bic:.6g}"])
+        else:
+            rows.append(["", result.distribution, *numbers, "not ranked", "", f"{result.bic:.6g}"])
+            notes.append(Text(f"{candidate.distribution} is not ranked: {candidate.warning}", style="yellow"))
         if result.gof.note:
             notes.append(Text(f"{result.distribution}: {result.gof.note}", style="dim"))
         if result.gof.bootstrap:
             notes.append(Text(f"{result.distribution}: p-values from {result.gof.bootstrap} "
                               "parametric-bootstrap refits", style="dim"))
-    if ranking.winner:
-        ranks.caption = f"* best by AIC: {ranking.winner.distribution}"
-        ranks.caption_justify = "left"
-    console.print(ranks)
+    title = escape(f"which family explains '{ranking.column}' in {ranking.source}?")
+    console.print(_table_or_cards(console, title, RANK_COLUMNS, rows))
     if ranking.fitted:
+        fits = Table(box=box.SIMPLE_HEAD, title="goodness of fit", title_justify="left")
+        fits.add_column("family", no_wrap=True)
+        fits.add_column("statistics", overflow="fold")
+        for candidate in ranking.fitted:
+            fits.add_row(candidate.distribution, escape(gof_summary(candidate.result.gof)))
         console.print(fits)
+    console.print(Text(f"verdict: {ranking.verdict()['text']}", style="bold"))
     if ranking.note:
         notes.append(Text(f"note: {ranking.note}", style="yellow"))
     for note in notes:
         console.print(note)
+
+
+def _table_or_cards(console: Console, title: str, headers, rows):
+    """A table whose cells are never cut: when its numbers do not fit the console's width side by
+    side, each row becomes a small card of label: value lines instead."""
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", title_style="bold")
+    for name in headers:
+        table.add_column(name, justify="left" if name in ("", "family") else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    # rich would rather cut a cell ("1.92809e...") than wrap the table: measure it ourselves, each
+    # column as wide as its widest cell plus its padding.
+    widths = [max(len(name), *(len(row[i]) for row in rows)) + 2 for i, name in enumerate(headers)]
+    if sum(widths) + 2 <= console.width:
+        return table
+    cards = [Text(title, style="bold")]
+    for row in rows:
+        card = Table(box=None, show_header=False, padding=(0, 1))
+        card.add_column(style="bold", no_wrap=True)
+        card.add_column(overflow="fold")
+        for name, cell in zip(headers, row):
+            if cell:
+                card.add_row(name or "best", escape(cell))
+        cards += [Text(""), card]
+    return Group(*cards)
 
 
 def print_scores(scoring, console: Console) -> None:
@@ -309,8 +338,8 @@ def _underflow(result) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title=f"raw likelihood = 10^{result.underflow.log10_likelihood:.4g}",
                   title_justify="left")
     table.add_column("precision")
-    table.add_column("smallest positive", justify="right")
-    table.add_column("margin (decades)", justify="right")
+    table.add_column("smallest positive", justify="right", overflow="fold")
+    table.add_column("margin (decades)", justify="right", overflow="fold")
     table.add_column("running product", justify="left")
     for name in PRECISIONS:
         r = result.underflow.precisions[name]

@@ -97,16 +97,17 @@ def test_level_outside_zero_one_is_a_usage_error(tmp_path, level):
 @pytest.mark.parametrize("parts, expected", [
     ([["0", "1"], ["3", "0"]], ["poisson", "categorical"]),
     ([["0", "1"], ["3"], ["2.5"]], ["normal", "laplace"]),
-    ([["true"], ["1"]], ["categorical"]),
+    ([["true"], ["1"]], ["bernoulli", "categorical"]),  # what fit --dist bernoulli takes
     ([["4"], [], ["x"]], ["categorical"]),
 ])
 def test_the_families_of_a_column_read_in_chunks(parts, expected):
-    from mlfit.compare import FAMILIES_BY_KIND, joined_kind, kind_of
+    from mlfit.compare import FAMILIES_BY_KIND, Survey
+    from mlfit.data import Column
 
-    kind = None
+    found = Survey()
     for part in parts:
-        kind = joined_kind(kind, kind_of(np.array(part, dtype=object)))
-    assert FAMILIES_BY_KIND[kind] == expected == candidate_families(np.array(sum(parts, []), dtype=object))
+        found.add(Column("f", "x", np.array(part, dtype=object), np.arange(1, len(part) + 1), 0))
+    assert FAMILIES_BY_KIND[found.kind] == expected == candidate_families(np.array(sum(parts, []), dtype=object))
 
 
 def test_compare_streams_past_the_in_memory_limit(tmp_path, monkeypatch):
@@ -141,9 +142,77 @@ def test_a_broken_file_is_an_error_not_a_family_that_cannot_fit(tmp_path):
     (["true", "FALSE", "True"], ["bernoulli", "categorical"]),
     (["true", "", "false"], ["bernoulli", "categorical"]),  # pandas' own booleans, and with a gap
     (["1", "0", "1"], ["bernoulli", "poisson", "categorical"]),
-    (["1", "x", "1"], ["categorical"]),
+    (["1", "x", "1"], ["categorical", "laplace", "normal"]),  # mostly numbers: normal says which cell stops it
+    (["a", "x", "1"], ["categorical"]),
 ])
 def test_compare_chooses_from_the_file_as_written(tmp_path, cells, expected):
     path = write_column(tmp_path, "made", cells)
     ranking = compare_file(str(path))
     assert sorted(c.distribution for c in ranking.candidates) == sorted(expected)
+
+
+@pytest.mark.parametrize("cells", [["TRUE", "false", "1", "0"], ["True", "0", "FALSE", "1.0"]])
+def test_compare_proposes_bernoulli_exactly_when_fit_accepts_it(tmp_path, cells):
+    path = write_column(tmp_path, "made", cells * 5)
+    ranking = compare_file(str(path))
+    assert ranking.winner.distribution == "bernoulli"
+    fitted = runner.invoke(app, ["fit", str(path), "-d", "bernoulli", "-f", "json"])
+    assert json.loads(fitted.stdout)["params"]["p"] == pytest.approx(0.5)
+
+
+def test_a_numeric_column_with_a_bad_cell_says_why_each_family_was_not_fitted(tmp_path):
+    values = [f"{v:.3f}" for v in np.random.default_rng(6).normal(10, 2, 300)]
+    values[199] = "9 2"
+    path = write_column(tmp_path, "x", values)
+    result = runner.invoke(app, ["compare", str(path), "-f", "json"])
+    assert result.exit_code == 1 and "no family could be ranked" in result.stderr  # categorical: 300 labels
+    data = json.loads(result.stdout)
+    errors = {f["distribution"]: f.get("error") for f in data["fits"]}
+    assert errors["normal"] == f"{path}: column 'x', row 200: '9 2' is not a number"
+    assert errors["laplace"] == f"{path}: column 'x', row 200: '9 2' is not a number"
+    assert "looks numeric (100% of its cells are numbers), but row 200: '9 2' is not a number" in data["note"]
+    table = runner.invoke(app, ["compare", str(path)])
+    assert "normal cannot fit: " in table.stdout and "looks numeric" in table.stdout
+
+
+def test_a_saturated_categorical_is_listed_but_never_wins(tmp_path):
+    values = np.random.default_rng(7).choice(10**7, 3000, replace=False)  # distinct integers
+    path = write_column(tmp_path, "id", values)
+    result = runner.invoke(app, ["compare", str(path), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["winner"] == "poisson"
+    categorical = next(f for f in data["fits"] if f["distribution"] == "categorical")
+    assert categorical["ranked"] is False and categorical["rank"] is None
+    assert "3,000 categories for 3,000 rows" in categorical["warning"]
+
+
+def test_the_verdict_says_whether_any_family_fits(tmp_path):
+    counts = np.random.default_rng(8).poisson(3, 400)
+    path = write_column(tmp_path, "goals", counts)
+    data = json.loads(runner.invoke(app, ["compare", str(path), "-f", "json"]).stdout)
+    poisson = next(f for f in data["fits"] if f["distribution"] == "poisson")
+    assert data["verdict"]["best_by_aic"] == "poisson"
+    assert (poisson["gof"]["chi2_pvalue"] >= 0.05) == ("poisson" in data["verdict"]["accepted"])
+    # a mixture of two far-apart normals: neither normal nor laplace fits (bootstrap p-values)
+    rng = np.random.default_rng(9)
+    bimodal = write_column(tmp_path, "x", np.concatenate([rng.normal(0, 1, 150), rng.normal(8, 1, 150)]).round(4))
+    result = runner.invoke(app, ["compare", str(bimodal), "--gof-bootstrap", "199", "--level", "0.99", "-f", "json"])
+    verdict = json.loads(result.stdout)["verdict"]
+    assert verdict["accepted"] == [] and sorted(verdict["rejected"]) == ["laplace", "normal"]
+    assert verdict["text"].endswith("no family fits: every goodness-of-fit p < 0.01")
+    table = runner.invoke(app, ["compare", str(bimodal), "--gof-bootstrap", "199", "--level", "0.99"])
+    assert "verdict: best by AIC: " in table.stdout and "no family fits" in table.stdout
+    untested = json.loads(runner.invoke(app, ["compare", str(bimodal), "-f", "json"]).stdout)["verdict"]
+    assert untested["untested"] and "not tested" in untested["text"]
+
+
+def test_numbers_are_never_cut_in_a_narrow_table(tmp_path):
+    values = np.random.default_rng(10).choice(10**9, 500, replace=False)
+    path = write_column(tmp_path, "x", values)
+    result = runner.invoke(app, ["compare", str(path)], env={"COLUMNS": "60"})
+    assert result.exit_code == 0, result.stderr
+    assert "…" not in result.stdout and "..." not in result.stdout
+    data = json.loads(runner.invoke(app, ["compare", str(path), "-f", "json"]).stdout)
+    for fit in data["fits"]:
+        assert f"{fit['aic']:.6g}" in result.stdout
