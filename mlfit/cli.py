@@ -254,7 +254,8 @@ def fit(
     plot_nll: Optional[str] = typer.Option(
         None, "--plot-nll", metavar="FILE.png", help="Draw the NLL landscape: the profile NLL against each "
         "parameter, and log10 of the raw likelihood of the first k rows against the underflow limits."),
-    no_chart: bool = typer.Option(False, "--no-chart", help="Leave out the small histogram in the table view."),
+    chart: Optional[bool] = typer.Option(None, "--chart/--no-chart", help="Draw a small histogram with the fit "
+                                         "in the table view. Default: only when standard output is a terminal."),
     sep: Optional[str] = SEP,
     decimal: str = DECIMAL,
     no_header: bool = NO_HEADER,
@@ -288,13 +289,17 @@ def fit(
         raise UsageError("--plot and --plot-nll draw one fit: give one file and one column")
     if single and output.value in ("table", "json"):
         _fit_one(files[0], dist.value, (column or [None])[0], weights, output, read_options, fit_options, plot,
-                 plot_nll, no_chart)
+                 plot_nll, _draw_chart(chart))
     else:
         _fit_batch(files, dist.value, column, columns_all, weights, output, fail_fast, read_options, fit_options,
-                   no_chart)
+                   _draw_chart(chart))
 
 
-def _fit_one(file, dist, column, weights, output, read_options, fit_options, plot, plot_nll, no_chart) -> None:
+def _draw_chart(asked: bool | None) -> bool:
+    return sys.stdout.isatty() if asked is None else asked
+
+
+def _fit_one(file, dist, column, weights, output, read_options, fit_options, plot, plot_nll, chart) -> None:
     from .api import fit_file
 
     targets = [path for path in (plot, plot_nll) if path]
@@ -306,7 +311,7 @@ def _fit_one(file, dist, column, weights, output, read_options, fit_options, plo
     with _progress(file) as progress:
         result = fit_file(file, dist, column, weights=weights, read_options=read_options,
                           keep_values=bool(targets), progress=progress, **fit_options)
-    _show(result, output, "print_table", chart=not no_chart)
+    _show(result, output, "print_table", chart=chart)
     if targets:
         from .plots import draw_fit, draw_nll
 
@@ -318,7 +323,7 @@ def _fit_one(file, dist, column, weights, output, read_options, fit_options, plo
 
 
 def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, read_options, fit_options,
-               no_chart) -> None:
+               chart) -> None:
     from rich.console import Console
 
     from .batch import fit_many
@@ -340,7 +345,7 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
         else:
             warnings += record.result.warnings()
             if writer is None:
-                print_table(record.result, console, chart=not no_chart)
+                print_table(record.result, console, chart=chart)
         if writer is not None:
             writer.write(record)
         if codes and fail_fast:

@@ -135,8 +135,8 @@ def test_without_matplotlib_plot_says_what_to_install(tmp_path, monkeypatch):
     data = tmp_path / "x.csv"
     data.write_text("x\n1\n2\n3\n")
     result = runner.invoke(app, ["fit", str(data), "-d", "normal", "--plot", str(tmp_path / "p.png"), "-f", "json"])
-    assert result.exit_code == 2
-    assert result.stderr.strip().splitlines()[-1] == "mlfit: error: plots need matplotlib: pip install 'mlfit[plot]'"
+    assert result.exit_code == 2 and result.stdout == ""  # no fit printed before the error
+    assert result.stderr.startswith("mlfit: error: plots need matplotlib, which is not installed")
 
 
 # --- the terminal chart ----------------------------------------------------------------------
@@ -154,9 +154,43 @@ def test_chart_counts_and_fitted_marks():
 def test_chart_in_the_table_view_and_no_chart(tmp_path):
     data = tmp_path / "x.csv"
     data.write_text("x\n" + "\n".join(map(str, np.random.default_rng(6).normal(size=300))) + "\n")
-    shown = runner.invoke(app, ["fit", str(data), "-d", "normal"]).stdout
+    shown = runner.invoke(app, ["fit", str(data), "-d", "normal", "--chart"]).stdout
     hidden = runner.invoke(app, ["fit", str(data), "-d", "normal", "--no-chart"]).stdout
+    piped = runner.invoke(app, ["fit", str(data), "-d", "normal"]).stdout  # not a terminal: no chart
+    assert piped == hidden
     chart_lines = [line for line in shown.splitlines() if "█" in line or "•" in line or line.startswith("└")]
     assert 3 <= len(chart_lines) <= 12
     assert "█ data  • fitted" in shown and "█ data" not in hidden
     assert len(shown.splitlines()) - len(hidden.splitlines()) <= HEIGHT + 2
+
+
+def test_without_matplotlib_plot_fails_before_reading_the_data(tmp_path, monkeypatch):
+    import importlib.util
+
+    import mlfit.api
+
+    data = tmp_path / "x.csv"
+    data.write_text("x\n1\n2\n4\n")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    monkeypatch.setattr(mlfit.api, "fit_columns", lambda *a, **k: pytest.fail("the data was read"))
+    result = runner.invoke(app, ["fit", str(data), "-d", "poisson", "--plot", str(tmp_path / "p.png")])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == ("mlfit: error: plots need matplotlib, which is not installed: pip install matplotlib "
+                             "(from a clone of mlfit, pip install '.[plot]' installs it too)\n")
+
+
+def test_many_cells_are_grouped_into_at_most_a_hundred_bars():
+    from mlfit.plots import MAX_BARS
+
+    counts = np.random.default_rng(12).choice(10**5, 5000, replace=False).astype(float)
+    result = mlfit.fit(counts, "poisson")
+    panels = fit_panels(result)
+    table = result.family.frequency_table(result.values, result.stats, result.params)
+    assert len(panels["labels"]) == MAX_BARS
+    assert panels["observed"].sum() == 5000 and panels["expected"].sum() == pytest.approx(table[2].sum() * 5000)
+    assert panels["labels"][0].startswith("0..") and panels["labels"][-1].endswith(f"..>{int(counts.max())}")
+    labels = np.array([f"k{i}" for i in range(300)] + ["k7"] * 50)
+    categorical = fit_panels(mlfit.fit(labels, "categorical"))
+    assert len(categorical["labels"]) == MAX_BARS and categorical["labels"][-1] == "other (201)"
+    assert categorical["observed"].sum() == 350 and "k7" in categorical["labels"]
