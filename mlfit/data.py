@@ -118,23 +118,6 @@ def require_column_for_weights(column: str | None, weights: str | None) -> None:
         raise UsageError("with --weights, name the column to fit with --column")
 
 
-def read_column(source: str, column: str | None = None, *, text: bool = False,
-                options: ReadOptions = DEFAULT) -> Column:
-    """Read one column; None picks the only column there is. `text=True` keeps cells exactly as
-    written (category labels); otherwise numbers are parsed, and cells that are not numbers are
-    kept for the error message."""
-    return read_columns(source, [column] if column is not None else None, text=text, options=options,
-                        only_one=column is None)[0]
-
-
-def read_columns(source: str, columns: list[str] | None = None, *, text: bool = False,
-                 options: ReadOptions = DEFAULT, only_one: bool = False, unknown: list | None = None) -> list[Column]:
-    """Read several columns with one parse of the file; None reads every data column. Names the
-    header lacks are an error, or, given an `unknown` list, are put in it and left out."""
-    chunks = list(iter_columns(source, columns, text=text, options=options, only_one=only_one, unknown=unknown))
-    return [joined([chunk[i] for chunk in chunks]) for i in range(len(chunks[0]))]
-
-
 def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = False,
                  options: ReadOptions = DEFAULT, only_one: bool = False, unknown: list | None = None,
                  progress=None):

@@ -152,18 +152,18 @@ def _chi2_term(observed: float, expected: float) -> float:
 def _pool(labels, observed, expected) -> list:
     """Merge neighbouring cells, left to right, until each expects at least MIN_EXPECTED rows;
     a short last group joins the one before it."""
-    cells, label, obs, exp = [], [], 0.0, 0.0
+    cells, firsts, label, obs, exp = [], [], [], 0.0, 0.0  # firsts: each cell's first label
     for name, o, e in zip(labels, observed, expected):
         label.append(name)
         obs += o
         exp += e
         if exp >= MIN_EXPECTED:  # (a cell expecting nothing, like p = 0, joins its neighbour)
             cells.append([_span(label), float(obs), float(exp)])
+            firsts.append(label[0])
             label, obs, exp = [], 0.0, 0.0
     if label:
-        if cells:
-            first = cells[-1][0].split("..")[0]
-            cells[-1] = [_span([first, *label]), cells[-1][1] + float(obs), cells[-1][2] + float(exp)]
+        if cells:  # (the first label is kept, not parsed back out of a span: labels may hold "..")
+            cells[-1] = [_span([firsts[-1], *label]), cells[-1][1] + float(obs), cells[-1][2] + float(exp)]
         else:
             cells.append([_span(label), float(obs), float(exp)])
     return cells

@@ -94,3 +94,12 @@ def test_weighted_edf_statistics_equal_those_of_the_rows_written_out(family_name
     params = family.closed_form(family.summarize(values, weights))
     written_out = _edf(family, np.repeat(values, weights.astype(int)), params)
     assert _edf(family, values, params, weights) == pytest.approx(written_out, rel=1e-10)
+
+
+def test_pooled_cells_keep_labels_that_hold_two_dots():
+    from mlfit.gof import _pool
+
+    cells = _pool(["a..b", "c", "d..e", "f"], [10.0, 1.0, 1.0, 1.0], [6.0, 1.0, 1.0, 1.0])
+    assert cells == [["a..b..f", 13.0, 9.0]]  # the short tail joins the cell before; "a..b" stays whole
+    cells = _pool(["x..y", "z"], [4.0, 1.0], [5.0, 1.0])
+    assert cells[-1][0] == "x..y..z"  # the first label of the last cell, whole, then the last
