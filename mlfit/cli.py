@@ -222,12 +222,14 @@ FIX = typer.Option(
 
 @app.command(epilog=_epilog(
     "mlfit fit sample_data/free_throws.csv --dist normal --column error_cm",
-    "cat goals.csv | mlfit fit - --dist poisson --column goals --format json | jq .params",
-    "python -m mlfit fit shots.csv.gz --dist categorical --column shot_type",
-    "mlfit fit throws.csv --dist laplace --column error_cm --level 0.99 --gof-bootstrap 999",
-    "mlfit fit data/*.csv --dist normal --columns-all --format jsonl | jq -c '[.file, .column, .params]'",
-    "mlfit fit a.csv b.csv --dist poisson --column home --column away --format csv > fits.csv",
-    "mlfit fit goals_table.csv --dist poisson --column goals --weights matches",
+    "cat sample_data/goals.csv | mlfit fit - --dist poisson --column home_goals --format json | jq .params",
+    "python -m mlfit fit sample_data/shots.csv.gz --dist categorical --column shot_type",
+    "mlfit fit sample_data/free_throws.csv --dist laplace --column error_cm --level 0.99 --gof-bootstrap 999",
+    "mlfit fit sample_data/*.csv --dist normal --columns-all --comment '#' --format jsonl | jq -c '[.file, .column, .params]'",
+    "mlfit fit sample_data/goals.csv --dist poisson --column home_goals --column away_goals --format csv > fits.csv",
+    "mlfit fit <(zcat sample_data/shots.csv.gz) --dist bernoulli --column made",
+    "mlfit fit sample_data/goals_table.csv --dist poisson --column goals --weights matches",
+    "mlfit fit sample_data/temperatures.csv --dist normal --column celsius --comment '#'",
     note="In a batch (several files or columns) each failure is a line on stderr (and an error record in "
     "json, jsonl, csv and tsv), the rest go on, and the exit code is the most serious one met: 2 if a file, "
     "column or --fix was wrong, else 1 if some data could not be fitted, else 3 if a fit warned.",
@@ -365,7 +367,7 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
 @app.command(epilog=_epilog(
     "mlfit compare sample_data/goals.csv --column home_goals",
     "mlfit compare sample_data/free_throws.csv --column error_cm --gof-bootstrap 199",
-    "mlfit compare data.csv --column x --dist normal --dist laplace --format json | jq -r .winner",
+    "mlfit compare sample_data/free_throws.csv --column error_cm --dist normal --dist laplace --format json | jq -r .winner",
 ))
 def compare(
     file: str = FILE,
@@ -404,7 +406,7 @@ def compare(
 @app.command(epilog=_epilog(
     'mlfit score sample_data/free_throws.csv --dist normal --column error_cm --candidate "mu=0,sigma=5"',
     "mlfit score sample_data/shots.csv --dist bernoulli --column made --candidate p=0.5 --format json",
-    'mlfit score shots.csv --dist categorical --column shot_type --candidate "p=layup:0.5,three:0.5"',
+    'mlfit score sample_data/shots.csv --dist categorical --column shot_type --candidate \'p="jump shot":0.2,layup:0.3,three:0.3,dunk:0.1,hook:0.1\'',
 ))
 def score(
     file: str = FILE,
