@@ -236,7 +236,8 @@ def fit_column(data: Column, family, *, level: float = 0.95, gof_bootstrap: int 
         raise DataError(f"{data.where(impossible)}: {_show(values[impossible])} has probability 0 {_given(fixed)}",
                         kind="value", row=int(data.rows[impossible]))
     numerical = minimize_nll(family, stats, fixed)
-    log_probs = family.log_prob(encoded, numerical.params)
+    with np.errstate(over="ignore", under="ignore"):  # a density beyond float64 is 0 or inf, as the product would be
+        log_probs = family.log_prob(encoded, numerical.params)
     return _assemble(
         family, stats, data.source, data.name, data.dropped, fixed, closed, closed_nll, numerical,
         underflow_report(log_probs, numerical.nll, data.weights),

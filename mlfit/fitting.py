@@ -97,6 +97,12 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
                                    bounds=_bounds(family, stats, start, u0, scale, free))
     u = at(search.x)
     message = search.message if isinstance(search.message, str) else str(search.message)
+    if not np.all(np.isfinite(u)):
+        # The search ran out of float64 (a step to exp(1e155)): say so, and keep the start,
+        # so the fit is flagged (exit 3) and the closed form stands, rather than printing NaN.
+        params = {**family.unpack(u0, start, stats), **fixed}
+        return NumericalFit(params, family.nll(stats, params), method, int(search.nit), int(search.nfev), False,
+                            f"{message}; the search left float64's range, so this is its starting point", ())
     params = {**family.unpack(u, start, stats), **fixed}
     params, nll, at_boundary = _settle_on_boundary(family, stats, params, family.nll(stats, params), fixed)
     if not family.smooth:
@@ -165,12 +171,13 @@ def _newton_refine(family, stats, u, free):
 def _newton_step(family, stats, u, free):
     """The Newton step H^-1 g over the free coordinates and the decrement sqrt(g' H^-1 g); no step
     and an infinite decrement where H is not positive definite."""
-    _, grad = family.objective(stats, u)
-    gradient = grad[free]
-    try:
-        step = family.solve_hessian(stats, u, gradient, free)
-    except np.linalg.LinAlgError:
-        return None, float("inf")
+    with np.errstate(all="ignore"):  # a point where the Hessian over- or underflows gives no step
+        _, grad = family.objective(stats, u)
+        gradient = grad[free]
+        try:
+            step = family.solve_hessian(stats, u, gradient, free)
+        except np.linalg.LinAlgError:
+            return None, float("inf")
     square = float(gradient @ step)
     if not (square >= 0 and np.all(np.isfinite(step))):
         return None, float("inf")

@@ -21,7 +21,13 @@ class Interval:
     profile: tuple[float | None, float | None]  # None: an end that could not be evaluated
 
     def to_dict(self) -> dict:
-        return {"wald": list(self.wald), "profile": list(self.profile)}
+        """Ends as JSON numbers; null where an end could not be evaluated or lies beyond float64's
+        range (a rate fitted to a weight of 1e-310 has a profile interval reaching past 1e308)."""
+        return {"wald": [_finite(end) for end in self.wald], "profile": [_finite(end) for end in self.profile]}
+
+
+def _finite(end):
+    return end if end is not None and math.isfinite(end) else None
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,20 @@ def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index
 
     def excess(theta):
         """2 * (profile NLL - minimum NLL) - chi-square quantile: negative inside the interval."""
-        return 2.0 * (profile_nll(stats, parameter.name, theta, index) - nll) - threshold
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # at an edge (sigma = 0) it is inf
+            return 2.0 * (profile_nll(stats, parameter.name, theta, index) - nll) - threshold
 
+    if not excess(value) < -threshold / 2:
+        # At the estimate the excess is -threshold exactly; evaluated, it is not even close: the NLL's
+        # rounding (an NLL of 1e300 from weights of 1e300) is larger than the chi-square threshold,
+        # so where the profile crosses it cannot be told apart in float64.
+        return Interval(wald, (None, None))
     profile = (_reachable(excess, space, value, se, -1), _reachable(excess, space, value, se, +1))
     return Interval(wald, profile)
+
+
+class Unresolvable(ArithmeticError):
+    """The profile NLL cannot be evaluated that far out in float64 (inf - inf: an NLL of 1e300)."""
 
 
 def _wald(parameter, value: float, se: float, z: float) -> tuple[float, float]:
@@ -109,7 +125,7 @@ def _reachable(excess, space, value, se, direction) -> float | None:
 
     try:
         return _crossing(excess, space, value, se, direction)
-    except OutsideBracket:
+    except (OutsideBracket, Unresolvable):
         return None
 
 
@@ -133,6 +149,10 @@ def _crossing(excess, space, value, se, direction) -> float:
     t0 = _to_t(space, value)
     if not math.isfinite(t0):  # the estimate sits on the other edge: start just inside it
         t0 = -700.0 if t0 < 0 else 700.0
+    elif excess(_from_t(space, t0)) > 0:
+        # The estimate taken through the search coordinate and back (a unit in the last place away)
+        # is already outside: the interval is narrower than float64 can tell (weights of 1e300).
+        return value
     # First step: one standard error, expressed in the search coordinate.
     slope = abs(_from_t(space, t0 + 1e-6) - _from_t(space, t0 - 1e-6)) / 2e-6
     step = se / slope if se > 0 and slope > 0 else 1.0
@@ -143,12 +163,18 @@ def _crossing(excess, space, value, se, direction) -> float:
         theta = _from_t(space, trial)
         if theta == edge or not math.isfinite(theta):
             # The search coordinate reached the edge in floating point: test the edge itself.
-            if math.isfinite(edge) and excess(edge) <= 0:
-                return edge
             if not math.isfinite(edge):
                 return edge
+            at_edge = excess(edge)
+            if math.isnan(at_edge):  # 0/0 there (sigma = 0 for rows that weigh 1e-300)
+                raise Unresolvable(f"the profile NLL at the edge {edge} is not a number in float64")
+            if at_edge <= 0:
+                return edge
             return _solve(excess, _from_t(space, inside), edge)
-        if excess(theta) > 0:
+        beyond = excess(theta)
+        if math.isnan(beyond):
+            raise Unresolvable(f"the profile NLL at {theta} is not a number in float64")
+        if beyond > 0:
             return _solve(excess, _from_t(space, inside), theta)
         inside = trial
         step *= 2.0

@@ -25,7 +25,9 @@ def to_json(result, indent: int | None = 2) -> str:
 
 def dumps(data, indent: int | None = 2) -> str:
     """JSON with `indent`; a big object (a categorical of 10^5 categories) is indented at its
-    outer level only: python's indenting encoder is 20 times slower than its compact one."""
+    outer level only: python's indenting encoder is 20 times slower than its compact one. A number
+    beyond float64's range (inf) is null, as JSON has no infinity; NaN stays an error: it is a bug."""
+    data = _without_infinities(data)
     if indent is None or not isinstance(data, dict):
         return json.dumps(data, indent=indent, allow_nan=False, default=_jsonable)
     parts = {key: json.dumps(value, allow_nan=False, default=_jsonable) for key, value in data.items()}
@@ -103,6 +105,16 @@ def _cell(value):
     if isinstance(value, dict):
         return json.dumps(value, allow_nan=False, separators=(",", ":"))
     return repr(float(value)) if isinstance(value, float) else value
+
+
+def _without_infinities(value):
+    if isinstance(value, dict):
+        return {key: _without_infinities(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_infinities(item) for item in value]
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    return value
 
 
 def _jsonable(value):

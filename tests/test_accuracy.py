@@ -134,7 +134,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)  # repeatable in CI; 2,000 random runs while written
 @given(exponent=st.integers(-318, 305), seed=st.integers(0, 2**32 - 1), family=st.sampled_from(["normal", "laplace"]),
        n=st.integers(3, 60))
 def test_any_scale_fits_as_the_data_near_one_does(exponent, seed, family, n):

@@ -57,7 +57,7 @@ class Bernoulli(Family):
 
     def standard_errors(self, stats, params):
         p = params["p"]
-        return {"p": float(np.sqrt(p * (1 - p) / stats.n))}
+        return {"p": float(np.sqrt(p * (1 - p)) / np.sqrt(stats.n))}
 
     def profile_nll(self, stats, name, value, index=None):
         return self.nll(stats, {"p": value})

@@ -104,14 +104,14 @@ class Categorical(Family):
         share = counts / n
 
         def excess(v):
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # v / share of 1e-315: inf, outside
                 return 2 * (-xlogy(counts, v / share) - xlogy(n - counts, (1 - v) / (1 - share))) - threshold
 
         return _binomial_crossing(excess, share, -1), _binomial_crossing(excess, share, +1)
 
     def standard_errors(self, stats, params):
         p = params["p"]  # the multinomial covariance is (diag(p) - p p') / n
-        return {"p": np.sqrt(p * (1 - p) / stats.n)}
+        return {"p": np.sqrt(p * (1 - p)) / np.sqrt(stats.n)}
 
     def profile_nll(self, stats, name, value, index=None):
         # With p[index] held, the other categories share 1 - p[index] in proportion to their counts.
@@ -140,4 +140,5 @@ class Categorical(Family):
         return np.searchsorted(np.array(stats.categories), values.astype(str))
 
     def log_prob(self, encoded, params):
-        return np.log(params["p"])[encoded]
+        with np.errstate(divide="ignore"):  # a category of probability 0 (or below 1e-308) has log -inf
+            return np.log(params["p"])[encoded]

@@ -7,8 +7,23 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import Family, NeedsEveryValue, Parameter, Positive, Real, RealLine
-from .normal import Moments
+from .base import Family, NeedsEveryValue, Parameter, Positive, Real, RealLine, power_of_two
+from .normal import Moments, standardized
+
+
+LOG_2 = float(np.log(2.0))
+
+
+def _middle(low: float, high: float) -> float:
+    """(low + high) / 2, also where low + high would overflow."""
+    with np.errstate(over="ignore"):
+        middle = 0.5 * (np.float64(low) + high)
+    return float(middle if np.isfinite(middle) else 0.5 * low + 0.5 * high)
+
+
+def _standardized(x, params):
+    """(x - mu) / b, also where x - mu alone would overflow."""
+    return standardized(x, {"mu": params["mu"], "sigma": params["b"]})
 
 
 class OutsideBracket(ValueError):
@@ -31,13 +46,13 @@ class Sample:
 
     def mean_abs(self, mu: float) -> float:
         """Mean absolute deviation from mu (weighted): the MAE of predicting mu for every row."""
-        deviations = np.abs(self.values - mu)
-        if self.weights is not None:
-            return float(self.shares @ deviations)  # shares of the total: weights of 1e300 do not overflow
         with np.errstate(over="ignore"):
-            mean = np.mean(deviations)
-        if not np.isfinite(mean):  # the sum of deviations near 1e306 overflows; their mean need not
-            mean = np.mean(deviations / self.moments.scale) * self.moments.scale
+            deviations = np.abs(self.values - mu)
+            mean = np.mean(deviations) if self.weights is None else self.shares @ deviations
+        if not np.isfinite(mean):  # a deviation or their sum past 1.7e308; their mean need not be
+            unit = self.moments.scale
+            deviations = np.abs(self.values / unit - mu / unit)
+            mean = (np.mean(deviations) if self.weights is None else self.shares @ deviations) * unit
         return float(mean)
 
     @property
@@ -230,23 +245,28 @@ class Laplace(Family):
         return Bracket.of(sketch, values_again)
 
     def unit(self, stats):
-        return stats.moments.scale
+        return power_of_two(stats.moments.sd) or stats.moments.scale
 
     def search_bounds(self, stats):
         return {"mu": (stats.low, stats.high)} if isinstance(stats, Bracket) else {}
 
     def degenerate_reason(self, stats, fixed=()):
-        if stats.constant and "b" not in fixed:
+        if "b" in fixed:
+            return None
+        if stats.constant:
             return "every value is the same, so the laplace likelihood has no maximum (b -> 0)"
+        if self.closed_form(stats)["b"] == 0:
+            return ("the other values weigh nothing next to the median's (their mean absolute deviation is 0 "
+                    "in float64), so the laplace likelihood has no maximum (b -> 0)")
         return None
 
     def closed_form(self, stats):
-        mu = 0.5 * (stats.lower_median + stats.upper_median)
+        mu = _middle(stats.lower_median, stats.upper_median)
         return {"mu": mu, "b": stats.mean_abs(mu)}
 
     def closed_form_given(self, stats, fixed):
         if set(fixed) == {"b"}:  # the median whatever b is
-            return {"mu": 0.5 * (stats.lower_median + stats.upper_median), "b": fixed["b"]}
+            return {"mu": _middle(stats.lower_median, stats.upper_median), "b": fixed["b"]}
         if set(fixed) == {"mu"}:  # the mean absolute deviation from the given mu
             return {"mu": fixed["mu"], "b": stats.mean_abs(fixed["mu"])}
         return super().closed_form_given(stats, fixed)
@@ -267,7 +287,7 @@ class Laplace(Family):
 
     def nll(self, stats, params):
         mu, b = params["mu"], params["b"]
-        return float(stats.n * np.log(2 * b) + stats.n * (stats.mean_abs(mu) / b))
+        return float(stats.n * (LOG_2 + np.log(b)) + stats.n * (np.float64(stats.mean_abs(mu)) / b))  # b = 0: inf
 
     def objective(self, stats, u):
         # u = (mu / unit, log(b / unit)): the data's unit is a power of two near its spread
@@ -284,16 +304,16 @@ class Laplace(Family):
     def profile_nll(self, stats, name, value, index=None):
         if name == "mu":  # b at its conditional MLE: the mean absolute error about mu
             return self.nll(stats, {"mu": value, "b": stats.mean_abs(value)})
-        mu = 0.5 * (stats.lower_median + stats.upper_median)
+        mu = _middle(stats.lower_median, stats.upper_median)
         return self.nll(stats, {"mu": mu, "b": value})
 
     def log_cdf(self, x, params):
-        z = (x - params["mu"]) / params["b"]
+        z = _standardized(x, params)
         # log(1 - exp(-z)/2) written with log1p so neither tail loses its digits
         return np.where(z < 0, z - np.log(2), np.log1p(-0.5 * np.exp(-np.abs(z))))
 
     def log_sf(self, x, params):
-        z = (x - params["mu"]) / params["b"]
+        z = _standardized(x, params)
         return np.where(z > 0, -z - np.log(2), np.log1p(-0.5 * np.exp(-np.abs(z))))
 
     def quantile(self, q, params):
@@ -310,8 +330,8 @@ class Laplace(Family):
             "name": self.loss,
             "mae": mae,
             "identity": "NLL = n*log(2*b) + n*MAE/b",
-            "nll_from_loss": float(stats.n * np.log(2 * b) + stats.n * (mae / b)),
+            "nll_from_loss": float(stats.n * (LOG_2 + np.log(b)) + stats.n * (mae / b)),
         }
 
     def log_prob(self, encoded, params):
-        return -np.abs(encoded - params["mu"]) / params["b"] - np.log(2 * params["b"])
+        return -np.abs(_standardized(encoded, params)) - LOG_2 - np.log(params["b"])

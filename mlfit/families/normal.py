@@ -39,9 +39,9 @@ class Moments:
     def mean_square_about(self, mu: float, unit: float) -> float:
         """The mean squared deviation from mu, in units of `unit`^2: finite at any scale."""
         with np.errstate(over="ignore"):  # inf, not an OverflowError, for a search far out
-            ratio = np.float64(self.scale) / unit
+            spread = np.sqrt(self.scaled_m2 / self.n) * (np.float64(self.scale) / unit)
             offset = (np.float64(self.mean) - mu) / unit
-            return float(self.scaled_m2 / self.n * ratio * ratio + offset * offset)
+            return float(spread * spread + offset * offset)
 
     @classmethod
     def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Moments":
@@ -56,7 +56,7 @@ class Moments:
         if weights is None:
             n = len(values)
             mean = float(np.mean(scaled))
-            spread = power_of_two(float(np.max(np.abs(scaled - mean)))) or 1.0
+            spread = _spread(scaled - mean, size)
             deviations = (scaled - mean) / spread
             m2 = float(np.sum(deviations * deviations) - deviations.sum() ** 2 / n)
         else:
@@ -64,9 +64,7 @@ class Moments:
             n = float(weights.sum())
             share = weights / n
             mean = float(np.sum(share * scaled))
-            counted = scaled[weights > 0] - mean
-            spread = power_of_two(float(np.max(np.abs(counted)))) if len(counted) else 0.0
-            spread = spread or 1.0
+            spread = _spread(scaled[weights > 0] - mean, size)
             deviations = (scaled - mean) / spread
             m2 = n * float(np.sum(share * deviations * deviations) - np.sum(share * deviations) ** 2)
         return cls(n, mean * size, max(m2, 0.0), spread * size)
@@ -84,6 +82,32 @@ class Moments:
         return Moments(n, mean, m2, scale)
 
 
+def _spread(deviations: np.ndarray, size: float) -> float:
+    """A power of two near the largest deviation (in units of `size`), such that the deviations'
+    own unit, spread * size, is a finite float64 even for data spanning -1e308 .. 1e308."""
+    spread = (power_of_two(float(np.max(np.abs(deviations)))) if len(deviations) else 0.0) or 1.0
+    while not np.isfinite(spread * size):
+        spread /= 2
+    return spread
+
+
+def away(value: float, step: float) -> float:
+    """value + step, or value - step where that would overflow (data near 1.7e308)."""
+    with np.errstate(over="ignore"):
+        moved = np.float64(value) + step
+    return float(moved if np.isfinite(moved) else value - step / 2 if value == step else value - step)
+
+
+def standardized(x, params):
+    """(x - mu) / sigma, also where x - mu alone would overflow (x = 1.7e308, mu = -1e308)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        difference = x - params["mu"]
+        z = difference / params["sigma"]  # may be inf: a density that is 0 in float64
+        if np.all(np.isfinite(difference)):
+            return z
+        return np.where(np.isfinite(difference), z, x / params["sigma"] - params["mu"] / params["sigma"])
+
+
 class Normal(Family):
     name = "normal"
     parameters = (Parameter("mu", Real(), scale_by="sigma", in_data_units=True),
@@ -96,11 +120,13 @@ class Normal(Family):
         return Moments.of(values, weights)
 
     def unit(self, stats):
-        return stats.scale
+        # near sigma's estimate (a row weighing 1e-310 far out sets the deviations' scale, not sigma's)
+        return power_of_two(stats.sd) or stats.scale
 
     def degenerate_reason(self, stats, fixed=()):
         if stats.scaled_m2 == 0 and "sigma" not in fixed:
-            return "every value is the same, so the normal likelihood has no maximum (sigma -> 0)"
+            return ("every value is the same (or the others weigh nothing next to it), so the normal likelihood "
+                    "has no maximum (sigma -> 0)")
         return None
 
     def closed_form(self, stats):
@@ -111,12 +137,13 @@ class Normal(Family):
             return {"mu": stats.mean, "sigma": fixed["sigma"]}
         if set(fixed) == {"mu"}:  # the root mean square deviation from the given mu
             mu = fixed["mu"]
-            return {"mu": mu, "sigma": float(np.sqrt(stats.mean_square_about(mu, stats.scale)) * stats.scale)}
+            unit = self.unit(stats)
+            return {"mu": mu, "sigma": float(np.sqrt(stats.mean_square_about(mu, unit)) * unit)}
         return super().closed_form_given(stats, fixed)
 
     def start(self, stats):
         sd = stats.sd
-        return {"mu": stats.mean + sd, "sigma": 2.0 * sd}
+        return {"mu": away(stats.mean, sd), "sigma": away(sd, sd)}
 
     def nll(self, stats, params):
         mu, sigma = params["mu"], params["sigma"]
@@ -126,7 +153,7 @@ class Normal(Family):
     def objective(self, stats, u):
         # u = (mu / unit, log(sigma / unit)): the data's unit is a power of two near its spread
         mu, log_sigma = u
-        unit = stats.scale
+        unit = self.unit(stats)
         variance = np.exp(2 * log_sigma)
         offset = stats.mean / unit - mu
         mean_square = stats.mean_square_about(stats.mean, unit) + offset**2  # the MSE of predicting mu
@@ -136,7 +163,7 @@ class Normal(Family):
 
     def hessian(self, stats, u):
         mu, log_sigma = u
-        unit = stats.scale
+        unit = self.unit(stats)
         precision = np.exp(-2 * log_sigma)
         offset = stats.mean / unit - mu
         mean_square = stats.mean_square_about(stats.mean, unit) + offset**2
@@ -153,10 +180,10 @@ class Normal(Family):
         return self.nll(stats, {"mu": stats.mean, "sigma": value})
 
     def log_cdf(self, x, params):
-        return special.log_ndtr((x - params["mu"]) / params["sigma"])
+        return special.log_ndtr(standardized(x, params))
 
     def log_sf(self, x, params):
-        return special.log_ndtr((params["mu"] - x) / params["sigma"])
+        return special.log_ndtr(-standardized(x, params))
 
     def quantile(self, q, params):
         return params["mu"] + params["sigma"] * special.ndtri(q)
@@ -166,19 +193,20 @@ class Normal(Family):
 
     def loss_report(self, stats, params):
         mu, sigma = params["mu"], params["sigma"]
-        unit = stats.scale
+        unit = self.unit(stats)
         scaled_mse = stats.mean_square_about(mu, unit)  # exact: no rows needed
         with np.errstate(over="ignore", under="ignore"):
-            mse = scaled_mse * unit * unit
+            mse = np.float64(scaled_mse) * unit * unit
         return {
             "name": self.loss,
             # None where float64 cannot hold it (data near 1e-200 or 1e200); the identity holds anyway
             "mse": float(mse) if np.isfinite(mse) and (mse > 0 or scaled_mse == 0) else None,
             "identity": "NLL = n*log(sigma*sqrt(2*pi)) + n*MSE/(2*sigma^2)",
-            "nll_from_loss": float(stats.n * np.log(sigma * np.sqrt(2 * np.pi))
+            "nll_from_loss": float(stats.n * (np.log(sigma) + HALF_LOG_2PI)
                                    + stats.n * scaled_mse * (unit / sigma) ** 2 / 2),
         }
 
     def log_prob(self, encoded, params):
-        z = (encoded - params["mu"]) / params["sigma"]
-        return -0.5 * z * z - np.log(params["sigma"]) - HALF_LOG_2PI
+        z = standardized(encoded, params)
+        with np.errstate(over="ignore"):  # z beyond 1e154: a density of 0 in float64, log -inf
+            return -0.5 * z * z - np.log(params["sigma"]) - HALF_LOG_2PI

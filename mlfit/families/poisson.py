@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from .base import Family, NonNegative, NonNegativeIntegers, Parameter, xlogy
+from .base import Family, NonNegative, NonNegativeIntegers, Parameter, power_of_two, xlogy
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,9 @@ class Poisson(Family):
         return {"lam": stats.total / stats.n}
 
     def start(self, stats):
-        return {"lam": 1.0}  # log-rate 0: no knowledge of the data
+        # The power of two at or below the mean (1 for means in [1, 2)): the data's order of
+        # magnitude, not its mean, so that counts near 1e155 start within reach.
+        return {"lam": power_of_two(stats.total / stats.n) or 1.0}
 
     def nll(self, stats, params):
         lam = params["lam"]
@@ -87,7 +89,7 @@ class Poisson(Family):
         return np.array([[np.exp(u[0])]])
 
     def standard_errors(self, stats, params):
-        return {"lam": float(np.sqrt(params["lam"] / stats.n))}
+        return {"lam": float(np.sqrt(params["lam"]) / np.sqrt(stats.n))}  # (a weight of 1e-310 must not overflow)
 
     def profile_nll(self, stats, name, value, index=None):
         return self.nll(stats, {"lam": value})
