@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import (DEFAULT, STDIN, Column, ReadOptions, iter_columns, iter_weighted, joined, nothing_to_fit, support_values,
-                   weighs_nothing,
-                   require_column_for_weights, to_support, with_weights)
+from .data import (DEFAULT, STDIN, Column, ReadOptions, iter_columns, iter_weighted, joined, nothing_to_fit,
+                   require_column_for_weights, support_values, to_support, weighs_nothing, with_weights)
 from .errors import DataError, MlfitError, UsageError
 from .families import get_family
 from .families.base import NeedsEveryValue

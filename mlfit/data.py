@@ -526,13 +526,18 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
         skip_spaces = sep != " " and b" " in records
         # A number like 1e-400 parses as 0.0, which a count column would take for a real 0: a chunk
         # that may hold one is read as text, whose checks see the cell as written.
-        as_text = text or LONG_NEGATIVE_EXPONENT.search(records) is not None
+        as_text = text or (_may_underflow(records) and LONG_NEGATIVE_EXPONENT.search(records) is not None)
         frame = _parse_chunk(records + filler, label, names, wanted, as_text, sep, encoding, options, offset,
                              skip_spaces)
         rows = len(frame) - 1  # less the filler line
         yield [frame[name].to_numpy()[:rows] for name in wanted], offset
         offset += rows
         size = min(CHUNK_BYTES, max(1, len(records) * CHUNK_ROWS // rows))
+
+
+def _may_underflow(records: bytes) -> bool:
+    """A byte search first: the regular expression costs more than pandas' parse of the chunk."""
+    return b"e-" in records or b"E-" in records
 
 
 def _after_preamble(raw, options: ReadOptions) -> bytes:
