@@ -199,6 +199,16 @@ class RunningProduct:
             if carry * factor == carry:  # a fixed point of rounding: more of the same changes nothing
                 self.rows = _whole(self.rows + remaining)
                 return
+            if carry < info.tiny and 0.5 < factor < 1:
+                # Among the subnormals a product is m units of the smallest one, and m * factor
+                # rounds back to m once m * (1 - factor) < 1/2: it stops there for good, short of
+                # 0.0 (only a factor of 1/2 or less takes it to 0, within ~1,100 real steps). The
+                # descent there can take 10^8 steps for a factor near 1: it is not walked.
+                smallest = float(info.smallest_subnormal)
+                units = min(round(float(carry) / smallest), math.floor(0.5 / (1 - float(factor))))
+                self.carry = np.array([units * smallest], dtype=self.precision)
+                self.rows = _whole(self.rows + remaining)
+                return
             log_carry, log_factor = math.log(float(carry)), math.log(float(factor))
             edge = math.log(float(info.tiny)) if log_factor < 0 else math.log(float(info.max))
             steps = min(math.floor((edge - log_carry) / log_factor) - 1, remaining)
