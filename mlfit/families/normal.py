@@ -124,7 +124,7 @@ class Normal(Family):
         return power_of_two(stats.sd) or stats.scale
 
     def degenerate_reason(self, stats, fixed=()):
-        if stats.scaled_m2 == 0 and "sigma" not in fixed:
+        if (stats.scaled_m2 == 0 or stats.sd == 0) and "sigma" not in fixed:  # (sd: below float64's 5e-324)
             return ("every value is the same (or the others weigh nothing next to it), so the normal likelihood "
                     "has no maximum (sigma -> 0)")
         return None
