@@ -100,12 +100,16 @@ def away(value: float, step: float) -> float:
 
 def standardized(x, params):
     """(x - mu) / sigma, also where x - mu alone would overflow (x = 1.7e308, mu = -1e308)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        difference = x - params["mu"]
-        z = difference / params["sigma"]  # may be inf: a density that is 0 in float64
-        if np.all(np.isfinite(difference)):
-            return z
-        return np.where(np.isfinite(difference), z, x / params["sigma"] - params["mu"] / params["sigma"])
+    try:
+        with np.errstate(over="raise"):  # (a raised flag costs nothing per element; a check would)
+            difference = x - params["mu"]
+    except FloatingPointError:
+        with np.errstate(over="ignore", invalid="ignore"):
+            difference = x - params["mu"]
+            return np.where(np.isfinite(difference), difference / params["sigma"],
+                            x / params["sigma"] - params["mu"] / params["sigma"])
+    with np.errstate(over="ignore"):
+        return difference / params["sigma"]  # may be inf: a density that is 0 in float64
 
 
 class Normal(Family):
