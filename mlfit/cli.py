@@ -336,7 +336,7 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
     family = get_family(dist)
     writer = None if output is FitFormat.table else RecordWriter(output.value, family, sys.stdout)
     console = Console()
-    codes, warnings = set(), []
+    codes, flagged = set(), []
     for record in fit_many(files, dist, columns, every_column=every_column, weights=weights,
                            read_options=read_options, **fit_options):
         if record.skipped:
@@ -346,7 +346,7 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
             codes.add(record.error.exit_code)
             typer.echo(f"mlfit: error: {' '.join(str(record.error).split())}", err=True)  # whatever the format
         else:
-            warnings += record.result.warnings()
+            flagged += record.result.warnings()
             if writer is None:
                 print_table(record.result, console, chart=chart)
         if writer is not None:
@@ -355,13 +355,13 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
             break
     if writer is not None:
         writer.close()
-    for warning in warnings:
+    for warning in flagged:
         typer.echo(f"mlfit: warning: {warning}", err=True)
-    # One rule for one fit and for many: the most serious outcome decides (see BATCH_EXIT).
+    # One rule for one fit and for many: the most serious outcome decides (the epilog's note says it).
     for code in (EXIT_USAGE, EXIT_BAD_DATA):
         if code in codes:
             raise typer.Exit(code)
-    if warnings:
+    if flagged:
         raise typer.Exit(EXIT_FIT_WARNING)
 
 
