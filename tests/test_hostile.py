@@ -212,7 +212,7 @@ def test_a_fifo_reads_like_standard_input(tmp_path, dist):
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
     content = _numbers_csv()
-    writer = threading.Thread(target=lambda: fifo.write_bytes(content))
+    writer = threading.Thread(target=lambda: fifo.write_bytes(content), daemon=True)  # never hangs the suite
     writer.start()
     result = runner.invoke(app, ["compare", str(fifo), "-d", dist, "-d", "normal", "-f", "json"])
     writer.join(timeout=30)
