@@ -546,20 +546,15 @@ def _after_preamble(raw, options: ReadOptions) -> bytes:
     carry, skipped = b"", 0
     comment = None if options.comment is None else options.comment.encode()
     while True:
-        if skipped < options.skip or (comment is not None and carry.startswith(comment)):
-            end = carry.find(b"\n")
-            if end != -1:
-                carry, skipped = carry[end + 1:], skipped + (skipped < options.skip)
-                continue
-            block = raw.read(CHUNK_BYTES)
-            if not block:
-                return b""
-            carry += block
-            continue
-        if carry or comment is None:
+        skipping = skipped < options.skip
+        if not skipping and (comment is None or (carry and not carry.startswith(comment))):
             return carry
+        end = carry.find(b"\n")
+        if end != -1:  # a whole line to drop: one of the --skip lines, or a comment
+            carry, skipped = carry[end + 1:], skipped + skipping
+            continue
         block = raw.read(CHUNK_BYTES)
-        if not block:
+        if not block:  # the file ends inside what is skipped
             return b""
         carry += block
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
+from .families.base import Unevaluable
+
 MAX_EXPANSIONS = 200
 
 
@@ -109,10 +111,6 @@ def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index
     return Interval(wald, profile)
 
 
-class Unresolvable(ArithmeticError):
-    """The profile NLL cannot be evaluated that far out in float64 (inf - inf: an NLL of 1e300)."""
-
-
 def _wald(parameter, value: float, se: float, z: float) -> tuple[float, float]:
     space = parameter.constraint.scalar()
     return (max(value - z * se, space.low), min(value + z * se, space.high))
@@ -121,11 +119,9 @@ def _wald(parameter, value: float, se: float, z: float) -> tuple[float, float]:
 def _reachable(excess, space, value, se, direction) -> float | None:
     """The crossing, or None where the profile cannot be evaluated that far (a laplace fit of a
     file too big to hold knows sum |x - mu| exactly only near the median)."""
-    from .families.laplace import OutsideBracket
-
     try:
         return _crossing(excess, space, value, se, direction)
-    except (OutsideBracket, Unresolvable):
+    except Unevaluable:
         return None
 
 
@@ -167,13 +163,13 @@ def _crossing(excess, space, value, se, direction) -> float:
                 return edge
             at_edge = excess(edge)
             if math.isnan(at_edge):  # 0/0 there (sigma = 0 for rows that weigh 1e-300)
-                raise Unresolvable(f"the profile NLL at the edge {edge} is not a number in float64")
+                raise Unevaluable(f"the profile NLL at the edge {edge} is not a number in float64")
             if at_edge <= 0:
                 return edge
             return _solve(excess, _from_t(space, inside), edge)
         beyond = excess(theta)
         if math.isnan(beyond):
-            raise Unresolvable(f"the profile NLL at {theta} is not a number in float64")
+            raise Unevaluable(f"the profile NLL at {theta} is not a number in float64")
         if beyond > 0:
             return _solve(excess, _from_t(space, inside), theta)
         inside = trial

@@ -179,6 +179,12 @@ class Labels(Support):
 
 
 # --- the family interface ---------------------------------------------------------------
+class Unevaluable(ArithmeticError):
+    """The NLL cannot be evaluated at these parameters: streamed statistics do not hold it there (a
+    big laplace file knows sum |x - mu| only near the median), or float64 cannot (inf - inf when
+    weights of 1e300 make the NLL 1e300). A profile-interval end that meets it is reported as null."""
+
+
 class NeedsEveryValue(Exception):
     """Raised by `Family.finish` when streamed statistics cannot give an exact fit after all:
     the caller then reads the data again holding every value."""

@@ -7,7 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import Family, NeedsEveryValue, Parameter, Positive, Real, RealLine, power_of_two
+from .base import Family, NeedsEveryValue, Parameter, Positive, Real, RealLine, Unevaluable, power_of_two
 from .normal import Moments, standardized
 
 
@@ -26,7 +26,7 @@ def _standardized(x, params):
     return standardized(x, {"mu": params["mu"], "sigma": params["b"]})
 
 
-class OutsideBracket(ValueError):
+class OutsideBracket(Unevaluable, ValueError):
     """sum |x - mu| asked for at a mu the streamed statistics do not hold exactly."""
 
 
@@ -55,7 +55,7 @@ class Sample:
             mean = (np.mean(deviations) if self.weights is None else self.shares @ deviations) * unit
         return float(mean)
 
-    @property
+    @cached_property  # (read at every evaluation of the objective)
     def shares(self) -> np.ndarray:
         return self.weights / self.weights.sum()
 
@@ -293,7 +293,7 @@ class Laplace(Family):
         # u = (mu / unit, log(b / unit)): the data's unit is a power of two near its spread
         mu, log_b = u
         unit = self.unit(stats)
-        return float(np.log(2.0 * unit) + log_b + stats.mean_abs(mu * unit) / unit * np.exp(-log_b)), None
+        return float(LOG_2 + np.log(unit) + log_b + stats.mean_abs(mu * unit) / unit * np.exp(-log_b)), None
 
     def standard_errors(self, stats, params):
         # b from the Fisher information; mu from the asymptotic variance of the sample
