@@ -37,7 +37,7 @@ def fit_many(files: list[str], distribution: str, columns: list[str] | None = No
     Each file is read once, whatever the number of columns, in bounded memory."""
     from .api import fit_columns
 
-    get_family(distribution)  # an unknown family is a usage error before any file is read
+    get_family(distribution, fit_options.get("trials"))  # an unknown family is a usage error before any file is read
     for source in files:
         label = "<stdin>" if source == STDIN else source
         unknown: list = []

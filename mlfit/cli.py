@@ -21,9 +21,10 @@ from typer.core import TyperGroup
 from . import __version__
 from .errors import (EXIT_BAD_DATA, EXIT_FIT_WARNING, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DataError,
                      MlfitError, UsageError)
-from .families import NAMES
+from .families import ALIASES, NAMES
 
-Distribution = Enum("Distribution", {name: name for name in NAMES}, type=str)
+# The families' names, then R's and scipy's names for them (lnorm, nbinom, t, ...).
+Distribution = Enum("Distribution", {name: name for name in (*NAMES, *ALIASES)}, type=str)
 
 
 class OutputFormat(str, Enum):
@@ -167,6 +168,8 @@ BOOTSTRAP = typer.Option(
     "were estimated from the same data.",
 )
 SEED = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap's random numbers, for repeatable p-values.")
+TRIALS = typer.Option(None, "--trials", min=1, metavar="N",
+                      help="The number of trials behind each row's count of successes (binomial only).")
 SEPARATOR_NAMES = {"comma": ",", "tab": "\t", "\\t": "\t", "semicolon": ";", "pipe": "|"}
 
 
@@ -251,6 +254,7 @@ def fit(
     gof_bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
     fix: Optional[list[str]] = FIX,
+    trials: Optional[int] = TRIALS,
     plot: Optional[str] = typer.Option(
         None, "--plot", metavar="FILE.png", help="Draw the fit (histogram/density, CDF, Q-Q and P-P panels; bars "
         "for discrete families) to a .png, .svg or .pdf. Needs: pip install 'mlfit[plot]'."),
@@ -284,7 +288,7 @@ def fit(
                 raise UsageError(f"--fix gives {name} twice")
             held[name] = value
     read_options = _read_options(sep, decimal, no_header, encoding, na, comment, skip)
-    fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held}
+    fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held, "trials": trials}
     if weights is not None and not (column or columns_all):
         raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
     single = len(files) == 1 and len(column or []) <= 1 and not columns_all
@@ -333,7 +337,7 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
     from .families import get_family
     from .report import RecordWriter, print_table
 
-    family = get_family(dist)
+    family = get_family(dist, fit_options["trials"])
     writer = None if output is FitFormat.table else RecordWriter(output.value, family, sys.stdout)
     console = Console()
     codes, flagged = set(), []
@@ -379,6 +383,7 @@ def compare(
     level: float = LEVEL,
     gof_bootstrap: int = BOOTSTRAP,
     seed: int = SEED,
+    trials: Optional[int] = TRIALS,
     weights: Optional[str] = WEIGHTS,
     sep: Optional[str] = SEP,
     decimal: str = DECIMAL,
@@ -390,12 +395,12 @@ def compare(
 ) -> None:
     """Which family explains the column? Fit several and rank them by AIC.
 
-    By default the families whose support admits the column are tried: a 0/1 column bernoulli, poisson and categorical; non-negative integers poisson and categorical; other numbers normal and laplace; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
+    By default every family whose support holds all the values is tried: a 0/1 column bernoulli, the count families (poisson, negbinomial, geometric, binomial with --trials) and categorical; other non-negative integers the count families, categorical and the continuous families that admit them; positive numbers the positive families too (lognormal, gamma, weibull, exponential); numbers in (0, 1) beta as well; other numbers normal, laplace, logistic, cauchy, student_t and uniform; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
     """
     from .compare import compare_file
 
     ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
-                           gof_bootstrap=gof_bootstrap, seed=seed,
+                           gof_bootstrap=gof_bootstrap, seed=seed, trials=trials,
                            read_options=_read_options(sep, decimal, no_header, encoding, na, comment, skip))
     _show(ranking, output, "print_ranking")
     if ranking.winner is None:
@@ -418,6 +423,7 @@ def score(
                                         "equals sign or quote in double quotes: 'p=\"a,b\":0.5,c:0.5'."),
     column: Optional[str] = COLUMN,
     output: OutputFormat = FORMAT,
+    trials: Optional[int] = TRIALS,
     weights: Optional[str] = WEIGHTS,
     sep: Optional[str] = SEP,
     decimal: str = DECIMAL,
@@ -433,7 +439,7 @@ def score(
     """
     from .score import score_file
 
-    scoring = score_file(file, dist.value, column, candidate, weights=weights,
+    scoring = score_file(file, dist.value, column, candidate, weights=weights, trials=trials,
                          read_options=_read_options(sep, decimal, no_header, encoding, na, comment, skip))
     _show(scoring, output, "print_scores")
 

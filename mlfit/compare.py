@@ -19,7 +19,8 @@ import numpy as np
 from .data import DEFAULT, Column, ReadOptions, accepted_share, iter_columns, require_column_for_weights, support_values, \
     text_cells
 from .errors import DataError, MlfitError
-from .families import get_family
+from .families import canonical, get_family
+from .families.base import RealLine
 from .result import FitResult
 
 
@@ -121,32 +122,45 @@ def smallest_p_value(result) -> float | None:
     return min(values) if values else None
 
 
-# What a column's values are, from most to least particular, and the families each admits.
-FAMILIES_BY_KIND = {
-    None: ["bernoulli", "categorical"],  # no values at all: each family will say so
-    "true/false": ["bernoulli", "categorical"],
-    "0/1": ["bernoulli", "poisson", "categorical"],
-    "counts": ["poisson", "categorical"],
-    "numbers": ["normal", "laplace"],
-    "text": ["categorical"],
-}
-# The fit's own check of each family's values decides a kind (laplace takes what normal takes).
-CHECKED = ("bernoulli", "poisson", "normal")
 # A family that fails with one of these is listed as unable to fit; other errors are the file's.
-CANDIDATE_FAILURES = ("value", "empty", "degenerate")
+CANDIDATE_FAILURES = ("value", "empty", "degenerate", "size")
+
+
+def registered_families(trials: int | None = None) -> list:
+    """Every family in the registry that can be built (binomial only with `trials`)."""
+    from .errors import UsageError
+    from .families import NAMES, family_class
+
+    families = []
+    for name in NAMES:
+        if "trials" in family_class(name).needs and trials is None:
+            continue
+        try:
+            families.append(get_family(name, trials))
+        except UsageError:  # (a --trials the family cannot take is reported by fit itself)
+            continue
+    return families
 
 
 @dataclass
 class Survey:
-    """What one pass over a column finds: which of the CHECKED families refuse it (and the fit's own
-    reason), whether it writes true/false, and how many of its values are numbers."""
+    """What one pass over a column finds: which supports refuse it (with the fit's own reason, from
+    the same check `mlfit fit` makes), whether it writes true/false, how many of its values are
+    numbers, and whether it has more than two distinct values."""
 
+    families: list = field(default_factory=registered_families)
     source: str = ""
     column: str = ""
     values: int = 0
     numbers: float = 0.0
     true_false: bool = False
-    refusals: dict = field(default_factory=dict)  # {family: the fit's message for the first value it refuses}
+    distinct: set = field(default_factory=set)  # up to three distinct values: are there more than two?
+    refusals: dict = field(default_factory=dict)  # {support key: the fit's message for the first value refused}
+
+    @property
+    def supports(self) -> dict:
+        """{key: a family with that support}: each support is checked once."""
+        return {family.support.key: family for family in reversed(self.families) if family.support.numeric}
 
     def add(self, data: Column) -> None:
         self.source, self.column = data.source, data.name
@@ -154,33 +168,49 @@ class Survey:
             return
         self.values += len(data.values)
         self.true_false = self.true_false or _writes_true_false(data)
-        for name in CHECKED:
-            if name not in self.refusals:
+        if len(self.distinct) < 3:  # (a sort per chunk, only until a third value turns up)
+            cells = data.values if data.values.dtype.kind in "biuf" else text_cells(data.values, data.decimal).to_numpy()
+            self.distinct.update(np.unique(cells)[:3].tolist())
+        for key, family in self.supports.items():
+            if key not in self.refusals:
                 try:
-                    support_values(data, get_family(name))
+                    support_values(data, family)
                 except DataError as error:
-                    self.refusals[name] = str(error)
-        self.numbers += accepted_share(data, get_family("normal")) * len(data.values)
+                    self.refusals[key] = str(error)
+        self.numbers += accepted_share(data, RealLine()) * len(data.values)
+
+    def accepts(self, family) -> bool:
+        return not family.support.numeric or family.support.key not in self.refusals
 
     @property
-    def kind(self) -> str | None:
+    def candidates(self) -> list[str]:
+        """The families whose support holds every value. A family that accepts anything (labels) is
+        offered only for whole numbers or text, and a continuous family only for more than two
+        distinct values: a density for a 0/1 column says nothing."""
         if not self.values:
-            return None
-        if "bernoulli" not in self.refusals:
-            return "true/false" if self.true_false else "0/1"
-        if "poisson" not in self.refusals:
-            return "counts"
-        return "numbers" if "normal" not in self.refusals else "text"
+            return [f.name for f in self.families if not f.support.numeric or f.support.accepts_true_false]
+        accepted = [f for f in self.families if self.accepts(f)]
+        discrete = any(f.support.numeric and not f.continuous for f in accepted)
+        numeric = any(f.support.numeric for f in accepted)
+        names = []
+        for family in accepted:
+            if family.support.catch_all and numeric and not discrete:
+                continue
+            if family.continuous and len(self.distinct) <= 2:
+                continue
+            names.append(family.name)
+        return names
 
     @property
     def broken_numbers(self) -> bool:
         """Text only because some cells are not numbers, while most are."""
-        return self.kind == "text" and self.numbers >= 0.5 * self.values
+        numeric = any(f.support.numeric and self.accepts(f) for f in self.families)
+        return self.values > 0 and not numeric and self.numbers >= 0.5 * self.values
 
     @property
     def settled(self) -> bool:
-        """Nothing read later can change the kind (a text column of mostly text)."""
-        return len(self.refusals) == len(CHECKED) and self.numbers < 0.5 * self.values
+        """Nothing read later can change the candidates (a text column of mostly text)."""
+        return len(self.refusals) == len(self.supports) and self.numbers < 0.5 * self.values
 
 
 def _writes_true_false(data: Column) -> bool:
@@ -191,22 +221,17 @@ def _writes_true_false(data: Column) -> bool:
     return bool(text_cells(data.values, data.decimal).str.lower().isin(["true", "false"]).any())
 
 
-def kind_of(values: np.ndarray, decimal: str = ".") -> str | None:
-    """The kind of a column's values (see FAMILIES_BY_KIND), by the fit's own checks."""
-    found = Survey()
+def candidate_families(values: np.ndarray, decimal: str = ".", trials: int | None = None) -> list[str]:
+    """The families whose support admits every value (see Survey.candidates)."""
+    found = Survey(registered_families(trials))
     found.add(Column("<data>", "x", values, np.arange(1, len(values) + 1), 0, decimal))
-    return found.kind
+    return found.candidates
 
 
-def candidate_families(values: np.ndarray, decimal: str = ".") -> list[str]:
-    """The families whose support admits every value: 0/1 columns (or true/false) bernoulli, poisson or
-    categorical; counts poisson or categorical; other numbers normal or laplace; text categorical."""
-    return FAMILIES_BY_KIND[kind_of(values, decimal)]
-
-
-def survey(source: str, column: str | None, *, read_options: ReadOptions = DEFAULT, whole: bool = True) -> Survey:
+def survey(source: str, column: str | None, *, read_options: ReadOptions = DEFAULT, whole: bool = True,
+           trials: int | None = None) -> Survey:
     """One pass over the column in bounded memory (without `whole`, the first chunk only)."""
-    found = Survey()
+    found = Survey(registered_families(trials))
     for [data] in iter_columns(source, None if column is None else [column], options=read_options,
                                only_one=column is None):
         found.add(data)
@@ -223,15 +248,17 @@ def compare_file(source: str, column: str | None = None, distributions=None, *, 
     from .api import fit_file
 
     require_column_for_weights(column, weights)
-    found = survey(source, column, read_options=read_options, whole=not distributions)
+    trials = options.get("trials")
+    found = survey(source, column, read_options=read_options, whole=not distributions, trials=trials)
     notes = []
-    names = list(dict.fromkeys(distributions)) if distributions else FAMILIES_BY_KIND[found.kind]
+    names = list(dict.fromkeys(canonical(d) for d in distributions)) if distributions else found.candidates
     if not distributions and found.broken_numbers:
-        # Most cells are numbers: the numeric families are tried and say which cell stops them.
-        names = ["normal", "laplace", *names]
+        # Most cells are numbers: the families of any real number are tried and say which cell stops them.
+        real_line = [f for f in found.families if f.support.key == RealLine().key]
+        names = [*(f.name for f in real_line), *names]
         share = found.numbers / found.values
         notes.append(f"column '{found.column}' looks numeric ({share:.0%} of its cells are numbers), but "
-                     f"{_after_column(found.refusals['normal'])}: only categorical can take it, as text")
+                     f"{_after_column(found.refusals[RealLine().key])}: only families of labels can take it, as text")
     fitted, unranked, failed = [], [], []
     for distribution in names:
         try:

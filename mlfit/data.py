@@ -671,7 +671,7 @@ def support_values(column: Column, family) -> np.ndarray:
     if not support.numeric:
         return column.values
     try:
-        numbers = _as_numbers(column, accept_true_false=family.name == "bernoulli",
+        numbers = _as_numbers(column, accept_true_false=support.accepts_true_false,
                               refuse_underflow=support.discrete)
         bad = np.flatnonzero(support.violations(numbers))
         if bad.size:
@@ -680,26 +680,26 @@ def support_values(column: Column, family) -> np.ndarray:
                             f"which {family.name} needs", kind="value", row=int(column.rows[i]))
     except DataError as error:
         raise DataError(str(error), kind=error.kind, row=error.row,
-                        other_kind=accepted_share(column, family) < 0.5) from None
+                        other_kind=accepted_share(column, family.support) < 0.5) from None
     return numbers
 
 
-def accepted_share(column: Column, family) -> float:
-    """The share of a (chunk of a) column's values that the family accepts: near 1 for a numeric
+def accepted_share(column: Column, support) -> float:
+    """The share of a (chunk of a) column's values that the support accepts: near 1 for a numeric
     column with a typo in it, near 0 for a text column or measurements offered to a count family."""
     values = column.values
-    if not len(values) or not family.support.numeric:
+    if not len(values) or not support.numeric:
         return 1.0
     if values.dtype.kind in "biuf":
         numbers = values.astype(np.float64)
     else:
         cells = text_cells(values, column.decimal)
-        if family.name == "bernoulli":
+        if support.accepts_true_false:
             lowered = cells.str.lower()
             cells = cells.mask(lowered == "true", "1").mask(lowered == "false", "0")
         numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        accepted = ~np.isnan(numbers) & ~family.support.violations(numbers)
+        accepted = ~np.isnan(numbers) & ~support.violations(numbers)
     return float(accepted.mean())
 
 

@@ -66,37 +66,21 @@ class Comparison:
 def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
     """Minimise the NLL over the parameters not in `fixed` (which are held at their values)."""
     fixed = fixed or {}
-    start = {**family.start(stats), **fixed}
-    u0 = family.pack(start, stats)
+    starts = [{**start, **fixed} for start in family.starts(stats)]
+    start = starts[0]
     free = _free_coordinates(family, start, fixed)
     if not free.any():
-        params = family.unpack(u0, start, stats)
+        params = family.unpack(family.pack(start, stats), start, stats)
         params.update(fixed)  # exactly as given, not through log/logit and back
         why = "every parameter is fixed" if fixed else "the only category has probability 1"
         return NumericalFit(params, family.nll(stats, params), "none", 0, 0, True, f"no free parameters: {why}", ())
 
-    scale = _step_scale(family, start, family.unit(stats))[free]
     method = "L-BFGS-B" if family.smooth else "Powell"
-
-    def at(v):  # u for a step v (in units of `scale`) away from the start, fixed coordinates held
-        u = u0.copy()
-        u[free] += scale * v
-        return u
-
-    def objective(v):
-        # A trial step far out overflows (exp of a log-rate, say) to an inf NLL, which the search
-        # backs off from: expected, not worth a RuntimeWarning on the user's terminal. (0 * inf
-        # there is nan, which would stop a search rather than turn it back: it is inf too.)
-        value, grad = family.objective(stats, at(v))
-        value = value if np.isfinite(value) else np.inf
-        return value if grad is None else (value, grad[free] * scale)
-
-    with np.errstate(all="ignore"):  # also inside scipy, whose line searches do arithmetic on those infs
-        search = optimize.minimize(objective, np.zeros(free.sum()), jac=family.smooth, method=method,
-                                   options=SEARCH_OPTIONS if family.smooth else KINKED_OPTIONS,
-                                   bounds=_bounds(family, stats, start, u0, scale, free))
-    u = at(search.x)
+    searches = [_search(family, stats, start, free, method) for start in starts]
+    search, u, u0, start = min(searches, key=lambda found: found[0].fun if np.isfinite(found[0].fun) else np.inf)
     message = search.message if isinstance(search.message, str) else str(search.message)
+    if len(starts) > 1:
+        message += f" (the best of {len(starts)} starts)"
     if not np.all(np.isfinite(u)):
         # The search ran out of float64 (a step to exp(1e155)): say so, and keep the start,
         # so the fit is flagged (exit 3) and the closed form stands, rather than printing NaN.
@@ -122,6 +106,32 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
         f"{message}; then {steps} Newton step{'s' if steps != 1 else ''}, decrement {decrement:.1e}",
         (), decrement,
     )
+
+
+def _search(family, stats, start: dict, free: np.ndarray, method: str):
+    """One scipy.optimize search from `start` over the free coordinates: (result, its point u, the
+    start's u0, start)."""
+    u0 = family.pack(start, stats)
+    scale = _step_scale(family, start, family.unit(stats))[free]
+
+    def at(v):  # u for a step v (in units of `scale`) away from the start, fixed coordinates held
+        u = u0.copy()
+        u[free] += scale * v
+        return u
+
+    def objective(v):
+        # A trial step far out overflows (exp of a log-rate, say) to an inf NLL, which the search
+        # backs off from: expected, not worth a RuntimeWarning on the user's terminal. (0 * inf
+        # there is nan, which would stop a search rather than turn it back: it is inf too.)
+        value, grad = family.objective(stats, at(v))
+        value = value if np.isfinite(value) else np.inf
+        return value if grad is None else (value, grad[free] * scale)
+
+    with np.errstate(all="ignore"):  # also inside scipy, whose line searches do arithmetic on those infs
+        search = optimize.minimize(objective, np.zeros(free.sum()), jac=family.smooth, method=method,
+                                   options=SEARCH_OPTIONS if family.smooth else KINKED_OPTIONS,
+                                   bounds=_bounds(family, stats, start, u0, scale, free))
+    return search, at(search.x), u0, start
 
 
 def _bounds(family, stats, start, u0, scale, free):
@@ -204,9 +214,16 @@ def _settle_on_boundary(family, stats, params, nll, fixed=()):
             continue
         value = params[p.name]
         for edge in p.constraint.boundaries:
-            if np.ndim(value) == 0 and abs(value - edge) <= BOUNDARY_PROXIMITY:
+            # An edge at infinity is a limiting model (student_t's normal, negbinomial's poisson),
+            # always worth one evaluation: the search can only drift towards it.
+            if np.ndim(value) == 0 and (np.isinf(edge) or abs(value - edge) <= BOUNDARY_PROXIMITY):
                 candidate = {**params, p.name: edge}
-                candidate_nll = family.nll(stats, candidate)
+                try:  # at the edge, the others at their best there where the family knows it
+                    candidate = family.reference_given(stats, {**fixed, p.name: edge})
+                except NotImplementedError:
+                    pass
+                with np.errstate(all="ignore"):
+                    candidate_nll = family.nll(stats, candidate)
                 if candidate_nll <= nll:
                     params, nll = candidate, candidate_nll
                     settled.append(p.name)
@@ -234,7 +251,10 @@ def relative_difference(a, b, floor=0.0) -> float:
     return 0.0 if denominator == 0 else abs(a - b) / denominator
 
 
-def compare(family, stats, numerical: NumericalFit, closed: dict, closed_nll: float) -> Comparison:
+def compare(family, stats, numerical: NumericalFit, closed: dict | None, closed_nll: float | None) -> Comparison | None:
+    """How far the numerical optimum lies from the reference solution; None where there is none."""
+    if closed is None:
+        return None
     intervals = family.optimal_intervals(stats)
     differences = {}
     for p in family.parameters:
@@ -257,3 +277,26 @@ def compare(family, stats, numerical: NumericalFit, closed: dict, closed_nll: fl
     largest = max([nll_difference, *differences.values()])
     agrees = nll_difference <= NLL_TOLERANCE and all(d <= PARAM_TOLERANCE for d in differences.values())
     return Comparison(differences, nll_difference, largest, agrees)
+
+
+def conditional_minimum(family, stats, start: dict, held: dict) -> tuple[dict, float]:
+    """The parameters minimising the NLL with `held` fixed, and that NLL: Newton's method from
+    `start` (a nearby solution), or the full search where Newton cannot finish from there."""
+    free = _free_coordinates(family, start, held)
+    if free.any() and family.smooth:
+        with np.errstate(all="ignore"):
+            u, _, decrement = _newton_refine(family, stats, family.pack(start, stats), free)
+        if decrement <= DECREMENT_TOLERANCE:
+            params = {**family.unpack(u, start, stats), **held}
+            return params, family.nll(stats, params)
+    found = minimize_nll(family, stats, held)
+    return found.params, found.nll
+
+
+def best_fit(family, stats, fixed: dict | None = None) -> dict:
+    """The MLE by the family's reference method (checked against the optimiser on the data itself),
+    or by the optimiser where the family has none: how a bootstrap replicate is refitted."""
+    try:
+        return family.reference_given(stats, fixed or {})
+    except NotImplementedError:
+        return minimize_nll(family, stats, fixed).params

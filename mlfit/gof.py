@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from .fitting import best_fit
 from .inference import free_parameter_count
 from .weights import whole
 
@@ -113,8 +114,7 @@ def _continuous(family, values, params, bootstrap, seed, fixed, weights=None) ->
     exceed = dict.fromkeys(observed, 0)
     for _ in range(bootstrap):
         replicate = family.sample(rng, params, int(rows))
-        # Refit each replicate: its closed-form MLE (checked against the optimiser on the data).
-        refit = family.closed_form_given(family.summarize(replicate), fixed)
+        refit = best_fit(family, family.summarize(replicate), fixed)
         for name, value in _edf(family, replicate, refit).items():
             exceed[name] += value >= observed[name]
     p_values = {f"{name}_pvalue": (1 + count) / (bootstrap + 1) for name, count in exceed.items()}

@@ -38,8 +38,9 @@ class Inference:
     k: int  # free parameters
     aic: float
     bic: float
-    stderr: dict  # {name: float, or an array for a vector parameter}
+    stderr: dict  # {name: float, or an array for a vector parameter; None where the model has none}
     intervals: dict  # {name: Interval, or a list of Intervals for a vector parameter}
+    note: str = ""  # why a non-regular family has no standard errors
 
 
 def chi2_quantile(level: float, df: int = 1) -> float:
@@ -55,10 +56,30 @@ def profile_function(family, params: dict, fixed=()):
     """profile(stats, name, value, index=None): the NLL with that parameter held at `value` and
     every other free parameter at its conditional MLE."""
     free = [p for p in family.parameters if p.name not in fixed]
-    if len(free) == 1 and len(family.parameters) > 1:
+    if len(free) == 1 and len(family.parameters) > 1 or len(family.parameters) == 1 and family.profile_nll is None:
         # With the others held, the profile of the one free parameter is the NLL itself.
         return lambda stats, name, value, index=None: family.nll(stats, {**params, name: value})
-    return family.profile_nll
+    if family.profile_nll is not None:
+        return family.profile_nll
+    return _numerical_profile(family, params, fixed)
+
+
+def _numerical_profile(family, params: dict, fixed=()):
+    """The profile NLL of a family with no form for it: the other free parameters minimised by
+    Newton's method, warm-started from the solution at the nearest value held so far (the search
+    for an interval's end moves in small steps), else by the full optimiser."""
+    from .fitting import conditional_minimum
+
+    solved: dict = {}  # {name: [(value, params at their conditional minimum)]}
+
+    def profile(stats, name, value, index=None):
+        tried = solved.setdefault(name, [(params[name], params)])
+        _, nearest = min(tried, key=lambda entry: abs(entry[0] - value))
+        best, nll = conditional_minimum(family, stats, {**nearest, name: value}, {**fixed, name: value})
+        tried.append((value, best))
+        return nll
+
+    return profile
 
 
 def infer(family, stats, params: dict, nll: float, level: float = 0.95, fixed=()) -> Inference:
@@ -67,15 +88,22 @@ def infer(family, stats, params: dict, nll: float, level: float = 0.95, fixed=()
         raise ValueError(f"level must lie strictly between 0 and 1, not {level}")
     k = free_parameter_count(family, stats, fixed)
     n = stats.n
-    stderr = family.standard_errors(stats, params)
+    stderr = family.standard_errors(stats, params, fixed)
     z = float(special.ndtri(0.5 + level / 2))
     threshold = chi2_quantile(level)
     free = [p for p in family.parameters if p.name not in fixed]
-    profile = profile_function(family, params, fixed)
     stderr = {p.name: stderr[p.name] for p in free}
+    aic, bic = 2 * k + 2 * nll, k * math.log(n) + 2 * nll
+    exact = family.exact_intervals(stats, params, threshold, fixed)
+    if exact is not None:  # a non-regular family: likelihood-ratio sets only
+        ends, why = exact
+        intervals = {name: Interval((None, None), (float(low), float(high))) for name, (low, high) in ends.items()}
+        return Inference(level, k, aic, bic, stderr, intervals, note=why)
+    profile = profile_function(family, params, fixed)
     intervals = {}
     for p in free:
         value, se = params[p.name], stderr[p.name]
+        se = float("nan") if se is None else se
         if np.ndim(value):
             ends = None if k == 0 else family.profile_intervals(stats, params, p.name, threshold)
             if ends is not None:
@@ -88,7 +116,7 @@ def infer(family, stats, params: dict, nll: float, level: float = 0.95, fixed=()
             ]
         else:
             intervals[p.name] = _interval(profile, stats, p, float(value), float(se), nll, z, threshold)
-    return Inference(level, k, 2 * k + 2 * nll, k * math.log(n) + 2 * nll, stderr, intervals)
+    return Inference(level, k, aic, bic, stderr, intervals)
 
 
 def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index=None, fixed=False) -> Interval:
@@ -113,6 +141,8 @@ def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index
 
 def _wald(parameter, value: float, se: float, z: float) -> tuple[float, float]:
     space = parameter.constraint.scalar()
+    if not math.isfinite(se) or not math.isfinite(value):  # no curvature there (nu at infinity): no Wald interval
+        return (None, None)
     return (max(value - z * se, space.low), min(value + z * se, space.high))
 
 

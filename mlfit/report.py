@@ -152,9 +152,14 @@ def _summary(result) -> Table:
     if num.at_boundary:
         table.add_row("boundary", f"optimum on the edge of the parameter space ({', '.join(num.at_boundary)}); "
                       "the optimiser approaches it in unconstrained coordinates")
-    check = "agrees" if result.comparison.agrees else "[bold red]DISAGREES[/]"
-    table.add_row("vs closed form", f"{check}: largest relative difference {result.comparison.largest:.2e} "
-                  f"(NLL {result.comparison.nll_difference:.2e})")
+    if result.comparison is None:
+        table.add_row("reference", f"none: {result.distribution} has no independent solution to check the "
+                      "optimiser against" + (" (the starts it tried are in the message)" if "starts" in num.message
+                                             else ""))
+    else:
+        check = "agrees" if result.comparison.agrees else "[bold red]DISAGREES[/]"
+        table.add_row(f"vs {result.reference_method}", f"{check}: largest relative difference "
+                      f"{result.comparison.largest:.2e} (NLL {result.comparison.nll_difference:.2e})")
     return table
 
 
@@ -162,19 +167,56 @@ def _parameters(result) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title="parameters", title_justify="left")
     table.add_column("parameter")
     table.add_column("numerical", justify="right", overflow="fold")
-    table.add_column("closed form", justify="right", overflow="fold")
+    table.add_column(escape(result.reference_method if result.comparison else "reference"), justify="right",
+                     overflow="fold")
     table.add_column("rel. diff", justify="right", overflow="fold")
-    closed = dict(_rows(result.plain(result.closed_form_params)))
+    comparison = result.comparison
+    reference = dict(_rows(result.plain(result.reference_params))) if comparison else {}
     for label, value in _rows(result.plain(result.params), limit=TABLE_CATEGORIES):
-        diff = result.comparison.param_differences[label.split("[")[0]]
         held = " (fixed)" if label.split("[")[0] in result.fixed else ""
-        table.add_row(escape(label + held), f"{value:.10g}", f"{closed[label]:.10g}", f"{diff:.1e}")
+        if comparison:
+            table.add_row(escape(label + held), f"{value:.10g}", f"{reference[label]:.10g}",
+                          f"{comparison.param_differences[label.split('[')[0]]:.1e}")
+        else:
+            table.add_row(escape(label + held), f"{value:.10g}", "none", "")
     if _hidden(result):
         table.add_row(f"... {_hidden(result):,} more categories", "", "", "", style="dim")
         table.caption = "every category is in --format json"
-    table.add_row("NLL", f"{result.nll:.10g}", f"{result.closed_form_nll:.10g}",
-                  f"{result.comparison.nll_difference:.1e}", style="dim")
+    if comparison:
+        table.add_row("NLL", f"{result.nll:.10g}", f"{result.reference_nll:.10g}", f"{comparison.nll_difference:.1e}",
+                      style="dim")
     return table
+
+
+def summary_text(result) -> str:
+    """The fit in plain text, for a Python session or a notebook (FitResult.summary)."""
+    lines = [f"{result.distribution} fit of '{result.column}' in {result.source}: n = {result.n:,}",
+             f"NLL {result.nll:.10g}  log-likelihood {result.log_likelihood:.10g}  AIC {result.aic:.6f}  "
+             f"BIC {result.bic:.6f}  (k = {result.inference.k})",
+             f"optimiser: {result.numerical.method}, {'converged' if result.numerical.converged else 'DID NOT CONVERGE'}"]
+    if result.comparison is None:
+        lines.append("reference solution: none (numerical only)")
+    else:
+        lines.append(f"reference ({result.reference_method}): "
+                     f"{'agrees' if result.comparison.agrees else 'DISAGREES'}, largest relative difference "
+                     f"{result.comparison.largest:.2e}")
+    level = result.inference.level
+    lines.append(f"{'parameter':<16}{'estimate':>16}{'std. error':>12}  {level:.4g} Wald{'':<18}profile")
+    errors = dict(_rows(result.plain(result.inference.stderr)))
+    intervals = dict(_rows(result.intervals(), leaf=lambda value: "wald" in value))
+    for label, value in _rows(result.plain(result.params), limit=TABLE_CATEGORIES):
+        error, interval = errors.get(label), intervals.get(label)
+        held = label.split("[")[0] in result.fixed
+        lines.append(f"{label:<16}{value:>16.8g}{'fixed' if held else _number(error):>12}  "
+                     + ("" if interval is None else f"{_span(interval['wald']):<24}{_span(interval['profile'])}"))
+    if result.inference.note:
+        lines.append(result.inference.note)
+    lines.append(f"goodness of fit: {gof_summary(result.gof)}")
+    return "\n".join(lines)
+
+
+def _number(value) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.4g}"
 
 
 TABLE_CATEGORIES = 40  # a vector parameter's entries shown in the table; JSON has them all
@@ -204,9 +246,11 @@ def _uncertainty(result) -> Table:
     table.add_column("profile likelihood", justify="right", overflow="fold")
     errors = dict(_rows(result.plain(result.inference.stderr)))
     for label, interval in _rows(result.intervals(), leaf=lambda value: "wald" in value, limit=TABLE_CATEGORIES):
-        table.add_row(escape(label), f"{errors[label]:.4g}", _span(interval["wald"]), _span(interval["profile"]))
+        table.add_row(escape(label), _number(errors[label]), _span(interval["wald"]), _span(interval["profile"]))
     if _hidden(result):
         table.add_row(f"... {_hidden(result):,} more categories", "", "", "", style="dim")
+    if result.inference.note:
+        table.caption = escape(result.inference.note)
     return table
 
 

@@ -5,7 +5,8 @@ Views (rich tables, JSON) are made from it in `mlfit.report`; nothing here print
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -25,9 +26,10 @@ class FitResult:
     dropped: int
     labels: list | None  # category names for a vector parameter, in the order of its entries
     numerical: NumericalFit
-    closed_form_params: dict
-    closed_form_nll: float
-    comparison: Comparison
+    reference_params: dict | None  # the family's own solution (None where it has no method: reference_method "none")
+    reference_nll: float | None
+    reference_method: str  # "closed form", "root of the score equation", "Newton on the score equations" or "none"
+    comparison: Comparison | None  # numerical vs reference; None without a reference
     underflow: UnderflowReport
     inference: Inference
     gof: GoodnessOfFit
@@ -47,7 +49,7 @@ class FitResult:
 
     @property
     def params(self) -> dict:
-        """The numerical optimiser's estimate (the closed form's is `closed_form_params`)."""
+        """The numerical optimiser's estimate (the reference method's is `reference_params`)."""
         return self.numerical.params
 
     @property
@@ -62,7 +64,9 @@ class FitResult:
         """Parameters as JSON-ready values: a vector becomes {category: probability}."""
         out = {}
         for name, value in params.items():
-            if np.ndim(value):
+            if value is None:  # a standard error a non-regular family does not have
+                out[name] = None
+            elif np.ndim(value):
                 out[name] = {label: float(v) for label, v in zip(self.labels, value)}
             else:
                 out[name] = float(value)
@@ -90,22 +94,76 @@ class FitResult:
         """The training loss the NLL is, at the fit, with the identity between them."""
         return self.family.loss_report(self.stats, self.params)
 
+    @property
+    def closed_form_params(self) -> dict | None:
+        """The reference solution where it is a closed form (None otherwise)."""
+        return self.reference_params if self.reference_method == "closed form" else None
+
+    @property
+    def closed_form_nll(self) -> float | None:
+        return self.reference_nll if self.reference_method == "closed form" else None
+
+    @property
+    def probabilities(self) -> dict | None:
+        """A categorical fit's probabilities by category label; None for other families."""
+        if self.labels is None:
+            return None
+        return self.plain(self.params)["p"]
+
+    def nll_at(self, params: dict) -> float:
+        """The NLL of this fit's data at other parameters (a categorical's p as {label: prob})."""
+        from .params import resolve
+
+        return float(self.family.nll(self.stats, resolve(self.family, self.stats, params, complete=True,
+                                                          what="nll_at")))
+
+    def conf_int(self, level: float | None = None) -> dict:
+        """Wald and profile intervals ({name: {"wald": [lo, hi], "profile": [lo, hi]}}) at `level`,
+        computed afresh from the statistics, without refitting; the fit's own level by default."""
+        if level is None or level == self.inference.level:
+            return self.intervals()
+        from .inference import infer
+        from .options import FitOptions
+
+        level = FitOptions(level=level).level
+        again = infer(self.family, self.stats, self.params, self.nll, level, self.fixed)
+        return replace(self, inference=again).intervals()
+
     def warnings(self) -> list[str]:
-        """What a user must not miss: a fit that failed to converge or disagrees with the formula."""
+        """What a user must not miss: a fit that failed to converge or disagrees with the reference."""
         found = []
         where = f"{self.source}: column '{self.column}'"
         if not self.numerical.converged:
+            trust = f"trust the {self.reference_method}" if self.comparison is not None else \
+                "and there is no reference solution to fall back on"
             found.append(f"{where}: the {self.numerical.method} optimiser did not converge "
-                         f"({self.numerical.message}); trust the closed form")
-        if not self.comparison.agrees:
-            found.append(f"{where}: the numerical optimum disagrees with the closed form "
+                         f"({self.numerical.message}); {trust}")
+        if self.comparison is not None and not self.comparison.agrees:
+            found.append(f"{where}: the numerical optimum disagrees with the {self.reference_method} "
                          f"(largest relative difference {self.comparison.largest:.3g}; tolerance "
                          f"{NLL_TOLERANCE:g} in NLL, {PARAM_TOLERANCE:g} in parameters)")
         return found
 
+    def __repr__(self) -> str:
+        params = ", ".join(f"{name}={_short(value)}" for name, value in self.plain(self.params).items())
+        return f"<FitResult {self.distribution}({params}) n={self.n:,} nll={self.nll:.6g} aic={self.aic:.6g}>"
+
+    def summary(self) -> str:
+        """A plain-text summary: parameters with standard errors and intervals, the fit measures."""
+        from .report import summary_text
+
+        return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.summary())}</pre>"
+
     def to_dict(self) -> dict:
         num, comparison = self.numerical, self.comparison
-        return {
+        reference = None if self.reference_params is None else {
+            "params": self.plain(self.reference_params), "nll": self.reference_nll}
+        out = {
             "distribution": self.distribution,
             "file": self.source,
             "column": self.column,
@@ -116,7 +174,11 @@ class FitResult:
             "nll": self.nll,
             "log_likelihood": self.log_likelihood,
             "loss": self.loss(),
-            "closed_form": {"params": self.plain(self.closed_form_params), "nll": self.closed_form_nll},
+            "reference": {**(reference or {"params": None, "nll": None}), "method": self.reference_method},
+        }
+        if self.reference_method == "closed form":  # what parsers of the first five families read
+            out["closed_form"] = reference
+        out.update({
             "numerical": {
                 "params": self.plain(num.params),
                 "nll": num.nll,
@@ -128,13 +190,14 @@ class FitResult:
                 "newton_decrement": num.newton_decrement,
                 "at_boundary": list(num.at_boundary),
             },
-            "comparison": {
+            "comparison": None if comparison is None else {
                 "param_relative_difference": comparison.param_differences,
                 "nll_relative_difference": comparison.nll_difference,
                 "largest_relative_difference": comparison.largest,
                 "agrees": comparison.agrees,
             },
-            "stderr": self.plain(self.inference.stderr),
+            "stderr": {name: None if isinstance(error, float) and math.isnan(error) else error
+                       for name, error in self.plain(self.inference.stderr).items()},  # nan: none at that point
             "level": self.inference.level,
             "ci": self.intervals(),
             "k": self.inference.k,
@@ -142,4 +205,13 @@ class FitResult:
             "bic": self.bic,
             "gof": self.gof.to_dict(),
             "underflow": self.underflow.to_dict(),
-        }
+        })
+        if self.inference.note:
+            out["ci_note"] = self.inference.note
+        return out
+
+
+def _short(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v:.4g}" for k, v in list(value.items())[:4]) + (", ..." if len(value) > 4 else "") + "}"
+    return "None" if value is None else f"{value:.6g}"

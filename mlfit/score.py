@@ -56,10 +56,10 @@ class Scoring:
 
 
 def score_file(source: str, distribution: str, column: str | None, candidates: list[str], *,
-               weights: str | None = None, read_options: ReadOptions = DEFAULT) -> Scoring:
+               weights: str | None = None, read_options: ReadOptions = DEFAULT, trials: int | None = None) -> Scoring:
     from .api import fit_column
 
-    family = get_family(distribution)
+    family = get_family(distribution, trials)
     data = read_weighted(source, column, weights, text=not family.support.numeric, options=read_options)
     fitted = fit_column(data, family)
     values, stats = fitted.values, fitted.stats

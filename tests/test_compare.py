@@ -112,6 +112,7 @@ def test_the_families_of_a_column_read_in_chunks(parts, expected):
 
 def test_compare_streams_past_the_in_memory_limit(tmp_path, monkeypatch):
     import mlfit.api
+    import mlfit.streaming
     import mlfit.data
 
     values = [str(v) for v in np.random.default_rng(5).poisson(2, 400)]
@@ -119,8 +120,8 @@ def test_compare_streams_past_the_in_memory_limit(tmp_path, monkeypatch):
     path = write_column(tmp_path, "x", values)
     whole = compare_file(str(path)).to_dict()
     monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 64)
-    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 50)
-    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 30)
+    monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 50)
+    monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 30)
     streamed = compare_file(str(path)).to_dict()
     assert [f["distribution"] for f in streamed["fits"]] == [f["distribution"] for f in whole["fits"]]
     assert {f["distribution"] for f in streamed["fits"]} == {"normal", "laplace"}

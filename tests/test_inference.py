@@ -166,7 +166,7 @@ def test_profile_interval_coverage_for_a_normal_mean():
     for _ in range(2000):
         x = rng.normal(5.0, 2.0, 30)
         s = family.summarize(x)
-        params = family.closed_form(s)
+        params = family.reference(s)
         low, high = infer(family, s, params, family.nll(s, params)).intervals["mu"].profile
         covered += low <= 5.0 <= high
     assert 0.93 <= covered / 2000 <= 0.97
@@ -210,7 +210,7 @@ def test_categorical_profile_intervals_at_once_match_the_search_entry_by_entry()
     weights = np.array([1.0] * 48 + [0.0] * 3)
     for w in (None, weights):
         stats = family.summarize(labels, w)
-        params = family.closed_form(stats)
+        params = family.reference(stats)
         nll = family.nll(stats, params)
         threshold = chi2_quantile(0.95)
         lows, highs = family.profile_intervals(stats, params, "p", threshold)

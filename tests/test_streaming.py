@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 import mlfit
 import mlfit.api
+import mlfit.streaming
 import mlfit.data
 from mlfit.cli import app
 
@@ -20,8 +21,8 @@ runner = CliRunner()
 @pytest.fixture
 def tiny_limits(monkeypatch):
     monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
-    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
-    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 25)
+    monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 25)
 
 
 def fitted(path, *args, input=None):
@@ -53,8 +54,8 @@ def test_streamed_fit_equals_the_in_memory_fit(tmp_path, monkeypatch, family):
     path = write(tmp_path, [f'"{v}"' if "," in v else v for v in values], header="x")
     whole = fitted(path, "-d", family)
     monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
-    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
-    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 25)
+    monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 25)
     streamed = fitted(path, "-d", family)
     assert streamed["numerical"]["converged"] and streamed["comparison"]["agrees"]
     close(streamed["closed_form"], whole["closed_form"], "closed_form")
@@ -124,8 +125,8 @@ def test_fractional_weights_late_in_the_file_are_powers_from_the_first_row(tmp_p
     path = write(tmp_path, rows)
     whole = fitted(path, "-d", "normal", "-c", "x", "-w", "w")
     monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
-    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
-    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 1000)  # the whole file: no second pass
+    monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 1000)  # the whole file: no second pass
     streamed = fitted(path, "-d", "normal", "-c", "x", "-w", "w")
     assert whole["underflow"]["float32"]["first_inf_at"] is not None
     close(streamed["underflow"], whole["underflow"], "underflow", rel=1e-12)
@@ -206,12 +207,12 @@ def test_a_batch_reads_each_file_once_and_streams_every_column(tmp_path, monkeyp
     path = write(tmp_path, rows, header="a,b,c,w")
     whole = {column: fitted(path, "-d", "normal", "-c", column, "-w", "w") for column in ("a", "c")}
     monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
-    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
-    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 25)
-    monkeypatch.setattr(mlfit.api, "BATCH_ROWS", 90)  # three columns: 30 rows each held whole
+    monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 25)
+    monkeypatch.setattr(mlfit.streaming, "BATCH_ROWS", 90)  # three columns: 30 rows each held whole
     passes = []  # the passes over the file that read every column at once
-    real_iter = mlfit.api.iter_columns
-    monkeypatch.setattr(mlfit.api, "iter_columns", lambda *args, **kw: passes.append(args[1]) or real_iter(*args, **kw))
+    real_iter = mlfit.streaming.iter_columns
+    monkeypatch.setattr(mlfit.streaming, "iter_columns", lambda *args, **kw: passes.append(args[1]) or real_iter(*args, **kw))
     result = runner.invoke(app, ["fit", str(path), "-d", "normal", "--columns-all", "-w", "w", "-f", "jsonl"])
     assert result.exit_code == 1, result.stderr  # a numeric column with a bad cell is an error, not skipped
     assert result.stderr == f"mlfit: error: {path}: column 'b', row 201: 'x-0.835' is not a number\n"
@@ -250,8 +251,8 @@ def test_a_streamed_chunk_whose_weights_are_all_zero_fits_as_in_memory(tmp_path,
     path = write(tmp_path, [f"{v},{w}" for v, w in zip(values, weights)])
     whole = fitted(path, "-d", family, "-c", "x", "-w", "w")
     monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
-    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
-    monkeypatch.setattr(mlfit.api, "PREFIX_ROWS", 25)
+    monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 25)
     streamed = fitted(path, "-d", family, "-c", "x", "-w", "w")
     close(streamed["closed_form"], whole["closed_form"], "closed_form")
     close(streamed["params"], whole["params"], "params", rel=1e-7 if family == "laplace" else 1e-12)
@@ -261,7 +262,7 @@ def test_all_zero_weights_say_the_same_streamed_or_not(tmp_path, monkeypatch):
     path = write(tmp_path, [f"{v},0" for v in range(100)])
     whole = runner.invoke(app, ["fit", str(path), "-d", "normal", "-c", "x", "-w", "w"])
     monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
-    monkeypatch.setattr(mlfit.api, "IN_MEMORY_ROWS", 40)
+    monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
     streamed = runner.invoke(app, ["fit", str(path), "-d", "normal", "-c", "x", "-w", "w"])
     assert whole.exit_code == streamed.exit_code == 1
     assert whole.stderr == streamed.stderr == f"mlfit: error: {path}: column 'x': its weights sum to 0; there is nothing to fit\n"

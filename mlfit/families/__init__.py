@@ -1,6 +1,7 @@
 """The registry of families: adding one means one module and one line here.
 
-Families are imported on first use, so listing their names (for `--help`) costs
+Each line names the module and class, then the other names `--dist` accepts for it (R's and
+scipy's). Families are imported on first use, so listing their names (for `--help`) costs
 nothing: numpy and scipy load only when a fit needs them.
 """
 
@@ -10,20 +11,54 @@ from functools import cache
 from importlib import import_module
 
 REGISTRY = {
-    "normal": "normal:Normal",
-    "laplace": "laplace:Laplace",
-    "bernoulli": "bernoulli:Bernoulli",
-    "categorical": "categorical:Categorical",
-    "poisson": "poisson:Poisson",
+    "normal": ("normal:Normal", "norm"),
+    "laplace": ("laplace:Laplace",),
+    "bernoulli": ("bernoulli:Bernoulli",),
+    "categorical": ("categorical:Categorical",),
+    "poisson": ("poisson:Poisson", "pois"),
+    "exponential": ("exponential:Exponential", "exp", "expon"),
+    "geometric": ("geometric:Geometric", "geom"),
+    "lognormal": ("lognormal:Lognormal", "lnorm"),
+    "gamma": ("gamma:Gamma",),
+    "weibull": ("weibull:Weibull", "weibull_min"),
+    "negbinomial": ("negbinomial:Negbinomial", "nbinom"),
+    "beta": ("beta:Beta",),
+    "uniform": ("uniform:Uniform", "unif"),
+    "logistic": ("logistic:Logistic", "logis"),
+    "cauchy": ("cauchy:Cauchy",),
+    "student_t": ("student_t:StudentT", "t"),
+    "binomial": ("binomial:Binomial", "binom"),
 }
 NAMES = tuple(REGISTRY)
+ALIASES = {alias: name for name, (_, *aliases) in REGISTRY.items() for alias in aliases}
+
+
+def canonical(name: str) -> str:
+    """The family's own name for a name or alias ('lnorm' -> 'lognormal'); unknown names unchanged."""
+    return ALIASES.get(name, name)
+
+
+def family_class(name: str):
+    from ..errors import UsageError
+
+    name = canonical(name)
+    if name not in REGISTRY:
+        raise UsageError(f"unknown distribution '{name}'; choose one of: {', '.join(NAMES)} "
+                         f"(or R's and scipy's names: {', '.join(ALIASES)})")
+    module, cls = REGISTRY[name][0].split(":")
+    return getattr(import_module(f".{module}", __name__), cls)
 
 
 @cache
-def get_family(name: str):
+def get_family(name: str, trials: int | None = None):
+    """The family called `name` (or an alias), built with the options it needs (binomial: `trials`)."""
     from ..errors import UsageError
 
-    if name not in REGISTRY:
-        raise UsageError(f"unknown distribution '{name}'; choose one of: {', '.join(NAMES)}")
-    module, cls = REGISTRY[name].split(":")
-    return getattr(import_module(f".{module}", __name__), cls)()
+    cls = family_class(name)
+    if "trials" in cls.needs:
+        if trials is None:
+            raise UsageError(f"{cls.name} needs the number of trials per row: give --trials N")
+        if not (isinstance(trials, int) and trials >= 1):
+            raise UsageError(f"--trials must be a whole number of at least 1, not {trials}")
+        return cls(trials)
+    return cls()

@@ -39,6 +39,11 @@ class Constraint:
     def from_unconstrained(self, u: np.ndarray):
         raise NotImplementedError
 
+    def derivatives(self, u: float) -> tuple[float, float, float]:
+        """The value at coordinate u and its first and second derivatives in u (scalar parameters):
+        what carries a natural-parameter gradient and Hessian to the optimiser's coordinates."""
+        raise NotImplementedError
+
 
 class Real(Constraint):
     description = "any real number"
@@ -52,6 +57,9 @@ class Real(Constraint):
 
     def from_unconstrained(self, u):
         return float(u[0])
+
+    def derivatives(self, u):
+        return float(u), 1.0, 0.0
 
 
 class Positive(Constraint):
@@ -67,6 +75,11 @@ class Positive(Constraint):
     def from_unconstrained(self, u):
         return float(np.exp(u[0]))
 
+    def derivatives(self, u):
+        with np.errstate(over="ignore"):
+            value = float(np.exp(u))
+        return value, value, value
+
 
 class NonNegative(Positive):
     """Like Positive, but 0 itself is a valid value (a poisson rate of an all-zero column)."""
@@ -76,6 +89,18 @@ class NonNegative(Positive):
 
     def contains(self, value):
         return bool(np.isfinite(value) and value >= 0)
+
+
+class PositiveOrInfinite(Positive):
+    """A positive parameter whose limit at infinity is itself a model: student_t's nu (the normal)
+    and negbinomial's size (the poisson). The optimiser steps in log(value); infinity is an edge it
+    can only approach, tried as such (see fitting's _settle_on_boundary)."""
+
+    description = "greater than 0 (inf: the limiting model)"
+    boundaries = (np.inf,)
+
+    def contains(self, value):
+        return bool(value > 0)
 
 
 class UnitInterval(Constraint):
@@ -91,6 +116,11 @@ class UnitInterval(Constraint):
 
     def from_unconstrained(self, u):
         return float(special.expit(u[0]))
+
+    def derivatives(self, u):
+        p = float(special.expit(u))
+        slope = float(special.expit(u) * special.expit(-u))  # p (1 - p) without cancellation near 1
+        return p, slope, slope * (1.0 - 2.0 * p)
 
 
 class Simplex(Constraint):
@@ -138,9 +168,19 @@ def power_of_two(x: float) -> float:
 
 # --- supports: which values a family accepts ------------------------------------------
 class Support:
+    """Which values a family accepts: the one definition that `fit` checks a column against and
+    `compare` chooses its candidates by."""
+
     description = ""
     numeric = True
     discrete = False  # whole numbers only: a cell that underflows to 0 is refused, not counted as 0
+    accepts_true_false = False  # cells written true/false read as 1/0
+    catch_all = False  # accepts any value at all (labels): compare offers it only for discrete or text columns
+
+    @property
+    def key(self) -> tuple:
+        """Equal for supports that accept the same values (compare checks each once)."""
+        return (type(self).__name__,)
 
     def violations(self, values: np.ndarray) -> np.ndarray:
         """Boolean mask of the values outside the support."""
@@ -154,9 +194,31 @@ class RealLine(Support):
         return ~np.isfinite(values)
 
 
+class PositiveReals(Support):
+    description = "a number greater than 0"
+
+    def violations(self, values):
+        return ~np.isfinite(values) | ~(values > 0)
+
+
+class NonNegativeReals(Support):
+    description = "a number 0 or greater"
+
+    def violations(self, values):
+        return ~np.isfinite(values) | ~(values >= 0)
+
+
+class OpenUnitInterval(Support):
+    description = "a number strictly between 0 and 1"
+
+    def violations(self, values):
+        return ~((values > 0) & (values < 1))
+
+
 class ZeroOne(Support):
     description = "0 or 1 (or true/false)"
     discrete = True
+    accepts_true_false = True
 
     def violations(self, values):
         return (values != 0) & (values != 1)
@@ -170,9 +232,27 @@ class NonNegativeIntegers(Support):
         return ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
 
 
+class CountsUpTo(Support):
+    """0, 1, ..., trials: a binomial count of successes."""
+
+    discrete = True
+
+    def __init__(self, trials: int):
+        self.trials = trials
+        self.description = f"a whole number from 0 to {trials} (the --trials)"
+
+    @property
+    def key(self):
+        return ("CountsUpTo", self.trials)
+
+    def violations(self, values):
+        return ~np.isfinite(values) | (values < 0) | (values > self.trials) | (values != np.floor(values))
+
+
 class Labels(Support):
     description = "any text label"
     numeric = False
+    catch_all = True
 
     def violations(self, values):
         return np.zeros(len(values), dtype=bool)
@@ -191,6 +271,17 @@ class NeedsEveryValue(Exception):
 
 
 
+# What a family declares commits it to methods: a missing one fails when its module is imported.
+ALWAYS = ("summarize", "start", "nll", "objective", "standard_errors", "log_prob", "loss_report")
+IMPLIED = {
+    "continuous": ("log_cdf", "log_sf", "quantile", "sample"),  # EDF statistics, Q-Q plots, the bootstrap
+    "discrete": ("frequency_table", "sample"),  # the chi-square table
+    "smooth": ("hessian",),  # Newton's refinement and the observed information
+    "reference": ("reference",),  # the independent solution the numerical fit is checked against
+}
+REFERENCE_METHODS = ("closed form", "root of the score equation", "Newton on the score equations", "none")
+
+
 class Family:
     """One distribution family. Subclasses fill in the class attributes and the math."""
 
@@ -200,6 +291,24 @@ class Family:
     loss: str = ""  # the training loss this NLL is, for the report
     continuous = False  # continuous families have a CDF for EDF goodness-of-fit statistics
     smooth = True  # False where the NLL has kinks and the optimiser must not use gradients
+    # How the solution the numerical fit is checked against is found (see REFERENCE_METHODS):
+    # "none" where there is no independent one, and the output says so.
+    reference_method = "closed form"
+    needs: tuple[str, ...] = ()  # options the family is built with (binomial: "trials")
+    example: dict = {}  # typical parameters: the registry-wide tests sample from them
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.name:  # an abstract helper, not a family
+            return
+        if cls.reference_method not in REFERENCE_METHODS:
+            raise TypeError(f"{cls.__name__}: reference_method must be one of {REFERENCE_METHODS}")
+        flags = {"continuous": cls.continuous, "discrete": cls.support.numeric and not cls.continuous,
+                 "smooth": cls.smooth, "reference": cls.reference_method != "none"}
+        required = list(ALWAYS) + [m for flag, methods in IMPLIED.items() if flags[flag] for m in methods]
+        missing = [m for m in required if getattr(cls, m, None) is None or getattr(cls, m) is getattr(Family, m, None)]
+        if missing:
+            raise TypeError(f"family {cls.name}: declares what needs {', '.join(missing)}, which it does not define")
 
     def summarize(self, values: np.ndarray, weights: np.ndarray | None = None):
         """Sufficient statistics of validated values (what the NLL needs, nothing more). With
@@ -228,13 +337,25 @@ class Family:
         """Why the likelihood has no maximum for this data (with `fixed` held), or None."""
         return None
 
-    def closed_form(self, stats) -> dict:
+    def reference(self, stats) -> dict:
+        """The maximum-likelihood estimate found by the family's own method (`reference_method`),
+        independently of the optimiser."""
         raise NotImplementedError
 
-    def closed_form_given(self, stats, fixed: dict) -> dict:
+    def starts(self, stats) -> list[dict]:
+        """Where the optimiser starts; several where the NLL can have several local minima (cauchy):
+        the lowest minimum found from them is kept."""
+        return [self.start(stats)]
+
+    def exact_intervals(self, stats, params: dict, threshold: float, fixed=()) -> tuple[dict, str] | None:
+        """A non-regular family's intervals ({name: (low, high)} likelihood-ratio sets, no Wald ones)
+        and why it has no standard errors; None for a regular family."""
+        return None
+
+    def reference_given(self, stats, fixed: dict) -> dict:
         """The MLE of the other parameters with `fixed` held at its values."""
         if not fixed:
-            return self.closed_form(stats)
+            return self.reference(stats)
         if all(p.name in fixed for p in self.parameters):
             return dict(fixed)
         raise NotImplementedError(f"{self.name}: no conditional closed form for {sorted(fixed)}")
@@ -277,14 +398,15 @@ class Family:
         where the family has a form for them; None to search entry by entry."""
         return None
 
-    def standard_errors(self, stats, params: dict) -> dict:
-        """Asymptotic standard errors at the MLE, from the Fisher information."""
+    def standard_errors(self, stats, params: dict, fixed=()) -> dict:
+        """Asymptotic standard errors at the MLE, from the Fisher information, of the parameters not
+        in `fixed`."""
         raise NotImplementedError
 
-    def profile_nll(self, stats, name: str, value: float, index: int | None = None) -> float:
-        """The NLL with parameter `name` (entry `index` of a vector) held at `value` and every
-        other parameter at its conditional MLE."""
-        raise NotImplementedError
+    # The NLL with parameter `name` (entry `index` of a vector) held at `value` and every other
+    # parameter at its conditional MLE: profile_nll(stats, name, value, index=None). Families with a
+    # form for it define it; for the others `mlfit.inference` minimises over the rest numerically.
+    profile_nll = None
 
     def frequency_table(self, values, stats, params) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Discrete families: cell labels, observed counts and model probabilities (summing to 1),
@@ -329,3 +451,72 @@ class Family:
 def xlogy(x, y):
     """x*log(y) with 0*log(0) = 0, the convention that makes boundary optima finite."""
     return special.xlogy(x, y)
+
+
+# --- families written in their natural parameters ----------------------------------------
+class NaturalFamily(Family):
+    """A family that gives its NLL with exact first and second derivatives in its natural
+    parameters (sums over rows): this class carries them to the optimiser's unconstrained
+    coordinates by the chain rule, and inverts the observed information for standard errors."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name and cls.derivatives is NaturalFamily.derivatives:
+            raise TypeError(f"family {cls.name}: a NaturalFamily must define derivatives")
+
+    def derivatives(self, stats, params: dict) -> tuple[float, np.ndarray, np.ndarray]:
+        """(NLL, gradient, Hessian) in the natural parameters, in the order of `parameters`."""
+        raise NotImplementedError
+
+    def nll(self, stats, params):
+        return float(self.derivatives(stats, params)[0])
+
+    def _natural(self, stats, u):
+        unit = self.unit(stats)
+        params, first, second = {}, [], []
+        for p, coordinate in zip(self.parameters, u):
+            value, d1, d2 = p.constraint.derivatives(coordinate)
+            factor = unit if p.in_data_units else 1.0
+            params[p.name] = value * factor
+            first.append(d1 * factor)
+            second.append(d2 * factor)
+        return params, np.array(first), np.array(second)
+
+    def objective(self, stats, u):
+        params, first, _ = self._natural(stats, u)
+        with np.errstate(all="ignore"):  # a trial step far out: inf or nan, which the search backs off from
+            value, gradient, _ = self.derivatives(stats, params)
+            return float(value / stats.n), first * gradient / stats.n
+
+    def hessian(self, stats, u):
+        params, first, second = self._natural(stats, u)
+        with np.errstate(all="ignore"):
+            _, gradient, hessian = self.derivatives(stats, params)
+            return (np.outer(first, first) * hessian + np.diag(second * gradient)) / stats.n
+
+    def standard_errors(self, stats, params, fixed=()):
+        """The square roots of the diagonal of the inverse observed information over the free
+        parameters (nan where it is not positive definite: a flat or saddle-shaped optimum)."""
+        free = [i for i, p in enumerate(self.parameters) if p.name not in fixed]
+        errors = {p.name: float("nan") for p in self.parameters}
+        if not free:
+            return errors
+        with np.errstate(all="ignore"):
+            information = self.derivatives(stats, params)[2][np.ix_(free, free)]
+        try:
+            lower = np.linalg.cholesky(information)
+            covariance = np.linalg.inv(lower).T @ np.linalg.inv(lower)
+        except np.linalg.LinAlgError:
+            return errors
+        for i, variance in zip(free, np.diag(covariance)):
+            errors[self.parameters[i].name] = float(np.sqrt(variance))
+        return errors
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray | None, q: float) -> float:
+    """The q-quantile of values where row i counts weights[i] times (the lower one at a tie)."""
+    if weights is None:
+        return float(np.quantile(values, q, method="inverted_cdf"))
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, q * cumulative[-1])])

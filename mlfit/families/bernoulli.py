@@ -34,7 +34,7 @@ class Bernoulli(Family):
     def summarize(self, values, weights=None):
         return Successes.of(values, weights)
 
-    def closed_form(self, stats):
+    def reference(self, stats):
         return {"p": stats.successes / stats.n}
 
     def start(self, stats):
@@ -55,12 +55,15 @@ class Bernoulli(Family):
         p = special.expit(u[0])
         return np.array([[p * (1 - p)]])
 
-    def standard_errors(self, stats, params):
+    def standard_errors(self, stats, params, fixed=()):
         p = params["p"]
         return {"p": float(np.sqrt(p * (1 - p)) / np.sqrt(stats.n))}
 
     def profile_nll(self, stats, name, value, index=None):
         return self.nll(stats, {"p": value})
+
+    def sample(self, rng, params, size):
+        return rng.binomial(1, params["p"], size).astype(float)
 
     def frequency_table(self, values, stats, params):
         k = stats.successes

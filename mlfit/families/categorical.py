@@ -65,7 +65,7 @@ class Categorical(Family):
     def labels(self, stats):
         return list(stats.categories)
 
-    def closed_form(self, stats):
+    def reference(self, stats):
         return {"p": stats.counts / stats.n}
 
     def start(self, stats):
@@ -109,7 +109,7 @@ class Categorical(Family):
 
         return _binomial_crossing(excess, share, -1), _binomial_crossing(excess, share, +1)
 
-    def standard_errors(self, stats, params):
+    def standard_errors(self, stats, params, fixed=()):
         p = params["p"]  # the multinomial covariance is (diag(p) - p p') / n
         return {"p": np.sqrt(p * (1 - p)) / np.sqrt(stats.n)}
 

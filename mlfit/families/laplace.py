@@ -255,21 +255,21 @@ class Laplace(Family):
             return None
         if stats.constant:
             return "every value is the same, so the laplace likelihood has no maximum (b -> 0)"
-        if self.closed_form(stats)["b"] == 0:
+        if self.reference(stats)["b"] == 0:
             return ("the other values weigh nothing next to the median's (their mean absolute deviation is 0 "
                     "in float64), so the laplace likelihood has no maximum (b -> 0)")
         return None
 
-    def closed_form(self, stats):
+    def reference(self, stats):
         mu = _middle(stats.lower_median, stats.upper_median)
         return {"mu": mu, "b": stats.mean_abs(mu)}
 
-    def closed_form_given(self, stats, fixed):
+    def reference_given(self, stats, fixed):
         if set(fixed) == {"b"}:  # the median whatever b is
             return {"mu": _middle(stats.lower_median, stats.upper_median), "b": fixed["b"]}
         if set(fixed) == {"mu"}:  # the mean absolute deviation from the given mu
             return {"mu": fixed["mu"], "b": stats.mean_abs(fixed["mu"])}
-        return super().closed_form_given(stats, fixed)
+        return super().reference_given(stats, fixed)
 
     def kinks(self, stats, name, value):
         # sum |x - mu| bends at every value: the nearest ones on either side of mu
@@ -295,7 +295,7 @@ class Laplace(Family):
         unit = self.unit(stats)
         return float(LOG_2 + np.log(unit) + log_b + stats.mean_abs(mu * unit) / unit * np.exp(-log_b)), None
 
-    def standard_errors(self, stats, params):
+    def standard_errors(self, stats, params, fixed=()):
         # b from the Fisher information; mu from the asymptotic variance of the sample
         # median, b^2/n (the NLL has no second derivative in mu to take).
         se = params["b"] / np.sqrt(stats.n)

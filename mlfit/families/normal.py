@@ -129,21 +129,22 @@ class Normal(Family):
 
     def degenerate_reason(self, stats, fixed=()):
         if (stats.scaled_m2 == 0 or stats.sd == 0) and "sigma" not in fixed:  # (sd: below float64's 5e-324)
-            return ("every value is the same (or the others weigh nothing next to it), so the normal likelihood "
+            return ("every value is the same (or the others weigh nothing next to it), "
+                    f"so the {self.name} likelihood "
                     "has no maximum (sigma -> 0)")
         return None
 
-    def closed_form(self, stats):
+    def reference(self, stats):
         return {"mu": stats.mean, "sigma": stats.sd}
 
-    def closed_form_given(self, stats, fixed):
+    def reference_given(self, stats, fixed):
         if set(fixed) == {"sigma"}:  # the mean whatever sigma is
             return {"mu": stats.mean, "sigma": fixed["sigma"]}
         if set(fixed) == {"mu"}:  # the root mean square deviation from the given mu
             mu = fixed["mu"]
             unit = self.unit(stats)
             return {"mu": mu, "sigma": float(np.sqrt(stats.mean_square_about(mu, unit)) * unit)}
-        return super().closed_form_given(stats, fixed)
+        return super().reference_given(stats, fixed)
 
     def start(self, stats):
         sd = stats.sd
@@ -174,13 +175,13 @@ class Normal(Family):
         cross = 2 * offset * precision
         return np.array([[precision, cross], [cross, 2 * mean_square * precision]])
 
-    def standard_errors(self, stats, params):
+    def standard_errors(self, stats, params, fixed=()):
         sigma = params["sigma"]
         return {"mu": sigma / np.sqrt(stats.n), "sigma": sigma / np.sqrt(2 * stats.n)}
 
     def profile_nll(self, stats, name, value, index=None):
         if name == "mu":  # sigma at its conditional MLE: the root mean square deviation about mu
-            return self.nll(stats, self.closed_form_given(stats, {"mu": value}))
+            return self.nll(stats, self.reference_given(stats, {"mu": value}))
         return self.nll(stats, {"mu": stats.mean, "sigma": value})
 
     def log_cdf(self, x, params):

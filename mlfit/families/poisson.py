@@ -66,7 +66,7 @@ class Poisson(Family):
     def summarize(self, values, weights=None):
         return Counts.of(values, weights)
 
-    def closed_form(self, stats):
+    def reference(self, stats):
         return {"lam": stats.total / stats.n}
 
     def start(self, stats):
@@ -88,11 +88,14 @@ class Poisson(Family):
     def hessian(self, stats, u):
         return np.array([[np.exp(u[0])]])
 
-    def standard_errors(self, stats, params):
+    def standard_errors(self, stats, params, fixed=()):
         return {"lam": float(np.sqrt(params["lam"]) / np.sqrt(stats.n))}  # (a weight of 1e-310 must not overflow)
 
     def profile_nll(self, stats, name, value, index=None):
         return self.nll(stats, {"lam": value})
+
+    def sample(self, rng, params, size):
+        return rng.poisson(params["lam"], size).astype(float)
 
     def frequency_table(self, values, stats, params):
         # Each count up to the largest seen, then the unseen tail beyond it as one more cell.

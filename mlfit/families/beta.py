@@ -1,0 +1,119 @@
+"""Beta family (alpha, beta) on 0 < x < 1: its NLL per row is log B(alpha, beta) - (alpha-1)*mean(log x)
+- (beta-1)*mean(log(1-x)), a cross-entropy between the data's log-odds and the model's."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, special
+
+from .base import NaturalFamily, OpenUnitInterval, Parameter, Positive
+from .statistics import UnitMoments
+
+NEWTON_STEPS = 100
+
+
+class Beta(NaturalFamily):
+    name = "beta"
+    parameters = (Parameter("alpha", Positive()), Parameter("beta", Positive()))
+    support = OpenUnitInterval()
+    loss = "beta cross-entropy: -(alpha-1)*mean(log x) - (beta-1)*mean(log(1-x)) + log B(alpha, beta)"
+    continuous = True
+    reference_method = "Newton on the score equations"
+    example = {"alpha": 2.0, "beta": 5.0}
+
+    def summarize(self, values, weights=None):
+        return UnitMoments.of(values, weights)
+
+    def degenerate_reason(self, stats, fixed=()):
+        if not stats.m2 > 0 and not fixed:
+            return ("every value is the same (or the others weigh nothing next to it), so the beta likelihood "
+                    "has no maximum (alpha, beta -> infinity)")
+        return None
+
+    def _moments_start(self, stats) -> np.ndarray:
+        mean, variance = stats.mean, stats.m2 / stats.n
+        common = mean * (1 - mean) / variance - 1 if variance > 0 else 1.0
+        common = common if common > 0 else 1.0
+        return np.array([mean * common, (1 - mean) * common])
+
+    def reference(self, stats):
+        # Newton on the score equations from the method-of-moments estimate. The NLL is convex in
+        # (alpha, beta) (an exponential family in alpha - 1, beta - 1), so a step halved until it
+        # stays positive and does not raise the NLL cannot go astray.
+        point = self._moments_start(stats)
+        for _ in range(NEWTON_STEPS):
+            value, gradient, hessian = self.derivatives(stats, {"alpha": point[0], "beta": point[1]})
+            step = np.linalg.solve(hessian, gradient)
+            for _ in range(60):
+                trial = point - step
+                if np.all(trial > 0) and self.derivatives(stats, {"alpha": trial[0], "beta": trial[1]})[0] <= value:
+                    break
+                step = step / 2
+            else:
+                break
+            done = np.all(np.abs(trial - point) <= 4e-16 * point)
+            point = trial
+            if done:
+                break
+        return {"alpha": float(point[0]), "beta": float(point[1])}
+
+    def reference_given(self, stats, fixed):
+        if len(fixed) == 1:  # one score equation: psi(free) - psi(alpha + beta) = its mean log, monotone
+            (held, value), = fixed.items()
+            free = "beta" if held == "alpha" else "alpha"
+            target = stats.mean_log1m if free == "beta" else stats.mean_log
+
+            def score(log_free):
+                other = np.exp(log_free)
+                return special.digamma(other) - special.digamma(other + value) - target
+
+            low, high = -1.0, 1.0
+            while score(low) > 0:
+                low -= 2.0
+            while score(high) < 0:
+                high += 2.0
+            solved = float(np.exp(optimize.brentq(score, low, high, xtol=1e-15, rtol=9e-16, maxiter=500)))
+            return {held: value, free: solved}
+        return super().reference_given(stats, fixed)
+
+    def start(self, stats):
+        return {"alpha": 1.0, "beta": 1.0}  # the uniform
+
+    def derivatives(self, stats, params):
+        a, b, n = params["alpha"], params["beta"], stats.n
+        value = n * (special.betaln(a, b) - (a - 1) * stats.mean_log - (b - 1) * stats.mean_log1m)
+        both = special.digamma(a + b)
+        gradient = n * np.array([special.digamma(a) - both - stats.mean_log, special.digamma(b) - both - stats.mean_log1m])
+        shared = special.polygamma(1, a + b)
+        hessian = n * np.array([[special.polygamma(1, a) - shared, -shared], [-shared, special.polygamma(1, b) - shared]])
+        return float(value), gradient, hessian
+
+    def log_prob(self, encoded, params):
+        a, b = params["alpha"], params["beta"]
+        return special.xlogy(a - 1, encoded) + special.xlog1py(b - 1, -encoded) - special.betaln(a, b)
+
+    def log_cdf(self, x, params):
+        with np.errstate(divide="ignore"):
+            return np.log(special.betainc(params["alpha"], params["beta"], x))
+
+    def log_sf(self, x, params):
+        with np.errstate(divide="ignore"):
+            return np.log(special.betainc(params["beta"], params["alpha"], 1.0 - x))
+
+    def quantile(self, q, params):
+        return special.betaincinv(params["alpha"], params["beta"], q)
+
+    def sample(self, rng, params, size):
+        return rng.beta(params["alpha"], params["beta"], size)
+
+    def loss_report(self, stats, params):
+        a, b = params["alpha"], params["beta"]
+        cross = -(a - 1) * stats.mean_log - (b - 1) * stats.mean_log1m
+        return {"name": self.loss, "log_term": float(cross),
+                "identity": "NLL = n*(log B(alpha, beta) - (alpha-1)*mean(log x) - (beta-1)*mean(log(1-x)))",
+                "nll_from_loss": float(stats.n * (cross + special.betaln(a, b)))}
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.beta(params["alpha"], params["beta"])

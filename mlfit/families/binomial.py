@@ -1,0 +1,88 @@
+"""Binomial family (p, with the number of trials N given by --trials): its NLL is binary
+cross-entropy over N*n trials, plus the log binomial coefficients, which do not depend on p."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from .base import CountsUpTo, NaturalFamily, Parameter, UnitInterval, xlogy
+from .statistics import Tally
+
+
+@dataclass(frozen=True)
+class Trials:
+    tally: Tally
+    sum_log_choose: float  # sum of log C(N, x): constant in p, but part of the true NLL
+
+    @property
+    def n(self) -> float:
+        return self.tally.n
+
+    def merge(self, other: "Trials") -> "Trials":
+        return Trials(self.tally.merge(other.tally), self.sum_log_choose + other.sum_log_choose)
+
+
+class Binomial(NaturalFamily):
+    name = "binomial"
+    parameters = (Parameter("p", UnitInterval()),)
+    loss = "binary cross-entropy over every trial"
+    needs = ("trials",)
+    example = {"p": 0.35}
+
+    def __init__(self, trials: int = 10):
+        self.trials = int(trials)
+        self.support = CountsUpTo(self.trials)
+
+    support = CountsUpTo(10)  # (an instance's own, for its --trials, replaces this)
+
+    def summarize(self, values, weights=None):
+        tally = Tally.of(values, weights)
+        log_choose = (special.gammaln(self.trials + 1) - special.gammaln(tally.values + 1)
+                      - special.gammaln(self.trials - tally.values + 1))
+        return Trials(tally, float(tally.counts @ log_choose))
+
+    def _successes(self, stats) -> tuple[float, float]:
+        """Successes and failures over all the trials (weighted)."""
+        successes = stats.n * stats.tally.mean
+        return successes, stats.n * self.trials - successes
+
+    def reference(self, stats):
+        return {"p": stats.tally.mean / self.trials}
+
+    def start(self, stats):
+        return {"p": 0.5}
+
+    def derivatives(self, stats, params):
+        p = params["p"]
+        successes, failures = self._successes(stats)
+        value = -(xlogy(successes, p) + xlogy(failures, 1.0 - p)) - stats.sum_log_choose
+        return (float(value), np.array([failures / (1.0 - p) - successes / p]),
+                np.array([[successes / p**2 + failures / (1.0 - p) ** 2]]))
+
+    def log_prob(self, encoded, params):
+        p, trials = params["p"], self.trials
+        log_choose = special.gammaln(trials + 1) - special.gammaln(encoded + 1) - special.gammaln(trials - encoded + 1)
+        return log_choose + xlogy(encoded, p) + special.xlog1py(trials - encoded, -p)
+
+    def sample(self, rng, params, size):
+        return rng.binomial(self.trials, params["p"], size).astype(float)
+
+    def frequency_table(self, values, stats, params):
+        return stats.tally.frequency_table(lambda k: self.log_prob(k, params), last=self.trials)
+
+    def loss_report(self, stats, params):
+        p = params["p"]
+        successes, failures = self._successes(stats)
+        trials = stats.n * self.trials
+        bce = float(-(xlogy(successes, p) + xlogy(failures, 1.0 - p)) / trials)
+        return {"name": self.loss, "bce_per_trial": bce, "sum_log_choose": stats.sum_log_choose,
+                "identity": "NLL = n*N*BCE - sum(log C(N, x))",
+                "nll_from_loss": trials * bce - stats.sum_log_choose}
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.binom(self.trials, params["p"])

@@ -1,0 +1,68 @@
+"""Exponential family: its NLL is the mean of x scaled by the rate, less log rate per row."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import NaturalFamily, NonNegativeReals, Parameter, Positive
+from .statistics import LogMoments
+
+
+class Exponential(NaturalFamily):
+    name = "exponential"
+    parameters = (Parameter("rate", Positive()),)
+    support = NonNegativeReals()
+    loss = "rate-scaled mean (exponential deviance)"
+    continuous = True
+    example = {"rate": 0.25}
+
+    def summarize(self, values, weights=None):
+        return LogMoments.of(values, weights)
+
+    def degenerate_reason(self, stats, fixed=()):
+        if stats.mean == 0 and "rate" not in fixed:
+            return "every value is 0, so the exponential likelihood has no maximum (rate -> infinity)"
+        return None
+
+    def reference(self, stats):
+        return {"rate": 1.0 / stats.mean}
+
+    def start(self, stats):
+        return {"rate": 0.5 / stats.mean}  # half the answer: far enough to be a real search
+
+    def derivatives(self, stats, params):
+        rate, n = params["rate"], stats.n
+        value = n * (rate * stats.mean - np.log(rate))
+        return value, np.array([n * (stats.mean - 1.0 / rate)]), np.array([[n / rate**2]])
+
+    def log_prob(self, encoded, params):
+        rate = params["rate"]
+        return np.log(rate) - rate * encoded
+
+    def log_cdf(self, x, params):
+        with np.errstate(divide="ignore"):
+            return np.log(-np.expm1(-params["rate"] * x))
+
+    def log_sf(self, x, params):
+        return -params["rate"] * x
+
+    def quantile(self, q, params):
+        return -np.log1p(-q) / params["rate"]
+
+    def sample(self, rng, params, size):
+        return rng.exponential(1.0 / params["rate"], size)
+
+    def loss_report(self, stats, params):
+        rate, n = params["rate"], stats.n
+        scaled_mean = rate * stats.mean
+        return {
+            "name": self.loss,
+            "rate_scaled_mean": scaled_mean,
+            "identity": "NLL = n*(rate*mean(x) - log(rate))",
+            "nll_from_loss": float(n * (scaled_mean - np.log(rate))),
+        }
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.expon(scale=1.0 / params["rate"])

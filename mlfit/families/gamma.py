@@ -1,0 +1,113 @@
+"""Gamma family (shape k, rate b): its NLL per row is b*mean(x) - k*log(b) + lgamma(k) - (k-1)*mean(log x),
+the exponential's loss with a shape; k = 1 is the exponential."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, special
+
+from .base import NaturalFamily, Parameter, Positive, PositiveReals
+from .statistics import LogMoments
+
+
+def inverse_digamma(y: float) -> float:
+    """The k > 0 with digamma(k) = y (digamma is increasing on (0, inf)): Newton from Minka's start."""
+    k = np.exp(y) + 0.5 if y >= -2.22 else -1.0 / (y - special.digamma(1.0))
+    for _ in range(100):
+        step = (special.digamma(k) - y) / special.polygamma(1, k)
+        k_next = k - step
+        k_next = k_next if k_next > 0 else k / 2
+        if abs(k_next - k) <= 1e-15 * k:
+            return float(k_next)
+        k = k_next
+    return float(k)
+
+
+class Gamma(NaturalFamily):
+    name = "gamma"
+    parameters = (Parameter("shape", Positive()), Parameter("rate", Positive()))
+    support = PositiveReals()
+    loss = "gamma deviance (rate-scaled mean less (shape-1) mean log x)"
+    continuous = True
+    reference_method = "root of the score equation"
+    example = {"shape": 2.5, "rate": 0.8}
+
+    def summarize(self, values, weights=None):
+        return LogMoments.of(values, weights)
+
+    def _spread(self, stats) -> float:
+        """log(mean x) - mean(log x) >= 0 (Jensen): 0 only when every value is the same."""
+        return float(np.log(stats.mean) - stats.mean_log)
+
+    def degenerate_reason(self, stats, fixed=()):
+        if not self._spread(stats) > 0 and "shape" not in fixed:
+            return ("every value is the same (or the others weigh nothing next to it), so the gamma likelihood "
+                    "has no maximum (shape -> infinity)")
+        return None
+
+    def reference(self, stats):
+        # The shape's score equation log(k) - digamma(k) = log(mean) - mean(log x): the left side
+        # falls from +inf to 0 as k grows, so it has one root; bracketed in log k.
+        spread = self._spread(stats)
+
+        def score(log_k):
+            k = np.exp(log_k)
+            return float(np.log(k) - special.digamma(k) - spread)
+
+        low, high = -1.0, 1.0
+        while score(low) < 0:
+            low -= 2.0
+        while score(high) > 0:
+            high += 2.0
+        k = float(np.exp(optimize.brentq(score, low, high, xtol=1e-15, rtol=9e-16, maxiter=500)))
+        return {"shape": k, "rate": k / stats.mean}
+
+    def reference_given(self, stats, fixed):
+        if set(fixed) == {"shape"}:
+            return {"shape": fixed["shape"], "rate": fixed["shape"] / stats.mean}
+        if set(fixed) == {"rate"}:  # digamma(k) = log(b) + mean(log x)
+            return {"shape": inverse_digamma(np.log(fixed["rate"]) + stats.mean_log), "rate": fixed["rate"]}
+        return super().reference_given(stats, fixed)
+
+    def start(self, stats):
+        return {"shape": 1.0, "rate": 1.0 / stats.mean}  # the exponential with the data's mean
+
+    def derivatives(self, stats, params):
+        k, b, n = params["shape"], params["rate"], stats.n
+        value = n * (b * stats.mean - k * np.log(b) + special.gammaln(k) - (k - 1.0) * stats.mean_log)
+        gradient = n * np.array([special.digamma(k) - np.log(b) - stats.mean_log, stats.mean - k / b])
+        hessian = n * np.array([[special.polygamma(1, k), -1.0 / b], [-1.0 / b, k / b**2]])
+        return float(value), gradient, hessian
+
+    def log_prob(self, encoded, params):
+        k, b = params["shape"], params["rate"]
+        return special.xlogy(k, b) + special.xlogy(k - 1.0, encoded) - b * encoded - special.gammaln(k)
+
+    def log_cdf(self, x, params):
+        with np.errstate(divide="ignore"):
+            return np.log(special.gammainc(params["shape"], params["rate"] * x))
+
+    def log_sf(self, x, params):
+        with np.errstate(divide="ignore"):
+            return np.log(special.gammaincc(params["shape"], params["rate"] * x))
+
+    def quantile(self, q, params):
+        return special.gammaincinv(params["shape"], q) / params["rate"]
+
+    def sample(self, rng, params, size):
+        return rng.gamma(params["shape"], 1.0 / params["rate"], size)
+
+    def loss_report(self, stats, params):
+        k, b, n = params["shape"], params["rate"], stats.n
+        per_row = b * stats.mean - (k - 1.0) * stats.mean_log
+        return {
+            "name": self.loss,
+            "rate_scaled_mean_less_log_term": float(per_row),
+            "identity": "NLL = n*(rate*mean(x) - (shape-1)*mean(log x) - shape*log(rate) + lgamma(shape))",
+            "nll_from_loss": float(n * (per_row - k * np.log(b) + special.gammaln(k))),
+        }
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.gamma(params["shape"], scale=1.0 / params["rate"])

@@ -1,0 +1,54 @@
+"""Geometric family (failures before the first success): its NLL is the poisson-like count loss
+-log p - mean(x) log(1 - p) per row."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import NaturalFamily, NonNegativeIntegers, Parameter, UnitInterval, xlogy
+from .statistics import Tally
+
+
+class Geometric(NaturalFamily):
+    name = "geometric"
+    parameters = (Parameter("p", UnitInterval()),)
+    support = NonNegativeIntegers()
+    loss = "geometric count loss"
+    example = {"p": 0.3}
+
+    def summarize(self, values, weights=None):
+        return Tally.of(values, weights)
+
+    def reference(self, stats):
+        return {"p": 1.0 / (1.0 + stats.mean)}
+
+    def start(self, stats):
+        return {"p": 0.5}
+
+    def derivatives(self, stats, params):
+        p, n, total = params["p"], stats.n, stats.n * stats.mean
+        value = -(xlogy(n, p) + xlogy(total, 1.0 - p))
+        gradient = -n / p + total / (1.0 - p)
+        return float(value), np.array([gradient]), np.array([[n / p**2 + total / (1.0 - p) ** 2]])
+
+    def log_prob(self, encoded, params):
+        p = params["p"]
+        return np.log(p) + xlogy(encoded, 1.0 - p)
+
+    def sample(self, rng, params, size):
+        return rng.geometric(params["p"], size).astype(float) - 1.0
+
+    def frequency_table(self, values, stats, params):
+        return stats.frequency_table(lambda k: self.log_prob(k, params),
+                                     lambda top: (1.0 - params["p"]) ** (top + 1))
+
+    def loss_report(self, stats, params):
+        p, n = params["p"], stats.n
+        loss = float(-np.log(p) - xlogy(stats.mean, 1.0 - p))
+        return {"name": self.loss, "geometric_loss": loss,
+                "identity": "NLL = n*(-log(p) - mean(x)*log(1-p))", "nll_from_loss": n * loss}
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.geom(params["p"], loc=-1)

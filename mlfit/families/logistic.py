@@ -1,0 +1,47 @@
+"""Logistic family (location mu, scale s): its NLL is sum(z + 2*softplus(-z)) + n*log(s), z = (x - mu)/s;
+the loss of a smooth absolute error (log-cosh-like: |z| for large z, z^2/4 near 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from .location_scale import LocationScale
+
+
+class Logistic(LocationScale):
+    name = "logistic"
+    location, scale = "mu", "s"
+    parameters = LocationScale.location_scale_parameters("mu", "s")
+    loss = "logistic loss of the standardized residual: |z| + 2*log(1 + exp(-|z|))"
+    example = {"mu": 2.0, "s": 1.5}
+
+    def rho(self, z, params):
+        magnitude = np.abs(z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            half_tanh = np.tanh(z / 2)
+            return magnitude + 2.0 * np.log1p(np.exp(-magnitude)), half_tanh, 0.5 * (1.0 - half_tanh**2)
+
+    def log_cdf(self, x, params):
+        return -np.logaddexp(0.0, -(x - params["mu"]) / params["s"])
+
+    def log_sf(self, x, params):
+        return -np.logaddexp(0.0, (x - params["mu"]) / params["s"])
+
+    def quantile(self, q, params):
+        return params["mu"] + params["s"] * special.logit(q)
+
+    def sample(self, rng, params, size):
+        return rng.logistic(params["mu"], params["s"], size)
+
+    def loss_report(self, stats, params):
+        z = self.standardized(stats, params)
+        mean_loss = stats.total(self.rho(z, params)[0]) / stats.n
+        return {"name": self.loss, "mean_logistic_loss": mean_loss,
+                "identity": "NLL = n*mean(|z| + 2*log(1 + exp(-|z|))) + n*log(s), z = (x - mu)/s",
+                "nll_from_loss": float(stats.n * (mean_loss + np.log(params["s"])))}
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.logistic(params["mu"], params["s"])

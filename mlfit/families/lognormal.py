@@ -1,0 +1,61 @@
+"""Lognormal family: the normal family on log x, so its NLL is the mean squared error of log x
+plus the Jacobian term sum(log x) that turns a density of log x into one of x."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from .base import PositiveReals
+from .normal import Moments, Normal
+
+
+class Lognormal(Normal):
+    name = "lognormal"
+    support = PositiveReals()
+    loss = "mean squared error of log x"
+    example = {"mu": 1.0, "sigma": 0.5}
+
+    def summarize(self, values, weights=None):
+        # Normal's statistics of log x: its mean is also the Jacobian term's sum(log x) / n.
+        return Moments.of(np.log(values), weights)
+
+    def nll(self, stats, params):
+        return super().nll(stats, params) + stats.n * stats.mean
+
+    def objective(self, stats, u):
+        value, gradient = super().objective(stats, u)
+        return value + stats.mean, gradient
+
+    def loss_report(self, stats, params):
+        report = super().loss_report(stats, params)
+        return {
+            "name": self.loss,
+            "mse_log": report["mse"],
+            "mean_log": stats.mean,
+            "identity": "NLL = n*log(sigma*sqrt(2*pi)) + n*MSE(log x)/(2*sigma^2) + sum(log x)",
+            "nll_from_loss": report["nll_from_loss"] + stats.n * stats.mean,
+        }
+
+    def log_prob(self, encoded, params):
+        logs = np.log(encoded)
+        return super().log_prob(logs, params) - logs
+
+    def log_cdf(self, x, params):
+        with np.errstate(divide="ignore"):
+            return super().log_cdf(np.log(x), params)
+
+    def log_sf(self, x, params):
+        with np.errstate(divide="ignore"):
+            return super().log_sf(np.log(x), params)
+
+    def quantile(self, q, params):
+        return np.exp(params["mu"] + params["sigma"] * special.ndtri(q))
+
+    def sample(self, rng, params, size):
+        return rng.lognormal(params["mu"], params["sigma"], size)
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.lognorm(params["sigma"], scale=np.exp(params["mu"]))

@@ -1,0 +1,114 @@
+"""Negative binomial family (size r, mean mu): the poisson with a gamma-distributed rate, for counts
+more spread out than a poisson's. Its NLL is the poisson NLL's over-dispersed cousin,
+-sum[lgamma(x+r) - lgamma(r) - lgamma(x+1) + r*log(r/(r+mu)) + x*log(mu/(r+mu))].
+The MLE of mu is the mean; that of r is the root of one score equation, which has none when the
+variance is at most the mean: then the best fit is the poisson limit r = inf, reported as such."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, special
+
+from .base import NaturalFamily, NonNegative, NonNegativeIntegers, Parameter, PositiveOrInfinite, xlogy
+from .statistics import Tally
+
+
+class Negbinomial(NaturalFamily):
+    name = "negbinomial"
+    parameters = (Parameter("size", PositiveOrInfinite()), Parameter("mu", NonNegative()))
+    support = NonNegativeIntegers()
+    loss = "negative binomial (over-dispersed Poisson) NLL"
+    reference_method = "root of the score equation"
+    example = {"size": 2.5, "mu": 4.0}
+
+    def summarize(self, values, weights=None):
+        return Tally.of(values, weights)
+
+    def _size_score(self, stats, size, mu) -> float:
+        """d(log-likelihood)/d(size) at mu = the mean, per row."""
+        used = stats.counts > 0
+        shares = stats.counts[used] / stats.n
+        digammas = shares @ special.digamma(stats.values[used] + size) - special.digamma(size)
+        return float(digammas + np.log(size / (size + mu)))
+
+    def reference(self, stats):
+        mu = stats.mean
+        if not stats.variance > mu or mu == 0:
+            return {"size": np.inf, "mu": mu}  # no finite maximum: the poisson limit
+        # The score in log(size) is positive for small sizes and falls to 0 from below... bracket
+        # its sign change, then solve.
+        low, high = -1.0, 1.0
+        while self._size_score(stats, np.exp(low), mu) < 0 and low > -700:
+            low -= 2.0
+        while self._size_score(stats, np.exp(high), mu) > 0 and high < 700:
+            high += 2.0
+        log_size = optimize.brentq(lambda t: self._size_score(stats, np.exp(t), mu), low, high, xtol=1e-14,
+                                   rtol=9e-16, maxiter=500)
+        return {"size": float(np.exp(log_size)), "mu": mu}
+
+    def reference_given(self, stats, fixed):
+        if set(fixed) == {"size"}:  # mu's MLE is the mean whatever the size
+            return {"size": fixed["size"], "mu": stats.mean}
+        return super().reference_given(stats, fixed)
+
+    def start(self, stats):
+        return {"size": 1.0, "mu": max(stats.mean, 1.0) / 2}
+
+    def derivatives(self, stats, params):
+        r, mu, n = params["size"], params["mu"], stats.n
+        total = n * stats.mean
+        used = stats.counts > 0
+        x, w = stats.values[used], stats.counts[used]
+        if np.isinf(r):  # the poisson limit
+            value = n * mu - xlogy(total, mu) + w @ special.gammaln(x + 1)
+            return float(value), np.array([0.0, n - total / mu]), np.array([[0.0, 0.0], [0.0, total / mu**2]])
+        log_ratio = np.log(r / (r + mu))
+        value = -(w @ (special.gammaln(x + r) - special.gammaln(x + 1)) - n * special.gammaln(r)
+                  + n * r * log_ratio + xlogy(total, mu) - total * np.log(r + mu))
+        d_r = -(w @ special.digamma(x + r) - n * special.digamma(r) + n * log_ratio + n - (n * r + total) / (r + mu))
+        d_mu = (n * r + total) / (r + mu) - total / mu
+        d_r_r = -(w @ special.polygamma(1, x + r) - n * special.polygamma(1, r) + n / r - n / (r + mu)
+                  - (n * mu - total) / (r + mu) ** 2)
+        d_r_mu = (n * mu - total) / (r + mu) ** 2
+        d_mu_mu = total / mu**2 - (n * r + total) / (r + mu) ** 2
+        return float(value), np.array([d_r, d_mu]), np.array([[d_r_r, d_r_mu], [d_r_mu, d_mu_mu]])
+
+    def standard_errors(self, stats, params, fixed=()):
+        if np.isinf(params["size"]):  # the poisson limit: size has no curvature there
+            return {"size": float("nan"), **super().standard_errors(stats, params, (*fixed, "size"))}
+        return super().standard_errors(stats, params, fixed)
+
+    def log_prob(self, encoded, params):
+        r, mu = params["size"], params["mu"]
+        if np.isinf(r):
+            return xlogy(encoded, mu) - mu - special.gammaln(encoded + 1)
+        return (special.gammaln(encoded + r) - special.gammaln(r) - special.gammaln(encoded + 1)
+                + r * np.log(r / (r + mu)) + xlogy(encoded, mu / (r + mu)))
+
+    def survival(self, top, params):
+        """P(X > top)."""
+        r, mu = params["size"], params["mu"]
+        if np.isinf(r):
+            return special.pdtrc(top, mu)
+        return special.betainc(top + 1.0, r, mu / (r + mu))
+
+    def sample(self, rng, params, size):
+        r, mu = params["size"], params["mu"]
+        if np.isinf(r):
+            return rng.poisson(mu, size).astype(float)
+        return rng.negative_binomial(r, r / (r + mu), size).astype(float)
+
+    def frequency_table(self, values, stats, params):
+        return stats.frequency_table(lambda k: self.log_prob(k, params), lambda top: self.survival(top, params))
+
+    def loss_report(self, stats, params):
+        nll = self.nll(stats, params)
+        return {"name": self.loss, "mean_nll": nll / stats.n,
+                "identity": "NLL = n*mean(NB NLL); as size -> inf it becomes the Poisson NLL",
+                "nll_from_loss": stats.n * (nll / stats.n)}
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        r, mu = params["size"], params["mu"]
+        return stats.poisson(mu) if np.isinf(r) else stats.nbinom(r, r / (r + mu))

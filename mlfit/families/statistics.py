@@ -1,0 +1,190 @@
+"""Sufficient statistics that several families share, each mergeable across chunks (`of`, `merge`, `n`).
+
+Means are held rather than sums, and merged in shares of the total weight, so that values near
+1e300 or weights of 1e300 do not overflow a running sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .base import power_of_two, weighted_quantile
+
+
+HISTOGRAM_LIMIT = 1 << 20  # counts beyond this are too many cells to tabulate
+
+
+class NoSufficientStatistics(Exception):
+    """A family whose NLL needs every value (weibull, logistic, cauchy, student_t) was asked to merge
+    chunks of a column too big to hold: the caller names the column and the limit."""
+
+
+def _mean(values: np.ndarray, weights: np.ndarray | None) -> float:
+    """The (weighted) mean, computed in units of a power of two near the largest value, so that
+    no sum overflows."""
+    size = power_of_two(float(np.max(np.abs(values)))) or 1.0
+    scaled = values / size
+    if weights is None:
+        return float(np.mean(scaled)) * size
+    return float((weights / weights.sum()) @ scaled) * size
+
+
+def _merge_means(a: float, n_a: float, b: float, n_b: float) -> float:
+    return a + (b - a) * (n_b / (n_a + n_b))
+
+
+@dataclass(frozen=True)
+class LogMoments:
+    """n, the mean of x and the mean of log x: what exponential and gamma need."""
+
+    n: float
+    mean: float
+    mean_log: float
+
+    @classmethod
+    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "LogMoments":
+        if weights is not None and not weights.sum() > 0:
+            return cls(0.0, 0.0, 0.0)
+        with np.errstate(divide="ignore"):  # log 0 = -inf: exponential takes 0, gamma refuses it
+            logs = np.log(values)
+        n = len(values) if weights is None else float(weights.sum())
+        mean_log = float(np.mean(logs)) if weights is None else _shared(weights, logs)
+        return cls(n, _mean(values, weights), mean_log)
+
+    def merge(self, other: "LogMoments") -> "LogMoments":
+        if not other.n or not self.n:
+            return self if not other.n else other
+        return LogMoments(self.n + other.n, _merge_means(self.mean, self.n, other.mean, other.n),
+                          _merge_means(self.mean_log, self.n, other.mean_log, other.n))
+
+
+def _shared(weights: np.ndarray, terms: np.ndarray) -> float:
+    """The weighted mean of terms, skipping rows that weigh nothing (0 * -inf would be nan)."""
+    used = weights > 0
+    return float((weights[used] / weights.sum()) @ terms[used])
+
+
+@dataclass(frozen=True)
+class UnitMoments:
+    """For beta: n, the means of log x and log(1 - x), and the mean and variance of x (for the
+    method-of-moments start)."""
+
+    n: float
+    mean_log: float
+    mean_log1m: float
+    mean: float
+    m2: float  # the sum of squared deviations from the mean (weighted)
+
+    @classmethod
+    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "UnitMoments":
+        if weights is not None and not weights.sum() > 0:
+            return cls(0.0, 0.0, 0.0, 0.0, 0.0)
+        logs, logs1m = np.log(values), np.log1p(-values)
+        if weights is None:
+            mean = float(np.mean(values))
+            return cls(len(values), float(np.mean(logs)), float(np.mean(logs1m)), mean,
+                       float(np.sum((values - mean) ** 2)))
+        n = float(weights.sum())
+        mean = _shared(weights, values)
+        return cls(n, _shared(weights, logs), _shared(weights, logs1m), mean,
+                   n * _shared(weights, (values - mean) ** 2))
+
+    def merge(self, other: "UnitMoments") -> "UnitMoments":
+        if not other.n or not self.n:
+            return self if not other.n else other
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        return UnitMoments(n, _merge_means(self.mean_log, self.n, other.mean_log, other.n),
+                           _merge_means(self.mean_log1m, self.n, other.mean_log1m, other.n),
+                           _merge_means(self.mean, self.n, other.mean, other.n),
+                           self.m2 + other.m2 + delta * delta * self.n * other.n / n)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Each distinct count and the rows (or weight) that hold it: the count families' statistic.
+    It holds one entry per distinct value, however many rows there are."""
+
+    values: np.ndarray  # distinct, sorted, float64
+    counts: np.ndarray  # rows (or summed weights) per value
+
+    @classmethod
+    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Tally":
+        distinct, codes = np.unique(values, return_inverse=True)
+        counts = np.bincount(codes.ravel(), weights=weights, minlength=len(distinct)).astype(float)
+        return cls(distinct.astype(float), counts)
+
+    def merge(self, other: "Tally") -> "Tally":
+        values = np.concatenate([self.values, other.values])
+        distinct, codes = np.unique(values, return_inverse=True)
+        counts = np.bincount(codes.ravel(), weights=np.concatenate([self.counts, other.counts]),
+                             minlength=len(distinct))
+        return Tally(distinct, counts)
+
+    @cached_property
+    def n(self) -> float:
+        return float(self.counts.sum())
+
+    @cached_property
+    def mean(self) -> float:
+        used = self.counts > 0
+        return float((self.counts[used] / self.n) @ self.values[used]) if self.n else 0.0
+
+    @cached_property
+    def variance(self) -> float:
+        """The mean squared deviation from the mean (the MLE's, divided by n)."""
+        used = self.counts > 0
+        return float((self.counts[used] / self.n) @ (self.values[used] - self.mean) ** 2) if self.n else 0.0
+
+    def frequency_table(self, log_pmf, survival=None, last: int | None = None):
+        """Cells 0, 1, ..., the largest count (or `last`), with the unseen tail beyond as one more
+        cell when `survival(top)` gives P(X > top); None past HISTOGRAM_LIMIT cells."""
+        top = int(self.values[-1]) if last is None else last
+        if top >= HISTOGRAM_LIMIT:
+            return None
+        observed = np.bincount(self.values.astype(np.int64), weights=self.counts, minlength=top + 1).astype(float)
+        probabilities = np.exp(log_pmf(np.arange(top + 1, dtype=float)))
+        labels = [str(k) for k in range(top + 1)]
+        if survival is not None:
+            labels.append(f">{top}")
+            observed = np.append(observed, 0.0)
+            probabilities = np.append(probabilities, survival(top))
+        return labels, observed, probabilities
+
+
+@dataclass(frozen=True)
+class Values:
+    """Every value (and weight): the statistic of a family with no smaller one. Held in memory
+    only up to the in-memory limit: `sketch` refuses to merge chunks beyond it."""
+
+    values: np.ndarray
+    weights: np.ndarray | None = None
+
+    @cached_property
+    def n(self) -> float:
+        return len(self.values) if self.weights is None else float(self.weights.sum())
+
+    @cached_property
+    def shares(self) -> np.ndarray | None:
+        """Each row's share of the total weight (None without weights)."""
+        return None if self.weights is None else self.weights / self.weights.sum()
+
+    @cached_property
+    def logs(self) -> np.ndarray:
+        return np.log(self.values)
+
+    def total(self, terms: np.ndarray) -> float:
+        """sum_i w_i terms_i (rows that weigh 0 skipped, so an inf there costs nothing)."""
+        if self.weights is None:
+            return float(np.sum(terms))
+        used = self.weights > 0
+        return float(self.weights[used] @ terms[used]) if not used.all() else float(self.weights @ terms)
+
+    def quantile(self, q: float) -> float:
+        return weighted_quantile(self.values, self.weights, q)
+
+    def merge(self, other):
+        raise NoSufficientStatistics

@@ -1,0 +1,110 @@
+"""Student's t family (location mu, scale sigma, degrees of freedom nu): its NLL is
+((nu+1)/2)*sum(log(1 + z^2/nu)) + n*log(sigma) + n*(the normalising constant), a robust squared error.
+As nu -> infinity it becomes the normal: a fit whose best nu is that limit reports nu = inf, at the
+boundary, with the normal's mu and sigma."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from .base import Parameter, PositiveOrInfinite
+from .location_scale import LocationScale
+from .normal import HALF_LOG_2PI
+
+NU_START = 5.0
+
+
+def _log_constant(nu):
+    """-log of the standardized density's normalising constant."""
+    return -(special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi))
+
+
+class StudentT(LocationScale):
+    name = "student_t"
+    location, scale = "mu", "sigma"
+    parameters = (*LocationScale.location_scale_parameters("mu", "sigma"), Parameter("nu", PositiveOrInfinite()))
+    loss = "Student-t loss: ((nu+1)/2)*log(1 + z^2/nu), a squared error that forgives outliers"
+    example = {"mu": 0.5, "sigma": 2.0, "nu": 4.0}
+
+    def start(self, stats):
+        return {**super().start(stats), "nu": NU_START}
+
+    def reference_given(self, stats, fixed):
+        if fixed.get("nu") == np.inf and set(fixed) <= {"nu"}:  # the normal limit: its closed form
+            from .normal import Moments
+
+            moments = Moments.of(stats.values, stats.weights)
+            return {"mu": moments.mean, "sigma": moments.sd, "nu": np.inf}
+        return super().reference_given(stats, fixed)
+
+    def rho(self, z, params):
+        nu = params["nu"]
+        with np.errstate(over="ignore", invalid="ignore"):
+            square = z * z
+            if np.isinf(nu):
+                return 0.5 * square + HALF_LOG_2PI, z, np.ones_like(z)
+            ratio = square / nu
+            return ((nu + 1) / 2 * np.log1p(ratio) + _log_constant(nu), (nu + 1) * z / (nu + square),
+                    (nu + 1) * (nu - square) / (nu + square) ** 2)
+
+    def derivatives(self, stats, params):
+        value, gradient2, hessian2 = super().derivatives(stats, params)
+        nu, sigma, n = params["nu"], params["sigma"], stats.n
+        if np.isinf(nu):  # the normal limit: nu's derivatives vanish there
+            return value, np.append(gradient2, 0.0), np.pad(hessian2, (0, 1))
+        z = self.standardized(stats, params)
+        with np.errstate(over="ignore", invalid="ignore"):
+            square = z * z
+            plus = nu + square
+            d_nu = (-0.5 * special.digamma((nu + 1) / 2) + 0.5 * special.digamma(nu / 2) + 0.5 / nu
+                    + 0.5 * np.log1p(square / nu) - (nu + 1) * square / (2 * nu * plus))
+            d_nu_nu = (-0.25 * special.polygamma(1, (nu + 1) / 2) + 0.25 * special.polygamma(1, nu / 2)
+                       - 0.5 / nu**2 - square / (2 * nu * plus)
+                       + 0.5 * square * (nu**2 + 2 * nu + square) / (nu**2 * plus**2))
+            d_z_nu = z * (square - 1.0) / plus**2
+        gradient = np.append(gradient2, stats.total(d_nu))
+        hessian = np.zeros((3, 3))
+        hessian[:2, :2] = hessian2
+        hessian[0, 2] = hessian[2, 0] = -stats.total(d_z_nu) / sigma
+        hessian[1, 2] = hessian[2, 1] = -stats.total(z * d_z_nu) / sigma
+        hessian[2, 2] = stats.total(d_nu_nu)
+        return value, gradient, hessian
+
+    def standard_errors(self, stats, params, fixed=()):
+        if np.isinf(params["nu"]):  # at the boundary nu has no curvature: the normal's for the others
+            errors = super().standard_errors(stats, params, fixed=(*fixed, "nu"))
+            return {**errors, "nu": float("nan")}
+        return super().standard_errors(stats, params, fixed)
+
+    def log_cdf(self, x, params):
+        return np.log(special.stdtr(params["nu"], (x - params["mu"]) / params["sigma"])) if np.isfinite(
+            params["nu"]) else special.log_ndtr((x - params["mu"]) / params["sigma"])
+
+    def log_sf(self, x, params):
+        return np.log(special.stdtr(params["nu"], -(x - params["mu"]) / params["sigma"])) if np.isfinite(
+            params["nu"]) else special.log_ndtr(-(x - params["mu"]) / params["sigma"])
+
+    def quantile(self, q, params):
+        z = special.stdtrit(params["nu"], q) if np.isfinite(params["nu"]) else special.ndtri(q)
+        return params["mu"] + params["sigma"] * z
+
+    def sample(self, rng, params, size):
+        z = rng.standard_t(params["nu"], size) if np.isfinite(params["nu"]) else rng.standard_normal(size)
+        return params["mu"] + params["sigma"] * z
+
+    def loss_report(self, stats, params):
+        z = self.standardized(stats, params)
+        rho = self.rho(z, params)[0]
+        mean_loss = stats.total(rho) / stats.n
+        return {"name": self.loss, "mean_t_loss": mean_loss,
+                "identity": "NLL = n*mean(((nu+1)/2)*log(1 + z^2/nu) + c(nu)) + n*log(sigma), z = (x - mu)/sigma, "
+                            "c(nu) = -log(Gamma((nu+1)/2) / (Gamma(nu/2)*sqrt(nu*pi)))",
+                "nll_from_loss": float(stats.n * (mean_loss + np.log(params["sigma"])))}
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        if np.isinf(params["nu"]):
+            return stats.norm(params["mu"], params["sigma"])
+        return stats.t(params["nu"], params["mu"], params["sigma"])

@@ -1,0 +1,119 @@
+"""Weibull family (shape k, scale lam): its NLL has no sufficient statistic smaller than the values,
+sum((x/lam)^k) - (k-1)*sum(log x) + n*k*log(lam) - n*log(k)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+
+from .base import NaturalFamily, Parameter, Positive, PositiveReals
+from .statistics import Values
+
+
+class Weibull(NaturalFamily):
+    name = "weibull"
+    parameters = (Parameter("shape", Positive()), Parameter("scale", Positive()))
+    support = PositiveReals()
+    loss = "weibull loss: mean (x/scale)^shape less (shape-1) mean log x"
+    continuous = True
+    reference_method = "root of the score equation"
+    example = {"shape": 1.7, "scale": 3.0}
+
+    def summarize(self, values, weights=None):
+        return Values(values, weights)
+
+    def degenerate_reason(self, stats, fixed=()):
+        logs = stats.logs if stats.weights is None else stats.logs[stats.weights > 0]
+        if logs.min() == logs.max() and "shape" not in fixed:
+            return ("every value is the same (or the others weigh nothing next to it), so the weibull likelihood "
+                    "has no maximum (shape -> infinity)")
+        return None
+
+    def _relative_powers(self, stats, k):
+        """(x / max x)^k, which cannot overflow, and log(max x)."""
+        top = float(stats.logs.max() if stats.weights is None else stats.logs[stats.weights > 0].max())
+        return np.exp(k * (stats.logs - top)), top
+
+    def _scale_given_shape(self, stats, k) -> float:
+        powers, top = self._relative_powers(stats, k)
+        return float(np.exp(top + np.log(stats.total(powers) / stats.n) / k))
+
+    def reference(self, stats):
+        # The shape's profile score 1/k + mean(log x) - sum(x^k log x)/sum(x^k) falls from +inf
+        # as k grows (its derivative is -1/k^2 minus a variance), so it has one root, bracketed
+        # in log k; the scale then follows in closed form.
+        mean_log = stats.total(stats.logs) / stats.n
+
+        def score(log_k):
+            k = np.exp(log_k)
+            powers, _ = self._relative_powers(stats, k)
+            return 1.0 / k + mean_log - stats.total(powers * stats.logs) / stats.total(powers)
+
+        low, high = -1.0, 1.0
+        while score(low) < 0:
+            low -= 2.0
+        while score(high) > 0:
+            high += 2.0
+        k = float(np.exp(optimize.brentq(score, low, high, xtol=1e-15, rtol=9e-16, maxiter=500)))
+        return {"shape": k, "scale": self._scale_given_shape(stats, k)}
+
+    def reference_given(self, stats, fixed):
+        if set(fixed) == {"shape"}:
+            return {"shape": fixed["shape"], "scale": self._scale_given_shape(stats, fixed["shape"])}
+        return super().reference_given(stats, fixed)
+
+    def start(self, stats):
+        # The exponential (shape 1) with the data's mean, in the data's own order of magnitude.
+        return {"shape": 1.0, "scale": float(np.exp(stats.total(stats.logs) / stats.n))}
+
+    def derivatives(self, stats, params):
+        k, lam, n = params["shape"], params["scale"], stats.n
+        relative = stats.logs - np.log(lam)  # log(x / lam)
+        with np.errstate(over="ignore"):
+            t = np.exp(k * relative)  # (x / lam)^k
+        sum_t, sum_relative = stats.total(t), stats.total(relative)
+        sum_t_relative = stats.total(t * relative)
+        value = -n * np.log(k) + n * np.log(lam) - (k - 1.0) * sum_relative + sum_t
+        gradient = np.array([-n / k - sum_relative + sum_t_relative, (k / lam) * (n - sum_t)])
+        cross = (n - k * sum_t_relative - sum_t) / lam
+        hessian = np.array([[n / k**2 + stats.total(t * relative**2), cross],
+                            [cross, (k / lam**2) * ((k + 1.0) * sum_t - n)]])
+        return float(value), gradient, hessian
+
+    def log_prob(self, encoded, params):
+        k, lam = params["shape"], params["scale"]
+        relative = np.log(encoded) - np.log(lam)
+        with np.errstate(over="ignore"):
+            return np.log(k) - np.log(lam) + (k - 1.0) * relative - np.exp(k * relative)
+
+    def log_cdf(self, x, params):
+        with np.errstate(divide="ignore", over="ignore"):
+            return np.log(-np.expm1(-((x / params["scale"]) ** params["shape"])))
+
+    def log_sf(self, x, params):
+        with np.errstate(over="ignore"):
+            return -((x / params["scale"]) ** params["shape"])
+
+    def quantile(self, q, params):
+        return params["scale"] * (-np.log1p(-q)) ** (1.0 / params["shape"])
+
+    def sample(self, rng, params, size):
+        return params["scale"] * rng.weibull(params["shape"], size)
+
+    def loss_report(self, stats, params):
+        k, lam, n = params["shape"], params["scale"], stats.n
+        relative = stats.logs - np.log(lam)
+        with np.errstate(over="ignore"):
+            mean_power = stats.total(np.exp(k * relative)) / n
+        mean_relative = stats.total(relative) / n
+        return {
+            "name": self.loss,
+            "mean_power": mean_power,
+            "identity": "NLL = n*(mean((x/scale)^shape) - (shape-1)*mean(log(x/scale)) + log(scale) - log(shape))",
+            "nll_from_loss": float(n * (mean_power - (k - 1.0) * mean_relative + np.log(lam) - np.log(k))),
+        }
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.weibull_min(params["shape"], scale=params["scale"])

@@ -1,0 +1,148 @@
+"""Reading a file's columns in bounded memory: each column's rows are held whole while there are
+few, and beyond IN_MEMORY_ROWS merged chunk by chunk into its family's statistics.
+
+What comes out is statistics plus a way to visit the rows again; `mlfit.pipeline` fits either kind.
+"""
+
+from __future__ import annotations
+
+from .data import (STDIN, Column, ReadOptions, iter_columns, iter_weighted, joined, support_values, to_support,
+                   weighs_nothing, with_weights)
+from .errors import DataError, MlfitError, UsageError
+from .families.base import NeedsEveryValue
+from .families.statistics import NoSufficientStatistics
+from .options import FitOptions
+from .pipeline import InMemory, Streamed, fit_statistics
+from .result import FitResult
+from .weights import whole
+
+# Up to this many rows a column is held in memory and fitted whole. Beyond it, the family is
+# fitted from sketches merged chunk by chunk (and, for laplace, a second pass: see its Bracket),
+# keeping only the first PREFIX_ROWS rows, for the raw-product report. Columns read together
+# share BATCH_ROWS between them, so memory stays bounded however many columns a file has.
+IN_MEMORY_ROWS = 1 << 21
+PREFIX_ROWS = 1 << 20
+BATCH_ROWS = 1 << 22
+
+
+class Gathering:
+    """Rows as they are read: kept whole while there are few (or when asked to), otherwise
+    checked against the support and merged into the family's statistics chunk by chunk."""
+
+    def __init__(self, family, name: str, keep_all: bool, limit: int, prefix_limit: int):
+        self.family, self.name, self.keep_all = family, name, keep_all
+        self.limit, self.prefix_limit = limit, prefix_limit  # rows held whole, and the first rows kept
+        self.kept: list[Column] | None = []
+        self.rows = 0
+        self.first: Column | None = None
+        self.stats = None
+        self.dropped = 0
+        self.prefix: list[Column] = []  # the first prefix_limit rows, checked
+        self.prefix_rows = 0
+        self.whole_weights = True  # every weight so far a whole number (or no weights)
+
+    def add(self, data: Column) -> None:
+        self.first = self.first or data
+        self.whole_weights = self.whole_weights and whole(data.weights)
+        if self.kept is not None:
+            self.kept.append(data)
+            self.rows += len(data.values)
+            if self.rows > self.limit and not self.keep_all:
+                kept, self.kept = self.kept, None
+                for part in kept:
+                    self._merge(part)
+            return
+        self._merge(data)
+
+    def _merge(self, data: Column) -> None:
+        values = support_values(data, self.family)
+        self.dropped += data.dropped
+        if not len(values):
+            return
+        summary = self.family.sketch(values, data.weights, seed=int(data.rows[0]))
+        try:
+            self.stats = summary if self.stats is None else self.stats.merge(summary)
+        except NoSufficientStatistics:
+            raise DataError(f"{data.source}: column '{self.name}': {self.family.name} has no sufficient statistic "
+                            f"smaller than the values, so mlfit fits it in memory, up to {self.limit:,} rows, and "
+                            "this column has more; fit a random sample of its rows (e.g. shuf -n 2000000)",
+                            kind="size") from None
+        room = self.prefix_limit - self.prefix_rows
+        if room > 0:
+            part = slice(0, room)
+            self.prefix.append(Column(data.source, data.name, values[part], data.rows[part], 0, data.decimal,
+                                      None if data.weights is None else data.weights[part]))
+            self.prefix_rows += len(values[part])
+
+
+def gather(source: str, family, columns: list[str] | None, *, only_one: bool, weights: str | None,
+           read_options: ReadOptions, keep_values: bool, progress, unknown: list | None):
+    """One pass over the file: [(name, Gathering or the MlfitError that column met)]."""
+    names = None if columns is None else [*columns, *([weights] if weights else [])]
+    names_read: list[str] = []
+    gathered: list[Gathering | MlfitError] = []  # a column that met an error holds just that
+    at = None  # where the weights column sits in each chunk
+    for chunk in iter_columns(source, names, text=not family.support.numeric, options=read_options,
+                              only_one=only_one, unknown=unknown, progress=progress):
+        if weights is not None:
+            at = _position_of(weights, chunk, source, unknown) if at is None else at
+            weight_column, chunk = chunk[at], chunk[:at] + chunk[at + 1:]
+        if not gathered:
+            limit = min(IN_MEMORY_ROWS, BATCH_ROWS // max(len(chunk), 1))
+            names_read = [data.name for data in chunk]
+            gathered = [Gathering(family, data.name, keep_values, limit, min(PREFIX_ROWS, limit)) for data in chunk]
+        for i, data in enumerate(chunk):
+            if isinstance(gathered[i], Gathering):
+                try:
+                    gathered[i].add(with_weights(data, weight_column) if weights is not None else data)
+                except MlfitError as error:
+                    gathered[i] = error
+        if not any(isinstance(gathering, Gathering) for gathering in gathered):
+            break  # nothing left to read for
+    return list(zip(names_read, gathered))
+
+
+def fit_gathered(gathering: Gathering, family, source: str, weights: str | None, read_options: ReadOptions,
+                 options: FitOptions) -> FitResult:
+    """The fit of one gathered column: in memory if its rows were kept, else from its statistics."""
+    name = gathering.name
+    text = not family.support.numeric
+
+    def chunks():
+        return iter_weighted(source, name, weights, text=text, options=read_options)
+
+    if gathering.kept is None and gathering.stats is not None:
+        def values_again():
+            for data in chunks():
+                yield support_values(data, family), data.weights
+
+        try:
+            gathering.stats = family.finish(gathering.stats, values_again)
+        except NeedsEveryValue:  # the streamed statistics fell short (laplace: see Bracket): hold every value
+            gathering = Gathering(family, name, True, gathering.limit, gathering.prefix_limit)
+            for data in chunks():
+                gathering.add(data)
+    if gathering.kept is not None:
+        return fit_in_memory(joined(gathering.kept), family, options)
+    first = gathering.first
+    rows = Streamed(first, gathering.prefix, chunks, gathering.whole_weights, gathering.limit)
+    return fit_statistics(family, gathering.stats, first.source, first.name, gathering.dropped, rows, options)
+
+
+def fit_in_memory(data: Column, family, options: FitOptions) -> FitResult:
+    values = to_support(data, family)
+    if data.weights is not None and data.weights.sum() == 0:
+        raise weighs_nothing(data.source, data.name)
+    stats = family.summarize(values, data.weights)
+    return fit_statistics(family, stats, data.source, data.name, data.dropped, InMemory(data, values), options)
+
+
+def _position_of(weights: str, chunk: list[Column], source: str, unknown: list | None) -> int:
+    for i, column in enumerate(chunk):
+        if column.name == weights:
+            return i
+    for name, error in unknown or []:
+        if name == weights:
+            raise error
+    label = "<stdin>" if source == STDIN else source
+    raise UsageError(f"{label}: no weights column '{weights}'", kind="column")
