@@ -185,8 +185,8 @@ class Survey:
     @property
     def candidates(self) -> list[str]:
         """The families whose support holds every value. A family that accepts anything (labels) is
-        offered only for whole numbers or text, and a continuous family only for more than two
-        distinct values: a density for a 0/1 column says nothing."""
+        offered only for whole numbers or text, and a continuous family not for a column of two
+        whole numbers (0/1): a density for a yes/no column says nothing."""
         if not self.values:
             return [f.name for f in self.families if not f.support.numeric or f.support.accepts_true_false]
         accepted = [f for f in self.families if self.accepts(f)]
@@ -196,7 +196,7 @@ class Survey:
         for family in accepted:
             if family.support.catch_all and numeric and not discrete:
                 continue
-            if family.continuous and len(self.distinct) <= 2:
+            if family.continuous and discrete and len(self.distinct) <= 2:
                 continue
             names.append(family.name)
         return names

@@ -104,21 +104,28 @@ def _edf(family, values, params, weights=None) -> dict:
 
 def _continuous(family, values, params, bootstrap, seed, fixed, weights=None) -> GoodnessOfFit:
     observed = _edf(family, values, params, weights)
+    notes = []
+    infinite = [name for name, value in observed.items() if not np.isfinite(value)]
+    if infinite:  # a value on the fitted support's edge (uniform's smallest and largest): CDF 0 or 1 there
+        observed = {name: value for name, value in observed.items() if name not in infinite}
+        notes.append(f"no {', '.join(name.upper() for name in infinite)}: infinite, as some values sit on the edge "
+                     "of the fitted support (a CDF of exactly 0 or 1)")
     if bootstrap <= 0:
-        return GoodnessOfFit(observed, note="no p-values: run with --gof-bootstrap N for them")
+        return GoodnessOfFit(observed, note="; ".join([*notes, "no p-values: run with --gof-bootstrap N for them"]))
     rows = len(values) if weights is None else float(weights.sum())
     if rows > BOOTSTRAP_ROWS:
-        return GoodnessOfFit(observed, note=f"no p-values: each bootstrap replicate would draw {rows:.4g} rows "
-                                            f"(at most {BOOTSTRAP_ROWS:,})")
+        notes.append(f"no p-values: each bootstrap replicate would draw {rows:.4g} rows (at most {BOOTSTRAP_ROWS:,})")
+        return GoodnessOfFit(observed, note="; ".join(notes))
     rng = np.random.default_rng(seed)
     exceed = dict.fromkeys(observed, 0)
     for _ in range(bootstrap):
         replicate = family.sample(rng, params, int(rows))
         refit = best_fit(family, family.summarize(replicate), fixed)
-        for name, value in _edf(family, replicate, refit).items():
-            exceed[name] += value >= observed[name]
+        statistics = _edf(family, replicate, refit)
+        for name in exceed:
+            exceed[name] += statistics[name] >= observed[name]
     p_values = {f"{name}_pvalue": (1 + count) / (bootstrap + 1) for name, count in exceed.items()}
-    return GoodnessOfFit(observed, p_values, bootstrap=bootstrap)
+    return GoodnessOfFit(observed, p_values, bootstrap=bootstrap, note="; ".join(notes))
 
 
 def _discrete(family, values, stats, params, fixed) -> GoodnessOfFit:

@@ -297,6 +297,8 @@ def gof_summary(gof) -> str:
     if "ks" not in data:
         return "not computed"
     for name, label in (("ks", "KS"), ("cvm", "CvM"), ("ad", "AD")):
+        if name not in data:  # (AD where a value sits on the fitted support's edge)
+            continue
         p = data.get(f"{name}_pvalue")
         parts.append(f"{label} {data[name]:.3g}" + (f" (p {p:.2g})" if p is not None else ""))
     return ", ".join(parts)

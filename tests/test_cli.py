@@ -169,7 +169,7 @@ def test_bad_value_in_stdin_names_stdin():
 @pytest.mark.parametrize("args, fragments", [
     (["--dist", "normal", "--column", "y"], ["no column 'y'", "'a', 'b'"]),
     (["--dist", "normal"], ["has 2 columns ('a', 'b'); choose one with --column"]),
-    (["--dist", "gamma", "--column", "a"], ["'gamma' is not one of", "normal"]),
+    (["--dist", "gompertz", "--column", "a"], ["'gompertz' is not one of", "normal", "lnorm"]),
 ])
 def test_usage_errors_exit_2(tmp_path, args, fragments):
     path = write(tmp_path, "a,b\n1,2\n3,4\n")

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import mlfit
-from mlfit.families import NAMES, get_family
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -118,46 +117,3 @@ def test_categorical_numerical_matches_closed_form_and_scipy(xs):
     for label, p in data["closed_form"]["params"]["p"].items():
         assert p == xs.count(label) / len(xs)
     assert -result.nll == pytest.approx(scipy_log_likelihood("categorical", xs, data["params"]), rel=1e-10, abs=1e-9)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_objective_gradient_matches_finite_differences(name):
-    """The analytic gradient the optimiser is given is the derivative of the objective."""
-    family = get_family(name)
-    rng = np.random.default_rng(7)
-    samples = {
-        "normal": rng.normal(3, 2, 200),
-        "laplace": rng.laplace(1, 2, 200),
-        "bernoulli": rng.integers(0, 2, 200).astype(float),
-        "poisson": rng.poisson(4, 200).astype(float),
-        "categorical": rng.choice(list("abcd"), 200),
-    }
-    stats_ = family.summarize(samples[name])
-    u = family.pack(family.start(stats_), stats_) + 0.3
-    value, grad = family.objective(stats_, u)
-    if not family.smooth:
-        assert grad is None
-        return
-    h = 1e-6
-    for i in range(len(u)):
-        step = np.zeros_like(u)
-        step[i] = h
-        numeric = (family.objective(stats_, u + step)[0] - family.objective(stats_, u - step)[0]) / (2 * h)
-        assert grad[i] == pytest.approx(numeric, rel=1e-6, abs=1e-8)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_mean_objective_equals_nll_per_row(name):
-    """The optimiser's objective (unconstrained, per row) and the reported NLL are one function."""
-    family = get_family(name)
-    rng = np.random.default_rng(3)
-    data = {"normal": rng.normal(size=50), "laplace": rng.laplace(size=50),
-            "bernoulli": rng.integers(0, 2, 50).astype(float), "poisson": rng.poisson(2, 50).astype(float),
-            "categorical": rng.choice(list("xyz"), 50)}[name]
-    stats_ = family.summarize(data)
-    start = family.start(stats_)
-    u = family.pack(start, stats_) - 0.2
-    params = family.unpack(u, start, stats_)
-    assert family.objective(stats_, u)[0] * stats_.n == pytest.approx(family.nll(stats_, params), rel=1e-12)
-    assert family.log_prob(family.encode(data, stats_), params).sum() == pytest.approx(
-        -family.nll(stats_, params), rel=1e-12)

@@ -469,7 +469,8 @@ class NaturalFamily(Family):
         raise NotImplementedError
 
     def nll(self, stats, params):
-        return float(self.derivatives(stats, params)[0])
+        with np.errstate(all="ignore"):  # an edge value held by a profile search (nu = 5e-324): inf, not an error
+            return float(self.derivatives(stats, _numpy(params))[0])
 
     def _natural(self, stats, u):
         unit = self.unit(stats)
@@ -477,7 +478,7 @@ class NaturalFamily(Family):
         for p, coordinate in zip(self.parameters, u):
             value, d1, d2 = p.constraint.derivatives(coordinate)
             factor = unit if p.in_data_units else 1.0
-            params[p.name] = value * factor
+            params[p.name] = np.float64(value) * factor  # (numpy's: a far step divides by 0.0 without raising)
             first.append(d1 * factor)
             second.append(d2 * factor)
         return params, np.array(first), np.array(second)
@@ -502,7 +503,7 @@ class NaturalFamily(Family):
         if not free:
             return errors
         with np.errstate(all="ignore"):
-            information = self.derivatives(stats, params)[2][np.ix_(free, free)]
+            information = self.derivatives(stats, _numpy(params))[2][np.ix_(free, free)]
         try:
             lower = np.linalg.cholesky(information)
             covariance = np.linalg.inv(lower).T @ np.linalg.inv(lower)
@@ -511,6 +512,11 @@ class NaturalFamily(Family):
         for i, variance in zip(free, np.diag(covariance)):
             errors[self.parameters[i].name] = float(np.sqrt(variance))
         return errors
+
+
+def _numpy(params: dict) -> dict:
+    """Scalar parameters as numpy floats, whose division by 0.0 gives inf rather than raising."""
+    return {name: np.float64(value) if np.ndim(value) == 0 else value for name, value in params.items()}
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray | None, q: float) -> float:

@@ -30,6 +30,7 @@ class Bernoulli(Family):
     parameters = (Parameter("p", UnitInterval()),)
     support = ZeroOne()
     loss = "binary cross-entropy"
+    example = {"p": 0.3}
 
     def summarize(self, values, weights=None):
         return Successes.of(values, weights)
@@ -61,6 +62,11 @@ class Bernoulli(Family):
 
     def profile_nll(self, stats, name, value, index=None):
         return self.nll(stats, {"p": value})
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.bernoulli(params["p"])
 
     def sample(self, rng, params, size):
         return rng.binomial(1, params["p"], size).astype(float)

@@ -231,6 +231,7 @@ class Laplace(Family):
                   Parameter("b", Positive(), in_data_units=True))
     support = RealLine()
     loss = "mean absolute error"
+    example = {"mu": 1.0, "b": 2.0}
     smooth = False  # |x - mu| has a kink at every data point
     continuous = True
 
@@ -319,6 +320,11 @@ class Laplace(Family):
     def quantile(self, q, params):
         centred = np.asarray(q, dtype=float) - 0.5
         return params["mu"] - params["b"] * np.sign(centred) * np.log1p(-2 * np.abs(centred))
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.laplace(params["mu"], params["b"])
 
     def sample(self, rng, params, size):
         return rng.laplace(params["mu"], params["b"], size)

@@ -119,6 +119,7 @@ class Normal(Family):
     support = RealLine()
     loss = "mean squared error"
     continuous = True
+    example = {"mu": 3.0, "sigma": 2.0}
 
     def summarize(self, values, weights=None):
         return Moments.of(values, weights)
@@ -210,6 +211,11 @@ class Normal(Family):
             "nll_from_loss": float(stats.n * (np.log(sigma) + HALF_LOG_2PI)
                                    + stats.n * scaled_mse * (unit / sigma) ** 2 / 2),
         }
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.norm(params["mu"], params["sigma"])
 
     def log_prob(self, encoded, params):
         z = standardized(encoded, params)

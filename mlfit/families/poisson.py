@@ -62,6 +62,7 @@ class Poisson(Family):
     parameters = (Parameter("lam", NonNegative()),)
     support = NonNegativeIntegers()
     loss = "Poisson NLL"
+    example = {"lam": 4.0}
 
     def summarize(self, values, weights=None):
         return Counts.of(values, weights)
@@ -93,6 +94,11 @@ class Poisson(Family):
 
     def profile_nll(self, stats, name, value, index=None):
         return self.nll(stats, {"lam": value})
+
+    def as_scipy(self, params):
+        from scipy import stats
+
+        return stats.poisson(params["lam"])
 
     def sample(self, rng, params, size):
         return rng.poisson(params["lam"], size).astype(float)

@@ -16,8 +16,17 @@ NU_START = 5.0
 
 
 def _log_constant(nu):
-    """-log of the standardized density's normalising constant."""
-    return -(special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi))
+    """-log of the standardized density's normalising constant, log(Gamma(nu/2) sqrt(nu pi) / Gamma((nu+1)/2)).
+    For large nu the difference of two lgammas near 1e15 keeps no digits: there its asymptotic
+    series lgamma(x + 1/2) - lgamma(x) = log(x)/2 - 1/(8x) + 1/(192x^3), x = nu/2, which tends to
+    the normal's log(sqrt(2 pi))."""
+    x = np.float64(nu) / 2
+    if x > 1e4:
+        with np.errstate(over="ignore"):
+            ratio = 0.5 * np.log(x) - 1 / (8 * x) + 1 / (192 * x**3)
+    else:
+        ratio = special.gammaln(x + 0.5) - special.gammaln(x)
+    return 0.5 * np.log(nu * np.pi) - ratio
 
 
 class StudentT(LocationScale):
