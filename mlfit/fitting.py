@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from .families.base import cholesky_solve
+
 # The numerical NLL must match the closed form's to this relative difference, and each
 # parameter must lie this close (relative) to the closed-form optimum; otherwise the fit
 # is flagged. The NLL is flat near its minimum, so parameters get the looser bound.
@@ -182,10 +184,11 @@ def _newton_step(family, stats, u, free):
     """The Newton step H^-1 g over the free coordinates and the decrement sqrt(g' H^-1 g); no step
     and an infinite decrement where H is not positive definite."""
     with np.errstate(all="ignore"):  # a point where the Hessian over- or underflows gives no step
-        _, grad = family.objective(stats, u)
+        grad, hessian = family.gradient_and_hessian(stats, u)
         gradient = grad[free]
         try:
-            step = family.solve_hessian(stats, u, gradient, free)
+            step = (family.solve_hessian(stats, u, gradient, free) if hessian is None
+                    else cholesky_solve(hessian[np.ix_(free, free)], gradient))
         except np.linalg.LinAlgError:
             return None, float("inf")
     square = float(gradient @ step)

@@ -15,6 +15,9 @@ from scipy import optimize, special
 from .families.base import Unevaluable
 
 MAX_EXPANSIONS = 200
+# Interval ends are solved to float64's last digits where the profile NLL is a formula; where each
+# evaluation is itself a numerical minimisation over every value (a NUMERICAL profile), to ten digits.
+EXACT, NUMERICAL = 1e-15, 1e-10
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,18 @@ def profile_function(family, params: dict, fixed=()):
 
 
 def _numerical_profile(family, params: dict, fixed=()):
-    """The profile NLL of a family with no form for it: the other free parameters minimised by
-    Newton's method, warm-started from the solution at the nearest value held so far (the search
+    """The profile NLL of a family with no form for it: the family's conditional reference solution
+    where it has one for the parameter held, else the other free parameters minimised by Newton's method, warm-started from the solution at the nearest value held so far (the search
     for an interval's end moves in small steps), else by the full optimiser."""
     from .fitting import conditional_minimum
 
     solved: dict = {}  # {name: [(value, params at their conditional minimum)]}
 
     def profile(stats, name, value, index=None):
+        try:  # the family's own conditional solution (weibull's scale given its shape), where it has one
+            return family.nll(stats, family.reference_given(stats, {**fixed, name: value}))
+        except NotImplementedError:
+            pass
         tried = solved.setdefault(name, [(params[name], params)])
         _, nearest = min(tried, key=lambda entry: abs(entry[0] - value))
         best, nll = conditional_minimum(family, stats, {**nearest, name: value}, {**fixed, name: value})
@@ -100,6 +107,7 @@ def infer(family, stats, params: dict, nll: float, level: float = 0.95, fixed=()
         intervals = {name: Interval((None, None), (float(low), float(high))) for name, (low, high) in ends.items()}
         return Inference(level, k, aic, bic, stderr, intervals, note=why)
     profile = profile_function(family, params, fixed)
+    rtol = NUMERICAL if family.profile_nll is None and len(free) > 1 else EXACT
     intervals = {}
     for p in free:
         value, se = params[p.name], stderr[p.name]
@@ -111,15 +119,16 @@ def infer(family, stats, params: dict, nll: float, level: float = 0.95, fixed=()
                                      for v, s, low, high in zip(value, se, *ends)]
                 continue
             intervals[p.name] = [
-                _interval(profile, stats, p, float(v), float(s), nll, z, threshold, index=i, fixed=k == 0)
+                _interval(profile, stats, p, float(v), float(s), nll, z, threshold, index=i, fixed=k == 0, rtol=rtol)
                 for i, (v, s) in enumerate(zip(value, se))
             ]
         else:
-            intervals[p.name] = _interval(profile, stats, p, float(value), float(se), nll, z, threshold)
+            intervals[p.name] = _interval(profile, stats, p, float(value), float(se), nll, z, threshold, rtol=rtol)
     return Inference(level, k, aic, bic, stderr, intervals)
 
 
-def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index=None, fixed=False) -> Interval:
+def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index=None, fixed=False,
+              rtol=EXACT) -> Interval:
     if fixed:  # a single category: p = 1 is not estimated, it is the only possibility
         return Interval((value, value), (value, value))
     space = parameter.constraint.scalar()
@@ -135,7 +144,7 @@ def _interval(profile_nll, stats, parameter, value, se, nll, z, threshold, index
         # rounding (an NLL of 1e300 from weights of 1e300) is larger than the chi-square threshold,
         # so where the profile crosses it cannot be told apart in float64.
         return Interval(wald, (None, None))
-    profile = (_reachable(excess, space, value, se, -1), _reachable(excess, space, value, se, +1))
+    profile = (_reachable(excess, space, value, se, -1, rtol), _reachable(excess, space, value, se, +1, rtol))
     return Interval(wald, profile)
 
 
@@ -146,11 +155,11 @@ def _wald(parameter, value: float, se: float, z: float) -> tuple[float, float]:
     return (max(value - z * se, space.low), min(value + z * se, space.high))
 
 
-def _reachable(excess, space, value, se, direction) -> float | None:
+def _reachable(excess, space, value, se, direction, rtol=EXACT) -> float | None:
     """The crossing, or None where the profile cannot be evaluated that far (a laplace fit of a
     file too big to hold knows sum |x - mu| exactly only near the median)."""
     try:
-        return _crossing(excess, space, value, se, direction)
+        return _crossing(excess, space, value, se, direction, rtol)
     except Unevaluable:
         return None
 
@@ -166,7 +175,7 @@ def _from_t(space, t) -> float:
         return float(space.from_unconstrained(np.array([t])))
 
 
-def _crossing(excess, space, value, se, direction) -> float:
+def _crossing(excess, space, value, se, direction, rtol=EXACT) -> float:
     """Where the profile leaves the interval on one side of the estimate, or the edge of the
     parameter space if it never does (bernoulli with no successes: the lower limit is 0)."""
     edge = space.low if direction < 0 else space.high
@@ -196,18 +205,18 @@ def _crossing(excess, space, value, se, direction) -> float:
                 raise Unevaluable(f"the profile NLL at the edge {edge} is not a number in float64")
             if at_edge <= 0:
                 return edge
-            return _solve(excess, _from_t(space, inside), edge)
+            return _solve(excess, _from_t(space, inside), edge, rtol)
         beyond = excess(theta)
         if math.isnan(beyond):
             raise Unevaluable(f"the profile NLL at {theta} is not a number in float64")
         if beyond > 0:
-            return _solve(excess, _from_t(space, inside), theta)
+            return _solve(excess, _from_t(space, inside), theta, rtol)
         inside = trial
         step *= 2.0
     return edge
 
 
-def _solve(excess, a, b) -> float:
+def _solve(excess, a, b, rtol=EXACT) -> float:
     # xtol in proportion to the bracket: data near 1e-310 has intervals far narrower than any fixed xtol
-    return float(optimize.brentq(excess, a, b, xtol=max(abs(b - a) * 1e-16, 5e-324), rtol=1e-15, maxiter=500,
+    return float(optimize.brentq(excess, a, b, xtol=max(abs(b - a) * 1e-16, 5e-324), rtol=rtol, maxiter=500,
                                  disp=False))  # near 1e-310 the last ulps cannot be bracketed: the closest is the answer

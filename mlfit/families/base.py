@@ -390,8 +390,12 @@ class Family:
     def solve_hessian(self, stats, u: np.ndarray, vector: np.ndarray, free: np.ndarray) -> np.ndarray:
         """H^-1 `vector` for the Hessian over the `free` coordinates; np.linalg.LinAlgError where H
         is not positive definite. A family whose Hessian has structure solves it without forming it."""
-        lower = np.linalg.cholesky(self.hessian(stats, u)[np.ix_(free, free)])
-        return np.linalg.solve(lower.T, np.linalg.solve(lower, vector))
+        return cholesky_solve(self.hessian(stats, u)[np.ix_(free, free)], vector)
+
+    def gradient_and_hessian(self, stats, u: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The objective's gradient and Hessian at u (a family whose NLL needs every value gives both
+        from one pass over them); None for the Hessian of a family that solves it without forming it."""
+        return self.objective(stats, u)[1], None
 
     def profile_intervals(self, stats, params: dict, name: str, threshold: float):
         """Every entry's profile-likelihood interval of a vector parameter at once, as (lows, highs),
@@ -448,6 +452,11 @@ class Family:
         return params
 
 
+def cholesky_solve(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    lower = np.linalg.cholesky(matrix)
+    return np.linalg.solve(lower.T, np.linalg.solve(lower, vector))
+
+
 def xlogy(x, y):
     """x*log(y) with 0*log(0) = 0, the convention that makes boundary optima finite."""
     return special.xlogy(x, y)
@@ -464,13 +473,15 @@ class NaturalFamily(Family):
         if cls.name and cls.derivatives is NaturalFamily.derivatives:
             raise TypeError(f"family {cls.name}: a NaturalFamily must define derivatives")
 
-    def derivatives(self, stats, params: dict) -> tuple[float, np.ndarray, np.ndarray]:
-        """(NLL, gradient, Hessian) in the natural parameters, in the order of `parameters`."""
+    def derivatives(self, stats, params: dict, order: int = 2) -> tuple[float, np.ndarray, np.ndarray]:
+        """(NLL, gradient, Hessian) in the natural parameters, in the order of `parameters`; with
+        `order` 1 the Hessian may be None and with 0 the gradient too (a family whose NLL needs
+        every value then skips those passes)."""
         raise NotImplementedError
 
     def nll(self, stats, params):
         with np.errstate(all="ignore"):  # an edge value held by a profile search (nu = 5e-324): inf, not an error
-            return float(self.derivatives(stats, _numpy(params))[0])
+            return float(self.derivatives(stats, _numpy(params), order=0)[0])
 
     def _natural(self, stats, u):
         unit = self.unit(stats)
@@ -486,14 +497,17 @@ class NaturalFamily(Family):
     def objective(self, stats, u):
         params, first, _ = self._natural(stats, u)
         with np.errstate(all="ignore"):  # a trial step far out: inf or nan, which the search backs off from
-            value, gradient, _ = self.derivatives(stats, params)
+            value, gradient, _ = self.derivatives(stats, params, order=1)
             return float(value / stats.n), first * gradient / stats.n
 
     def hessian(self, stats, u):
+        return self.gradient_and_hessian(stats, u)[1]
+
+    def gradient_and_hessian(self, stats, u):
         params, first, second = self._natural(stats, u)
         with np.errstate(all="ignore"):
             _, gradient, hessian = self.derivatives(stats, params)
-            return (np.outer(first, first) * hessian + np.diag(second * gradient)) / stats.n
+            return first * gradient / stats.n, (np.outer(first, first) * hessian + np.diag(second * gradient)) / stats.n
 
     def standard_errors(self, stats, params, fixed=()):
         """The square roots of the diagonal of the inverse observed information over the free

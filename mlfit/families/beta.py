@@ -79,7 +79,7 @@ class Beta(NaturalFamily):
     def start(self, stats):
         return {"alpha": 1.0, "beta": 1.0}  # the uniform
 
-    def derivatives(self, stats, params):
+    def derivatives(self, stats, params, order=2):
         a, b, n = params["alpha"], params["beta"], stats.n
         value = n * (special.betaln(a, b) - (a - 1) * stats.mean_log - (b - 1) * stats.mean_log1m)
         both = special.digamma(a + b)

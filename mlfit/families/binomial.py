@@ -55,7 +55,7 @@ class Binomial(NaturalFamily):
     def start(self, stats):
         return {"p": 0.5}
 
-    def derivatives(self, stats, params):
+    def derivatives(self, stats, params, order=2):
         p = params["p"]
         successes, failures = self._successes(stats)
         value = -(xlogy(successes, p) + xlogy(failures, 1.0 - p)) - stats.sum_log_choose

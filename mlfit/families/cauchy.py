@@ -20,10 +20,14 @@ class Cauchy(LocationScale):
     loss = "Cauchy (Lorentzian) loss: log(1 + z^2)"
     example = {"mu": -1.0, "gamma": 0.7}
 
-    def rho(self, z, params):
+    def rho(self, z, params, order=2):
         with np.errstate(over="ignore", invalid="ignore"):
             square = z * z
-            return LOG_PI + np.log1p(square), 2.0 * z / (1.0 + square), 2.0 * (1.0 - square) / (1.0 + square) ** 2
+            rho = LOG_PI + np.log1p(square)
+            if order == 0:
+                return rho, None, None
+            plus = 1.0 + square
+            return rho, 2.0 * z / plus, (2.0 * (1.0 - square) / (plus * plus) if order > 1 else None)
 
     def starts(self, stats):
         first = self.start(stats)

@@ -30,7 +30,7 @@ class Exponential(NaturalFamily):
     def start(self, stats):
         return {"rate": 0.5 / stats.mean}  # half the answer: far enough to be a real search
 
-    def derivatives(self, stats, params):
+    def derivatives(self, stats, params, order=2):
         rate, n = params["rate"], stats.n
         value = n * (rate * stats.mean - np.log(rate))
         return value, np.array([n * (stats.mean - 1.0 / rate)]), np.array([[n / rate**2]])

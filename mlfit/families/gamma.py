@@ -72,7 +72,7 @@ class Gamma(NaturalFamily):
     def start(self, stats):
         return {"shape": 1.0, "rate": 1.0 / stats.mean}  # the exponential with the data's mean
 
-    def derivatives(self, stats, params):
+    def derivatives(self, stats, params, order=2):
         k, b, n = params["shape"], params["rate"], stats.n
         value = n * (b * stats.mean - k * np.log(b) + special.gammaln(k) - (k - 1.0) * stats.mean_log)
         gradient = n * np.array([special.digamma(k) - np.log(b) - stats.mean_log, stats.mean - k / b])

@@ -25,7 +25,7 @@ class Geometric(NaturalFamily):
     def start(self, stats):
         return {"p": 0.5}
 
-    def derivatives(self, stats, params):
+    def derivatives(self, stats, params, order=2):
         p, n, total = params["p"], stats.n, stats.n * stats.mean
         value = -(xlogy(n, p) + xlogy(total, 1.0 - p))
         gradient = -n / p + total / (1.0 - p)

@@ -21,8 +21,8 @@ class LocationScale(NaturalFamily):
         return (Parameter(location, Real(), scale_by=scale, in_data_units=True),
                 Parameter(scale, Positive(), in_data_units=True))
 
-    def rho(self, z, params):
-        """(rho, rho', rho'') at standardized values z."""
+    def rho(self, z, params, order=2):
+        """(rho, rho', rho'') at standardized values z; the derivatives past `order` may be None."""
         raise NotImplementedError
 
     def summarize(self, values, weights=None):
@@ -53,13 +53,17 @@ class LocationScale(NaturalFamily):
         with np.errstate(over="ignore"):
             return (stats.values - params[self.location]) / params[self.scale]
 
-    def derivatives(self, stats, params):
+    def derivatives(self, stats, params, order=2):
         s, n = params[self.scale], stats.n
         z = self.standardized(stats, params)
-        rho, d1, d2 = self.rho(z, params)
-        sum_d1, sum_z_d1 = stats.total(d1), stats.total(z * d1)
+        rho, d1, d2 = self.rho(z, params, order)
         value = n * np.log(s) + stats.total(rho)
+        if order == 0:
+            return float(value), None, None
+        sum_d1, sum_z_d1 = stats.total(d1), stats.total(z * d1)
         gradient = np.array([-sum_d1 / s, (n - sum_z_d1) / s])
+        if order == 1:
+            return float(value), gradient, None
         cross = (sum_d1 + stats.total(z * d2)) / s**2
         hessian = np.array([[stats.total(d2) / s**2, cross],
                             [cross, (2.0 * sum_z_d1 + stats.total(z * z * d2) - n) / s**2]])
@@ -68,4 +72,4 @@ class LocationScale(NaturalFamily):
     def log_prob(self, encoded, params):
         with np.errstate(over="ignore"):
             z = (encoded - params[self.location]) / params[self.scale]
-        return -self.rho(z, params)[0] - np.log(params[self.scale])
+        return -self.rho(z, params, order=0)[0] - np.log(params[self.scale])

@@ -16,11 +16,18 @@ class Logistic(LocationScale):
     loss = "logistic loss of the standardized residual: |z| + 2*log(1 + exp(-|z|))"
     example = {"mu": 2.0, "s": 1.5}
 
-    def rho(self, z, params):
+    def rho(self, z, params, order=2):
+        # With e = exp(-|z|): rho = |z| + 2 log(1 + e), rho' = tanh(z/2) = sign(z) (1 - e)/(1 + e),
+        # rho'' = (1 - tanh^2(z/2))/2 = 2e/(1 + e)^2: one exponential and one logarithm a row.
         magnitude = np.abs(z)
         with np.errstate(over="ignore", invalid="ignore"):
-            half_tanh = np.tanh(z / 2)
-            return magnitude + 2.0 * np.log1p(np.exp(-magnitude)), half_tanh, 0.5 * (1.0 - half_tanh**2)
+            e = np.exp(-magnitude)
+            rho = magnitude + 2.0 * np.log1p(e)
+            if order == 0:
+                return rho, None, None
+            plus = 1.0 + e
+            d1 = np.copysign((1.0 - e) / plus, z)
+            return rho, d1, (2.0 * e / (plus * plus) if order > 1 else None)
 
     def log_cdf(self, x, params):
         return -np.logaddexp(0.0, -(x - params["mu"]) / params["s"])
@@ -36,7 +43,7 @@ class Logistic(LocationScale):
 
     def loss_report(self, stats, params):
         z = self.standardized(stats, params)
-        mean_loss = stats.total(self.rho(z, params)[0]) / stats.n
+        mean_loss = stats.total(self.rho(z, params, order=0)[0]) / stats.n
         return {"name": self.loss, "mean_logistic_loss": mean_loss,
                 "identity": "NLL = n*mean(|z| + 2*log(1 + exp(-|z|))) + n*log(s), z = (x - mu)/s",
                 "nll_from_loss": float(stats.n * (mean_loss + np.log(params["s"])))}

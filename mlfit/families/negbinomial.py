@@ -54,7 +54,7 @@ class Negbinomial(NaturalFamily):
     def start(self, stats):
         return {"size": 1.0, "mu": max(stats.mean, 1.0) / 2}
 
-    def derivatives(self, stats, params):
+    def derivatives(self, stats, params, order=2):
         r, mu, n = params["size"], params["mu"], stats.n
         total = n * stats.mean
         used = stats.counts > 0

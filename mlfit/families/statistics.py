@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import power_of_two, weighted_quantile
+from .base import power_of_two
 
 
 HISTOGRAM_LIMIT = 1 << 20  # counts beyond this are too many cells to tabulate
@@ -176,6 +176,10 @@ class Values:
     def logs(self) -> np.ndarray:
         return np.log(self.values)
 
+    @cached_property
+    def total_log(self) -> float:
+        return self.total(self.logs)
+
     def total(self, terms: np.ndarray) -> float:
         """sum_i w_i terms_i (rows that weigh 0 skipped, so an inf there costs nothing)."""
         if self.weights is None:
@@ -183,8 +187,17 @@ class Values:
         used = self.weights > 0
         return float(self.weights[used] @ terms[used]) if not used.all() else float(self.weights @ terms)
 
+    @cached_property
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The values sorted once (and their cumulative weights): quantiles are asked for often."""
+        order = np.argsort(self.values, kind="stable")
+        return self.values[order], None if self.weights is None else np.cumsum(self.weights[order])
+
     def quantile(self, q: float) -> float:
-        return weighted_quantile(self.values, self.weights, q)
+        ordered, cumulative = self._sorted
+        if cumulative is None:  # numpy's "inverted_cdf": the smallest value with at least a share q at or below it
+            return float(ordered[min(max(int(np.ceil(q * len(ordered))) - 1, 0), len(ordered) - 1)])
+        return float(ordered[min(np.searchsorted(cumulative, q * cumulative[-1]), len(ordered) - 1)])
 
     def merge(self, other):
         raise NoSufficientStatistics

@@ -47,37 +47,46 @@ class StudentT(LocationScale):
             return {"mu": moments.mean, "sigma": moments.sd, "nu": np.inf}
         return super().reference_given(stats, fixed)
 
-    def rho(self, z, params):
+    def rho(self, z, params, order=2):
         nu = params["nu"]
         with np.errstate(over="ignore", invalid="ignore"):
             square = z * z
             if np.isinf(nu):
                 return 0.5 * square + HALF_LOG_2PI, z, np.ones_like(z)
-            ratio = square / nu
-            return ((nu + 1) / 2 * np.log1p(ratio) + _log_constant(nu), (nu + 1) * z / (nu + square),
-                    (nu + 1) * (nu - square) / (nu + square) ** 2)
+            rho = (nu + 1) / 2 * np.log1p(square / nu) + _log_constant(nu)
+            if order == 0:
+                return rho, None, None
+            plus = nu + square
+            return rho, (nu + 1) * z / plus, ((nu + 1) * (nu - square) / (plus * plus) if order > 1 else None)
 
-    def derivatives(self, stats, params):
-        value, gradient2, hessian2 = super().derivatives(stats, params)
+    def derivatives(self, stats, params, order=2):
+        value, gradient2, hessian2 = super().derivatives(stats, params, order)
         nu, sigma, n = params["nu"], params["sigma"], stats.n
+        if order == 0:
+            return value, None, None
         if np.isinf(nu):  # the normal limit: nu's derivatives vanish there
-            return value, np.append(gradient2, 0.0), np.pad(hessian2, (0, 1))
+            return value, np.append(gradient2, 0.0), None if order == 1 else np.pad(hessian2, (0, 1))
         z = self.standardized(stats, params)
         with np.errstate(over="ignore", invalid="ignore"):
             square = z * z
             plus = nu + square
-            d_nu = (-0.5 * special.digamma((nu + 1) / 2) + 0.5 * special.digamma(nu / 2) + 0.5 / nu
-                    + 0.5 * np.log1p(square / nu) - (nu + 1) * square / (2 * nu * plus))
+            log_term = np.log1p(square / nu)
+            share = square / (nu * plus)  # z^2 / (nu (nu + z^2))
+            d_nu = (-0.5 * special.digamma((nu + 1) / 2) + 0.5 * special.digamma(nu / 2) + 0.5 / nu) * n \
+                + stats.total(0.5 * log_term - 0.5 * (nu + 1) * share)
+        gradient = np.append(gradient2, d_nu)
+        if order == 1:
+            return value, gradient, None
+        with np.errstate(over="ignore", invalid="ignore"):
             d_nu_nu = (-0.25 * special.polygamma(1, (nu + 1) / 2) + 0.25 * special.polygamma(1, nu / 2)
-                       - 0.5 / nu**2 - square / (2 * nu * plus)
-                       + 0.5 * square * (nu**2 + 2 * nu + square) / (nu**2 * plus**2))
-            d_z_nu = z * (square - 1.0) / plus**2
-        gradient = np.append(gradient2, stats.total(d_nu))
+                       - 0.5 / nu**2) * n + stats.total(-0.5 * share + 0.5 * share * (nu**2 + 2 * nu + square)
+                                                         / (nu * plus))
+            d_z_nu = z * (square - 1.0) / (plus * plus)
         hessian = np.zeros((3, 3))
         hessian[:2, :2] = hessian2
         hessian[0, 2] = hessian[2, 0] = -stats.total(d_z_nu) / sigma
         hessian[1, 2] = hessian[2, 1] = -stats.total(z * d_z_nu) / sigma
-        hessian[2, 2] = stats.total(d_nu_nu)
+        hessian[2, 2] = d_nu_nu
         return value, gradient, hessian
 
     def standard_errors(self, stats, params, fixed=()):
@@ -104,7 +113,7 @@ class StudentT(LocationScale):
 
     def loss_report(self, stats, params):
         z = self.standardized(stats, params)
-        rho = self.rho(z, params)[0]
+        rho = self.rho(z, params, order=0)[0]
         mean_loss = stats.total(rho) / stats.n
         return {"name": self.loss, "mean_t_loss": mean_loss,
                 "identity": "NLL = n*mean(((nu+1)/2)*log(1 + z^2/nu) + c(nu)) + n*log(sigma), z = (x - mu)/sigma, "

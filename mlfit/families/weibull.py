@@ -66,17 +66,23 @@ class Weibull(NaturalFamily):
         # The exponential (shape 1) with the data's mean, in the data's own order of magnitude.
         return {"shape": 1.0, "scale": float(np.exp(stats.total(stats.logs) / stats.n))}
 
-    def derivatives(self, stats, params):
+    def derivatives(self, stats, params, order=2):
         k, lam, n = params["shape"], params["scale"], stats.n
-        relative = stats.logs - np.log(lam)  # log(x / lam)
+        log_lam = np.log(lam)
+        relative = stats.logs - log_lam  # log(x / lam)
         with np.errstate(over="ignore"):
             t = np.exp(k * relative)  # (x / lam)^k
-        sum_t, sum_relative = stats.total(t), stats.total(relative)
-        sum_t_relative = stats.total(t * relative)
-        value = -n * np.log(k) + n * np.log(lam) - (k - 1.0) * sum_relative + sum_t
+        sum_t, sum_relative = stats.total(t), stats.total_log - n * log_lam
+        value = -n * np.log(k) + n * log_lam - (k - 1.0) * sum_relative + sum_t
+        if order == 0:
+            return float(value), None, None
+        t_relative = t * relative
+        sum_t_relative = stats.total(t_relative)
         gradient = np.array([-n / k - sum_relative + sum_t_relative, (k / lam) * (n - sum_t)])
+        if order == 1:
+            return float(value), gradient, None
         cross = (n - k * sum_t_relative - sum_t) / lam
-        hessian = np.array([[n / k**2 + stats.total(t * relative**2), cross],
+        hessian = np.array([[n / k**2 + stats.total(t_relative * relative), cross],
                             [cross, (k / lam**2) * ((k + 1.0) * sum_t - n)]])
         return float(value), gradient, hessian
 
