@@ -12,25 +12,11 @@ from typer.testing import CliRunner
 
 from mlfit.cli import app
 
+from conftest import fit_json, run, write
+
 runner = CliRunner()
 REQUIRED_KEYS = {"distribution", "column", "n", "dropped", "params", "nll", "log_likelihood",
                  "closed_form", "numerical", "underflow"}
-
-
-def run(*args, input=None):
-    return runner.invoke(app, [str(a) for a in args], input=input)
-
-
-def write(tmp_path, text, name="data.csv"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def fit_json(*args, input=None):
-    result = run("fit", *args, "--format", "json", input=input)
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)  # exactly one JSON object and nothing else
 
 
 def assert_error(result, code, *fragments):

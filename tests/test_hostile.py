@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from mlfit.cli import app
 
+from conftest import write
+
 runner = CliRunner()
 
 
@@ -24,12 +26,6 @@ def run(path, *args, dist="normal"):
 def assert_fails(result, code, message):
     assert (result.exit_code, result.stdout) == (code, ""), result.stderr
     assert result.stderr == f"mlfit: error: {message}\n"
-
-
-def write(tmp_path, content, name="data.csv"):
-    path = tmp_path / name
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    return path
 
 
 CORPUS = {

@@ -15,6 +15,8 @@ from mlfit.families.statistics import NoSufficientStatistics, Values
 from mlfit.options import FitOptions
 from mlfit.pipeline import fit_statistics
 
+from conftest import numerical_hessian
+
 TRIALS = 12
 FAMILIES = [get_family(name, TRIALS) for name in NAMES]
 NUMERIC = [f for f in FAMILIES if f.support.numeric]
@@ -79,25 +81,6 @@ def test_gradient_and_hessian_are_the_derivatives_of_the_objective(family):
         assert gradient[i] == pytest.approx(numeric, rel=1e-6, abs=1e-8)
         column = (family.objective(stats, u + step)[1] - family.objective(stats, u - step)[1]) / (2 * h)
         np.testing.assert_allclose(hessian[:, i], column, rtol=1e-5, atol=1e-7)
-
-
-def numerical_hessian(family, stats, params):
-    """Central differences of the NLL in the natural parameters, steps relative to each."""
-    names = [p.name for p in family.parameters]
-    point = np.array([params[name] for name in names], dtype=float)
-    steps = 1e-4 * np.maximum(np.abs(point), 1e-3)
-
-    def nll(at):
-        return family.nll(stats, dict(zip(names, at)))
-
-    size = len(point)
-    hessian = np.zeros((size, size))
-    for i in range(size):
-        for j in range(size):
-            ei, ej = np.eye(size)[i] * steps[i], np.eye(size)[j] * steps[j]
-            hessian[i, j] = (nll(point + ei + ej) - nll(point + ei - ej) - nll(point - ei + ej)
-                             + nll(point - ei - ej)) / (4 * steps[i] * steps[j])
-    return hessian
 
 
 @pytest.mark.parametrize("family", NUMERIC, ids=IDS)
