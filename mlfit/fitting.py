@@ -83,7 +83,7 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
     message = search.message if isinstance(search.message, str) else str(search.message)
     if len(starts) > 1:
         message += f" (the best of {len(starts)} starts)"
-    if not np.all(np.isfinite(u)):
+    if not np.all(np.isfinite(u[free])):  # (a held coordinate may be infinite: nu = inf, the normal limit)
         # The search ran out of float64 (a step to exp(1e155)): say so, and keep the start,
         # so the fit is flagged (exit 3) and the closed form stands, rather than printing NaN.
         params = {**family.unpack(u0, start, stats), **fixed}
@@ -91,6 +91,16 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
                             f"{message}; the search left float64's range, so this is its starting point", ())
     params = {**family.unpack(u, start, stats), **fixed}
     params, nll, at_boundary = _settle_on_boundary(family, stats, params, family.nll(stats, params), fixed)
+    limits = {name: params[name] for name in at_boundary if np.isinf(params[name])}
+    if limits:
+        # The best fit is a limiting model (negbinomial's poisson, student_t's normal), which the
+        # search could only drift towards: the other parameters are fitted again there.
+        there = minimize_nll(family, stats, {**fixed, **limits})
+        held = ", ".join(f"{name} = inf" for name in limits)
+        return NumericalFit(there.params, there.nll, there.method, int(search.nit) + there.iterations,
+                            int(search.nfev) + there.evaluations, there.converged,
+                            f"{message}; the best fit is the limit {held}, where the others were fitted again: "
+                            f"{there.message}", at_boundary, there.newton_decrement)
     if not family.smooth:
         params, nll, moved = _settle_on_kinks(family, stats, params, nll, fixed)
         message += "; then moved to the nearest kink" if moved else ""
@@ -272,8 +282,9 @@ def compare(family, stats, numerical: NumericalFit, closed: dict | None, closed_
         low, high = intervals.get(p.name, (want, want))
         # A few units in the last place are rounding, not disagreement: they matter only where
         # float64 has few digits left (subnormal data near 1e-318 has about four).
-        ulps = 4 * np.spacing(np.maximum(np.abs(low), np.abs(high)))
-        distance = np.maximum(np.maximum(low - got, got - high) - ulps, 0.0)
+        with np.errstate(invalid="ignore"):  # inf - inf: both at an infinite edge (the poisson limit), equal
+            ulps = 4 * np.spacing(np.maximum(np.abs(low), np.abs(high)))
+            distance = np.where(got == want, 0.0, np.maximum(np.maximum(low - got, got - high) - ulps, 0.0))
         denominator = np.maximum(np.abs(want), floor)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(distance == 0, 0.0, distance / denominator)

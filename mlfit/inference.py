@@ -210,10 +210,26 @@ def _crossing(excess, space, value, se, direction, rtol=EXACT) -> float:
         if math.isnan(beyond):
             raise Unevaluable(f"the profile NLL at {theta} is not a number in float64")
         if beyond > 0:
-            return _solve(excess, _from_t(space, inside), theta, rtol)
+            inside, trial = _narrowed(excess, space, inside, trial)
+            return _solve(excess, _from_t(space, inside), _from_t(space, trial), rtol)
         inside = trial
         step *= 2.0
     return edge
+
+
+def _narrowed(excess, space, inside: float, outside: float) -> tuple[float, float]:
+    """A bracket no wider than 1 in a log or logit search coordinate, by bisection there: brentq in
+    natural units across a bracket of many decades (nu from 1e-140 to 1e82, after a search that
+    started at nu = inf) would spend its steps on the flat part."""
+    if space.linear:
+        return inside, outside
+    while abs(outside - inside) > 1.0:
+        middle = 0.5 * (inside + outside)
+        if excess(_from_t(space, middle)) > 0:
+            outside = middle
+        else:
+            inside = middle
+    return inside, outside
 
 
 def _solve(excess, a, b, rtol=EXACT) -> float:

@@ -21,6 +21,7 @@ class Constraint:
 
     description = ""
     low, high = -np.inf, np.inf  # the closure of the allowed set, for intervals
+    linear = False  # its unconstrained coordinate is the value itself
     boundaries: tuple[float, ...] = ()  # attainable edge values an optimiser can only approach
 
     def size(self, value) -> int:
@@ -47,6 +48,7 @@ class Constraint:
 
 class Real(Constraint):
     description = "any real number"
+    linear = True
     entry = None
 
     def contains(self, value):

@@ -13,6 +13,22 @@ from .base import NaturalFamily, NonNegative, NonNegativeIntegers, Parameter, Po
 from .statistics import Tally
 
 
+STIRLING_FROM = 1e3  # sizes from which lgamma(x + r) - lgamma(r) is taken from Stirling's series
+
+
+def log_rising(x, r):
+    """lgamma(x + r) - lgamma(r), also for sizes near the poisson limit (r = 1e20), where the
+    difference of two lgammas keeps no digits: there from Stirling's series, arranged so that
+    nothing large cancels."""
+    x = np.asarray(x, dtype=float)
+    if r < STIRLING_FROM:
+        return special.gammaln(x + r) - special.gammaln(r)
+    r = np.float64(r)
+    z = r + x
+    with np.errstate(over="ignore"):  # r^3 past 1e308: its reciprocal is 0, as the term's size says
+        return (r - 0.5) * np.log1p(x / r) + x * np.log(z) - x - x / (12.0 * r * z) + (1 / r**3 - 1 / z**3) / 360.0
+
+
 class Negbinomial(NaturalFamily):
     name = "negbinomial"
     parameters = (Parameter("size", PositiveOrInfinite()), Parameter("mu", NonNegative()))
@@ -62,8 +78,8 @@ class Negbinomial(NaturalFamily):
         if np.isinf(r):  # the poisson limit
             value = n * mu - xlogy(total, mu) + w @ special.gammaln(x + 1)
             return float(value), np.array([0.0, n - total / mu]), np.array([[0.0, 0.0], [0.0, total / mu**2]])
-        log_ratio = np.log(r / (r + mu))
-        value = -(w @ (special.gammaln(x + r) - special.gammaln(x + 1)) - n * special.gammaln(r)
+        log_ratio = -np.log1p(mu / r)  # log(r / (r + mu)), which r / (r + mu) would round near the limit
+        value = -(w @ (log_rising(x, r) - special.gammaln(x + 1))
                   + n * r * log_ratio + xlogy(total, mu) - total * np.log(r + mu))
         d_r = -(w @ special.digamma(x + r) - n * special.digamma(r) + n * log_ratio + n - (n * r + total) / (r + mu))
         d_mu = (n * r + total) / (r + mu) - total / mu
@@ -82,8 +98,8 @@ class Negbinomial(NaturalFamily):
         r, mu = params["size"], params["mu"]
         if np.isinf(r):
             return xlogy(encoded, mu) - mu - special.gammaln(encoded + 1)
-        return (special.gammaln(encoded + r) - special.gammaln(r) - special.gammaln(encoded + 1)
-                + r * np.log(r / (r + mu)) + xlogy(encoded, mu / (r + mu)))
+        return (log_rising(encoded, r) - special.gammaln(encoded + 1) - r * np.log1p(mu / r)
+                + xlogy(encoded, mu) - encoded * np.log(r + mu))
 
     def survival(self, top, params):
         """P(X > top)."""
