@@ -243,3 +243,23 @@ def test_numbers_are_never_cut_in_a_narrow_table(tmp_path):
     data = json.loads(runner.invoke(app, ["compare", str(path), "-f", "json"]).stdout)
     for fit in data["fits"]:
         assert f"{fit['aic']:.6g}" in result.stdout
+
+
+def test_a_density_on_small_counts_is_listed_but_not_ranked_with_the_count_families(tmp_path):
+    counts = np.random.default_rng(11).poisson(1.6, 380)
+    ranking = compare_file(str(write_column(tmp_path, "goals", counts)))
+    exponential = next(c for c in ranking.candidates if c.distribution == "exponential")
+    assert not exponential.ranked and "a density on whole numbers" in exponential.warning
+    # its density at 0 goals is its rate, 1/1.6, against the 0.2 a poisson gives the count 0
+    x = counts.astype(float)
+    rate = 1 / x.mean()
+    gap = np.sum(np.log(rate) - rate * x - np.log(np.exp(-rate * np.maximum(x - 0.5, 0)) - np.exp(-rate * (x + 0.5))))
+    assert f"{gap:.4g} away" in exponential.warning
+    assert ranking.winner.distribution in ("poisson", "negbinomial")
+
+
+def test_densities_rank_with_counts_spread_over_hundreds_of_values(tmp_path):
+    lengths = np.round(np.random.default_rng(12).lognormal(6, 0.7, 300))
+    ranking = compare_file(str(write_column(tmp_path, "miles", lengths.astype(int))))
+    assert ranking.winner.distribution == "lognormal" and ranking.mixes_densities
+    assert all(c.ranked for c in ranking.candidates if c.result is not None and c.distribution != "categorical")

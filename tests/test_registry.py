@@ -55,6 +55,17 @@ def test_log_prob_cdf_and_quantile_match_scipy(family):
         np.testing.assert_allclose(family.quantile(q, family.example), twin.ppf(q), rtol=1e-9)
 
 
+@pytest.mark.parametrize("family", [f for f in NUMERIC if f.continuous], ids=[f.name for f in NUMERIC if f.continuous])
+def test_cdf_and_survival_are_defined_everywhere(family):
+    """Outside the support and far out they are 0 or 1 (log: -inf or 0), never NaN, and add up."""
+    x = np.array([-1e300, -2.0, -0.5, 0.0, 0.25, 0.5, 2.0, 1e6, 1e300])
+    log_cdf, log_sf = family.log_cdf(x, family.example), family.log_sf(x, family.example)
+    assert not np.isnan(log_cdf).any() and not np.isnan(log_sf).any()
+    assert np.all(log_cdf <= 0) and np.all(log_sf <= 0)
+    np.testing.assert_allclose(np.exp(log_cdf) + np.exp(log_sf), 1.0, rtol=1e-12)
+    assert np.all(np.diff(np.exp(log_cdf)) >= 0)
+
+
 @pytest.mark.parametrize("family", NUMERIC, ids=IDS)
 def test_the_objective_is_the_nll_per_row_and_minus_the_summed_log_prob(family):
     x = draw(family, 100, seed=1)

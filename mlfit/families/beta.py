@@ -93,12 +93,12 @@ class Beta(NaturalFamily):
         return special.xlogy(a - 1, encoded) + special.xlog1py(b - 1, -encoded) - special.betaln(a, b)
 
     def log_cdf(self, x, params):
-        with np.errstate(divide="ignore"):
-            return np.log(special.betainc(params["alpha"], params["beta"], x))
+        with np.errstate(divide="ignore"):  # (outside [0, 1]: a CDF of 0 or 1)
+            return np.log(special.betainc(params["alpha"], params["beta"], np.clip(x, 0.0, 1.0)))
 
     def log_sf(self, x, params):
         with np.errstate(divide="ignore"):
-            return np.log(special.betainc(params["beta"], params["alpha"], 1.0 - x))
+            return np.log(special.betainc(params["beta"], params["alpha"], 1.0 - np.clip(x, 0.0, 1.0)))
 
     def quantile(self, q, params):
         return special.betaincinv(params["alpha"], params["beta"], q)

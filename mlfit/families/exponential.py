@@ -40,11 +40,11 @@ class Exponential(NaturalFamily):
         return np.log(rate) - rate * encoded
 
     def log_cdf(self, x, params):
-        with np.errstate(divide="ignore"):
-            return np.log(-np.expm1(-params["rate"] * x))
+        with np.errstate(divide="ignore"):  # (below 0: a CDF of 0)
+            return np.log(-np.expm1(-params["rate"] * np.maximum(x, 0.0)))
 
     def log_sf(self, x, params):
-        return -params["rate"] * x
+        return -params["rate"] * np.maximum(x, 0.0)
 
     def quantile(self, q, params):
         return -np.log1p(-q) / params["rate"]

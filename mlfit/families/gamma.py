@@ -84,12 +84,12 @@ class Gamma(NaturalFamily):
         return special.xlogy(k, b) + special.xlogy(k - 1.0, encoded) - b * encoded - special.gammaln(k)
 
     def log_cdf(self, x, params):
-        with np.errstate(divide="ignore"):
-            return np.log(special.gammainc(params["shape"], params["rate"] * x))
+        with np.errstate(divide="ignore"):  # (below 0: a CDF of 0)
+            return np.log(special.gammainc(params["shape"], params["rate"] * np.maximum(x, 0.0)))
 
     def log_sf(self, x, params):
         with np.errstate(divide="ignore"):
-            return np.log(special.gammaincc(params["shape"], params["rate"] * x))
+            return np.log(special.gammaincc(params["shape"], params["rate"] * np.maximum(x, 0.0)))
 
     def quantile(self, q, params):
         return special.gammaincinv(params["shape"], q) / params["rate"]

@@ -42,12 +42,12 @@ class Lognormal(Normal):
         return super().log_prob(logs, params) - logs
 
     def log_cdf(self, x, params):
-        with np.errstate(divide="ignore"):
-            return super().log_cdf(np.log(x), params)
+        with np.errstate(divide="ignore"):  # (at or below 0: log x = -inf, a CDF of 0)
+            return super().log_cdf(np.log(np.maximum(x, 0.0)), params)
 
     def log_sf(self, x, params):
         with np.errstate(divide="ignore"):
-            return super().log_sf(np.log(x), params)
+            return super().log_sf(np.log(np.maximum(x, 0.0)), params)
 
     def quantile(self, q, params):
         return np.exp(params["mu"] + params["sigma"] * special.ndtri(q))

@@ -96,12 +96,18 @@ class StudentT(LocationScale):
         return super().standard_errors(stats, params, fixed)
 
     def log_cdf(self, x, params):
-        return np.log(special.stdtr(params["nu"], (x - params["mu"]) / params["sigma"])) if np.isfinite(
-            params["nu"]) else special.log_ndtr((x - params["mu"]) / params["sigma"])
+        return self._log_tail((x - params["mu"]) / params["sigma"], params["nu"])
 
     def log_sf(self, x, params):
-        return np.log(special.stdtr(params["nu"], -(x - params["mu"]) / params["sigma"])) if np.isfinite(
-            params["nu"]) else special.log_ndtr(-(x - params["mu"]) / params["sigma"])
+        return self._log_tail(-(x - params["mu"]) / params["sigma"], params["nu"])
+
+    @staticmethod
+    def _log_tail(z, nu):
+        """log P(Z <= z) for the standard t with nu degrees of freedom (the normal's at nu = inf)."""
+        if not np.isfinite(nu):
+            return special.log_ndtr(z)
+        with np.errstate(divide="ignore"):  # a tail beyond float64: log 0
+            return np.log(special.stdtr(nu, z))
 
     def quantile(self, q, params):
         z = special.stdtrit(params["nu"], q) if np.isfinite(params["nu"]) else special.ndtri(q)

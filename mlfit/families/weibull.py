@@ -93,12 +93,12 @@ class Weibull(NaturalFamily):
             return np.log(k) - np.log(lam) + (k - 1.0) * relative - np.exp(k * relative)
 
     def log_cdf(self, x, params):
-        with np.errstate(divide="ignore", over="ignore"):
-            return np.log(-np.expm1(-((x / params["scale"]) ** params["shape"])))
+        with np.errstate(divide="ignore", over="ignore"):  # (below 0: a CDF of 0)
+            return np.log(-np.expm1(-((np.maximum(x, 0.0) / params["scale"]) ** params["shape"])))
 
     def log_sf(self, x, params):
         with np.errstate(over="ignore"):
-            return -((x / params["scale"]) ** params["shape"])
+            return -((np.maximum(x, 0.0) / params["scale"]) ** params["shape"])
 
     def quantile(self, q, params):
         return params["scale"] * (-np.log1p(-q)) ** (1.0 / params["shape"])
