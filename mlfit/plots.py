@@ -123,7 +123,7 @@ def _grouped(labels, observed, probabilities, ordered: bool):
 
 def nll_panels(result) -> list[dict]:
     """One panel per free parameter (per category for categorical): its profile NLL on a grid,
-    the optimum and the closed form marked; then the running log10 likelihood of the first k rows."""
+    the optimum and the reference solution marked; then the running log10 likelihood of the first k rows."""
     family, params = result.family, result.params
     stats = result.stats
     profile = profile_function(family, params, result.fixed)
@@ -132,7 +132,8 @@ def nll_panels(result) -> list[dict]:
     for p in family.parameters:
         if p.name in result.fixed:
             continue
-        value, closed = params[p.name], result.closed_form_params[p.name]
+        value = params[p.name]
+        closed = None if result.reference_params is None else result.reference_params[p.name]
         entries = range(len(value)) if np.ndim(value) else [None]
         for index in list(entries)[:MAX_NLL_PANELS]:
             theta = value if index is None else value[index]
@@ -143,7 +144,7 @@ def nll_panels(result) -> list[dict]:
                 "grid": grid,
                 "nll": np.array([profile(stats, p.name, t, index) for t in grid]),
                 "optimum": float(theta),
-                "closed_form": float(closed if index is None else closed[index]),
+                "reference": None if closed is None else float(closed if index is None else closed[index]),
                 "minimum_nll": result.nll,
                 "threshold": threshold,
             })
@@ -166,10 +167,17 @@ def _span(result, parameter, index):
     """A range around the estimate wide enough to show where the profile interval ends."""
     interval = result.inference.intervals[parameter.name]
     interval = interval if index is None else interval[index]
-    low, high = (value if end is None else end for end, value in zip(interval.profile, interval.wald))
-    width = max(high - low, 1e-12)
+    estimate = result.params[parameter.name] if index is None else result.params[parameter.name][index]
+    # the finite ends there are: an end may be missing (uniform has no Wald interval) or infinite
+    # (nu's upper end when student_t's best fit is the normal limit)
+    ends = [end for end in (*interval.profile, *interval.wald, estimate) if end is not None and math.isfinite(end)]
+    low, high = min(ends), max(ends)
+    width = max(high - low, 0.5 * abs(low), 1e-12)
     space = parameter.constraint.scalar()
-    return max(low - 0.6 * width, space.low), min(high + 0.6 * width, space.high)
+    start = low - 0.6 * width
+    if start <= space.low and space.low not in space.boundaries:  # an open edge (sigma > 0): stay off it
+        start = space.low + 0.02 * (low - space.low)
+    return max(start, space.low), min(high + 0.6 * width, space.high)
 
 
 # --- drawing --------------------------------------------------------------------------------
@@ -179,9 +187,15 @@ def title(result) -> str:
     if any(isinstance(v, dict) for v in shown.values()):
         body = f"{len(result.labels)} categories"
     else:
-        body = ", ".join(f"{name} = {value:.4g}" + (f" ± {errors[name]:.2g}" if name in errors else " (fixed)")
-                         for name, value in shown.items())
+        body = ", ".join(f"{name} = {value:.4g}" + _error(errors, name) for name, value in shown.items())
     return f"{result.distribution}: {body}   (n = {result.n:,}, NLL = {result.nll:.6g})"
+
+
+def _error(errors: dict, name: str) -> str:
+    if name not in errors:
+        return " (fixed)"
+    error = errors[name]
+    return "" if error is None or not math.isfinite(error) else f" ± {error:.2g}"  # (none: uniform, nu = inf)
 
 
 def draw_fit(result, path: str):
@@ -236,8 +250,10 @@ def draw_nll(result, path: str):
             ax.set(title="Why log space: the raw product", xlabel="rows multiplied (k)", ylabel="log10 likelihood")
         else:
             ax.plot(panel["grid"], panel["nll"], color="#3182bd", label="profile NLL")
-            ax.axvline(panel["optimum"], color="#d62728", lw=1.5, label="numerical optimum")
-            ax.axvline(panel["closed_form"], color="black", ls=":", lw=1.5, label="closed form")
+            if math.isfinite(panel["optimum"]):  # (nu = inf, the normal limit, is off the axis)
+                ax.axvline(panel["optimum"], color="#d62728", lw=1.5, label="numerical optimum")
+            if panel["reference"] is not None and math.isfinite(panel["reference"]):
+                ax.axvline(panel["reference"], color="black", ls=":", lw=1.5, label=result.reference_method)
             ax.axhline(panel["threshold"], color="grey", ls="--", lw=1,
                        label=f"{result.inference.level:.0%} profile interval")
             ax.set(title=f"NLL against {panel['parameter']}", xlabel=panel["parameter"], ylabel="NLL")

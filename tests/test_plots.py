@@ -76,7 +76,7 @@ def test_nll_landscape_panels(tmp_path):
     brute = -stats.norm.logpdf(x[None, :], mu["grid"][:, None], sigma_of[:, None]).sum(axis=1)
     np.testing.assert_allclose(mu["nll"], brute, rtol=1e-10)
     assert mu["grid"][np.argmin(mu["nll"])] == pytest.approx(result.params["mu"], abs=np.diff(mu["grid"])[0])
-    assert mu["closed_form"] == pytest.approx(x.mean())
+    assert mu["reference"] == pytest.approx(x.mean())
     raw = panels[-1]
     np.testing.assert_allclose(raw["log10_likelihood"], np.cumsum(stats.norm.logpdf(
         x, result.params["mu"], result.params["sigma"])) / math.log(10), rtol=1e-10)
@@ -194,3 +194,37 @@ def test_many_cells_are_grouped_into_at_most_a_hundred_bars():
     categorical = fit_panels(mlfit.fit(labels, "categorical"))
     assert len(categorical["labels"]) == MAX_BARS and categorical["labels"][-1] == "other (201)"
     assert categorical["observed"].sum() == 350 and "k7" in categorical["labels"]
+
+
+FAMILIES = [name for name in __import__("mlfit.families", fromlist=["NAMES"]).NAMES if name != "categorical"]
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_every_family_draws_its_fit_and_its_nll_landscape(tmp_path, name):
+    from mlfit.families import get_family
+
+    family = get_family(name, 12)
+    x = family.sample(np.random.default_rng(13), family.example, 120)
+    result = mlfit.fit(x, name, trials=12 if "trials" in family.needs else None)
+    draw_fit(result, str(tmp_path / "fit.png"))
+    draw_nll(result, str(tmp_path / "nll.png"))
+    for picture in ("fit.png", "nll.png"):
+        assert (tmp_path / picture).read_bytes().startswith(SIGNATURES[".png"])
+    panels = nll_panels(result)
+    for panel, p in zip(panels, family.parameters):
+        # each profile passes through the optimum's NLL where the grid crosses the estimate
+        assert panel["parameter"] == p.name and np.nanmin(panel["nll"]) >= result.nll - 1e-9 * abs(result.nll) - 1e-9
+        if result.reference_params is not None:
+            assert panel["reference"] == pytest.approx(result.reference_params[p.name])
+    if family.continuous:
+        qq = fit_panels(result)["qq"][0]
+        n = len(x)
+        np.testing.assert_allclose(qq, family.as_scipy(result.params).ppf((np.arange(1, n + 1) - 0.5) / n), rtol=1e-8)
+
+
+def test_student_t_at_the_normal_limit_draws_without_an_infinite_line(tmp_path):
+    x = np.random.default_rng(14).normal(0, 1, 300)
+    result = mlfit.fit(x, "student_t")
+    assert result.params["nu"] == math.inf
+    fig = draw_nll(result, str(tmp_path / "nll.png"))
+    assert "nu = inf" in fig._suptitle.get_text() and "nan" not in fig._suptitle.get_text()

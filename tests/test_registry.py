@@ -64,6 +64,8 @@ def test_cdf_and_survival_are_defined_everywhere(family):
     assert np.all(log_cdf <= 0) and np.all(log_sf <= 0)
     np.testing.assert_allclose(np.exp(log_cdf) + np.exp(log_sf), 1.0, rtol=1e-12)
     assert np.all(np.diff(np.exp(log_cdf)) >= 0)
+    density = family.log_prob(x, family.example)
+    assert not np.isnan(density).any() and np.all(density[[0, -1]] < -1e5)  # 0 or nearly, far out
 
 
 @pytest.mark.parametrize("family", NUMERIC, ids=IDS)

@@ -90,7 +90,9 @@ class Beta(NaturalFamily):
 
     def log_prob(self, encoded, params):
         a, b = params["alpha"], params["beta"]
-        return special.xlogy(a - 1, encoded) + special.xlog1py(b - 1, -encoded) - special.betaln(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (outside [0, 1]: a density of 0)
+            inside = special.xlogy(a - 1, encoded) + special.xlog1py(b - 1, -encoded) - special.betaln(a, b)
+            return np.where((encoded >= 0) & (encoded <= 1), inside, -np.inf)
 
     def log_cdf(self, x, params):
         with np.errstate(divide="ignore"):  # (outside [0, 1]: a CDF of 0 or 1)

@@ -37,7 +37,7 @@ class Exponential(NaturalFamily):
 
     def log_prob(self, encoded, params):
         rate = params["rate"]
-        return np.log(rate) - rate * encoded
+        return np.where(encoded >= 0, np.log(rate) - rate * encoded, -np.inf)
 
     def log_cdf(self, x, params):
         with np.errstate(divide="ignore"):  # (below 0: a CDF of 0)

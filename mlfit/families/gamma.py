@@ -81,7 +81,9 @@ class Gamma(NaturalFamily):
 
     def log_prob(self, encoded, params):
         k, b = params["shape"], params["rate"]
-        return special.xlogy(k, b) + special.xlogy(k - 1.0, encoded) - b * encoded - special.gammaln(k)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (below 0: a density of 0)
+            inside = special.xlogy(k, b) + special.xlogy(k - 1.0, encoded) - b * encoded - special.gammaln(k)
+            return np.where(encoded >= 0, inside, -np.inf)
 
     def log_cdf(self, x, params):
         with np.errstate(divide="ignore"):  # (below 0: a CDF of 0)

@@ -38,8 +38,9 @@ class Lognormal(Normal):
         }
 
     def log_prob(self, encoded, params):
-        logs = np.log(encoded)
-        return super().log_prob(logs, params) - logs
+        with np.errstate(divide="ignore", invalid="ignore"):  # (0 and below: a density of 0)
+            logs = np.log(encoded)
+            return np.where(encoded > 0, super().log_prob(logs, params) - logs, -np.inf)
 
     def log_cdf(self, x, params):
         with np.errstate(divide="ignore"):  # (at or below 0: log x = -inf, a CDF of 0)

@@ -4,7 +4,7 @@ sum((x/lam)^k) - (k-1)*sum(log x) + n*k*log(lam) - n*log(k)."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, special
 
 from .base import NaturalFamily, Parameter, Positive, PositiveReals
 from .statistics import Values
@@ -88,9 +88,10 @@ class Weibull(NaturalFamily):
 
     def log_prob(self, encoded, params):
         k, lam = params["shape"], params["scale"]
-        relative = np.log(encoded) - np.log(lam)
-        with np.errstate(over="ignore"):
-            return np.log(k) - np.log(lam) + (k - 1.0) * relative - np.exp(k * relative)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # (below 0: a density of 0)
+            relative = np.log(encoded) - np.log(lam)
+            inside = np.log(k) - np.log(lam) + special.xlogy(k - 1.0, np.exp(relative)) - np.exp(k * relative)
+            return np.where(encoded >= 0, inside, -np.inf)
 
     def log_cdf(self, x, params):
         with np.errstate(divide="ignore", over="ignore"):  # (below 0: a CDF of 0)
