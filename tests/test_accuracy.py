@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mlfit
-from mlfit.families.normal import Moments
+from mlfit.families.statistics import Moments
 
 NUMACC4 = np.array([10000000.2] + [10000000.1, 10000000.3] * 500)
 NUMACC4_SIGMA = 0.1 * np.sqrt(1000 / 1001)  # certified sd is 0.1 with n-1; the MLE divides by n

@@ -171,12 +171,12 @@ def test_laplace_even_count_and_far_from_zero_when_streamed(tmp_path, tiny_limit
 
 
 def test_a_misplaced_bracket_falls_back_to_holding_every_value(tmp_path, tiny_limits, monkeypatch):
-    from mlfit.families import base, laplace
+    from mlfit.families import base, median_statistics
 
     def misplaced(sketch, values_again):
         raise base.NeedsEveryValue
 
-    monkeypatch.setattr(laplace.Bracket, "of", classmethod(lambda cls, sketch, again: misplaced(sketch, again)))
+    monkeypatch.setattr(median_statistics.Bracket, "of", classmethod(lambda cls, sketch, again: misplaced(sketch, again)))
     path = write(tmp_path, [f"{v:.3f}" for v in np.random.default_rng(3).laplace(size=200)], header="x")
     result = mlfit.fit_file(str(path), "laplace")
     assert result.values is not None and result.comparison.agrees
@@ -202,7 +202,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, monkeypatch):
 
 
 def test_bracket_sums_are_exact_where_it_claims():
-    from mlfit.families.laplace import Bracket, Sketch
+    from mlfit.families.median_statistics import Bracket, Sketch
 
     rng = np.random.default_rng(12)
     values = rng.laplace(5, 3, 5000)

@@ -7,7 +7,8 @@ import numpy as np
 from scipy import special
 
 from .base import PositiveReals
-from .normal import Moments, Normal
+from .normal import Normal
+from .statistics import Moments
 
 
 class Lognormal(Normal):

@@ -11,6 +11,7 @@ from scipy import special
 from .base import Parameter, PositiveOrInfinite
 from .location_scale import LocationScale
 from .normal import HALF_LOG_2PI
+from .statistics import Moments
 
 NU_START = 5.0
 
@@ -41,8 +42,6 @@ class StudentT(LocationScale):
 
     def reference_given(self, stats, fixed):
         if fixed.get("nu") == np.inf and set(fixed) <= {"nu"}:  # the normal limit: its closed form
-            from .normal import Moments
-
             moments = Moments.of(stats.values, stats.weights)
             return {"mu": moments.mean, "sigma": moments.sd, "nu": np.inf}
         return super().reference_given(stats, fixed)
