@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # the full run (a 10-million-row CSV, a few minutes)
     python benchmarks/run.py --rows 1000000  # a quicker run on a smaller file
     python benchmarks/run.py --write benchmarks/RESULTS.md
+    python benchmarks/run.py --only-families --family-rows 100000   # each family's fit cost only
 
 It generates its own data in a temporary folder, times each command in a fresh process (the
 median of --repeat runs), reads each command's peak memory from resource.getrusage of its child
@@ -116,6 +117,7 @@ def run(args) -> list[tuple]:
                              floor, f"read_csv(usecols=[{column}])", base, floor / base, "", floor_mem))
 
         rows += fit_cost(args)
+        rows += family_fit_cost(args)
         rows += r_peer(folder, args)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -147,6 +149,56 @@ def fit_cost(args) -> list[tuple]:
                     peer = in_process(lambda: stats.fit(stats.poisson, data, bounds={"mu": (0, 10)}), 1)
                 rows.append((f"fit cost, n = {n:,}", f"mlfit numerical {name}", numerical,
                              "scipy.stats.fit", peer, numerical / peer, "", None))
+    return rows
+
+
+# Each family beyond the first five, with scipy's own fit of it (closed form or root where scipy has
+# one: loc held at 0 as mlfit's families have none) and the bounds scipy.stats.fit needs.
+FAMILY_PEERS = {
+    "exponential": ("expon", {"floc": 0}, {"loc": (0, 0), "scale": (1e-3, 100)}),
+    "lognormal": ("lognorm", {"floc": 0}, {"s": (1e-3, 10), "loc": (0, 0), "scale": (1e-3, 100)}),
+    "gamma": ("gamma", {"floc": 0}, {"a": (1e-2, 100), "loc": (0, 0), "scale": (1e-2, 100)}),
+    "weibull": ("weibull_min", {"floc": 0}, {"c": (1e-2, 100), "loc": (0, 0), "scale": (1e-2, 100)}),
+    "beta": ("beta", {"floc": 0, "fscale": 1}, {"a": (1e-2, 100), "b": (1e-2, 100), "loc": (0, 0), "scale": (1, 1)}),
+    "logistic": ("logistic", {}, {"loc": (-10, 10), "scale": (1e-2, 100)}),
+    "cauchy": ("cauchy", {}, {"loc": (-10, 10), "scale": (1e-2, 100)}),
+    "student_t": ("t", {}, {"df": (0.1, 100), "loc": (-10, 10), "scale": (1e-2, 100)}),
+    "uniform": ("uniform", {}, {"loc": (-10, 10), "scale": (1e-2, 100)}),
+    "negbinomial": (None, {}, {"n": (1e-2, 100), "p": (1e-3, 1)}),
+    "geometric": (None, {}, {"p": (1e-3, 1)}),
+}
+
+
+def family_fit_cost(args) -> list[tuple]:
+    """Each family's numerical fit (its statistics and the optimiser) on n = --family-rows values
+    drawn from it, against scipy.stats.<dist>.fit and, up to --peer-limit, scipy.stats.fit."""
+    import warnings
+
+    from scipy import stats
+
+    from mlfit.families import get_family
+    from mlfit.fitting import minimize_nll
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    rows, n = [], args.family_rows
+    rng = np.random.default_rng(4)
+    for name, (scipy_name, held, bounds) in FAMILY_PEERS.items():
+        family = get_family(name)
+        data = family.sample(rng, family.example, n)
+        ours = in_process(lambda: minimize_nll(family, family.summarize(data)), args.repeat)
+        case = f"fit cost, n = {n:,}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy's optimisers warn on far-out trial steps
+            if scipy_name is not None:
+                dist = getattr(stats, scipy_name)
+                own = in_process(lambda: dist.fit(data, **held), args.repeat)
+                rows.append((case, f"mlfit numerical {name} (statistics + optimiser)", ours,
+                             f"scipy.stats.{scipy_name}.fit", own, ours / own, "< 2", None))
+            if n <= args.peer_limit:
+                generic = getattr(stats, scipy_name or {"negbinomial": "nbinom", "geometric": "geom"}[name])
+                peer = in_process(lambda: stats.fit(generic, data, bounds=bounds), 1)
+                rows.append((case, f"mlfit numerical {name}", ours, "scipy.stats.fit", peer, ours / peer, "< 0.05",
+                             None))
     return rows
 
 
@@ -196,16 +248,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is shown")
     parser.add_argument("--peer-limit", type=int, default=10**6,
                         help="largest n at which scipy.stats.fit is timed (it takes seconds per million)")
+    parser.add_argument("--family-rows", type=int, default=10**6,
+                        help="values per family in the fit-cost rows of the families beyond the first five")
+    parser.add_argument("--only-families", action="store_true",
+                        help="measure only those fit-cost rows (a few minutes: scipy.stats.fit is slow)")
     parser.add_argument("--write", metavar="FILE", help="also write the results as markdown to FILE")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = parser.parse_args()
-    rows = run(args)
+    rows = family_fit_cost(args) if args.only_families else run(args)
     if args.json:
         print(json.dumps(rows))
         return
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = (f"--only-families --family-rows {args.family_rows}" if args.only_families
+               else f"--rows {args.rows} --family-rows {args.family_rows}")
     report = (f"# mlfit benchmark\n\n{stamp}; {machine()}.\n\n"
-              f"`python benchmarks/run.py --rows {args.rows} --repeat {args.repeat}`: medians of {args.repeat} "
+              f"`python benchmarks/run.py {command} --repeat {args.repeat}`: medians of {args.repeat} "
               f"runs, each command in a fresh process.\n\n{table(rows)}\n")
     print(report)
     if args.write:

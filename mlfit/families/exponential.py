@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import NaturalFamily, NonNegativeReals, Parameter, Positive
-from .statistics import LogMoments
+from .statistics import Mean
 
 
 class Exponential(NaturalFamily):
@@ -17,7 +17,7 @@ class Exponential(NaturalFamily):
     example = {"rate": 0.25}
 
     def summarize(self, values, weights=None):
-        return LogMoments.of(values, weights)
+        return Mean.of(values, weights)
 
     def degenerate_reason(self, stats, fixed=()):
         if stats.mean == 0 and "rate" not in fixed:

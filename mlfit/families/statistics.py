@@ -23,8 +23,13 @@ class NoSufficientStatistics(Exception):
 
 
 def _mean(values: np.ndarray, weights: np.ndarray | None) -> float:
-    """The (weighted) mean, computed in units of a power of two near the largest value, so that
-    no sum overflows."""
+    """The (weighted) mean; where a sum overflows (values near 1e300), in units of a power of two
+    near the largest value, which rescales without rounding."""
+    if weights is None:
+        with np.errstate(over="ignore"):
+            mean = float(np.mean(values))  # numpy's pairwise sum: no worse than the scaled one
+        if np.isfinite(mean):
+            return mean
     size = power_of_two(float(np.max(np.abs(values)))) or 1.0
     scaled = values / size
     if weights is None:
@@ -34,6 +39,25 @@ def _mean(values: np.ndarray, weights: np.ndarray | None) -> float:
 
 def _merge_means(a: float, n_a: float, b: float, n_b: float) -> float:
     return a + (b - a) * (n_b / (n_a + n_b))
+
+
+@dataclass(frozen=True)
+class Mean:
+    """n and the mean of x: what the exponential needs."""
+
+    n: float
+    mean: float
+
+    @classmethod
+    def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "Mean":
+        if weights is not None and not weights.sum() > 0:
+            return cls(0.0, 0.0)
+        return cls(len(values) if weights is None else float(weights.sum()), _mean(values, weights))
+
+    def merge(self, other: "Mean") -> "Mean":
+        if not other.n or not self.n:
+            return self if not other.n else other
+        return Mean(self.n + other.n, _merge_means(self.mean, self.n, other.mean, other.n))
 
 
 @dataclass(frozen=True)
