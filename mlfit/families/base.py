@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from scipy import optimize, special
 
 
 # --- parameter constraints -------------------------------------------------------------
@@ -452,6 +452,24 @@ class Family:
             params[p.name] = value * unit if p.in_data_units else value
             at += width
         return params
+
+
+def root_in_log(score, limit: float = 700.0) -> float:
+    """The x > 0 where `score`, a monotone function of t = log x, changes sign: a bracket grown
+    outward from [1/e, e] in steps of e^2, then Brent's method to the last digits. 0 or inf where it
+    keeps its sign out to e^-limit or e^limit."""
+    low, high = -1.0, 1.0
+    at_low, at_high = score(low), score(high)
+    falling = at_low > at_high
+    while at_high != 0 and (at_high > 0) == falling and high < limit:  # the root lies above
+        low, at_low, high = high, at_high, high + 2.0
+        at_high = score(high)
+    while at_low != 0 and (at_low < 0) == falling and low > -limit:  # the root lies below
+        high, at_high, low = low, at_low, low - 2.0
+        at_low = score(low)
+    if at_low * at_high > 0:
+        return float("inf") if high >= limit else 0.0
+    return float(np.exp(optimize.brentq(score, low, high, xtol=1e-15, rtol=9e-16, maxiter=500)))
 
 
 def cholesky_solve(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
-from .base import NaturalFamily, OpenUnitInterval, Parameter, Positive
+from .base import NaturalFamily, OpenUnitInterval, Parameter, Positive, root_in_log
 from .statistics import UnitMoments
 
 NEWTON_STEPS = 100
@@ -67,13 +67,7 @@ class Beta(NaturalFamily):
                 other = np.exp(log_free)
                 return special.digamma(other) - special.digamma(other + value) - target
 
-            low, high = -1.0, 1.0
-            while score(low) > 0:
-                low -= 2.0
-            while score(high) < 0:
-                high += 2.0
-            solved = float(np.exp(optimize.brentq(score, low, high, xtol=1e-15, rtol=9e-16, maxiter=500)))
-            return {held: value, free: solved}
+            return {held: value, free: root_in_log(score)}
         return super().reference_given(stats, fixed)
 
     def start(self, stats):

@@ -4,9 +4,9 @@ the exponential's loss with a shape; k = 1 is the exponential."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
-from .base import NaturalFamily, Parameter, Positive, PositiveReals
+from .base import NaturalFamily, Parameter, Positive, PositiveReals, root_in_log
 from .statistics import LogMoments
 
 
@@ -54,12 +54,7 @@ class Gamma(NaturalFamily):
             k = np.exp(log_k)
             return float(np.log(k) - special.digamma(k) - spread)
 
-        low, high = -1.0, 1.0
-        while score(low) < 0:
-            low -= 2.0
-        while score(high) > 0:
-            high += 2.0
-        k = float(np.exp(optimize.brentq(score, low, high, xtol=1e-15, rtol=9e-16, maxiter=500)))
+        k = root_in_log(score)
         return {"shape": k, "rate": k / stats.mean}
 
     def reference_given(self, stats, fixed):

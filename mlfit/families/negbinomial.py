@@ -7,9 +7,9 @@ variance is at most the mean: then the best fit is the poisson limit r = inf, re
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
-from .base import NaturalFamily, NonNegative, NonNegativeIntegers, Parameter, PositiveOrInfinite, xlogy
+from .base import NaturalFamily, NonNegative, NonNegativeIntegers, Parameter, PositiveOrInfinite, root_in_log, xlogy
 from .statistics import Tally
 
 
@@ -51,16 +51,9 @@ class Negbinomial(NaturalFamily):
         mu = stats.mean
         if not stats.variance > mu or mu == 0:
             return {"size": np.inf, "mu": mu}  # no finite maximum: the poisson limit
-        # The score in log(size) is positive for small sizes and falls to 0 from below... bracket
-        # its sign change, then solve.
-        low, high = -1.0, 1.0
-        while self._size_score(stats, np.exp(low), mu) < 0 and low > -700:
-            low -= 2.0
-        while self._size_score(stats, np.exp(high), mu) > 0 and high < 700:
-            high += 2.0
-        log_size = optimize.brentq(lambda t: self._size_score(stats, np.exp(t), mu), low, high, xtol=1e-14,
-                                   rtol=9e-16, maxiter=500)
-        return {"size": float(np.exp(log_size)), "mu": mu}
+        # With the variance above the mean the size's score is positive for small sizes and
+        # negative for large ones, tending to 0 from below: one sign change.
+        return {"size": root_in_log(lambda t: self._size_score(stats, np.exp(t), mu)), "mu": mu}
 
     def reference_given(self, stats, fixed):
         if set(fixed) == {"size"}:  # mu's MLE is the mean whatever the size

@@ -4,9 +4,9 @@ sum((x/lam)^k) - (k-1)*sum(log x) + n*k*log(lam) - n*log(k)."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
-from .base import NaturalFamily, Parameter, Positive, PositiveReals
+from .base import NaturalFamily, Parameter, Positive, PositiveReals, root_in_log
 from .statistics import Values
 
 
@@ -49,12 +49,7 @@ class Weibull(NaturalFamily):
             powers, _ = self._relative_powers(stats, k)
             return 1.0 / k + mean_log - stats.total(powers * stats.logs) / stats.total(powers)
 
-        low, high = -1.0, 1.0
-        while score(low) < 0:
-            low -= 2.0
-        while score(high) > 0:
-            high += 2.0
-        k = float(np.exp(optimize.brentq(score, low, high, xtol=1e-15, rtol=9e-16, maxiter=500)))
+        k = root_in_log(score)
         return {"shape": k, "scale": self._scale_given_shape(stats, k)}
 
     def reference_given(self, stats, fixed):
