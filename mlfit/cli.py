@@ -234,6 +234,8 @@ FIX = typer.Option(
     "mlfit fit <(zcat sample_data/shots.csv.gz) --dist bernoulli --column made",
     "mlfit fit sample_data/goals_table.csv --dist poisson --column goals --weights matches",
     "mlfit fit sample_data/temperatures.csv --dist normal --column celsius --comment '#'",
+    "mlfit fit sample_data/rivers.csv --dist lnorm --column miles",
+    "mlfit fit sample_data/shots_per_game.csv --dist binomial --trials 10 --column made",
     note="In a batch (several files or columns) each failure is a line on stderr (and an error record in "
     "json, jsonl, csv and tsv), the rest go on, and the exit code is the most serious one met: 2 if a file, "
     "column or --fix was wrong, else 1 if some data could not be fitted, else 3 if a fit warned.",
@@ -273,7 +275,7 @@ def fit(
 ) -> None:
     """Fit one family to columns of CSV files by maximum likelihood.
 
-    Minimises the negative log-likelihood (NLL) with scipy.optimize, compares the optimum with the closed-form MLE, gives standard errors, Wald and profile-likelihood intervals, AIC, BIC and goodness of fit, and reports where the raw product of row likelihoods would underflow to 0.0 (or overflow to inf) in float64, float32 and float16. Missing cells (empty, NA, NaN) are skipped and counted.
+    Minimises the negative log-likelihood (NLL) with scipy.optimize, compares the optimum with the family's reference solution (its closed form, or the root of its score equations; logistic, cauchy and student_t have none), gives standard errors, Wald and profile-likelihood intervals, AIC, BIC and goodness of fit, and reports where the raw product of row likelihoods would underflow to 0.0 (or overflow to inf) in float64, float32 and float16. Missing cells (empty, NA, NaN) are skipped and counted.
     """
     from .params import parse_assignments
 
@@ -373,6 +375,7 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
     "mlfit compare sample_data/goals.csv --column home_goals",
     "mlfit compare sample_data/free_throws.csv --column error_cm --gof-bootstrap 199",
     "mlfit compare sample_data/free_throws.csv --column error_cm --dist normal --dist laplace --format json | jq -r .winner",
+    "mlfit compare sample_data/rivers.csv --column miles --dist gamma --dist weibull --dist lognormal",
 ))
 def compare(
     file: str = FILE,

@@ -135,7 +135,7 @@ def _reference(family, stats, fixed) -> tuple[dict | None, float | None]:
 def _given(fixed: dict) -> str:
     """Why a row can have probability 0 at the best estimate: what was held."""
     if not fixed:  # every parameter free: only arithmetic beyond float64 could do this
-        return "even at the closed-form estimate, beyond what float64 arithmetic can represent"
+        return "even at the best estimate, beyond what float64 arithmetic can represent"
     held = ", ".join(f"{name}={value:g}" if np.ndim(value) == 0 else name for name, value in fixed.items())
     return f"with {held} fixed, so no parameter value can fit the column"
 

@@ -85,7 +85,7 @@ class RecordWriter:
             data["file"], data["column"], data["distribution"], data["n"], data["dropped"],
             *(_cell(data["params"][n]) for n in names), _cell(data["nll"]), _cell(data["log_likelihood"]), data["k"],
             _cell(data["aic"]), _cell(data["bic"]), *(_cell(data["stderr"].get(n)) for n in names), *intervals,
-            data["numerical"]["converged"], data["comparison"]["agrees"], "", "", "",
+            data["numerical"]["converged"], "" if data["comparison"] is None else data["comparison"]["agrees"], "", "", "",
         ]
 
 

@@ -138,6 +138,9 @@ class FitResult:
                 "and there is no reference solution to fall back on"
             found.append(f"{where}: the {self.numerical.method} optimiser did not converge "
                          f"({self.numerical.message}); {trust}")
+            why = self.family.why_unconverged(self.stats, self.params)
+            if why:
+                found.append(f"{where}: {why}")
         if self.comparison is not None and not self.comparison.agrees:
             found.append(f"{where}: the numerical optimum disagrees with the {self.reference_method} "
                          f"(largest relative difference {self.comparison.largest:.3g}; tolerance "

@@ -188,3 +188,16 @@ def test_a_missing_file_and_a_bad_fix_are_exit_2_alone_or_in_a_batch(three_files
     for files in ([three_files[0]], three_files[:2]):
         result = runner.invoke(app, ["fit", *files, "-d", "normal", "-c", "home", "--fix", "sigma=-1", "-f", fmt])
         assert result.exit_code == 2 and "sigma must be greater than 0, not -1" in result.stderr, result.stderr
+
+
+def test_a_batch_of_a_family_without_a_reference_writes_csv(tmp_path):
+    rng = np.random.default_rng(21)
+    path = tmp_path / "two.csv"
+    a, b = rng.logistic(1, 2, 50), rng.logistic(-3, 0.5, 50)
+    path.write_text("a,b\n" + "".join(f"{float(x)!r},{float(y)!r}\n" for x, y in zip(a, b)))
+    result = CliRunner().invoke(app, ["fit", str(path), "-d", "logis", "-c", "a", "-c", "b", "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert [row["column"] for row in rows] == ["a", "b"] and {row["distribution"] for row in rows} == {"logistic"}
+    assert all(row["agrees"] == "" and row["converged"] == "True" for row in rows)  # no reference to agree with
+    assert float(rows[1]["param.mu"]) == pytest.approx(mlfit.fit(b, "logistic").params["mu"], rel=1e-12)

@@ -89,7 +89,7 @@ def test_cauchy_keeps_the_best_of_several_local_optima():
     x = np.concatenate([np.full(30, -50.0) + np.linspace(-1, 1, 30), np.linspace(99, 101, 70)])
     result = mlfit.fit(x, "cauchy")
     assert result.params["mu"] == pytest.approx(100, abs=1.5)
-    assert "best of 9 starts" in result.numerical.message
+    assert "(the best of 3 starts)" in result.numerical.message  # two spreads, and the best grid point
     for mu in (-50.0, 25.0):  # no other start does better
         assert result.nll_at({"mu": mu, "gamma": result.params["gamma"]}) > result.nll
 

@@ -349,6 +349,11 @@ class Family:
         the lowest minimum found from them is kept."""
         return [self.start(stats)]
 
+    def why_unconverged(self, stats, params: dict) -> str | None:
+        """Where a search that did not converge stopped, what the family knows of why (student_t:
+        its likelihood has no maximum there); None otherwise."""
+        return None
+
     def exact_intervals(self, stats, params: dict, threshold: float, fixed=()) -> tuple[dict, str] | None:
         """A non-regular family's intervals ({name: (low, high)} likelihood-ratio sets, no Wald ones)
         and why it has no standard errors; None for a regular family."""
@@ -454,13 +459,14 @@ class Family:
         return params
 
 
-def root_in_log(score, limit: float = 700.0) -> float:
-    """The x > 0 where `score`, a monotone function of t = log x, changes sign: a bracket grown
-    outward from [1/e, e] in steps of e^2, then Brent's method to the last digits. 0 or inf where it
-    keeps its sign out to e^-limit or e^limit."""
+def root_in_log(score, falling: bool, limit: float = 700.0) -> float:
+    """The x > 0 where `score`, a function of t = log x that is positive below its root and
+    negative above it (`falling`; the reverse otherwise), changes sign: a bracket grown outward from
+    [1/e, e] in steps of e^2, then Brent's method to the last digits. 0 or inf where it keeps its
+    sign out to e^-limit or e^limit. (The side is the caller's to say: negbinomial's score rises back
+    towards 0 far above its root, so its slope there would point the wrong way.)"""
     low, high = -1.0, 1.0
     at_low, at_high = score(low), score(high)
-    falling = at_low > at_high
     while at_high != 0 and (at_high > 0) == falling and high < limit:  # the root lies above
         low, at_low, high = high, at_high, high + 2.0
         at_high = score(high)

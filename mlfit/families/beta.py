@@ -25,7 +25,7 @@ class Beta(NaturalFamily):
         return UnitMoments.of(values, weights)
 
     def degenerate_reason(self, stats, fixed=()):
-        if not stats.m2 > 0 and not fixed:
+        if not (stats.m2 > 0 and stats.low < stats.high) and not fixed:
             return ("every value is the same (or the others weigh nothing next to it), so the beta likelihood "
                     "has no maximum (alpha, beta -> infinity)")
         return None
@@ -67,7 +67,7 @@ class Beta(NaturalFamily):
                 other = np.exp(log_free)
                 return special.digamma(other) - special.digamma(other + value) - target
 
-            return {held: value, free: root_in_log(score)}
+            return {held: value, free: root_in_log(score, falling=False)}
         return super().reference_given(stats, fixed)
 
     def start(self, stats):

@@ -1,7 +1,7 @@
 """Cauchy family (location mu, scale gamma): its NLL is sum(log(1 + z^2)) + n*log(pi*gamma), the
-Lorentzian (Cauchy) robust loss. The likelihood in mu can have several local maxima, so the fit
-starts from the median and half the interquartile range and from a grid of quantiles, and keeps
-the best."""
+Lorentzian (Cauchy) robust loss. The likelihood in mu can have several local maxima, so besides
+the median and half the interquartile range the fit checks a grid of quantiles, searches from the
+best of them too, and keeps the better optimum."""
 
 from __future__ import annotations
 
@@ -29,9 +29,39 @@ class Cauchy(LocationScale):
             plus = 1.0 + square
             return rho, 2.0 * z / plus, (2.0 * (1.0 - square) / (plus * plus) if order > 1 else None)
 
+    def degenerate_reason(self, stats, fixed=()):
+        reason = super().degenerate_reason(stats, fixed)
+        if reason or self.scale in fixed:
+            return reason
+        # With a share k/n > 1/2 of the rows at one value, mu there and gamma -> 0 send the
+        # likelihood to infinity: gamma^-k from those rows against gamma^(n-k) from the rest.
+        distinct, codes = np.unique(stats.values, return_inverse=True)
+        weight = np.bincount(codes.ravel(), weights=stats.weights, minlength=len(distinct))
+        if weight.max() > stats.n / 2:
+            value = distinct[int(np.argmax(weight))]
+            return (f"more than half the rows are {value:g}, so the cauchy likelihood has no maximum "
+                    "(gamma -> 0 there)")
+        return None
+
+    def why_unconverged(self, stats, params):
+        # Exactly half the rows at one value: there gamma -> 0 keeps the likelihood bounded but
+        # may approach its supremum, which no gamma > 0 attains.
+        values = stats.values
+        nearest = values[np.argmin(np.abs(values - params["mu"]))]
+        at = values == nearest
+        k = float(at.sum() if stats.weights is None else stats.weights[at].sum())
+        if 2 * k >= stats.n:
+            return (f"half the rows are {nearest:g}: the cauchy likelihood may have no maximum, approaching its "
+                    "supremum as gamma -> 0 there, where the search went")
+        return None
+
     def starts(self, stats):
-        first = self.start(stats)
-        return [first] + [{**first, "mu": stats.quantile(q)} for q in GRID]
+        # The median's starts, and the grid point whose NLL is lowest when it beats them: a search
+        # from every grid point would cost nine fits for the rare column with two clusters.
+        starts = super().starts(stats)
+        grid = [{**starts[0], "mu": stats.quantile(q)} for q in GRID]
+        best = min(grid, key=lambda start: self.nll(stats, start))
+        return starts if self.nll(stats, best) >= min(self.nll(stats, s) for s in starts) else [*starts, best]
 
     def log_cdf(self, x, params):
         # arctan2(1, -z) / pi is 1/2 + arctan(z) / pi without its cancellation in the far left tail

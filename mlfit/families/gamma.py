@@ -40,7 +40,7 @@ class Gamma(NaturalFamily):
         return float(np.log(stats.mean) - stats.mean_log)
 
     def degenerate_reason(self, stats, fixed=()):
-        if not self._spread(stats) > 0 and "shape" not in fixed:
+        if not (self._spread(stats) > 0 and stats.low < stats.high) and "shape" not in fixed:
             return ("every value is the same (or the others weigh nothing next to it), so the gamma likelihood "
                     "has no maximum (shape -> infinity)")
         return None
@@ -54,7 +54,7 @@ class Gamma(NaturalFamily):
             k = np.exp(log_k)
             return float(np.log(k) - special.digamma(k) - spread)
 
-        k = root_in_log(score)
+        k = root_in_log(score, falling=True)
         return {"shape": k, "rate": k / stats.mean}
 
     def reference_given(self, stats, fixed):

@@ -29,10 +29,19 @@ class LocationScale(NaturalFamily):
         return Values(values, weights)
 
     def unit(self, stats):
-        return power_of_two(self._half_iqr(stats)) or 1.0
+        return power_of_two(self._spreads(stats)[-1]) or 1.0
 
-    def _half_iqr(self, stats) -> float:
-        return 0.5 * (stats.quantile(0.75) - stats.quantile(0.25))
+    def _spreads(self, stats) -> list[float]:
+        """Robust spreads, most robust first: the median absolute deviation (half the rows may be
+        wild), half the interquartile range (a quarter), half the range; those that are not 0
+        and differ from the one before by more than a factor of 10 (a tight cluster with far
+        values: its MAD says nothing of the far ones)."""
+        spreads = []
+        for spread in (stats.mad, 0.5 * (stats.quantile(0.75) - stats.quantile(0.25)),
+                       0.5 * (stats.quantile(1.0) - stats.quantile(0.0))):
+            if spread > 0 and (not spreads or spread > 10 * spreads[-1]):
+                spreads.append(float(spread))
+        return spreads
 
     def degenerate_reason(self, stats, fixed=()):
         if self.scale in fixed:
@@ -44,10 +53,14 @@ class LocationScale(NaturalFamily):
         return None
 
     def start(self, stats):
-        # Robust and deliberately rough: the median, and half the interquartile range (or of the
-        # whole range, where half the rows share one value).
-        spread = self._half_iqr(stats) or 0.5 * (stats.values.max() - stats.values.min())
-        return {self.location: stats.quantile(0.5), self.scale: float(spread)}
+        # Robust and deliberately rough: the median and the median absolute deviation (one far
+        # value among three puts the interquartile range 10^7 times too wide).
+        return {self.location: stats.quantile(0.5), self.scale: self._spreads(stats)[0]}
+
+    def starts(self, stats):
+        # One search per robust spread that tells a different story (see _spreads): usually one.
+        first = self.start(stats)
+        return [{**first, self.scale: spread} for spread in self._spreads(stats)]
 
     def standardized(self, stats, params):
         with np.errstate(over="ignore"):

@@ -53,7 +53,7 @@ class Negbinomial(NaturalFamily):
             return {"size": np.inf, "mu": mu}  # no finite maximum: the poisson limit
         # With the variance above the mean the size's score is positive for small sizes and
         # negative for large ones, tending to 0 from below: one sign change.
-        return {"size": root_in_log(lambda t: self._size_score(stats, np.exp(t), mu)), "mu": mu}
+        return {"size": root_in_log(lambda t: self._size_score(stats, np.exp(t), mu), falling=True), "mu": mu}
 
     def reference_given(self, stats, fixed):
         if set(fixed) == {"size"}:  # mu's MLE is the mean whatever the size

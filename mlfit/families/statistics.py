@@ -67,22 +67,29 @@ class LogMoments:
     n: float
     mean: float
     mean_log: float
+    low: float = np.inf  # the smallest and largest value (of rows that weigh something): equal,
+    high: float = -np.inf  # the likelihood has no maximum
 
     @classmethod
     def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "LogMoments":
         if weights is not None and not weights.sum() > 0:
             return cls(0.0, 0.0, 0.0)
-        with np.errstate(divide="ignore"):  # log 0 = -inf: exponential takes 0, gamma refuses it
-            logs = np.log(values)
+        logs = np.log(values)
         n = len(values) if weights is None else float(weights.sum())
         mean_log = float(np.mean(logs)) if weights is None else _shared(weights, logs)
-        return cls(n, _mean(values, weights), mean_log)
+        return cls(n, _mean(values, weights), mean_log, *_range(values, weights))
 
     def merge(self, other: "LogMoments") -> "LogMoments":
         if not other.n or not self.n:
             return self if not other.n else other
         return LogMoments(self.n + other.n, _merge_means(self.mean, self.n, other.mean, other.n),
-                          _merge_means(self.mean_log, self.n, other.mean_log, other.n))
+                          _merge_means(self.mean_log, self.n, other.mean_log, other.n),
+                          min(self.low, other.low), max(self.high, other.high))
+
+
+def _range(values: np.ndarray, weights: np.ndarray | None) -> tuple[float, float]:
+    used = values if weights is None else values[weights > 0]
+    return float(used.min()), float(used.max())
 
 
 def _shared(weights: np.ndarray, terms: np.ndarray) -> float:
@@ -101,6 +108,8 @@ class UnitMoments:
     mean_log1m: float
     mean: float
     m2: float  # the sum of squared deviations from the mean (weighted)
+    low: float = np.inf  # the smallest and largest value (of rows that weigh something)
+    high: float = -np.inf
 
     @classmethod
     def of(cls, values: np.ndarray, weights: np.ndarray | None = None) -> "UnitMoments":
@@ -110,11 +119,11 @@ class UnitMoments:
         if weights is None:
             mean = float(np.mean(values))
             return cls(len(values), float(np.mean(logs)), float(np.mean(logs1m)), mean,
-                       float(np.sum((values - mean) ** 2)))
+                       float(np.sum((values - mean) ** 2)), *_range(values, weights))
         n = float(weights.sum())
         mean = _shared(weights, values)
         return cls(n, _shared(weights, logs), _shared(weights, logs1m), mean,
-                   n * _shared(weights, (values - mean) ** 2))
+                   n * _shared(weights, (values - mean) ** 2), *_range(values, weights))
 
     def merge(self, other: "UnitMoments") -> "UnitMoments":
         if not other.n or not self.n:
@@ -124,7 +133,8 @@ class UnitMoments:
         return UnitMoments(n, _merge_means(self.mean_log, self.n, other.mean_log, other.n),
                            _merge_means(self.mean_log1m, self.n, other.mean_log1m, other.n),
                            _merge_means(self.mean, self.n, other.mean, other.n),
-                           self.m2 + other.m2 + delta * delta * self.n * other.n / n)
+                           self.m2 + other.m2 + delta * delta * self.n * other.n / n,
+                           min(self.low, other.low), max(self.high, other.high))
 
 
 @dataclass(frozen=True)
@@ -214,8 +224,17 @@ class Values:
     @cached_property
     def _sorted(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The values sorted once (and their cumulative weights): quantiles are asked for often."""
+        if self.weights is None:
+            return np.sort(self.values), None
         order = np.argsort(self.values, kind="stable")
-        return self.values[order], None if self.weights is None else np.cumsum(self.weights[order])
+        return self.values[order], np.cumsum(self.weights[order])
+
+    @cached_property
+    def mad(self) -> float:
+        """The median absolute deviation from the median (weighted): a spread half the rows can
+        be wrong about without moving it, where the interquartile range tolerates a quarter."""
+        deviations = np.abs(self.values - self.quantile(0.5))
+        return Values(deviations, self.weights).quantile(0.5)
 
     def quantile(self, q: float) -> float:
         ordered, cumulative = self._sorted

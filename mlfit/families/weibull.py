@@ -49,7 +49,7 @@ class Weibull(NaturalFamily):
             powers, _ = self._relative_powers(stats, k)
             return 1.0 / k + mean_log - stats.total(powers * stats.logs) / stats.total(powers)
 
-        k = root_in_log(score)
+        k = root_in_log(score, falling=True)
         return {"shape": k, "scale": self._scale_given_shape(stats, k)}
 
     def reference_given(self, stats, fixed):
