@@ -33,15 +33,14 @@ class LocationScale(NaturalFamily):
 
     def _spreads(self, stats) -> list[float]:
         """Robust spreads, most robust first: the median absolute deviation (half the rows may be
-        wild), half the interquartile range (a quarter), half the range; those that are not 0
-        and differ from the one before by more than a factor of 10 (a tight cluster with far
-        values: its MAD says nothing of the far ones)."""
-        spreads = []
-        for spread in (stats.mad, 0.5 * (stats.quantile(0.75) - stats.quantile(0.25)),
-                       0.5 * (stats.quantile(1.0) - stats.quantile(0.0))):
-            if spread > 0 and (not spreads or spread > 10 * spreads[-1]):
-                spreads.append(float(spread))
-        return spreads
+        wild), and half the interquartile range (a quarter) where it is more than 10 times wider
+        (a tight cluster among far values: its MAD says nothing of the far ones); half the range
+        where both are 0."""
+        spreads = [float(spread) for spread in (stats.mad, 0.5 * (stats.quantile(0.75) - stats.quantile(0.25)))
+                   if spread > 0]
+        if len(spreads) == 2 and spreads[1] <= 10 * spreads[0]:
+            spreads.pop()
+        return spreads or [0.5 * (stats.quantile(1.0) - stats.quantile(0.0))]
 
     def degenerate_reason(self, stats, fixed=()):
         if self.scale in fixed:
