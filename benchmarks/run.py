@@ -138,7 +138,7 @@ def fit_cost(args) -> list[tuple]:
         for name, data in (("normal", rng.normal(10, 2, n)), ("poisson", rng.poisson(3, n).astype(float))):
             family = get_family(name)
             summary = family.summarize(data)
-            closed = in_process(lambda: family.closed_form(family.summarize(data)), args.repeat)
+            closed = in_process(lambda: family.reference(family.summarize(data)), args.repeat)
             numerical = in_process(lambda: minimize_nll(family, summary), args.repeat)
             rows.append((f"fit cost, n = {n:,}", f"mlfit numerical {name} (on sufficient statistics)", numerical,
                          "closed form (incl. summarizing)", closed, numerical / closed, "flat in n", None))

@@ -1,8 +1,9 @@
 """What a family is: parameters with declared constraints, a support, and a few pure functions.
 
 A family never reads files or prints. It turns validated values into sufficient
-statistics, evaluates the negative log-likelihood (NLL) from them, and states its
-closed-form maximum-likelihood estimate. The optimiser in `mlfit.fitting` works in
+statistics, evaluates the negative log-likelihood (NLL) from them, and finds its maximum-
+likelihood estimate by its own reference method (a closed form, the root of a score equation),
+where it has one, independently of the optimiser. The optimiser in `mlfit.fitting` works in
 the unconstrained coordinates each constraint maps to (log sigma, logit p, softmax
 logits), so a step can never leave the parameter space.
 """
