@@ -558,12 +558,3 @@ class NaturalFamily(Family):
 def _numpy(params: dict) -> dict:
     """Scalar parameters as numpy floats, whose division by 0.0 gives inf rather than raising."""
     return {name: np.float64(value) if np.ndim(value) == 0 else value for name, value in params.items()}
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray | None, q: float) -> float:
-    """The q-quantile of values where row i counts weights[i] times (the lower one at a tie)."""
-    if weights is None:
-        return float(np.quantile(values, q, method="inverted_cdf"))
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, q * cumulative[-1])])

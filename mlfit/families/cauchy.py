@@ -46,10 +46,7 @@ class Cauchy(LocationScale):
     def why_unconverged(self, stats, params):
         # Exactly half the rows at one value: there gamma -> 0 keeps the likelihood bounded but
         # may approach its supremum, which no gamma > 0 attains.
-        values = stats.values
-        nearest = values[np.argmin(np.abs(values - params["mu"]))]
-        at = values == nearest
-        k = float(at.sum() if stats.weights is None else stats.weights[at].sum())
+        nearest, k = stats.nearest(params["mu"])
         if 2 * k >= stats.n:
             return (f"half the rows are {nearest:g}: the cauchy likelihood may have no maximum, approaching its "
                     "supremum as gamma -> 0 there, where the search went")

@@ -8,6 +8,7 @@ import numpy as np
 from scipy import special
 
 from .base import Family, NonNegative, NonNegativeIntegers, Parameter, power_of_two, xlogy
+from .statistics import HISTOGRAM_LIMIT, count_table
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,6 @@ class Counts:
                       self.sum_stirling + other.sum_stirling, histogram)
 
 
-HISTOGRAM_LIMIT = 1 << 20  # counts beyond this are too many cells to tabulate
 
 
 TORCH_EPS = 1e-8  # torch.nn.PoissonNLLLoss's eps inside log(input + eps) when log_input=False
@@ -107,11 +107,8 @@ class Poisson(Family):
         # Each count up to the largest seen, then the unseen tail beyond it as one more cell.
         if stats.histogram is None:
             return None
-        top = len(stats.histogram) - 1
-        observed = np.append(stats.histogram, 0).astype(float)
-        probabilities = np.exp(self.log_prob(np.arange(top + 1, dtype=float), params))
-        probabilities = np.append(probabilities, special.pdtrc(top, params["lam"]))  # P(X > top)
-        return [str(k) for k in range(top + 1)] + [f">{top}"], observed, probabilities
+        return count_table(stats.histogram, lambda k: self.log_prob(k, params),
+                           lambda top: special.pdtrc(top, params["lam"]))
 
     def loss_report(self, stats, params):
         lam, n = params["lam"], stats.n

@@ -174,19 +174,28 @@ class Tally:
         return float((self.counts[used] / self.n) @ (self.values[used] - self.mean) ** 2) if self.n else 0.0
 
     def frequency_table(self, log_pmf, survival=None, last: int | None = None):
-        """Cells 0, 1, ..., the largest count (or `last`), with the unseen tail beyond as one more
-        cell when `survival(top)` gives P(X > top); None past HISTOGRAM_LIMIT cells."""
+        """Cells 0, 1, ..., the largest count (or `last`): see count_table. None past
+        HISTOGRAM_LIMIT cells."""
         top = int(self.values[-1]) if last is None else last
         if top >= HISTOGRAM_LIMIT:
             return None
-        observed = np.bincount(self.values.astype(np.int64), weights=self.counts, minlength=top + 1).astype(float)
-        probabilities = np.exp(log_pmf(np.arange(top + 1, dtype=float)))
-        labels = [str(k) for k in range(top + 1)]
-        if survival is not None:
-            labels.append(f">{top}")
-            observed = np.append(observed, 0.0)
-            probabilities = np.append(probabilities, survival(top))
-        return labels, observed, probabilities
+        observed = np.bincount(self.values.astype(np.int64), weights=self.counts, minlength=top + 1)
+        return count_table(observed, log_pmf, survival)
+
+
+def count_table(observed: np.ndarray, log_pmf, survival=None):
+    """The chi-square table of a count family: cells 0, 1, ..., len(observed) - 1 with their rows
+    and model probabilities, then the unseen tail beyond as one more cell when `survival(top)`
+    gives P(X > top)."""
+    top = len(observed) - 1
+    observed = observed.astype(float)
+    probabilities = np.exp(log_pmf(np.arange(top + 1, dtype=float)))
+    labels = [str(k) for k in range(top + 1)]
+    if survival is not None:
+        labels.append(f">{top}")
+        observed = np.append(observed, 0.0)
+        probabilities = np.append(probabilities, survival(top))
+    return labels, observed, probabilities
 
 
 @dataclass(frozen=True)
@@ -235,6 +244,14 @@ class Values:
         be wrong about without moving it, where the interquartile range tolerates a quarter."""
         deviations = np.abs(self.values - self.quantile(0.5))
         return Values(deviations, self.weights).quantile(0.5)
+
+    def nearest(self, mu: float) -> tuple[float, float]:
+        """The value nearest mu (of rows that weigh something) and the weight of the rows holding it."""
+        used = self.weights is None or self.weights > 0
+        values = self.values if self.weights is None else self.values[used]
+        value = values[np.argmin(np.abs(values - mu))]
+        at = values == value
+        return float(value), float(at.sum() if self.weights is None else self.weights[used][at].sum())
 
     def quantile(self, q: float) -> float:
         ordered, cumulative = self._sorted

@@ -92,11 +92,7 @@ class StudentT(LocationScale):
         # At a value k rows share (k = 1 for any value at all), the density of those rows grows as
         # 1/sigma^k and the others' shrink as sigma^(nu (n - k)): below nu = k/(n - k), sigma -> 0
         # there sends the likelihood to infinity. Every t fit with free nu is a local maximum.
-        used = stats.weights is None or stats.weights > 0
-        values = stats.values if stats.weights is None else stats.values[used]
-        nearest = values[np.argmin(np.abs(values - params["mu"]))]
-        at = values == nearest
-        k = float(at.sum() if stats.weights is None else stats.weights[used][at].sum())
+        nearest, k = stats.nearest(params["mu"])
         if k < stats.n and params["nu"] < k / (stats.n - k):
             return (f"the student_t likelihood is unbounded: with nu below {k / (stats.n - k):.3g}, sigma -> 0 at "
                     f"{nearest:g} sends it to infinity, and the search went there; fit with --fix nu=... or a "
