@@ -128,16 +128,7 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
     with contextlib.ExitStack() as opened:  # the file, and the decompressor or archive over it
         handle = _open(source, label, opened)
         total = _size(handle)
-        options = _sniff_encoding(handle, label, options)
-        header, first_row, sep, quoted = _peek(handle, label, options)
-        handle.seek(0)
-        # R's write.csv names its row-name column ""; write.table leaves it out of the header
-        # and quotes the names. Unquoted, a row one cell longer than the header is just ragged
-        # (a thousands separator in "1,000", say), and must not be read as a row name and 000.
-        if options.header and len(first_row) == len(header) + 1 and quoted:
-            header = ["", *header]
-        has_row_names = options.header and len(header) > 1 and header[0] == ""
-        offset = 1 if has_row_names else 0
+        options, header, offset, sep = _layout(handle, label, options)
         names = header[offset:]
         if only_one:
             positions = [_choose(names, None, label)]
@@ -171,6 +162,29 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
         if not given:
             empty = np.array([], dtype=object if text else float)
             yield [_column(label, names[p], empty, 0, text, options.decimal) for p in positions]
+
+
+def column_names(source: str, options: ReadOptions = DEFAULT) -> list[str]:
+    """The names of a file's columns as iter_columns names them (R's row-name column left out)."""
+    label = "<stdin>" if source == STDIN else source
+    with contextlib.ExitStack() as opened:
+        options, header, offset, _ = _layout(_open(source, label, opened), label, options)
+        return header[offset:]
+
+
+def _layout(handle, label: str, options: ReadOptions):
+    """The options with the encoding found, the header's cells, how many of them name R's row
+    names (0 or 1), and the separator; the handle is left at the start."""
+    options = _sniff_encoding(handle, label, options)
+    header, first_row, sep, quoted = _peek(handle, label, options)
+    handle.seek(0)
+    # R's write.csv names its row-name column ""; write.table leaves it out of the header
+    # and quotes the names. Unquoted, a row one cell longer than the header is just ragged
+    # (a thousands separator in "1,000", say), and must not be read as a row name and 000.
+    if options.header and len(first_row) == len(header) + 1 and quoted:
+        header = ["", *header]
+    has_row_names = options.header and len(header) > 1 and header[0] == ""
+    return options, header, 1 if has_row_names else 0, sep
 
 
 def _underlying(handle):

@@ -161,6 +161,16 @@ class Parameter:
     in_data_units: bool = False
 
 
+@dataclass(frozen=True)
+class Predictor:
+    """One linear predictor of a conditional model (`mlfit regress`): the family parameter it
+    gives each row through its link, and what drives it: the formula's columns ("mean") or a
+    constant, or the --sigma formula ("scale")."""
+    name: str  # as reported: "mu", "log_sigma", "logit_p", "log_lam", a class's logit
+    link: str  # "identity", "log", "logit" or "softmax"
+    role: str  # "mean" or "scale"
+
+
 def power_of_two(x: float) -> float:
     """The largest power of two not above x (> 0 and finite); 0.0 otherwise."""
     if not (np.isfinite(x) and x > 0):
@@ -441,6 +451,24 @@ class Family:
     def labels(self, stats) -> list[str] | None:
         """Names of the entries of a vector parameter (categories), or None."""
         return None
+
+    # A conditional model: the parameters vary by row, given by linear predictors through links.
+    # Families that define these three can be regressed (`mlfit regress`).
+    def predictors(self, classes: list[str] | None = None) -> list[Predictor] | None:
+        """The linear predictors of this family's conditional model, in the order of the columns
+        of `etas` below; None where the family has no conditional model."""
+        return None
+
+    def conditional_nll(self, y: np.ndarray, etas: np.ndarray, order: int = 0) -> tuple:
+        """Each row's NLL given its linear predictors `etas` (n x m), computed stably from them
+        (log-sum-exp, not the log of a probability), and for order 1 and 2 its gradient (n x m)
+        and Hessian (n x m x m) with respect to them (None beyond the order asked)."""
+        raise NotImplementedError
+
+    def conditional_params(self, etas: np.ndarray) -> dict:
+        """The family's parameters row by row (arrays) from the linear predictors, as `log_prob`
+        takes them."""
+        raise NotImplementedError
 
     # Shared plumbing between natural and unconstrained coordinates.
     def pack(self, params: dict, stats) -> np.ndarray:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .base import Family, Parameter, UnitInterval, ZeroOne, xlogy
+from .base import Family, Parameter, Predictor, UnitInterval, ZeroOne, xlogy
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,21 @@ class Bernoulli(Family):
     def log_prob(self, encoded, params):
         p = params["p"]
         return xlogy(encoded, p) + xlogy(1.0 - encoded, 1.0 - p)
+
+    # The conditional model: logistic regression, the loss binary cross-entropy with logits.
+    def predictors(self, classes=None):
+        return [Predictor("logit_p", "logit", "mean")]
+
+    def conditional_nll(self, y, etas, order=0):
+        eta = etas[:, 0]
+        value = np.logaddexp(0.0, eta) - y * eta  # log(1 + e^eta) - y*eta, without overflow
+        if order == 0:
+            return value, None, None
+        p = special.expit(eta)
+        gradient = (p - y)[:, None]
+        if order == 1:
+            return value, gradient, None
+        return value, gradient, (p * special.expit(-eta))[:, None, None]
+
+    def conditional_params(self, etas):
+        return {"p": special.expit(etas[:, 0])}

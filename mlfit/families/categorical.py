@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .base import Family, Labels, Parameter, Simplex, xlogy
+from .base import Family, Labels, Parameter, Predictor, Simplex, xlogy
 
 
 @dataclass(frozen=True)
@@ -141,4 +141,33 @@ class Categorical(Family):
 
     def log_prob(self, encoded, params):
         with np.errstate(divide="ignore"):  # a category of probability 0 (or below 1e-308) has log -inf
-            return np.log(params["p"])[encoded]
+            log_p = np.log(params["p"])
+        if log_p.ndim == 2:  # one probability vector per row (a conditional model)
+            return np.take_along_axis(log_p, np.asarray(encoded)[:, None], axis=1)[:, 0]
+        return log_p[encoded]
+
+    # The conditional model: multinomial logit (softmax) with the first class as the reference,
+    # whose logit is 0; the loss cross-entropy, through log-sum-exp.
+    def predictors(self, classes=None):
+        return [Predictor(f"logit[{c}]", "softmax", "mean") for c in (classes or [])[1:]]
+
+    def conditional_nll(self, y, etas, order=0):
+        logits = np.column_stack([np.zeros(len(y)), etas])
+        normalizer = special.logsumexp(logits, axis=1)
+        value = normalizer - np.take_along_axis(logits, y[:, None], axis=1)[:, 0]
+        if order == 0:
+            return value, None, None
+        p = np.exp(logits[:, 1:] - normalizer[:, None])
+        observed = np.zeros_like(p)
+        has_class = y > 0
+        observed[np.flatnonzero(has_class), y[has_class] - 1] = 1.0
+        gradient = p - observed
+        if order == 1:
+            return value, gradient, None
+        hessian = -p[:, :, None] * p[:, None, :]
+        k = p.shape[1]
+        hessian[:, np.arange(k), np.arange(k)] += p
+        return value, gradient, hessian
+
+    def conditional_params(self, etas):
+        return {"p": special.softmax(np.column_stack([np.zeros(len(etas)), etas]), axis=1)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Family, Parameter, Positive, Real, RealLine, power_of_two
+from .base import Family, Parameter, Positive, Predictor, Real, RealLine, power_of_two
 from .median_statistics import Bracket, Sample, Sketch, middle
 from .normal import standardized
 
@@ -133,3 +133,28 @@ class Laplace(Family):
 
     def log_prob(self, encoded, params):
         return -np.abs(_standardized(encoded, params)) - LOG_2 - np.log(params["b"])
+
+    # The conditional model: mu linear in the formula's columns (least absolute deviations, the
+    # median regression), log b constant.
+    def predictors(self, classes=None):
+        return [Predictor("mu", "identity", "mean"), Predictor("log_b", "log", "scale")]
+
+    def conditional_nll(self, y, etas, order=0):
+        mu, log_b = etas[:, 0], etas[:, 1]
+        inverse = np.exp(-log_b)
+        distance = np.abs(y - mu) * inverse
+        value = distance + log_b + LOG_2
+        if order == 0:
+            return value, None, None
+        gradient = np.column_stack([-np.sign(y - mu) * inverse, 1.0 - distance])
+        if order == 1:
+            return value, gradient, None
+        # |y - mu| has no second derivative in mu: the information per row is the expected one,
+        # 1/b^2 (the derivative's square), and for log b its observed |y - mu|/b (mean 1 at the fit).
+        hessian = np.zeros((len(y), 2, 2))
+        hessian[:, 0, 0] = inverse * inverse
+        hessian[:, 1, 1] = distance
+        return value, gradient, hessian
+
+    def conditional_params(self, etas):
+        return {"mu": etas[:, 0], "b": np.exp(etas[:, 1])}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import Family, Parameter, Positive, Real, RealLine, power_of_two
+from .base import Family, Parameter, Positive, Predictor, Real, RealLine, power_of_two
 from .statistics import Moments
 
 HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
@@ -141,3 +141,28 @@ class Normal(Family):
         z = standardized(encoded, params)
         with np.errstate(over="ignore"):  # z beyond 1e154: a density of 0 in float64, log -inf
             return -0.5 * z * z - np.log(params["sigma"]) - HALF_LOG_2PI
+
+    # The conditional model: mu linear in the formula's columns, log sigma constant or linear in
+    # the --sigma formula's ("a model that learns its own noise").
+    def predictors(self, classes=None):
+        return [Predictor("mu", "identity", "mean"), Predictor("log_sigma", "log", "scale")]
+
+    def conditional_nll(self, y, etas, order=0):
+        mu, log_sigma = etas[:, 0], etas[:, 1]
+        with np.errstate(over="ignore"):
+            inverse = np.exp(-log_sigma)
+            z = (y - mu) * inverse
+            value = 0.5 * z * z + log_sigma + HALF_LOG_2PI
+        if order == 0:
+            return value, None, None
+        gradient = np.column_stack([-z * inverse, 1.0 - z * z])
+        if order == 1:
+            return value, gradient, None
+        hessian = np.empty((len(y), 2, 2))
+        hessian[:, 0, 0] = inverse * inverse
+        hessian[:, 0, 1] = hessian[:, 1, 0] = 2.0 * z * inverse
+        hessian[:, 1, 1] = 2.0 * z * z
+        return value, gradient, hessian
+
+    def conditional_params(self, etas):
+        return {"mu": etas[:, 0], "sigma": np.exp(etas[:, 1])}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from .base import Family, NonNegative, NonNegativeIntegers, Parameter, power_of_two, xlogy
+from .base import Family, NonNegative, NonNegativeIntegers, Parameter, Predictor, power_of_two, xlogy
 from .statistics import HISTOGRAM_LIMIT, count_table
 
 
@@ -129,3 +129,22 @@ class Poisson(Family):
     def log_prob(self, encoded, params):
         lam = params["lam"]
         return xlogy(encoded, lam) - lam - special.gammaln(encoded + 1)
+
+    # The conditional model: a log-linear model (offsets add to log lam), the Poisson NLL loss.
+    def predictors(self, classes=None):
+        return [Predictor("log_lam", "log", "mean")]
+
+    def conditional_nll(self, y, etas, order=0):
+        eta = etas[:, 0]
+        with np.errstate(over="ignore"):
+            lam = np.exp(eta)
+        value = lam - y * eta + special.gammaln(y + 1)
+        if order == 0:
+            return value, None, None
+        gradient = (lam - y)[:, None]
+        if order == 1:
+            return value, gradient, None
+        return value, gradient, lam[:, None, None]
+
+    def conditional_params(self, etas):
+        return {"lam": np.exp(etas[:, 0])}

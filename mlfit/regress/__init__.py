@@ -1,0 +1,51 @@
+"""Conditional models: a family whose mean (probability, rate) is a linear function of columns,
+fitted by minimising the NLL, which is a training loss in disguise.
+
+    >>> import mlfit.regress as regress
+    >>> result = regress.regress_file("tests/data/nist/Norris.csv", "y ~ x", "normal")
+    >>> round(result.to_dict()["coef"]["x"], 6)
+    1.002117
+
+formulaic (the formula parser) is imported only here, on first use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import DEFAULT, Column, ReadOptions
+from ..families import get_family
+from .design import Design, design_of, read_design
+from .fit import fit_design
+from .result import RegressionResult
+
+__all__ = ["regress_file", "regress", "RegressionResult", "Design"]
+
+
+def regress_file(source: str, formula: str, distribution: str, *, sigma: str | None = None,
+                 weights: str | None = None, level: float = 0.95,
+                 read_options: ReadOptions = DEFAULT) -> RegressionResult:
+    """Fit `formula` ("y ~ x1 + C(group)") to a CSV file (or '-' for standard input) under a
+    family (normal, laplace, bernoulli, categorical, poisson). `sigma`: the terms of the normal
+    model's log standard deviation ("~ x1"); `weights`: a column of case/frequency weights."""
+    family = get_family(distribution)
+    design = read_design(source, formula, family, sigma=sigma, weights=weights, options=read_options)
+    return fit_design(family, design, level=level, sigma_formula=sigma)
+
+
+def regress(data, formula: str, distribution: str, *, sigma: str | None = None, weights: str | None = None,
+            level: float = 0.95) -> RegressionResult:
+    """The same for data in memory: a pandas DataFrame or a dict of equal-length columns; None
+    and NaN are missing cells (their rows are left out and counted)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(data)
+    columns = []
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        missing = pd.isna(values)
+        columns.append(Column("<data>", str(name), values[~missing], np.flatnonzero(~missing) + 1,
+                              int(missing.sum())))
+    family = get_family(distribution)
+    design = design_of("<data>", columns, formula, family, sigma=sigma, weights=weights)
+    return fit_design(family, design, level=level, sigma_formula=sigma)

@@ -1,0 +1,238 @@
+"""From a CSV and a Wilkinson formula to the arrays a conditional model needs: the response, the
+design matrix of the mean (and of the log scale, with --sigma), an offset, weights, and the data
+row of each. formulaic builds the matrices; mlfit's own reader reads the cells, so the reading
+rules and the error messages are those of `mlfit fit`.
+
+Rows are data rows as in `mlfit.data`: the first row after the header is row 1.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data import DEFAULT, Column, ReadOptions, column_names, iter_columns, joined, support_values, text_cells
+from ..data import _show as show
+from ..errors import DataError, UsageError
+
+# Names a formula may use that are not columns (formulaic's own transforms, numpy, offset).
+CONTEXT_NAMES = {"np", "C", "I", "offset", "center", "scale", "standardize", "poly", "bs", "log", "exp",
+                 "sqrt", "lag", "T", "Treatment", "contr", "Q"}
+
+
+@dataclass(frozen=True)
+class Design:
+    source: str
+    formula: str
+    response: str  # the response as the formula writes it
+    y: np.ndarray  # float; a categorical response as the 0-based position of its class in `classes`
+    classes: list[str] | None  # a categorical response's classes, in order (the first is the reference)
+    X: np.ndarray  # the mean's design, n x p
+    terms: list[str]
+    Z: np.ndarray  # the log scale's design (a column of ones without --sigma)
+    scale_terms: list[str]
+    offset: np.ndarray | None  # offset(...) terms summed, added to the mean's linear predictor
+    weights: np.ndarray | None
+    rows: np.ndarray  # the 1-based data row of each observation
+    dropped: int  # rows left out for a missing cell in a used column
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    def where(self, index: int) -> str:
+        return f"{self.source}: row {self.rows[index]}"
+
+
+def split_formula(formula: str) -> tuple[str, str]:
+    """The response and the right-hand side of "y ~ x1 + x2"."""
+    if formula.count("~") != 1:
+        raise UsageError(f"formula {formula!r}: write it as 'response ~ terms', e.g. 'y ~ x1 + x2'")
+    response, terms = (part.strip() for part in formula.split("~"))
+    if not response:
+        raise UsageError(f"formula {formula!r}: name the response before '~', e.g. 'y ~ x1 + x2'")
+    return response, terms or "1"
+
+
+def scale_terms(formula: str | None) -> str:
+    """The right-hand side of a --sigma formula ("~ x1", or "x1")."""
+    if formula is None:
+        return "1"
+    text = formula.strip()
+    if text.count("~") > 1 or (text.count("~") == 1 and text.split("~")[0].strip()):
+        raise UsageError(f"--sigma {formula!r}: give only the terms, e.g. --sigma '~ x1'")
+    return text.split("~")[-1].strip() or "1"
+
+
+def used_columns(texts: list[str], names: list[str]) -> list[str]:
+    """The header's columns that the formulas name: as a plain name, or in backticks."""
+    used = []
+    for name in names:
+        plain = re.escape(name)
+        pattern = rf"`{plain}`|(?<![\w.`]){plain}(?![\w`])" if re.fullmatch(r"[A-Za-z_]\w*", name) else rf"`{plain}`"
+        if any(re.search(pattern, text) for text in texts):
+            used.append(name)
+    return used
+
+
+def read_design(source: str, formula: str, family, *, sigma: str | None = None, weights: str | None = None,
+                options: ReadOptions = DEFAULT) -> Design:
+    """Read the columns the formula uses, drop rows with a missing cell in any of them (counted),
+    and build the design matrices."""
+    label = "<stdin>" if source == "-" else source
+    response, terms = split_formula(formula)
+    sigma_terms = scale_terms(sigma)
+    names = column_names(source, options)
+    in_formulas = used_columns([response, terms, sigma_terms], names)
+    wanted = list(in_formulas)
+    if weights is not None:
+        if weights not in names:
+            raise UsageError(f"{label}: --weights names column '{weights}', which the header does not have",
+                             kind="column")
+        wanted = [*wanted, weights] if weights not in wanted else wanted
+    if not in_formulas:
+        raise UsageError(f"{label}: formula {formula!r} names none of the columns "
+                         f"({', '.join(repr(n) for n in names[:8])}{', ...' if len(names) > 8 else ''})",
+                         kind="column")
+    columns = [joined(list(chunk)) for chunk in zip(*iter_columns(source, wanted, options=options))]
+    return design_of(label, columns, formula, family, sigma=sigma, weights=weights)
+
+
+def design_of(label: str, columns: list[Column], formula: str, family, *, sigma: str | None = None,
+              weights: str | None = None) -> Design:
+    """The design from columns already read (missing cells left out, each value with its row)."""
+    response, terms = split_formula(formula)
+    sigma_terms = scale_terms(sigma)
+    in_formulas = used_columns([response, terms, sigma_terms], [c.name for c in columns])
+    total = max(len(c.values) + c.dropped for c in columns)
+    complete = np.ones(total, dtype=bool)
+    for column in columns:
+        if column.name not in in_formulas and column.name != weights:
+            continue
+        present = np.zeros(total, dtype=bool)
+        present[column.rows - 1] = True
+        complete &= present
+    rows = np.flatnonzero(complete) + 1
+    dropped = int(total - len(rows))
+    if not len(rows):
+        what = "no rows" if total == 0 else f"no row without a missing cell ({dropped} rows have one)"
+        raise DataError(f"{label}: the columns of {formula!r} have {what}; there is nothing to fit", kind="empty")
+    cells = {c.name: _kept(c, rows) for c in columns if c.name in in_formulas or c.name == weights}
+    frame = pd.DataFrame({name: _typed(cells[name]) for name in in_formulas})
+    y, classes = _response(response, cells, frame, family, label, rows)
+    X, term_names, offset = _matrix(terms, frame, label, rows, "formula")
+    Z, sigma_names, sigma_offset = _matrix(sigma_terms, frame, label, rows, "--sigma")
+    if sigma_offset is not None:
+        raise UsageError("--sigma: offset() belongs in the formula of the mean")
+    w = None
+    if weights is not None:
+        w = _weights(cells[weights], label)
+        if not np.any(w > 0):
+            raise DataError(f"{label}: column '{weights}': the weights of the rows used sum to 0; there is nothing "
+                            "to fit", kind="empty")
+    return Design(label, formula, response, y, classes, X, term_names, Z, sigma_names, offset, w, rows, dropped)
+
+
+def _kept(column: Column, rows: np.ndarray) -> Column:
+    at = np.searchsorted(column.rows, rows)
+    return Column(column.source, column.name, column.values[at], rows, 0, column.decimal)
+
+
+def _typed(column: Column):
+    """Numbers where the column holds numbers; text (categories) where most cells are text. A
+    column of numbers with a stray word in it is an error naming the cell, not a factor."""
+    values = column.values
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    numbers = pd.to_numeric(text_cells(values, column.decimal), errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(np.isnan(numbers))
+    if not bad.size:
+        return numbers
+    if bad.size * 2 >= len(values):
+        return values.astype(str).astype(object)
+    i = bad[0]
+    raise DataError(f"{column.where(i)}: {show(values[i])} is not a number (the column's other cells are)",
+                    kind="value", row=int(column.rows[i]))
+
+
+def _response(response: str, cells: dict, frame: pd.DataFrame, family, label: str, rows: np.ndarray):
+    name = response[1:-1] if response.startswith("`") and response.endswith("`") else response
+    if name in cells:
+        column = cells[name]
+        if not family.support.numeric:  # categorical: the classes as written, numbers in numeric order
+            labels = np.array([str(v).strip() for v in column.values], dtype=object)
+            distinct = sorted(set(labels), key=_class_order(labels))
+            index = {c: i for i, c in enumerate(distinct)}
+            return np.array([index[v] for v in labels], dtype=np.int64), distinct
+        return support_values(column, family).astype(np.float64), None
+    if not family.support.numeric:
+        raise UsageError(f"formula response {response!r}: a categorical response is a column, named as it is")
+    values, names, _ = _matrix(f"0 + {response}", frame, label, rows, "formula response")
+    if values.shape[1] != 1:
+        raise UsageError(f"formula response {response!r} is {values.shape[1]} columns; give one")
+    column = Column(label, response, values[:, 0], rows, 0)
+    return support_values(column, family).astype(np.float64), None
+
+
+def _class_order(labels):
+    numbers = pd.to_numeric(pd.Series(list(set(labels))), errors="coerce")
+    if numbers.notna().all():
+        return lambda label: (float(label), label)
+    return lambda label: label
+
+
+def _offset(values):
+    """offset(...) is its argument; the column it makes is taken out of the design by its name."""
+    return np.asarray(values, dtype=np.float64)
+
+
+def _matrix(terms: str, frame: pd.DataFrame, label: str, rows: np.ndarray, what: str):
+    """The model matrix of a right-hand side (its column names), and the summed offset() terms."""
+    from formulaic import model_matrix
+    from formulaic.errors import FormulaicError
+
+    context = {"np": np, "offset": _offset}
+    try:
+        matrix = model_matrix(terms, frame, context=context, na_action="ignore")
+    except FormulaicError as error:
+        message = " ".join(str(error).replace("\x1b[1;31m", "").replace("\x1b[0m", "").split())
+        missing = re.search(r"`([^`]+)` is not present in the dataset", message)
+        if missing:
+            raise UsageError(f"{label}: the {what} names '{missing.group(1)}', which is not a column of the file",
+                             kind="column") from None
+        raise UsageError(f"{what} {terms!r}: {message}") from None
+    except (TypeError, ValueError, ArithmeticError) as error:
+        raise UsageError(f"{what} {terms!r}: {' '.join(str(error).split())}") from None
+    names = [str(n) for n in matrix.columns]
+    values = np.asarray(matrix.to_numpy(dtype=np.float64), dtype=np.float64)
+    is_offset = np.array([n.startswith("offset(") for n in names], dtype=bool)
+    offset = values[:, is_offset].sum(axis=1) if is_offset.any() else None
+    values, names = values[:, ~is_offset], [n for n, o in zip(names, is_offset) if not o]
+    bad = ~np.isfinite(values)
+    if offset is not None:
+        bad = np.column_stack([bad, ~np.isfinite(offset)])
+        names_checked = [*names, "offset"]
+    else:
+        names_checked = names
+    if bad.any():
+        i, j = (int(k[0]) for k in np.nonzero(bad))
+        value = values[i, j] if j < values.shape[1] else offset[i]
+        raise DataError(f"{label}: row {rows[i]}: the {what} term '{names_checked[j]}' is {show(value)}, not a "
+                        "finite number", kind="value", row=int(rows[i]))
+    return values, names, offset
+
+
+def _weights(column: Column, label: str) -> np.ndarray:
+    values = _typed(column)
+    if values.dtype == object:
+        raise DataError(f"{column.where(0)}: weight {show(column.values[0])} is not a number", kind="weight",
+                        row=int(column.rows[0]))
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if bad.size:
+        i = bad[0]
+        raise DataError(f"{column.where(i)}: weight {show(column.values[i])} is not a non-negative number",
+                        kind="weight", row=int(column.rows[i]))
+    return values

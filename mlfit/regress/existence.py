@@ -1,0 +1,164 @@
+"""When the maximum-likelihood estimate does not exist, and why.
+
+- Collinear columns (a rank-deficient design): infinitely many coefficient vectors give the same
+  fit. The columns that are combinations of earlier ones are named and left out (R's lm reports
+  them as NA, "aliased").
+- Separation (logistic, softmax): some direction of the coefficients classifies rows perfectly,
+  so the likelihood keeps rising as the coefficients run to infinity.
+- Poisson counts that are all 0 where some column is not (a group with no events): its rate's
+  logarithm runs to minus infinity.
+
+Separation and the Poisson case are found by linear programming (as R's detectseparation does):
+a direction d with no row worse off and some row better off exists exactly when the MLE does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg, optimize
+
+SHOWN_ROWS = 10
+
+
+def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str]) -> dict:
+    """{column left out: the earlier columns it is a combination of}, by a pivoted QR of the
+    centred, scaled columns; empty for a design of full rank."""
+    from .model import Scaling
+
+    n, p = X.shape
+    if p == 0:
+        return {}
+    w = np.ones(n) if weights is None else weights
+    scaled = np.sqrt(w)[:, None] * (X @ Scaling.of(X, weights, orthonormal=False).A)
+    norms = np.linalg.norm(scaled, axis=0)
+    norms[norms == 0] = 1.0
+    _, R, pivots = linalg.qr(scaled / norms, mode="economic", pivoting=True)
+    diagonal = np.abs(np.diag(R))
+    tolerance = max(n, p) * np.finfo(float).eps * 64 * (diagonal[0] if len(diagonal) else 1.0)
+    rank = int(np.sum(diagonal > tolerance))
+    if rank == p and n >= p:
+        return {}
+    kept = sorted(pivots[:rank].tolist())
+    aliased = {}
+    for j in sorted(pivots[rank:].tolist()):
+        combination, *_ = np.linalg.lstsq(scaled[:, kept], scaled[:, j], rcond=None)
+        big = np.abs(combination) > 1e-8 * max(np.abs(combination).max(initial=0.0), 1e-300)
+        aliased[names[j]] = [names[kept[i]] for i in np.flatnonzero(big)]
+    return aliased
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A direction along which the likelihood keeps rising: the coefficients it moves (with the
+    sign they run to) and the rows it fits ever better."""
+    kind: str  # "complete separation", "quasi-complete separation" or "zero counts"
+    terms: dict  # {term: "+inf" or "-inf"} (a categorical's terms as "class: term")
+    rows: np.ndarray  # the data rows whose fitted probability (or rate) goes to 0 or 1
+    explanation: str
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "terms": self.terms, "rows": self.rows[:SHOWN_ROWS].tolist(),
+                "rows_count": int(len(self.rows)), "explanation": self.explanation}
+
+
+def divergence(model) -> Divergence | None:
+    """The direction along which this model's likelihood has no maximum, or None where the MLE
+    exists. Bernoulli, categorical and poisson; None for the others."""
+    family = model.family.name
+    if family not in ("bernoulli", "categorical", "poisson"):
+        return None
+    X = model.scaled_blocks[0]
+    w = np.ones(len(model.y)) if model.weights is None else model.weights
+    use = w > 0
+    X, y, rows = X[use], model.y[use], model.design.rows[use]
+    p = X.shape[1]
+    if p == 0:
+        return None
+    if family == "bernoulli":
+        signs = np.where(y > 0.5, 1.0, -1.0)
+        margins = signs[:, None] * X  # each row's margin x'd, signed by its class, must be >= 0
+        direction, gains = _best_direction(margins, p)
+        if direction is None:
+            return None
+        terms = _terms(model, direction, [""])
+        strict = gains > _tolerance(gains)
+        kind = "complete separation" if strict.all() else "quasi-complete separation"
+        return Divergence(kind, terms, rows[strict],
+                          f"{kind}: a combination of {', '.join(t for t in terms)} puts the rows of each class on "
+                          f"its own side, so the coefficients run to infinity and {int(strict.sum())} rows' "
+                          "fitted probabilities to exactly 0 or 1")
+    if family == "categorical":
+        k = len(model.design.classes) - 1
+        # Variables: the direction d_c (p each) of the logit of each class but the first (whose
+        # logit is 0). For every row and every other class c', logit[y] - logit[c'] must not fall.
+        blocks = []
+        for c_other in range(k + 1):
+            mask = y != c_other
+            if not mask.any():
+                continue
+            margin = np.zeros((int(mask.sum()), k * p))
+            own = y[mask]
+            for c in range(1, k + 1):
+                sign = (own == c).astype(float) - (c == c_other)
+                margin[:, (c - 1) * p:c * p] += sign[:, None] * X[mask]
+            blocks.append((np.flatnonzero(mask), margin))
+        margins = np.vstack([m for _, m in blocks])
+        owner = np.concatenate([i for i, _ in blocks])
+        direction, gains = _best_direction(margins, k * p)
+        if direction is None:
+            return None
+        strict = np.zeros(len(y), dtype=bool)
+        strict[owner[gains > _tolerance(gains)]] = True
+        terms = _terms(model, direction, [f"{c}: " for c in model.design.classes[1:]])
+        kind = "complete separation" if strict.all() else "quasi-complete separation"
+        return Divergence(kind, terms, rows[strict],
+                          f"{kind}: a combination of {', '.join(terms)} separates the classes, so the coefficients "
+                          f"run to infinity and {int(strict.sum())} rows' fitted class probabilities to exactly 0 or 1")
+    # poisson: a direction d with x'd <= 0 on every row, = 0 where the count is positive, < 0 somewhere
+    positive = y > 0
+    margins = -X
+    direction, gains = _best_direction(margins, p, equal=positive)
+    if direction is None:
+        return None
+    strict = gains > _tolerance(gains)
+    terms = _terms(model, direction, [""])
+    return Divergence("zero counts", terms, rows[strict],
+                      f"every count is 0 on the {int(strict.sum())} rows where {', '.join(terms)} "
+                      "point, so their fitted rate goes to 0 and the coefficients run to infinity")
+
+
+def _best_direction(margins: np.ndarray, size: int, equal: np.ndarray | None = None):
+    """max sum(margins @ d) subject to margins @ d >= 0 (== 0 on the `equal` rows), -1 <= d <= 1.
+    (None, None) when the best is 0: no direction improves the likelihood without bound."""
+    bound = -margins if equal is None else -margins[~equal]
+    cost = -margins.sum(axis=0)
+    equality = None if equal is None or not equal.any() else margins[equal]
+    solved = optimize.linprog(cost, A_ub=bound, b_ub=np.zeros(len(bound)),
+                              A_eq=equality, b_eq=None if equality is None else np.zeros(len(equality)),
+                              bounds=[(-1.0, 1.0)] * size, method="highs")
+    if solved.status != 0:
+        return None, None
+    gains = margins @ solved.x
+    if -solved.fun <= _tolerance(gains) * max(1, len(gains)) or gains.max(initial=0.0) <= _tolerance(gains):
+        return None, None
+    return solved.x, gains
+
+
+def _tolerance(gains: np.ndarray) -> float:
+    return 1e-7
+
+
+def _terms(model, direction: np.ndarray, prefixes: list[str]) -> dict:
+    """The coefficients a scaled direction moves, on the columns as given, with the sign of their run."""
+    p = model.sizes[0]
+    A = model.scalings[0].A
+    moved = {}
+    for index, prefix in enumerate(prefixes):
+        part = A @ direction[index * p:(index + 1) * p]
+        scale = np.abs(part).max(initial=0.0)
+        for term, value in zip(model.design.terms, part):
+            if abs(value) > 1e-6 * scale:
+                moved[f"{prefix}{term}"] = "+inf" if value > 0 else "-inf"
+    return moved

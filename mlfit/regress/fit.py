@@ -1,0 +1,231 @@
+"""One way from a design to a RegressionResult: check the MLE exists, solve by the reference
+method, minimise the NLL numerically from a neutral start, compare, infer, and report the loss
+the NLL is and what the raw product of the rows' likelihoods would do."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+from scipy import special
+
+from ..errors import UsageError
+from ..underflow import underflow_report
+from .design import Design
+from .existence import aliased_columns, divergence
+from .model import ConditionalModel, minimize
+from .reference import reference
+from .result import NLL_TOLERANCE, SE_TOLERANCE, Agreement, RegressionResult
+
+# Divergence is looked for by linear programming on every design up to this many rows, and on
+# bigger ones only where the fit shows its signs (probabilities within 1e-7 of 0 or 1).
+ALWAYS_CHECK_ROWS = 20_000
+EXTREME_LOGIT = 16.0
+
+
+def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: str | None = None) -> RegressionResult:
+    predictors = family.predictors(design.classes)
+    if predictors is None:
+        raise UsageError(f"regress fits normal, laplace, bernoulli, categorical and poisson models, not {family.name}")
+    if sigma_formula is not None and family.name != "normal":
+        raise UsageError("--sigma models the normal family's standard deviation; other families have none to model")
+    if design.classes is not None and len(design.classes) < 2:
+        raise UsageError(f"{design.source}: the response '{design.response}' has one class only "
+                         f"('{design.classes[0]}'): there is nothing to predict")
+    aliased = aliased_columns(design.X, design.weights, design.terms)
+    scale_aliased = aliased_columns(design.Z, design.weights, design.scale_terms)
+    keep = [i for i, t in enumerate(design.terms) if t not in aliased]
+    keep_scale = [i for i, t in enumerate(design.scale_terms) if t not in scale_aliased]
+    design = replace(design, X=design.X[:, keep], terms=[design.terms[i] for i in keep],
+                     Z=design.Z[:, keep_scale], scale_terms=[design.scale_terms[i] for i in keep_scale])
+    aliased = {**aliased, **{f"sigma: {k}": v for k, v in scale_aliased.items()}}
+    model = ConditionalModel(family, design)
+    solved = reference(model)
+    found = _divergence(model, solved)
+    exact = _exact_fit(model, solved)
+    numerical = None if exact or found is not None else minimize(model)
+    coef = np.array(solved.coef, dtype=float)
+    covariance = se_ols = None
+    if found is not None:
+        coef = _finite_part(model, solved.coef, found)
+    elif exact:
+        covariance = np.zeros((model.size, model.size))
+        se_ols = np.zeros(model.size)
+    else:
+        covariance = _covariance(model, coef, solved)
+        if solved.unscaled_covariance is not None:
+            p = design.X.shape[1]
+            residual_variance = solved.residual_sum_of_squares / max(model.total_weight - p, 1.0)
+            se_ols = np.append(np.sqrt(np.diag(solved.unscaled_covariance) * residual_variance), np.nan)
+    nll = solved.nll
+    agreement = None if numerical is None else _agreement(numerical, solved, covariance)
+    null = _null_model(family, design)
+    etas = model.etas(model.to_scaled(np.nan_to_num(coef)) if found is None else _last_scaled(model, solved))
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        row_nll = family.conditional_nll(design.y, etas)[0]
+    deviance, definition = _deviance(family, design, etas, nll)
+    names = [design.terms if p.role == "mean" else design.scale_terms for p in predictors]
+    return RegressionResult(
+        family=family, source=design.source, formula=design.formula, sigma_formula=sigma_formula,
+        n=model.total_weight, rows=design.n, dropped=design.dropped, predictors=predictors, names=names,
+        classes=design.classes, coef=coef, covariance=covariance, se_ols=se_ols, level=level,
+        nll=nll, null_nll=null.nll, null_size=null.size, reference=solved, numerical=numerical,
+        agreement=agreement, loss=_loss(family, design, etas, nll, sigma_formula is not None),
+        deviance=deviance, deviance_definition=definition,
+        underflow=None if not np.isfinite(nll) else underflow_report(-row_nll, nll, design.weights),
+        aliased=aliased, divergence=found, exact_fit=exact,
+        fitted=family.conditional_params(etas), data_rows=design.rows)
+
+
+def _divergence(model, solved):
+    if model.family.name not in ("bernoulli", "categorical", "poisson"):
+        return None
+    if model.design.n > ALWAYS_CHECK_ROWS and solved.converged:
+        etas = model.etas(model.to_scaled(solved.coef))
+        extreme = np.abs(etas).max(initial=0.0) > EXTREME_LOGIT if model.family.name != "poisson" \
+            else (etas < -EXTREME_LOGIT).any()
+        if not extreme:
+            return None
+    return divergence(model)
+
+
+def _last_scaled(model, solved):
+    return model.to_scaled(solved.coef)
+
+
+def _finite_part(model, coef, found):
+    """The coefficients with those that run to infinity (as named by the divergence) made NaN."""
+    out = np.array(coef, dtype=float)
+    labels = []
+    for predictor, classes in zip(model.predictors, _class_prefixes(model)):
+        labels += [f"{classes}{t}" for t in model.design.terms]
+    for i, label in enumerate(labels):
+        if label in found.terms:
+            out[i] = np.nan
+    return out
+
+
+def _class_prefixes(model):
+    if model.design.classes is None:
+        return [""]
+    return [f"{c}: " for c in model.design.classes[1:]]
+
+
+def _exact_fit(model, solved) -> bool:
+    """Every residual 0 (to float64's resolution): the normal's sigma or laplace's b goes to 0."""
+    if model.family.name not in ("normal", "laplace"):
+        return False
+    scale = model.y.std() if len(model.y) else 0.0
+    return not np.isfinite(solved.coef[-1]) or math.exp(solved.coef[-1]) <= 4 * np.finfo(float).eps * max(
+        scale, np.abs(model.y).max(initial=0.0))
+
+
+def _covariance(model, coef, solved):
+    """The inverse of the observed information at the estimate, on the columns as given; for
+    least squares sigma^2 (X'WX)^-1 exactly, with log sigma's 1/(2n) beside it."""
+    if solved.unscaled_covariance is not None:
+        sigma2 = solved.residual_sum_of_squares / model.total_weight
+        p = solved.unscaled_covariance.shape[0]
+        covariance = np.zeros((p + 1, p + 1))
+        covariance[:p, :p] = solved.unscaled_covariance * sigma2
+        covariance[p, p] = 1.0 / (2.0 * model.total_weight)
+        return covariance
+    theta = model.to_scaled(coef)
+    _, _, hessian = model.derivatives(theta)
+    try:
+        inverse = np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        return None
+    T = model.transform()
+    return T @ inverse @ T.T
+
+
+def _agreement(numerical, solved, covariance) -> Agreement:
+    se = None if covariance is None else np.sqrt(np.maximum(np.diag(covariance), 0.0))
+    difference = np.abs(numerical.coef - solved.coef)
+    if se is not None:
+        floor = 1e-6 * np.maximum(np.abs(solved.coef), 1e-300)
+        in_se = difference / np.maximum(se, floor)
+    else:
+        in_se = difference / np.maximum(np.abs(solved.coef), 1.0)
+    largest = float(np.max(in_se, initial=0.0))
+    nll_difference = abs(numerical.nll - solved.nll) / max(abs(solved.nll), 1.0)
+    return Agreement(largest, nll_difference, largest <= SE_TOLERANCE and nll_difference <= NLL_TOLERANCE)
+
+
+class _Null:
+    def __init__(self, nll, size):
+        self.nll, self.size = nll, size
+
+
+def _null_model(family, design: Design) -> _Null:
+    """The intercept-only model (a constant mean, a constant scale), by the reference method."""
+    ones = np.ones((design.n, 1))
+    null_design = replace(design, X=ones, terms=["Intercept"], Z=ones, scale_terms=["Intercept"])
+    model = ConditionalModel(family, null_design)
+    solved = reference(model)
+    return _Null(solved.nll, model.size)
+
+
+def _deviance(family, design, etas, nll):
+    w = np.ones(design.n) if design.weights is None else design.weights
+    y = design.y
+    if family.name == "normal":
+        r = y - etas[:, 0]
+        return float(w @ (r * r)), "sum of squared residuals (R's deviance for the gaussian family)"
+    if family.name == "laplace":
+        return float(w @ np.abs(y - etas[:, 0])), "sum of absolute residuals (the LAD objective)"
+    if family.name == "poisson":
+        mu = np.exp(etas[:, 0])
+        return float(2.0 * (w @ (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu)))), \
+            "2 * sum(y log(y/mu) - (y - mu)) (R's glm)"
+    return 2.0 * nll, "2 * NLL (the saturated model of ungrouped rows has likelihood 1)"
+
+
+def _loss(family, design, etas, nll, learns_sigma) -> dict:
+    """The deep-learning loss this NLL is, computed the way a framework computes it, and the NLL
+    rebuilt from it by the exact identity."""
+    w = np.ones(design.n) if design.weights is None else design.weights
+    total = float(w.sum())
+    y = design.y
+    name = family.name
+    if name == "normal" and not learns_sigma:
+        r = y - etas[:, 0]
+        mse = float(w @ (r * r)) / total
+        sigma = math.exp(etas[0, 1])
+        return {"name": "mean squared error", "value": mse,
+                "identity": "NLL = n/2*log(2*pi*sigma^2) + n*MSE/(2*sigma^2); at the MLE sigma^2 = MSE, so "
+                "NLL = n/2*(log(2*pi*MSE) + 1)",
+                "nll_from_loss": total / 2 * math.log(2 * math.pi * sigma * sigma) + total * mse / (2 * sigma * sigma)}
+    if name == "normal":
+        variance = np.exp(2.0 * etas[:, 1])
+        r = y - etas[:, 0]
+        value = float(w @ (0.5 * (np.log(variance) + r * r / variance))) / total + 0.5 * math.log(2 * math.pi)
+        return {"name": "Gaussian NLL with a predicted variance (torch.nn.GaussianNLLLoss(full=True))",
+                "value": value, "identity": "NLL = n*GaussianNLL", "nll_from_loss": total * value}
+    if name == "laplace":
+        r = y - etas[:, 0]
+        mae = float(w @ np.abs(r)) / total
+        b = math.exp(etas[0, 1])
+        return {"name": "mean absolute error", "value": mae,
+                "identity": "NLL = n*log(2*b) + n*MAE/b; at the MLE b = MAE, so NLL = n*(log(2*MAE) + 1)",
+                "nll_from_loss": total * math.log(2 * b) + total * mae / b}
+    if name == "bernoulli":
+        logit = etas[:, 0]
+        bce = float(w @ (np.maximum(logit, 0) - logit * y + np.log1p(np.exp(-np.abs(logit))))) / total
+        return {"name": "binary cross-entropy with logits (torch.nn.BCEWithLogitsLoss)", "value": bce,
+                "identity": "NLL = n*BCE", "nll_from_loss": total * bce}
+    if name == "categorical":
+        logits = np.column_stack([np.zeros(design.n), etas])
+        log_softmax = logits - special.logsumexp(logits, axis=1, keepdims=True)
+        ce = float(w @ -log_softmax[np.arange(design.n), y]) / total
+        return {"name": "cross-entropy of log-softmax (torch.nn.CrossEntropyLoss)", "value": ce,
+                "identity": "NLL = n*CE", "nll_from_loss": total * ce}
+    log_rate = etas[:, 0]
+    value = float(w @ (np.exp(log_rate) - y * log_rate)) / total
+    log_factorials = float(w @ special.gammaln(y + 1))
+    return {"name": "Poisson NLL with log input (torch.nn.PoissonNLLLoss(log_input=True))", "value": value,
+            "log_factorial_sum": log_factorials,
+            "identity": "NLL = n*PoissonNLL + sum(log(y!)): the loss leaves out log(y!), constant in the coefficients",
+            "nll_from_loss": total * value + log_factorials}

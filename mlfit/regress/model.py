@@ -1,0 +1,217 @@
+"""A conditional model: a family whose parameters vary by row, each a link of a linear predictor.
+
+The family gives each row's NLL and its derivatives with respect to the linear predictors
+(`conditional_nll`); this module stacks the predictors' coefficients into one vector, sums the
+rows (with weights), and minimises the total with scipy.optimize. The optimiser works on centred
+and scaled columns (`Scaling`), where a neutral start is near every answer and Longley-style
+collinearity costs few digits; coefficients are reported on the columns as given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from .design import Design
+
+GRADIENT_TOLERANCE = 1e-10  # on the gradient of the mean NLL per unit weight, in scaled coordinates
+STATIONARY = 1e-7  # a gradient this small where the trust region can no longer improve is the optimum
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Columns centred on their (weighted) mean where the block has an intercept, divided by their
+    spread, then orthonormalised: scaled = X @ A, so coefficients map back as beta = A @ theta."""
+    A: np.ndarray
+
+    @classmethod
+    def of(cls, X: np.ndarray, weights: np.ndarray | None, orthonormal: bool = True) -> "Scaling":
+        p = X.shape[1]
+        A = np.eye(p)
+        if p == 0 or len(X) == 0:
+            return cls(A)
+        w = np.ones(len(X)) if weights is None else weights
+        total = w.sum()
+        intercept = next((j for j in range(p) if np.all(X[:, j] == 1.0)), None)
+        mean = (w @ X) / total if intercept is not None else np.zeros(p)
+        spread = np.sqrt(np.maximum(w @ (X - mean) ** 2 / total, 0.0))
+        for j in range(p):
+            if j == intercept:
+                continue
+            s = spread[j] if spread[j] > 0 else (np.sqrt(w @ X[:, j] ** 2 / total) or 1.0)
+            A[j, j] = 1.0 / s
+            if intercept is not None:
+                A[intercept, j] = -mean[j] / s
+        # Then orthonormalised (weighted, columns of mean square 1): the NLL's curvature is then
+        # near the identity's for every family, however collinear the columns (Filip's degree-10
+        # polynomial), so the optimiser's steps do not depend on the design's conditioning.
+        if not orthonormal:
+            return cls(A)
+        _, R = np.linalg.qr(np.sqrt(w)[:, None] * (X @ A))
+        diagonal = np.abs(np.diag(R))
+        if diagonal.min() > diagonal.max() * len(X) * np.finfo(float).eps:
+            A = A @ np.linalg.solve(R, np.eye(p)) * np.sqrt(total)
+        return cls(A)
+
+    def scaled(self, X: np.ndarray) -> np.ndarray:
+        return X @ self.A
+
+
+class ConditionalModel:
+    """The NLL of a design under a family, as a function of all the coefficients stacked: the
+    coefficients of each linear predictor in turn (`blocks`)."""
+
+    def __init__(self, family, design: Design, X: np.ndarray | None = None, Z: np.ndarray | None = None):
+        self.family, self.design = family, design
+        self.predictors = family.predictors(design.classes)
+        self.y = design.y
+        self.weights = design.weights
+        self.offset = design.offset
+        X = design.X if X is None else X
+        Z = design.Z if Z is None else Z
+        self.blocks = [X if p.role == "mean" else Z for p in self.predictors]
+        self.scalings = [Scaling.of(B, self.weights) for B in self.blocks]
+        if self.predictors and self.predictors[0].link == "identity":
+            # A mean in the response's units: its coefficients are measured in the response's spread
+            # too, so that every scaled coefficient is of order one.
+            unit = _spread(self.y, self.weights)
+            self.scalings[0] = Scaling(self.scalings[0].A * (unit if unit > 0 else 1.0))
+        self.scaled_blocks = [s.scaled(B) for s, B in zip(self.scalings, self.blocks)]
+        self.sizes = [B.shape[1] for B in self.blocks]
+        self.starts = np.cumsum([0, *self.sizes])
+        self.total_weight = float(len(self.y) if self.weights is None else self.weights.sum())
+
+    @property
+    def size(self) -> int:
+        return int(self.starts[-1])
+
+    def split(self, theta: np.ndarray) -> list[np.ndarray]:
+        return [theta[a:b] for a, b in zip(self.starts[:-1], self.starts[1:])]
+
+    def to_original(self, theta: np.ndarray) -> np.ndarray:
+        """Coefficients on the columns as given, from the scaled ones."""
+        return np.concatenate([s.A @ t for s, t in zip(self.scalings, self.split(theta))]) if self.size else theta
+
+    def to_scaled(self, beta: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.linalg.solve(s.A, b) for s, b in zip(self.scalings, self.split(beta))]) \
+            if self.size else beta
+
+    def transform(self) -> np.ndarray:
+        """The block-diagonal map from scaled to original coefficients."""
+        T = np.zeros((self.size, self.size))
+        for (a, b), s in zip(zip(self.starts[:-1], self.starts[1:]), self.scalings):
+            T[a:b, a:b] = s.A
+        return T
+
+    def etas(self, theta: np.ndarray, scaled: bool = True) -> np.ndarray:
+        blocks = self.scaled_blocks if scaled else self.blocks
+        columns = []
+        for predictor, B, t in zip(self.predictors, blocks, self.split(theta)):
+            eta = B @ t
+            if predictor.role == "mean" and self.offset is not None:
+                eta = eta + self.offset
+            columns.append(eta)
+        return np.column_stack(columns) if columns else np.zeros((len(self.y), 0))
+
+    def row_nll(self, theta: np.ndarray, scaled: bool = True) -> np.ndarray:
+        return self.family.conditional_nll(self.y, self.etas(theta, scaled))[0]
+
+    def nll(self, theta: np.ndarray, scaled: bool = True) -> float:
+        rows = self.row_nll(theta, scaled)
+        return float(rows.sum() if self.weights is None else self.weights @ rows)
+
+    def derivatives(self, theta: np.ndarray, order: int = 2, scaled: bool = True):
+        """The total NLL, its gradient and (order 2) Hessian with respect to the stacked coefficients."""
+        blocks = self.scaled_blocks if scaled else self.blocks
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, gradient, hessian = self.family.conditional_nll(self.y, self.etas(theta, scaled), order)
+        w = np.ones(len(self.y)) if self.weights is None else self.weights
+        total = float(w @ value)
+        g = np.concatenate([B.T @ (w * gradient[:, j]) for j, B in enumerate(blocks)])
+        if order < 2:
+            return total, g, None
+        H = np.zeros((self.size, self.size))
+        for j, Bj in enumerate(blocks):
+            for k in range(j, len(blocks)):
+                block = Bj.T @ ((w * hessian[:, j, k])[:, None] * blocks[k])
+                H[self.starts[j]:self.starts[j + 1], self.starts[k]:self.starts[k + 1]] = block
+                H[self.starts[k]:self.starts[k + 1], self.starts[j]:self.starts[j + 1]] = block.T
+        return total, g, H
+
+    def neutral_start(self) -> np.ndarray:
+        """Every coefficient 0, but a scale predictor's intercept at the log of the response's
+        spread: the NLL is then of the order of one nat per row, whatever the response's units."""
+        theta = np.zeros(self.size)
+        for predictor, B, start in zip(self.predictors, self.blocks, self.starts[:-1]):
+            if predictor.role == "scale" and B.shape[1]:
+                intercept = next((j for j in range(B.shape[1]) if np.all(B[:, j] == 1.0)), None)
+                if intercept is not None:
+                    spread = _spread(self.y, self.weights)
+                    theta[start + intercept] = np.log(spread) if spread > 0 else 0.0
+        return theta
+
+
+def _spread(y: np.ndarray, weights: np.ndarray | None) -> float:
+    """The response's root-mean-square deviation from its (weighted) mean."""
+    w = np.ones(len(y)) if weights is None else weights
+    centre = (w @ y) / w.sum()
+    return float(np.sqrt((w @ (y - centre) ** 2) / w.sum()))
+
+
+@dataclass(frozen=True)
+class NumericalFit:
+    coef: np.ndarray  # on the columns as given
+    nll: float
+    method: str
+    iterations: int
+    converged: bool
+    message: str
+
+
+def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> NumericalFit:
+    """Minimise the NLL with scipy.optimize from the neutral start (scaled coordinates). Smooth
+    families use a trust region with the exact Hessian; laplace, whose NLL has a kink at every
+    row, Powell's derivative-free search."""
+    theta0 = model.neutral_start() if start is None else start
+    scale = model.total_weight
+
+    def mean_nll(theta):
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = model.nll(theta) / scale
+        return value if np.isfinite(value) else np.inf
+
+    if model.family.smooth:
+        def fun(theta):
+            value, gradient, _ = model.derivatives(theta, order=1)
+            if not np.isfinite(value):
+                return np.inf, np.zeros_like(theta)
+            return value / scale, gradient / scale
+
+        def hess(theta):
+            return model.derivatives(theta, order=2)[2] / scale
+
+        found = optimize.minimize(fun, theta0, jac=True, hess=hess, method="trust-exact",
+                                  options={"gtol": GRADIENT_TOLERANCE, "maxiter": 500})
+        method = "scipy.optimize.minimize(method='trust-exact'), exact gradient and Hessian"
+        if not found.success:
+            # Near the optimum the NLL's changes fall below float64's resolution and the trust
+            # region stops "failing to predict improvement": at a stationary point that is convergence.
+            _, gradient = fun(found.x)
+            if np.all(np.isfinite(gradient)) and np.max(np.abs(gradient), initial=0.0) <= STATIONARY:
+                found.success = True
+                found.message = f"stationary: the gradient is below {STATIONARY:g} ({found.message})"
+    else:
+        found = optimize.minimize(mean_nll, theta0, method="Powell",
+                                  options={"xtol": 1e-12, "ftol": 1e-15, "maxiter": 200_000, "maxfev": 200_000})
+        for _ in range(20):  # Powell stops where a pass gains nothing; a restart along fresh directions may
+            again = optimize.minimize(mean_nll, found.x, method="Powell",
+                                      options={"xtol": 1e-12, "ftol": 1e-15, "maxiter": 200_000, "maxfev": 200_000})
+            if not again.fun < found.fun:
+                break
+            found = again
+        method = "scipy.optimize.minimize(method='Powell'): the NLL has a kink at every row"
+    theta = np.asarray(found.x, dtype=float)
+    return NumericalFit(model.to_original(theta), model.nll(theta), method, int(getattr(found, "nit", 0) or 0),
+                        bool(found.success), str(found.message))

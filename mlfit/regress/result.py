@@ -1,0 +1,229 @@
+"""The result of a regression: plain data, and the questions one asks of it.
+
+Coefficients are reported by term; a categorical model's by class, then term. `coef` is the
+reference solution (least squares, the linear-programming vertex, IRLS/Newton), the numerical
+optimiser's beside it in `numerical`, and their agreement in `agreement`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+NLL_TOLERANCE = 1e-8  # relative (floor 1 nat) difference of the two NLLs that still agrees
+SE_TOLERANCE = 1e-3  # coefficient difference, in standard errors, that still agrees
+
+
+@dataclass(frozen=True)
+class Agreement:
+    largest_in_se: float  # the largest coefficient difference, in standard errors
+    nll_difference: float  # relative, floor 1 nat
+    agrees: bool
+
+    def to_dict(self) -> dict:
+        return {"max_coef_difference_in_se": self.largest_in_se, "nll_difference": self.nll_difference,
+                "agrees": self.agrees}
+
+
+@dataclass(frozen=True)
+class RegressionResult:
+    family: object
+    source: str
+    formula: str
+    sigma_formula: str | None
+    n: float  # rows used, or the sum of their weights
+    rows: int  # rows used
+    dropped: int
+    predictors: list  # the family's Predictors, in order
+    names: list[list[str]]  # each predictor's terms (the design's columns), aliased ones left out
+    classes: list[str] | None
+    coef: np.ndarray  # stacked, predictor by predictor; None entries where the MLE does not exist
+    covariance: np.ndarray | None  # of coef (None where it does not exist)
+    se_ols: np.ndarray | None  # normal: the classical standard errors (residual variance over n - p)
+    level: float
+    nll: float
+    null_nll: float
+    null_size: int
+    reference: object  # reference.Reference, or None
+    numerical: object  # model.NumericalFit, or None (an exact fit leaves nothing to minimise)
+    agreement: Agreement | None
+    loss: dict
+    deviance: float
+    deviance_definition: str
+    underflow: object
+    aliased: dict = field(default_factory=dict)
+    divergence: object = None  # existence.Divergence
+    exact_fit: bool = False  # normal/laplace: every residual is 0, sigma (or b) -> 0
+    fitted: dict = field(default_factory=dict, repr=False)  # the family's parameters per row, for --predict
+    data_rows: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def distribution(self) -> str:
+        return self.family.name
+
+    @property
+    def size(self) -> int:
+        return int(np.sum(np.isfinite(self.coef)))
+
+    @property
+    def log_likelihood(self) -> float:
+        return -self.nll
+
+    @property
+    def aic(self) -> float:
+        return 2.0 * self.nll + 2.0 * self.size
+
+    @property
+    def bic(self) -> float:
+        return 2.0 * self.nll + self.size * math.log(self.n)
+
+    @property
+    def se(self) -> np.ndarray | None:
+        if self.covariance is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(np.maximum(np.diag(self.covariance), 0.0))
+
+    def likelihood_ratio(self) -> dict | None:
+        """The test against the intercept-only model: 2 (NLL_null - NLL), chi-square on the extra
+        coefficients."""
+        df = self.size - self.null_size
+        if df <= 0 or not np.isfinite(self.nll):
+            return None
+        statistic = max(2.0 * (self.null_nll - self.nll), 0.0)
+        return {"statistic": statistic, "df": df, "p_value": float(stats.chi2.sf(statistic, df))}
+
+    def warnings(self) -> list[str]:
+        where = f"{self.source}: {self.formula!r}"
+        out = []
+        if self.aliased:
+            parts = [f"'{t}' is a combination of {', '.join(repr(c) for c in of) or 'nothing'}"
+                     for t, of in self.aliased.items()]
+            out.append(f"{where}: collinear columns, left out of the fit (their coefficients do not exist): "
+                       + "; ".join(parts))
+        if self.divergence is not None:
+            out.append(f"{where}: the maximum-likelihood estimate does not exist: {self.divergence.explanation}; "
+                       "the coefficients shown are those that stay finite")
+        if self.exact_fit:
+            out.append(f"{where}: every residual is 0, so the {self.distribution} scale goes to 0 and the "
+                       "likelihood has no maximum; the coefficients are the exact fit")
+        if self.reference is not None and not self.reference.converged and self.divergence is None:
+            out.append(f"{where}: the reference method ({self.reference.method}) did not converge in "
+                       f"{self.reference.iterations} iterations")
+        if self.numerical is not None and self.divergence is None and not self.exact_fit:
+            if not self.numerical.converged:
+                out.append(f"{where}: the numerical optimiser did not converge: {self.numerical.message}")
+            elif self.agreement is not None and not self.agreement.agrees:
+                out.append(f"{where}: the numerical optimum disagrees with the reference solution "
+                           f"(by {self.agreement.largest_in_se:.3g} standard errors, NLL by "
+                           f"{self.agreement.nll_difference:.3g}); trust the reference")
+        return out
+
+    # --- views as plain data ------------------------------------------------------------
+    def _by_term(self, values) -> dict:
+        """Stacked values as {predictor or class: {term: value}}, or {term: value} where only one
+        predictor is driven by the formula."""
+        out, at = {}, 0
+        for predictor, terms in zip(self.predictors, self.names):
+            part = {t: _number(values[at + i]) if values is not None else None for i, t in enumerate(terms)}
+            out[predictor.name] = part
+            at += len(terms)
+        return out
+
+    def _mean_part(self, by_predictor: dict) -> dict:
+        means = [p for p in self.predictors if p.role == "mean"]
+        if self.classes is not None:
+            return {c: by_predictor[p.name] for c, p in zip(self.classes[1:], means)}
+        return by_predictor[means[0].name]
+
+    def _scale_part(self, by_predictor: dict) -> dict | None:
+        scales = [p for p in self.predictors if p.role == "scale"]
+        return by_predictor[scales[0].name] if scales else None
+
+    def to_dict(self) -> dict:
+        se = self.se
+        by_coef, by_se = self._by_term(self.coef), self._by_term(se)
+        z = None if se is None else np.where(se > 0, self.coef / np.where(se > 0, se, 1.0), np.nan)
+        p_values = None if z is None else 2.0 * stats.norm.sf(np.abs(z))
+        quantile = stats.norm.ppf(0.5 + self.level / 2.0)
+        low = None if se is None else self.coef - quantile * se
+        high = None if se is None else self.coef + quantile * se
+        wald = self._by_term(None) if se is None else {
+            name: {t: [lo[t], hi[t]] for t in lo}
+            for (name, lo), hi in zip(self._by_term(low).items(), self._by_term(high).values())}
+        out = {
+            "distribution": self.distribution,
+            "formula": self.formula,
+            "sigma_formula": self.sigma_formula,
+            "file": self.source,
+            "n": _count(self.n),
+            "dropped": self.dropped,
+            "link": self.predictors[0].link,
+            "coef": self._mean_part(by_coef),
+            "se": self._mean_part(by_se),
+            "z": self._mean_part(self._by_term(z)),
+            "p_value": self._mean_part(self._by_term(p_values)),
+            "ci": {"level": self.level, "wald": self._mean_part(wald)},
+        }
+        if self.se_ols is not None:
+            out["se_ols"] = self._mean_part(self._by_term(self.se_ols))
+        scale = self._scale_part(by_coef)
+        if scale is not None:
+            name = self.predictors[-1].name.removeprefix("log_")
+            if self.sigma_formula is None:
+                value = math.exp(self.coef[-1]) if np.isfinite(self.coef[-1]) else 0.0
+                spread = None if se is None else value * float(se[-1])
+                interval = None if se is None else [math.exp(float(low[-1])), math.exp(float(high[-1]))]
+                out[name] = {"value": value, "se": spread, "ci": {"wald_log_scale": interval}}
+            else:
+                out[f"{name}_coef"] = {"log_" + name: scale, "se": self._scale_part(by_se),
+                                       "ci": {"wald": self._scale_part(wald)}}
+        lr = self.likelihood_ratio()
+        out.update({
+            "aliased": self.aliased,
+            "nll": _number(self.nll),
+            "log_likelihood": _number(self.log_likelihood),
+            "aic": _number(self.aic),
+            "bic": _number(self.bic),
+            "deviance": _number(self.deviance),
+            "deviance_definition": self.deviance_definition,
+            "null_nll": _number(self.null_nll),
+            "lr_test": lr,
+            "reference": None if self.reference is None else {
+                "coef": self._mean_part(self._by_term(self.reference.coef)), "nll": _number(self.reference.nll),
+                "method": self.reference.method, "converged": self.reference.converged,
+                "iterations": self.reference.iterations},
+            "numerical": None if self.numerical is None else {
+                "coef": self._mean_part(self._by_term(self.numerical.coef)), "nll": _number(self.numerical.nll),
+                "method": self.numerical.method, "iterations": self.numerical.iterations,
+                "converged": self.numerical.converged, "message": self.numerical.message},
+            "agreement": None if self.agreement is None else self.agreement.to_dict(),
+            "loss": self.loss,
+            "underflow": None if self.underflow is None else self.underflow.to_dict(),
+            "divergence": None if self.divergence is None else self.divergence.to_dict(),
+            "exact_fit": self.exact_fit,
+        })
+        return out
+
+    def summary(self) -> str:
+        from .report import summary_text
+
+        return summary_text(self)
+
+    def __repr__(self) -> str:
+        return (f"RegressionResult({self.distribution}, {self.formula!r}, n={_count(self.n)}, "
+                f"nll={self.nll:.6g})")
+
+
+def _number(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _count(n):
+    return int(n) if float(n).is_integer() else float(n)
