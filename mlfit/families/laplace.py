@@ -158,3 +158,23 @@ class Laplace(Family):
 
     def conditional_params(self, etas):
         return {"mu": etas[:, 0], "b": np.exp(etas[:, 1])}
+
+    def smoothed_conditional_nll(self, y, etas, epsilon, order=0):
+        """conditional_nll with |y - mu| replaced by sqrt((y - mu)^2 + epsilon^2): smooth, and the
+        same NLL as epsilon -> 0, for an optimiser that follows the minimum as epsilon shrinks."""
+        mu, log_b = etas[:, 0], etas[:, 1]
+        inverse = np.exp(-log_b)
+        r = y - mu
+        soft = np.sqrt(r * r + epsilon * epsilon)
+        value = soft * inverse + log_b + LOG_2
+        if order == 0:
+            return value, None, None
+        slope = r / soft
+        gradient = np.column_stack([-slope * inverse, 1.0 - soft * inverse])
+        if order == 1:
+            return value, gradient, None
+        hessian = np.empty((len(y), 2, 2))
+        hessian[:, 0, 0] = epsilon * epsilon / (soft ** 3) * inverse
+        hessian[:, 0, 1] = hessian[:, 1, 0] = slope * inverse
+        hessian[:, 1, 1] = soft * inverse
+        return value, gradient, hessian

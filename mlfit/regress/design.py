@@ -163,7 +163,7 @@ def _response(response: str, cells: dict, frame: pd.DataFrame, family, label: st
     if name in cells:
         column = cells[name]
         if not family.support.numeric:  # categorical: the classes as written, numbers in numeric order
-            labels = np.array([str(v).strip() for v in column.values], dtype=object)
+            labels = np.array([show_label(v) for v in column.values], dtype=object)
             distinct = sorted(set(labels), key=_class_order(labels))
             index = {c: i for i, c in enumerate(distinct)}
             return np.array([index[v] for v in labels], dtype=np.int64), distinct
@@ -175,6 +175,13 @@ def _response(response: str, cells: dict, frame: pd.DataFrame, family, label: st
         raise UsageError(f"formula response {response!r} is {values.shape[1]} columns; give one")
     column = Column(label, response, values[:, 0], rows, 0)
     return support_values(column, family).astype(np.float64), None
+
+
+def show_label(value) -> str:
+    """A class as written: text trimmed, a number in its shortest form (4, not 4.0)."""
+    if isinstance(value, str):
+        return value.strip()
+    return np.format_float_positional(float(value), trim="-")
 
 
 def _class_order(labels):
@@ -206,7 +213,8 @@ def _matrix(terms: str, frame: pd.DataFrame, label: str, rows: np.ndarray, what:
         raise UsageError(f"{what} {terms!r}: {message}") from None
     except (TypeError, ValueError, ArithmeticError) as error:
         raise UsageError(f"{what} {terms!r}: {' '.join(str(error).split())}") from None
-    names = [str(n) for n in matrix.columns]
+    # formulaic names a level of a numeric column as its float ("C(cyl)[T.6.0]"); R writes 6
+    names = [re.sub(r"\[T\.(-?\d+)\.0\]", r"[T.\1]", str(n)) for n in matrix.columns]
     values = np.asarray(matrix.to_numpy(dtype=np.float64), dtype=np.float64)
     is_offset = np.array([n.startswith("offset(") for n in names], dtype=bool)
     offset = values[:, is_offset].sum(axis=1) if is_offset.any() else None

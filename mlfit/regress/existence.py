@@ -115,7 +115,7 @@ def divergence(model) -> Divergence | None:
         kind = "complete separation" if strict.all() else "quasi-complete separation"
         return Divergence(kind, terms, rows[strict],
                           f"{kind}: a combination of {', '.join(terms)} separates the classes, so the coefficients "
-                          f"run to infinity and {int(strict.sum())} rows' fitted class probabilities to exactly 0 or 1")
+                          f"run to infinity and on {int(strict.sum())} rows the fitted probability of some class goes to 0")
     # poisson: a direction d with x'd <= 0 on every row, = 0 where the count is positive, < 0 somewhere
     positive = y > 0
     margins = -X

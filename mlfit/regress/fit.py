@@ -48,7 +48,9 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
     coef = np.array(solved.coef, dtype=float)
     covariance = se_ols = None
     if found is not None:
-        coef = _finite_part(model, solved.coef, found)
+        # Along the direction the coefficients have no finite value, and the others' limits
+        # depend on how the rows are split: none is printed as if it were an estimate.
+        coef = np.full(model.size, np.nan)
     elif exact:
         covariance = np.zeros((model.size, model.size))
         se_ols = np.zeros(model.size)
@@ -75,7 +77,7 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
         deviance=deviance, deviance_definition=definition,
         underflow=None if not np.isfinite(nll) else underflow_report(-row_nll, nll, design.weights),
         aliased=aliased, divergence=found, exact_fit=exact,
-        fitted=family.conditional_params(etas), data_rows=design.rows)
+        fitted=family.conditional_params(etas), data_rows=design.rows, model=model)
 
 
 def _divergence(model, solved):
@@ -92,24 +94,6 @@ def _divergence(model, solved):
 
 def _last_scaled(model, solved):
     return model.to_scaled(solved.coef)
-
-
-def _finite_part(model, coef, found):
-    """The coefficients with those that run to infinity (as named by the divergence) made NaN."""
-    out = np.array(coef, dtype=float)
-    labels = []
-    for predictor, classes in zip(model.predictors, _class_prefixes(model)):
-        labels += [f"{classes}{t}" for t in model.design.terms]
-    for i, label in enumerate(labels):
-        if label in found.terms:
-            out[i] = np.nan
-    return out
-
-
-def _class_prefixes(model):
-    if model.design.classes is None:
-        return [""]
-    return [f"{c}: " for c in model.design.classes[1:]]
 
 
 def _exact_fit(model, solved) -> bool:

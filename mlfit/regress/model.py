@@ -122,11 +122,16 @@ class ConditionalModel:
         rows = self.row_nll(theta, scaled)
         return float(rows.sum() if self.weights is None else self.weights @ rows)
 
-    def derivatives(self, theta: np.ndarray, order: int = 2, scaled: bool = True):
-        """The total NLL, its gradient and (order 2) Hessian with respect to the stacked coefficients."""
+    def derivatives(self, theta: np.ndarray, order: int = 2, scaled: bool = True, smoothing: float | None = None):
+        """The total NLL, its gradient and (order 2) Hessian with respect to the stacked coefficients;
+        with `smoothing`, of the family's smoothed NLL (laplace's kinks rounded off at that width)."""
         blocks = self.scaled_blocks if scaled else self.blocks
         with np.errstate(over="ignore", invalid="ignore"):
-            value, gradient, hessian = self.family.conditional_nll(self.y, self.etas(theta, scaled), order)
+            etas = self.etas(theta, scaled)
+            if smoothing is None:
+                value, gradient, hessian = self.family.conditional_nll(self.y, etas, order)
+            else:
+                value, gradient, hessian = self.family.smoothed_conditional_nll(self.y, etas, smoothing, order)
         w = np.ones(len(self.y)) if self.weights is None else self.weights
         total = float(w @ value)
         g = np.concatenate([B.T @ (w * gradient[:, j]) for j, B in enumerate(blocks)])
@@ -182,19 +187,18 @@ def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> Numeri
             value = model.nll(theta) / scale
         return value if np.isfinite(value) else np.inf
 
-    if model.family.smooth:
+    def trust_region(theta, smoothing=None):
         def fun(theta):
-            value, gradient, _ = model.derivatives(theta, order=1)
+            value, gradient, _ = model.derivatives(theta, order=1, smoothing=smoothing)
             if not np.isfinite(value):
                 return np.inf, np.zeros_like(theta)
             return value / scale, gradient / scale
 
         def hess(theta):
-            return model.derivatives(theta, order=2)[2] / scale
+            return model.derivatives(theta, order=2, smoothing=smoothing)[2] / scale
 
-        found = optimize.minimize(fun, theta0, jac=True, hess=hess, method="trust-exact",
+        found = optimize.minimize(fun, theta, jac=True, hess=hess, method="trust-exact",
                                   options={"gtol": GRADIENT_TOLERANCE, "maxiter": 500})
-        method = "scipy.optimize.minimize(method='trust-exact'), exact gradient and Hessian"
         if not found.success:
             # Near the optimum the NLL's changes fall below float64's resolution and the trust
             # region stops "failing to predict improvement": at a stationary point that is convergence.
@@ -202,16 +206,28 @@ def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> Numeri
             if np.all(np.isfinite(gradient)) and np.max(np.abs(gradient), initial=0.0) <= STATIONARY:
                 found.success = True
                 found.message = f"stationary: the gradient is below {STATIONARY:g} ({found.message})"
+        return found
+
+    if model.family.smooth:
+        found = trust_region(theta0)
+        method = "scipy.optimize.minimize(method='trust-exact'), exact gradient and Hessian"
     else:
-        found = optimize.minimize(mean_nll, theta0, method="Powell",
-                                  options={"xtol": 1e-12, "ftol": 1e-15, "maxiter": 200_000, "maxfev": 200_000})
-        for _ in range(20):  # Powell stops where a pass gains nothing; a restart along fresh directions may
-            again = optimize.minimize(mean_nll, found.x, method="Powell",
-                                      options={"xtol": 1e-12, "ftol": 1e-15, "maxiter": 200_000, "maxfev": 200_000})
-            if not again.fun < found.fun:
-                break
-            found = again
-        method = "scipy.optimize.minimize(method='Powell'): the NLL has a kink at every row"
+        # |y - mu| has a kink at every row: follow the minimum of the NLL with the kinks rounded
+        # off at a width shrinking from a tenth of the response's spread to 1e-13 of it, then let
+        # Powell's derivative-free search finish on the exact NLL.
+        unit = _spread(model.y, model.weights) or 1.0
+        iterations, theta = 0, theta0
+        for width in 10.0 ** -np.arange(1, 14):
+            stage = trust_region(theta, smoothing=width * unit)
+            iterations += int(stage.nit)
+            theta = stage.x
+        found = optimize.minimize(mean_nll, theta, method="Powell",
+                                  options={"xtol": 1e-14, "ftol": 1e-16, "maxiter": 100_000, "maxfev": 100_000})
+        if not found.fun <= mean_nll(theta):
+            found.x, found.fun = theta, mean_nll(theta)
+        found.nit = iterations + int(getattr(found, "nit", 0) or 0)
+        method = ("scipy.optimize.minimize(method='trust-exact') on the NLL with its kinks rounded off, "
+                  "the rounding shrunk to 1e-13 of the spread, then method='Powell' on the exact NLL")
     theta = np.asarray(found.x, dtype=float)
     return NumericalFit(model.to_original(theta), model.nll(theta), method, int(getattr(found, "nit", 0) or 0),
                         bool(found.success), str(found.message))

@@ -59,6 +59,29 @@ class RegressionResult:
     exact_fit: bool = False  # normal/laplace: every residual is 0, sigma (or b) -> 0
     fitted: dict = field(default_factory=dict, repr=False)  # the family's parameters per row, for --predict
     data_rows: np.ndarray | None = field(default=None, repr=False)
+    model: object = field(default=None, repr=False, compare=False)  # the ConditionalModel, for plots and nll_at
+
+    def nll_along(self, index: int, values: np.ndarray) -> np.ndarray:
+        """The NLL with coefficient `index` (stacked order) set to each of `values`, the others
+        held at the estimate: a slice of the NLL landscape."""
+        out = []
+        for value in values:
+            coef = np.array(self.coef, dtype=float)
+            coef[index] = value
+            out.append(self.model.nll(self.model.to_scaled(coef)))
+        return np.array(out)
+
+    def labels(self) -> list[str]:
+        """A label per stacked coefficient: "term", "class: term", or "log_sigma: term"."""
+        out = []
+        for predictor, terms in zip(self.predictors, self.names):
+            if predictor.role == "scale":
+                out += [f"{predictor.name}: {t}" for t in terms]
+            elif self.classes is not None:
+                out += [f"{predictor.name.removeprefix('logit[').removesuffix(']')}: {t}" for t in terms]
+            else:
+                out += list(terms)
+        return out
 
     @property
     def distribution(self) -> str:
@@ -106,7 +129,8 @@ class RegressionResult:
                        + "; ".join(parts))
         if self.divergence is not None:
             out.append(f"{where}: the maximum-likelihood estimate does not exist: {self.divergence.explanation}; "
-                       "the coefficients shown are those that stay finite")
+                       "no coefficient is reported (the NLL shown is where the reference method stopped, the "
+                       "infimum is lower)")
         if self.exact_fit:
             out.append(f"{where}: every residual is 0, so the {self.distribution} scale goes to 0 and the "
                        "likelihood has no maximum; the coefficients are the exact fit")
@@ -193,7 +217,8 @@ class RegressionResult:
             "null_nll": _number(self.null_nll),
             "lr_test": lr,
             "reference": None if self.reference is None else {
-                "coef": self._mean_part(self._by_term(self.reference.coef)), "nll": _number(self.reference.nll),
+                "coef": None if self.divergence is not None else self._mean_part(self._by_term(self.reference.coef)),
+                "nll": _number(self.reference.nll),
                 "method": self.reference.method, "converged": self.reference.converged,
                 "iterations": self.reference.iterations},
             "numerical": None if self.numerical is None else {

@@ -1,0 +1,210 @@
+"""Views of a RegressionResult for people: rich tables for the terminal, plain text for a session.
+(JSON is `RegressionResult.to_dict`, written by mlfit.report.dumps.)"""
+
+from __future__ import annotations
+
+import math
+
+from rich import box
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+
+def print_regression(result, console: Console) -> None:
+    console.print(to_table(result))
+
+
+def to_table(result) -> Group:
+    data = result.to_dict()
+    parts = [_summary(result, data), _coefficients(result, data)]
+    scale = _scale(data)
+    if scale is not None:
+        parts.append(scale)
+    parts += [_model(data), _loss(data)]
+    if result.underflow is not None:
+        parts.append(Text(result.underflow.explanation(), style="italic"))
+    return Group(*parts)
+
+
+def _summary(result, data) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(
+        f"{data['distribution']} regression ({data['link']} link): {data['formula']} in {data['file']}"),
+        title_justify="left", title_style="bold")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("rows used", f"{data['n']:,}" + (f"  ({data['dropped']:,} with a missing cell left out)"
+                                                   if data["dropped"] else ""))
+    if data["sigma_formula"]:
+        table.add_row("log sigma", escape(f"~ {data['sigma_formula'].split('~')[-1].strip()}"))
+    reference, numerical = data["reference"], data["numerical"]
+    if reference is not None:
+        state = "" if reference["converged"] or data["divergence"] else ", [bold red]DID NOT CONVERGE[/]"
+        table.add_row("reference", escape(reference["method"]) + state)
+    if numerical is not None:
+        state = "converged" if numerical["converged"] else "[bold red]DID NOT CONVERGE[/]"
+        table.add_row("numerical", f"{escape(numerical['method'])}, {numerical['iterations']} iterations, {state}")
+    if data["agreement"] is not None:
+        check = "agree" if data["agreement"]["agrees"] else "[bold red]DISAGREE[/]"
+        table.add_row("the two", f"{check}: coefficients within {data['agreement']['max_coef_difference_in_se']:.1e} "
+                      f"standard errors, NLL within {data['agreement']['nll_difference']:.1e} (relative)")
+    if data["divergence"] is not None:
+        table.add_row("[bold red]no MLE[/]", escape(data["divergence"]["explanation"]))
+    if data["aliased"]:
+        table.add_row("[bold red]collinear[/]", escape("; ".join(
+            f"{t} = combination of {', '.join(of)}" for t, of in data["aliased"].items()) + " (left out)"))
+    if data["exact_fit"]:
+        table.add_row("[bold red]exact fit[/]", "every residual is 0: the scale goes to 0 and the likelihood has "
+                      "no maximum")
+    return table
+
+
+def _coefficients(result, data) -> Table:
+    level = data["ci"]["level"]
+    table = Table(box=box.SIMPLE_HEAD, title=f"coefficients (Wald {level:.4g} intervals; the numerical optimiser's "
+                  "and z are in --format json)", title_justify="left")
+    for name in ("term", "estimate", "std. error", *(("se (OLS)",) if "se_ols" in data else ()), "p (Wald)", "low",
+                 "high"):
+        table.add_column(name, justify="left" if name == "term" else "right", overflow="fold")
+    for label, keys in _labels(data["coef"]):
+        row = [escape(label), _number(_get(data["coef"], keys), 8), _number(_get(data["se"], keys), 4)]
+        if "se_ols" in data:
+            row.append(_number(_get(data["se_ols"], keys), 4))
+        interval = _get(data["ci"]["wald"], keys) or [None, None]
+        row += [_p(_get(data["p_value"], keys)), _number(interval[0], 4),
+                _number(interval[1], 4)]
+        table.add_row(*row)
+    return table
+
+
+def _scale(data) -> Table | None:
+    for name in ("sigma", "b"):
+        if name in data:
+            part = data[name]
+            table = Table(box=box.SIMPLE_HEAD, show_header=False, title="scale", title_justify="left")
+            table.add_column(style="bold")
+            table.add_column()
+            interval = part["ci"]["wald_log_scale"]
+            table.add_row(name, f"{_number(part['value'], 10)}  (std. error {_number(part['se'])}"
+                          + ("" if interval is None else f", interval [{_number(interval[0])}, {_number(interval[1])}]"
+                             " from the Wald interval of its log") + ")")
+            return table
+        if f"{name}_coef" in data:
+            part = data[f"{name}_coef"]
+            table = Table(box=box.SIMPLE_HEAD, title=f"log {name} (learned from the columns)", title_justify="left")
+            for column in ("term", "estimate", "std. error", "interval"):
+                table.add_column(column, justify="left" if column == "term" else "right")
+            for term, value in part[f"log_{name}"].items():
+                interval = part["ci"]["wald"][term]
+                table.add_row(escape(term), _number(value, 10), _number(part["se"][term]),
+                              "" if interval is None else f"[{_number(interval[0])}, {_number(interval[1])}]")
+            return table
+    return None
+
+
+def _model(data) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, title="model", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("NLL / log-likelihood", f"{_number(data['nll'], 12)} / {_number(data['log_likelihood'], 12)}")
+    table.add_row("AIC / BIC", f"{_number(data['aic'], 10)} / {_number(data['bic'], 10)}")
+    table.add_row("deviance", f"{_number(data['deviance'], 10)}  ({escape(data['deviance_definition'])})")
+    test = data["lr_test"]
+    line = f"{_number(data['null_nll'], 10)}"
+    if test is not None:
+        line += (f"; likelihood-ratio test: {_number(test['statistic'], 6)} on {test['df']} df, "
+                 f"p = {_p(test['p_value'])}")
+    table.add_row("intercept-only NLL", line)
+    return table
+
+
+def _loss(data) -> Table:
+    loss = data["loss"]
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(f"the NLL is the {loss['name']} in disguise"),
+                  title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("loss per row", _number(loss["value"], 12))
+    table.add_row("identity", escape(loss["identity"]))
+    table.add_row("NLL from the loss", f"{_number(loss['nll_from_loss'], 12)}  (the NLL: {_number(data['nll'], 12)})")
+    return table
+
+
+def summary_text(result) -> str:
+    """The regression in plain text (RegressionResult.summary)."""
+    data = result.to_dict()
+    lines = [f"{data['distribution']} regression ({data['link']} link) of {data['formula']} in {data['file']}: "
+             f"n = {data['n']:,}",
+             f"NLL {_number(data['nll'], 10)}  AIC {_number(data['aic'], 8)}  BIC {_number(data['bic'], 8)}",
+             f"{'term':<28}{'estimate':>16}{'std. error':>12}"]
+    for label, keys in _labels(data["coef"]):
+        lines.append(f"{label:<28}{_number(_get(data['coef'], keys), 8):>16}{_number(_get(data['se'], keys)):>12}")
+    lines += [f"warning: {w}" for w in result.warnings()]
+    return "\n".join(lines)
+
+
+def _labels(coef: dict):
+    """(label, keys) for each coefficient: "term", or "class: term" for a categorical model."""
+    for key, value in coef.items():
+        if isinstance(value, dict):
+            for term in value:
+                yield f"{key}: {term}", (key, term)
+        else:
+            yield key, (key,)
+
+
+def _get(values, keys):
+    for key in keys:
+        if values is None:
+            return None
+        values = values.get(key)
+    return values
+
+
+def _number(value, digits: int = 5) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return f"{value:.{digits}g}"
+
+
+def _p(value) -> str:
+    if value is None:
+        return "n/a"
+    return "<1e-300" if value == 0 else f"{value:.3g}"
+
+
+def prediction_columns(result) -> dict:
+    """{column name: values per row}: the fitted mean (normal, laplace) and scale, probability
+    (bernoulli), class probabilities (categorical) or rate (poisson), row by row."""
+    fitted = result.fitted
+    if result.classes is not None:
+        return {f"p[{c}]": fitted["p"][:, i] for i, c in enumerate(result.classes)}
+    return dict(fitted)
+
+
+def write_predictions(result, path: str) -> None:
+    """A CSV with the data row of each observation used, then its predictions."""
+    import csv
+
+    columns = prediction_columns(result)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", *columns])
+        values = list(columns.values())
+        for i, row in enumerate(result.data_rows.tolist()):
+            writer.writerow([row, *(repr(float(v[i])) for v in values)])
+
+
+def check_output(path: str, inputs: tuple[str, ...]) -> None:
+    """Refuse, before any fitting, an output file that is an input or whose folder does not exist."""
+    import os
+
+    from ..errors import UsageError
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{path}: cannot write the predictions: no directory {folder}")
+    for source in inputs:
+        if source != "-" and os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
+            raise UsageError(f"{path}: is the input file; mlfit never writes to its input")
