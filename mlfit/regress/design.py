@@ -9,6 +9,7 @@ Rows are data rows as in `mlfit.data`: the first row after the header is row 1.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,7 +204,10 @@ def _matrix(terms: str, frame: pd.DataFrame, label: str, rows: np.ndarray, what:
 
     context = {"np": np, "offset": _offset}
     try:
-        matrix = model_matrix(terms, frame, context=context, na_action="ignore")
+        # np.log(0) is -inf, not a warning: every non-finite value is named below with its row
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            matrix = model_matrix(terms, frame, context=context, na_action="ignore")
     except FormulaicError as error:
         message = " ".join(str(error).replace("\x1b[1;31m", "").replace("\x1b[0m", "").split())
         missing = re.search(r"`([^`]+)` is not present in the dataset", message)

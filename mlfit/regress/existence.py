@@ -83,7 +83,7 @@ def divergence(model) -> Divergence | None:
         if direction is None:
             return None
         terms = _terms(model, direction, [""])
-        strict = gains > _tolerance(gains)
+        strict = gains > STRICT
         kind = "complete separation" if strict.all() else "quasi-complete separation"
         return Divergence(kind, terms, rows[strict],
                           f"{kind}: a combination of {', '.join(t for t in terms)} puts the rows of each class on "
@@ -110,7 +110,7 @@ def divergence(model) -> Divergence | None:
         if direction is None:
             return None
         strict = np.zeros(len(y), dtype=bool)
-        strict[owner[gains > _tolerance(gains)]] = True
+        strict[owner[gains > STRICT]] = True
         terms = _terms(model, direction, [f"{c}: " for c in model.design.classes[1:]])
         kind = "complete separation" if strict.all() else "quasi-complete separation"
         return Divergence(kind, terms, rows[strict],
@@ -122,7 +122,7 @@ def divergence(model) -> Divergence | None:
     direction, gains = _best_direction(margins, p, equal=positive)
     if direction is None:
         return None
-    strict = gains > _tolerance(gains)
+    strict = gains > STRICT
     terms = _terms(model, direction, [""])
     return Divergence("zero counts", terms, rows[strict],
                       f"every count is 0 on the {int(strict.sum())} rows where {', '.join(terms)} "
@@ -130,24 +130,32 @@ def divergence(model) -> Divergence | None:
 
 
 def _best_direction(margins: np.ndarray, size: int, equal: np.ndarray | None = None):
-    """max sum(margins @ d) subject to margins @ d >= 0 (== 0 on the `equal` rows), -1 <= d <= 1.
-    (None, None) when the best is 0: no direction improves the likelihood without bound."""
-    bound = -margins if equal is None else -margins[~equal]
-    cost = -margins.sum(axis=0)
-    equality = None if equal is None or not equal.any() else margins[equal]
-    solved = optimize.linprog(cost, A_ub=bound, b_ub=np.zeros(len(bound)),
+    """A direction d whose margins (margins @ d) are all >= 0 (== 0 on the `equal` rows) and
+    positive on as many rows as any direction's can be: max sum(t) with margins @ d >= t,
+    0 <= t <= 1. The directions that separate form a convex cone, so one d is strictly positive
+    on every row some separating direction is. (None, None) where there is none."""
+    rows = len(margins) if equal is None else int((~equal).sum())
+    free = margins if equal is None else margins[~equal]
+    # variables: d (size), then t (one per inequality row); minimise -sum(t)
+    cost = np.concatenate([np.zeros(size), -np.ones(rows)])
+    inequality = np.hstack([-free, np.eye(rows)])  # t - margins @ d <= 0
+    equality = None
+    if equal is not None and equal.any():
+        equality = np.hstack([margins[equal], np.zeros((int(equal.sum()), rows))])
+    solved = optimize.linprog(cost, A_ub=inequality, b_ub=np.zeros(rows),
                               A_eq=equality, b_eq=None if equality is None else np.zeros(len(equality)),
-                              bounds=[(-1.0, 1.0)] * size, method="highs")
+                              bounds=[(-BOX, BOX)] * size + [(0.0, 1.0)] * rows, method="highs")
     if solved.status != 0:
         return None, None
-    gains = margins @ solved.x
-    if -solved.fun <= _tolerance(gains) * max(1, len(gains)) or gains.max(initial=0.0) <= _tolerance(gains):
+    direction = solved.x[:size]
+    gains = margins @ direction
+    if gains.max(initial=0.0) <= STRICT:
         return None, None
-    return solved.x, gains
+    return direction, gains
 
 
-def _tolerance(gains: np.ndarray) -> float:
-    return 1e-7
+BOX = 1e3  # coefficients of the direction, on the orthonormalised columns (margins of order 1 per unit)
+STRICT = 1e-7  # a margin above this is a row the direction fits ever better
 
 
 def _terms(model, direction: np.ndarray, prefixes: list[str]) -> dict:

@@ -77,7 +77,8 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
         deviance=deviance, deviance_definition=definition,
         underflow=None if not np.isfinite(nll) else underflow_report(-row_nll, nll, design.weights),
         aliased=aliased, divergence=found, exact_fit=exact,
-        fitted=family.conditional_params(etas), data_rows=design.rows, model=model)
+        fitted=family.conditional_params(etas), data_rows=design.rows, model=model,
+        residual_sum_of_squares=solved.residual_sum_of_squares)
 
 
 def _divergence(model, solved):
@@ -181,7 +182,8 @@ def _loss(family, design, etas, nll, learns_sigma) -> dict:
         return {"name": "mean squared error", "value": mse,
                 "identity": "NLL = n/2*log(2*pi*sigma^2) + n*MSE/(2*sigma^2); at the MLE sigma^2 = MSE, so "
                 "NLL = n/2*(log(2*pi*MSE) + 1)",
-                "nll_from_loss": total / 2 * math.log(2 * math.pi * sigma * sigma) + total * mse / (2 * sigma * sigma)}
+                "nll_from_loss": -math.inf if sigma == 0 else
+                total / 2 * math.log(2 * math.pi * sigma * sigma) + total * mse / (2 * sigma * sigma)}
     if name == "normal":
         variance = np.exp(2.0 * etas[:, 1])
         r = y - etas[:, 0]
@@ -194,7 +196,7 @@ def _loss(family, design, etas, nll, learns_sigma) -> dict:
         b = math.exp(etas[0, 1])
         return {"name": "mean absolute error", "value": mae,
                 "identity": "NLL = n*log(2*b) + n*MAE/b; at the MLE b = MAE, so NLL = n*(log(2*MAE) + 1)",
-                "nll_from_loss": total * math.log(2 * b) + total * mae / b}
+                "nll_from_loss": -math.inf if b == 0 else total * math.log(2 * b) + total * mae / b}
     if name == "bernoulli":
         logit = etas[:, 0]
         bce = float(w @ (np.maximum(logit, 0) - logit * y + np.log1p(np.exp(-np.abs(logit))))) / total

@@ -60,6 +60,7 @@ class RegressionResult:
     fitted: dict = field(default_factory=dict, repr=False)  # the family's parameters per row, for --predict
     data_rows: np.ndarray | None = field(default=None, repr=False)
     model: object = field(default=None, repr=False, compare=False)  # the ConditionalModel, for plots and nll_at
+    residual_sum_of_squares: float | None = None  # normal with a constant sigma
 
     def nll_along(self, index: int, values: np.ndarray) -> np.ndarray:
         """The NLL with coefficient `index` (stacked order) set to each of `values`, the others
@@ -202,6 +203,8 @@ class RegressionResult:
                 spread = None if se is None else value * float(se[-1])
                 interval = None if se is None else [math.exp(float(low[-1])), math.exp(float(high[-1]))]
                 out[name] = {"value": value, "se": spread, "ci": {"wald_log_scale": interval}}
+                if self.residual_sum_of_squares is not None:  # R's lm "residual standard error"
+                    out[name]["ols"] = math.sqrt(self.residual_sum_of_squares / max(self.n - len(self.names[0]), 1))
             else:
                 out[f"{name}_coef"] = {"log_" + name: scale, "se": self._scale_part(by_se),
                                        "ci": {"wald": self._scale_part(wald)}}
