@@ -4,6 +4,7 @@
     python benchmarks/run.py --rows 1000000  # a quicker run on a smaller file
     python benchmarks/run.py --write benchmarks/RESULTS.md
     python benchmarks/run.py --only-families --family-rows 100000   # each family's fit cost only
+    python benchmarks/run.py --only-regress   # mlfit regress against statsmodels, 10^6 rows x 10 columns
 
 It generates its own data in a temporary folder, times each command in a fresh process (the
 median of --repeat runs), reads each command's peak memory from resource.getrusage of its child
@@ -118,6 +119,7 @@ def run(args) -> list[tuple]:
 
         rows += fit_cost(args)
         rows += family_fit_cost(args)
+        rows += regress_cost(folder, args)
         rows += r_peer(folder, args)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -202,6 +204,61 @@ def family_fit_cost(args) -> list[tuple]:
     return rows
 
 
+REGRESS_COLUMNS = 10
+
+
+def write_regress_csv(path: str, rows: int, seed: int = 5) -> None:
+    """Ten normal columns x1..x10, and three responses linear in them: y (normal), made (0/1,
+    logistic) and count (Poisson)."""
+    rng = np.random.default_rng(seed)
+    beta = np.linspace(-0.5, 0.5, REGRESS_COLUMNS)
+    names = [f"x{i}" for i in range(1, REGRESS_COLUMNS + 1)]
+    with open(path, "w") as handle:
+        handle.write(",".join(["y", "made", "count", *names]) + "\n")
+        for start in range(0, rows, 500_000):
+            size = min(500_000, rows - start)
+            X = rng.normal(size=(size, REGRESS_COLUMNS))
+            eta = 0.2 + X @ beta * 0.5
+            block = np.column_stack([1.0 + X @ beta + rng.normal(size=size), rng.binomial(1, 1 / (1 + np.exp(-eta))),
+                                     rng.poisson(np.exp(eta)), X])
+            np.savetxt(handle, block, fmt=["%.9f", "%d", "%d"] + ["%.9f"] * REGRESS_COLUMNS, delimiter=",")
+
+
+def regress_cost(folder: str, args) -> list[tuple]:
+    """mlfit regress on --regress-rows rows x 10 columns against statsmodels (OLS, and GLM's IRLS
+    for logistic and Poisson), each reading the CSV in a fresh process, and against pandas
+    reading the CSV alone."""
+    path = os.path.join(folder, "regress.csv")
+    print(f"writing a {args.regress_rows:,}-row CSV with {REGRESS_COLUMNS} columns to regress on ...", file=sys.stderr)
+    write_regress_csv(path, args.regress_rows)
+    terms = " + ".join(f"x{i}" for i in range(1, REGRESS_COLUMNS + 1))
+    case = f"regress, {args.regress_rows:,} rows x {REGRESS_COLUMNS} columns"
+    read, read_mem = measure([PYTHON, "-c", f"import pandas; pandas.read_csv({path!r})"], args.repeat)
+    try:
+        import statsmodels  # noqa: F401
+
+        has_statsmodels = True
+    except ImportError:
+        has_statsmodels = False
+    rows = []
+    for family, response, peer in (("normal", "y", "sm.OLS(y, X).fit()"),
+                                   ("bernoulli", "made", "sm.GLM(y, X, family=sm.families.Binomial()).fit()"),
+                                   ("poisson", "count", "sm.GLM(y, X, family=sm.families.Poisson()).fit()")):
+        took, mem = measure(mlfit_command("regress", path, f"{response} ~ {terms}", "--dist", family, "--format",
+                                          "json"), args.repeat)
+        rows.append((case, f"mlfit regress --dist {family}", took, f"pandas.read_csv (all columns, {read_mem:.0f} MB)",
+                     read, took / read, "< 2", mem))
+        if has_statsmodels:
+            script = (f"import pandas, statsmodels.api as sm; d = pandas.read_csv({path!r}); y = d[{response!r}]; "
+                      f"X = sm.add_constant(d[[f'x{{i}}' for i in range(1, {REGRESS_COLUMNS + 1})]]); {peer}")
+            other, other_mem = measure([PYTHON, "-c", script], args.repeat)
+            rows.append((case, f"mlfit regress --dist {family}", took, f"statsmodels {peer.split('(')[0]} "
+                         f"(read_csv + fit, {other_mem:.0f} MB)", other, took / other, "<= 1", mem))
+        else:
+            rows.append((case, "statsmodels", None, "skipped: statsmodels is not installed", None, None, "", None))
+    return rows
+
+
 def r_peer(folder: str, args) -> list[tuple]:
     """R's fitdistrplus, when Rscript with fitdistrplus is installed."""
     rscript = shutil.which("Rscript")
@@ -252,16 +309,26 @@ def main() -> None:
                         help="values per family in the fit-cost rows of the families beyond the first five")
     parser.add_argument("--only-families", action="store_true",
                         help="measure only those fit-cost rows (a few minutes: scipy.stats.fit is slow)")
+    parser.add_argument("--regress-rows", type=int, default=10**6, help="rows of the regression benchmark")
+    parser.add_argument("--only-regress", action="store_true", help="measure only mlfit regress against statsmodels")
     parser.add_argument("--write", metavar="FILE", help="also write the results as markdown to FILE")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = parser.parse_args()
-    rows = family_fit_cost(args) if args.only_families else run(args)
+    if args.only_regress:
+        folder = tempfile.mkdtemp(prefix="mlfit-bench-")
+        try:
+            rows = regress_cost(folder, args)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    else:
+        rows = family_fit_cost(args) if args.only_families else run(args)
     if args.json:
         print(json.dumps(rows))
         return
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = (f"--only-families --family-rows {args.family_rows}" if args.only_families
-               else f"--rows {args.rows} --family-rows {args.family_rows}")
+    command = (f"--only-regress --regress-rows {args.regress_rows}" if args.only_regress
+               else f"--only-families --family-rows {args.family_rows}" if args.only_families
+               else f"--rows {args.rows} --family-rows {args.family_rows} --regress-rows {args.regress_rows}")
     report = (f"# mlfit benchmark\n\n{stamp}; {machine()}.\n\n"
               f"`python benchmarks/run.py {command} --repeat {args.repeat}`: medians of {args.repeat} "
               f"runs, each command in a fresh process.\n\n{table(rows)}\n")

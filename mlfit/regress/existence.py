@@ -30,11 +30,15 @@ def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str])
     n, p = X.shape
     if p == 0:
         return {}
+    if p == 1:  # one column is collinear only with nothing: all zeros
+        return {} if np.any(X[:, 0] != 0) and n >= 1 else {names[0]: []}
     w = np.ones(n) if weights is None else weights
     scaled = np.sqrt(w)[:, None] * (X @ Scaling.of(X, weights, orthonormal=False).A)
     norms = np.linalg.norm(scaled, axis=0)
     norms[norms == 0] = 1.0
-    _, R, pivots = linalg.qr(scaled / norms, mode="economic", pivoting=True)
+    # The pivoted QR of X's R decides the rank as X's own would (the same singular values), at p x p cost
+    R0 = linalg.qr(scaled / norms, mode="r", check_finite=False)[0][:p]
+    _, R, pivots = linalg.qr(R0, pivoting=True)
     diagonal = np.abs(np.diag(R))
     tolerance = max(n, p) * np.finfo(float).eps * 64 * (diagonal[0] if len(diagonal) else 1.0)
     rank = int(np.sum(diagonal > tolerance))

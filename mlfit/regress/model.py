@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import linalg, optimize
 
 from .design import Design
 
@@ -47,9 +47,9 @@ class Scaling:
         # Then orthonormalised (weighted, columns of mean square 1): the NLL's curvature is then
         # near the identity's for every family, however collinear the columns (Filip's degree-10
         # polynomial), so the optimiser's steps do not depend on the design's conditioning.
-        if not orthonormal:
+        if not orthonormal or p == 1:  # one column: scaling is all orthonormalising does
             return cls(A)
-        _, R = np.linalg.qr(np.sqrt(w)[:, None] * (X @ A))
+        R = linalg.qr(np.sqrt(w)[:, None] * (X @ A), mode="r", check_finite=False)[0][:p]
         diagonal = np.abs(np.diag(R))
         if diagonal.min() > diagonal.max() * len(X) * np.finfo(float).eps:
             A = A @ np.linalg.solve(R, np.eye(p)) * np.sqrt(total)
@@ -188,13 +188,18 @@ def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> Numeri
         return value if np.isfinite(value) else np.inf
 
     def trust_region(theta, smoothing=None):
+        last = {}  # the Hessian at the point fun saw last: scipy asks for it there, once accepted
+
         def fun(theta):
-            value, gradient, _ = model.derivatives(theta, order=1, smoothing=smoothing)
+            value, gradient, hessian = model.derivatives(theta, order=2, smoothing=smoothing)
+            last.update(theta=np.array(theta), hessian=hessian)
             if not np.isfinite(value):
                 return np.inf, np.zeros_like(theta)
             return value / scale, gradient / scale
 
         def hess(theta):
+            if "theta" in last and np.array_equal(last["theta"], theta):
+                return last["hessian"] / scale
             return model.derivatives(theta, order=2, smoothing=smoothing)[2] / scale
 
         found = optimize.minimize(fun, theta, jac=True, hess=hess, method="trust-exact",

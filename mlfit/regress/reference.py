@@ -63,8 +63,10 @@ def least_squares(model: ConditionalModel) -> Reference:
     n, p = X.shape
     A = Scaling.of(X, model.weights, orthonormal=False).A
     root = np.sqrt(w)
-    Q, R = np.linalg.qr(root[:, None] * (X @ A))
-    beta = A @ linalg.solve_triangular(R, Q.T @ (root * y)) if p else np.zeros(0)
+    # R of [X A | y] holds R of X A and, in its last column, Q'y: no Q is formed
+    augmented = linalg.qr(np.column_stack([root[:, None] * (X @ A), root * y]), mode="r", check_finite=False)[0]
+    R, projected = augmented[:p, :p], augmented[:p, p]
+    beta = A @ linalg.solve_triangular(R, projected) if p else np.zeros(0)
     # Refinement on the semi-normal equations: beta += (X'WX)^-1 X'W(y - X beta), the inverse
     # through the same R, the residual and X'W r computed exactly (small problems) or in
     # extended precision. Each pass gains what the condition of the scaled columns allows; with
@@ -74,7 +76,7 @@ def least_squares(model: ConditionalModel) -> Reference:
         gradient = residuals.gradient(beta)
         step = A @ linalg.solve_triangular(R, linalg.solve_triangular(R, A.T @ gradient, trans="T"))
         beta = beta + step
-        if np.all(np.abs(step) <= 2.0 ** -60 * np.abs(beta)):
+        if np.all(np.abs(step) <= np.finfo(float).eps * np.abs(beta)):  # below float64's resolution
             break
     rss = residuals.sum_of_squares(beta)
     inverse_R = linalg.solve_triangular(R, np.eye(p)) if p else np.zeros((0, 0))
