@@ -405,3 +405,26 @@ def test_predict_never_writes_over_the_input(tmp_path):
 def test_sigma_is_for_the_normal_family_only():
     result = run(["regress", "sample_data/cars.csv", "am ~ wt", "-d", "bernoulli", "--sigma", "~ wt"])
     assert result.exit_code == 2 and "--sigma" in result.stderr
+
+
+def test_hostile_designs_are_one_line_errors(tmp_path):
+    huge = _write(tmp_path, "huge.csv", [["y", "x"], [1, "1e308"], [2, 5], [3, 7]])
+    result = run(["regress", huge, "y ~ x", "-d", "normal"])
+    assert result.exit_code == 1 and "row 1: the formula term 'x' is 1e+308" in result.stderr
+    ids = _write(tmp_path, "ids.csv", [["y", "id"]] + [[i % 7, f"id{i}"] for i in range(1200)])
+    result = run(["regress", ids, "y ~ id", "-d", "normal"])
+    assert result.exit_code == 2 and "column 'id' has 1,200 distinct values" in result.stderr
+    classes = _write(tmp_path, "classes.csv", [["y", "x"]] + [[f"c{i}", i] for i in range(1200)])
+    result = run(["regress", classes, "y ~ x", "-d", "categorical"])
+    assert result.exit_code == 2 and "1,200 classes" in result.stderr
+    one_class = _write(tmp_path, "one.csv", [["y", "x"], ["a", 1], ["a", 2]])
+    result = run(["regress", one_class, "y ~ x", "-d", "categorical"])
+    assert result.exit_code == 2 and "one class only" in result.stderr
+    empty = _write(tmp_path, "empty.csv", [["y", "x"]])
+    assert run(["regress", empty, "y ~ x", "-d", "normal"]).exit_code == 1
+
+
+def test_a_constant_column_is_named_as_such():
+    result = regress({"y": [1.0, 2.0, 4.0, 3.0], "x": [1.0, 2.0, 3.0, 5.0], "c": [7.0] * 4}, "y ~ x + c", "normal")
+    assert result.aliased == {"c": []}
+    assert any("'c' is constant" in w for w in result.warnings())

@@ -123,9 +123,22 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
         raise DataError(f"{label}: the columns of {formula!r} have {what}; there is nothing to fit", kind="empty")
     cells = {c.name: _kept(c, rows) for c in columns if c.name in in_formulas or c.name == weights}
     frame = pd.DataFrame({name: _typed(cells[name]) for name in in_formulas})
+    for name in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[name]) and frame[name].nunique() > MAX_COEFFICIENTS:
+            raise UsageError(f"{label}: column '{name}' has {frame[name].nunique():,} distinct values: as a categorical "
+                             f"term it would make more than the {MAX_COEFFICIENTS:,} coefficients regress fits")
     y, classes = _response(response, cells, frame, family, label, rows)
+    if classes is not None and len(classes) - 1 > MAX_COEFFICIENTS:
+        raise UsageError(f"{label}: the response '{response}' has {len(classes):,} classes: more than the "
+                         f"{MAX_COEFFICIENTS:,} coefficients regress fits")
     X, term_names, offset = _matrix(terms, frame, label, rows, "formula")
     Z, sigma_names, sigma_offset = _matrix(sigma_terms, frame, label, rows, "--sigma")
+    size = X.shape[1] * max(len(classes or ()) - 1, 1) + Z.shape[1]
+    if size > MAX_COEFFICIENTS:
+        raise UsageError(f"formula {formula!r} makes {size:,} coefficients; regress fits up to {MAX_COEFFICIENTS:,}")
+    _within_range(y[:, None] if classes is None else np.zeros((len(y), 0)), [response], rows, label, "response")
+    _within_range(X, term_names, rows, label, "formula term")
+    _within_range(Z, sigma_names, rows, label, "--sigma term")
     if sigma_offset is not None:
         raise UsageError("--sigma: offset() belongs in the formula of the mean")
     w = None
@@ -135,6 +148,19 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
             raise DataError(f"{label}: column '{weights}': the weights of the rows used sum to 0; there is nothing "
                             "to fit", kind="empty")
     return Design(label, formula, response, y, classes, X, term_names, Z, sigma_names, offset, w, rows, dropped)
+
+
+MAX_COEFFICIENTS = 1000  # beyond this the dense design and its information matrix are not worth holding
+# A value whose square float64 cannot hold: sums of squares and cross-products would overflow.
+LARGEST = 1e150
+
+
+def _within_range(values: np.ndarray, names: list[str], rows: np.ndarray, label: str, what: str) -> None:
+    big = np.abs(values) > LARGEST
+    if big.any():
+        i, j = (int(k[0]) for k in np.nonzero(big))
+        raise DataError(f"{label}: row {rows[i]}: the {what} '{names[j]}' is {show(values[i, j])}, whose square "
+                        f"float64 cannot hold; rescale it (e.g. I(x / 1e150))", kind="value", row=int(rows[i]))
 
 
 def _kept(column: Column, rows: np.ndarray) -> Column:

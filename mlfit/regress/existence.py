@@ -49,7 +49,7 @@ def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str])
     for j in sorted(pivots[rank:].tolist()):
         combination, *_ = np.linalg.lstsq(scaled[:, kept], scaled[:, j], rcond=None)
         big = np.abs(combination) > 1e-8 * max(np.abs(combination).max(initial=0.0), 1e-300)
-        aliased[names[j]] = [names[kept[i]] for i in np.flatnonzero(big)]
+        aliased[names[j]] = [names[kept[i]] for i in np.flatnonzero(big)] if np.any(scaled[:, j]) else []
     return aliased
 
 
@@ -129,8 +129,9 @@ def divergence(model) -> Divergence | None:
     strict = gains > STRICT
     terms = _terms(model, direction, [""])
     return Divergence("zero counts", terms, rows[strict],
-                      f"every count is 0 on the {int(strict.sum())} rows where {', '.join(terms)} "
-                      "point, so their fitted rate goes to 0 and the coefficients run to infinity")
+                      f"every count is 0 on the {int(strict.sum())} rows that a combination of {', '.join(terms)} "
+                      "can push down without moving the others, so their fitted rate goes to 0 and the coefficients "
+                      "run to infinity")
 
 
 def _best_direction(margins: np.ndarray, size: int, equal: np.ndarray | None = None):

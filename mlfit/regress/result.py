@@ -124,7 +124,8 @@ class RegressionResult:
         where = f"{self.source}: {self.formula!r}"
         out = []
         if self.aliased:
-            parts = [f"'{t}' is a combination of {', '.join(repr(c) for c in of) or 'nothing'}"
+            parts = [f"'{t}' is a combination of {', '.join(repr(c) for c in of)}" if of else
+                     f"'{t}' is constant on the rows used (the intercept holds it) or all 0"
                      for t, of in self.aliased.items()]
             out.append(f"{where}: collinear columns, left out of the fit (their coefficients do not exist): "
                        + "; ".join(parts))
