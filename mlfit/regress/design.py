@@ -123,7 +123,7 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
         raise DataError(f"{label}: the columns of {formula!r} have {what}; there is nothing to fit", kind="empty")
     cells = {c.name: _kept(c, rows) for c in columns if c.name in in_formulas or c.name == weights}
     frame = pd.DataFrame({name: _typed(cells[name]) for name in in_formulas})
-    for name in frame.columns:
+    for name in used_columns([terms, sigma_terms], list(frame.columns)):
         if not pd.api.types.is_numeric_dtype(frame[name]) and frame[name].nunique() > MAX_COEFFICIENTS:
             raise UsageError(f"{label}: column '{name}' has {frame[name].nunique():,} distinct values: as a categorical "
                              f"term it would make more than the {MAX_COEFFICIENTS:,} coefficients regress fits")

@@ -49,7 +49,9 @@ def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str])
     for j in sorted(pivots[rank:].tolist()):
         combination, *_ = np.linalg.lstsq(scaled[:, kept], scaled[:, j], rcond=None)
         big = np.abs(combination) > 1e-8 * max(np.abs(combination).max(initial=0.0), 1e-300)
-        aliased[names[j]] = [names[kept[i]] for i in np.flatnonzero(big)] if np.any(scaled[:, j]) else []
+        # a constant column is 0 once centred (to rounding): the intercept holds it
+        constant = np.linalg.norm(scaled[:, j]) <= 1e-12 * np.sqrt(w.sum())
+        aliased[names[j]] = [] if constant else [names[kept[i]] for i in np.flatnonzero(big)]
     return aliased
 
 
