@@ -164,6 +164,8 @@ def _within_range(values: np.ndarray, names: list[str], rows: np.ndarray, label:
 
 
 def _kept(column: Column, rows: np.ndarray) -> Column:
+    if len(column.rows) == len(rows):  # nothing of this column was left out
+        return column
     at = np.searchsorted(column.rows, rows)
     return Column(column.source, column.name, column.values[at], rows, 0, column.decimal)
 

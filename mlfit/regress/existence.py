@@ -25,7 +25,7 @@ SHOWN_ROWS = 10
 def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str]) -> dict:
     """{column left out: the earlier columns it is a combination of}, by a pivoted QR of the
     centred, scaled columns; empty for a design of full rank."""
-    from .model import Scaling
+    from .model import Scaling, triangular_factor
 
     n, p = X.shape
     if p == 0:
@@ -37,7 +37,7 @@ def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str])
     norms = np.linalg.norm(scaled, axis=0)
     norms[norms == 0] = 1.0
     # The pivoted QR of X's R decides the rank as X's own would (the same singular values), at p x p cost
-    R0 = linalg.qr(scaled / norms, mode="r", check_finite=False)[0][:p]
+    R0 = triangular_factor(scaled / norms)
     _, R, pivots = linalg.qr(R0, pivoting=True)
     diagonal = np.abs(np.diag(R))
     tolerance = max(n, p) * np.finfo(float).eps * 64 * (diagonal[0] if len(diagonal) else 1.0)

@@ -49,7 +49,7 @@ class Scaling:
         # polynomial), so the optimiser's steps do not depend on the design's conditioning.
         if not orthonormal or p == 1:  # one column: scaling is all orthonormalising does
             return cls(A)
-        R = linalg.qr(np.sqrt(w)[:, None] * (X @ A), mode="r", check_finite=False)[0][:p]
+        R = triangular_factor(np.sqrt(w)[:, None] * (X @ A))
         diagonal = np.abs(np.diag(R))
         if diagonal.min() > diagonal.max() * len(X) * np.finfo(float).eps:
             A = A @ np.linalg.solve(R, np.eye(p)) * np.sqrt(total)
@@ -82,6 +82,8 @@ class ConditionalModel:
         self.sizes = [B.shape[1] for B in self.blocks]
         self.starts = np.cumsum([0, *self.sizes])
         self.total_weight = float(len(self.y) if self.weights is None else self.weights.sum())
+        constant_scale = family.name == "normal" and Z.shape[1] == 1 and np.all(Z == 1.0)
+        self.gram = CrossProducts.of(self) if constant_scale else None
 
     @property
     def size(self) -> int:
@@ -122,9 +124,13 @@ class ConditionalModel:
         rows = self.row_nll(theta, scaled)
         return float(rows.sum() if self.weights is None else self.weights @ rows)
 
-    def derivatives(self, theta: np.ndarray, order: int = 2, scaled: bool = True, smoothing: float | None = None):
+    def derivatives(self, theta: np.ndarray, order: int = 2, scaled: bool = True, smoothing: float | None = None,
+                    by_rows: bool = False):
         """The total NLL, its gradient and (order 2) Hessian with respect to the stacked coefficients;
-        with `smoothing`, of the family's smoothed NLL (laplace's kinks rounded off at that width)."""
+        with `smoothing`, of the family's smoothed NLL (laplace's kinks rounded off at that width).
+        The normal model with a constant sigma is evaluated from its cross-products unless `by_rows`."""
+        if self.gram is not None and scaled and smoothing is None and not by_rows:
+            return self.gram.derivatives(theta, order)
         blocks = self.scaled_blocks if scaled else self.blocks
         with np.errstate(over="ignore", invalid="ignore"):
             etas = self.etas(theta, scaled)
@@ -156,6 +162,57 @@ class ConditionalModel:
                     spread = _spread(self.y, self.weights)
                     theta[start + intercept] = np.log(spread) if spread > 0 else 0.0
         return theta
+
+
+class CrossProducts:
+    """The normal model with a constant sigma depends on the rows only through the weighted
+    cross-products of [scaled columns, response]: its NLL, gradient and Hessian cost O(p^2) per
+    evaluation, whatever the number of rows. The response is centred first (the intercept takes
+    its mean), so the residual sum of squares is not a small difference of large sums."""
+
+    def __init__(self, xx, xy, yy, shift, total):
+        self.xx, self.xy, self.yy, self.shift, self.total = xx, xy, yy, shift, total
+
+    @classmethod
+    def of(cls, model) -> "CrossProducts":
+        X, y = model.scaled_blocks[0], model.y if model.offset is None else model.y - model.offset
+        w = np.ones(len(y)) if model.weights is None else model.weights
+        p = X.shape[1]
+        intercept = next((j for j in range(p) if np.all(model.blocks[0][:, j] == 1.0)), None)
+        centre = float(w @ y / w.sum()) if intercept is not None else 0.0
+        # the scaled coefficients that make the constant 1: X e_intercept = 1, scaled = X A
+        shift = centre * np.linalg.solve(model.scalings[0].A, np.eye(p)[intercept]) if intercept is not None \
+            else np.zeros(p)
+        centred = y - centre
+        weighted = w[:, None] * X
+        return cls(X.T @ weighted, weighted.T @ centred, float(w @ (centred * centred)), shift, float(w.sum()))
+
+    def derivatives(self, theta, order: int = 2):
+        b, log_sigma = theta[:-1] - self.shift, theta[-1]
+        xxb = self.xx @ b
+        squares = max(self.yy - 2.0 * b @ self.xy + b @ xxb, 0.0)
+        with np.errstate(over="ignore"):
+            precision = np.exp(-2.0 * log_sigma)
+        value = self.total * (0.5 * np.log(2 * np.pi) + log_sigma) + 0.5 * precision * squares
+        if order == 0:
+            return float(value), None, None
+        slope = xxb - self.xy
+        gradient = np.append(precision * slope, self.total - precision * squares)
+        if order == 1:
+            return float(value), gradient, None
+        p = len(b)
+        hessian = np.empty((p + 1, p + 1))
+        hessian[:p, :p] = precision * self.xx
+        hessian[:p, p] = hessian[p, :p] = -2.0 * precision * slope
+        hessian[p, p] = 2.0 * precision * squares
+        return float(value), gradient, hessian
+
+
+def triangular_factor(M: np.ndarray) -> np.ndarray:
+    """R of M = QR (min(n, p) x p), without forming Q: LAPACK's raw output, its upper triangle."""
+    raw, _ = linalg.qr(np.asfortranarray(M), mode="raw", overwrite_a=True, check_finite=False)[0]
+    k = min(M.shape)
+    return np.triu(raw[:k, :])
 
 
 def _spread(y: np.ndarray, weights: np.ndarray | None) -> float:
@@ -207,7 +264,8 @@ def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> Numeri
         if not found.success:
             # Near the optimum the NLL's changes fall below float64's resolution and the trust
             # region stops "failing to predict improvement": at a stationary point that is convergence.
-            _, gradient = fun(found.x)
+            # (summed row by row: cross-products lose the last digits where the columns are nearly collinear)
+            gradient = model.derivatives(found.x, order=1, smoothing=smoothing, by_rows=True)[1] / scale
             if np.all(np.isfinite(gradient)) and np.max(np.abs(gradient), initial=0.0) <= STATIONARY:
                 found.success = True
                 found.message = f"stationary: the gradient is below {STATIONARY:g} ({found.message})"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, optimize, special
 
-from .model import ConditionalModel, Scaling
+from .model import ConditionalModel, Scaling, triangular_factor
 
 EXTENDED = np.longdouble
 MAX_ITERATIONS = 200
@@ -64,7 +64,7 @@ def least_squares(model: ConditionalModel) -> Reference:
     A = Scaling.of(X, model.weights, orthonormal=False).A
     root = np.sqrt(w)
     # R of [X A | y] holds R of X A and, in its last column, Q'y: no Q is formed
-    augmented = linalg.qr(np.column_stack([root[:, None] * (X @ A), root * y]), mode="r", check_finite=False)[0]
+    augmented = triangular_factor(np.column_stack([root[:, None] * (X @ A), root * y]))
     R, projected = augmented[:p, :p], augmented[:p, p]
     beta = A @ linalg.solve_triangular(R, projected) if p else np.zeros(0)
     # Refinement on the semi-normal equations: beta += (X'WX)^-1 X'W(y - X beta), the inverse
@@ -190,8 +190,7 @@ def iteratively_reweighted(model: ConditionalModel) -> Reference:
         mu = special.expit(eta) if logit else np.exp(eta)
         variance = mu * (1.0 - mu) if logit else mu
         working = eta - offset + (y - mu) / np.maximum(variance, 1e-300)
-        root = np.sqrt(w * variance)
-        candidate, *_ = np.linalg.lstsq(root[:, None] * X, root * working, rcond=None)
+        candidate = _weighted_least_squares(X, working, w * variance)
         if theta is not None:
             candidate = _halved(model, theta, candidate)
         current = model.nll(candidate)
@@ -204,6 +203,22 @@ def iteratively_reweighted(model: ConditionalModel) -> Reference:
     link = "logit" if logit else "log"
     return Reference(model.to_original(theta), model.nll(theta),
                      f"iteratively reweighted least squares (Fisher scoring, {link} link)", converged, iterations)
+
+
+def _weighted_least_squares(X, z, weights):
+    """argmin sum weights (z - X theta)^2 through the normal equations: X is the model's
+    orthonormalised design, whose weighted Gram matrix is well conditioned wherever the weights
+    are; where they are not (probabilities near 0 or 1), through a least-squares solver."""
+    weighted = weights[:, None] * X
+    gram = X.T @ weighted
+    try:
+        factor = linalg.cho_factor(gram, check_finite=False)
+        if np.linalg.cond(gram) < 1e8:
+            return linalg.cho_solve(factor, weighted.T @ z, check_finite=False)
+    except (linalg.LinAlgError, ValueError):
+        pass
+    root = np.sqrt(weights)
+    return np.linalg.lstsq(root[:, None] * X, root * z, rcond=None)[0]
 
 
 def multinomial_newton(model: ConditionalModel) -> Reference:
