@@ -17,7 +17,7 @@ from scipy import linalg, optimize
 from .design import Design
 
 GRADIENT_TOLERANCE = 1e-10  # on the gradient of the mean NLL per unit weight, in scaled coordinates
-STATIONARY = 1e-7  # a gradient this small where the trust region can no longer improve is the optimum
+STATIONARY = 1e-12  # relative NLL gain of a Newton step below which a stalled trust region is at the optimum
 
 
 @dataclass(frozen=True)
@@ -263,12 +263,18 @@ def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> Numeri
                                   options={"gtol": GRADIENT_TOLERANCE, "maxiter": 500})
         if not found.success:
             # Near the optimum the NLL's changes fall below float64's resolution and the trust
-            # region stops "failing to predict improvement": at a stationary point that is convergence.
-            # (summed row by row: cross-products lose the last digits where the columns are nearly collinear)
-            gradient = model.derivatives(found.x, order=1, smoothing=smoothing, by_rows=True)[1] / scale
-            if np.all(np.isfinite(gradient)) and np.max(np.abs(gradient), initial=0.0) <= STATIONARY:
+            # region stops "failing to predict improvement". If a Newton step from there would
+            # gain less than float64 can show (its decrement, summed row by row: cross-products
+            # lose the last digits where the columns are nearly collinear), that is the optimum.
+            value, gradient, hessian = model.derivatives(found.x, order=2, smoothing=smoothing, by_rows=True)
+            try:
+                decrement = 0.5 * gradient @ np.linalg.solve(hessian, gradient)
+            except np.linalg.LinAlgError:
+                decrement = np.inf
+            if np.isfinite(decrement) and abs(decrement) <= STATIONARY * max(abs(value), 1.0):
                 found.success = True
-                found.message = f"stationary: the gradient is below {STATIONARY:g} ({found.message})"
+                found.message = (f"stationary: a Newton step would lower the NLL by {abs(decrement):.1e} "
+                                 f"({found.message})")
         return found
 
     if model.family.smooth:
