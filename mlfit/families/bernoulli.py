@@ -90,14 +90,16 @@ class Bernoulli(Family):
 
     def conditional_nll(self, y, etas, order=0):
         eta = etas[:, 0]
-        value = np.logaddexp(0.0, eta) - y * eta  # log(1 + e^eta) - y*eta, without overflow
+        small = np.exp(-np.abs(eta))  # in (0, 1]: log(1 + e^eta) and the sigmoid without overflow
+        value = np.maximum(eta, 0.0) - y * eta + np.log1p(small)
         if order == 0:
             return value, None, None
-        p = special.expit(eta)
+        share = 1.0 / (1.0 + small)
+        p = np.where(eta >= 0, share, small * share)
         gradient = (p - y)[:, None]
         if order == 1:
             return value, gradient, None
-        return value, gradient, (p * special.expit(-eta))[:, None, None]
+        return value, gradient, (small * share * share)[:, None, None]
 
     def conditional_params(self, etas):
         return {"p": special.expit(etas[:, 0])}

@@ -184,16 +184,17 @@ def iteratively_reweighted(model: ConditionalModel) -> Reference:
     logit = model.predictors[0].link == "logit"
     mu = (w * y + 0.5) / (w + 1.0) if logit else y + 0.1  # glm's starting values
     eta = special.logit(mu) if logit else np.log(mu)
-    theta, previous, iterations = None, np.inf, 0
+    theta, previous, current, iterations = None, np.inf, np.inf, 0
     converged = False
     for iterations in range(1, MAX_ITERATIONS + 1):
         mu = special.expit(eta) if logit else np.exp(eta)
         variance = mu * (1.0 - mu) if logit else mu
         working = eta - offset + (y - mu) / np.maximum(variance, 1e-300)
         candidate = _weighted_least_squares(X, working, w * variance)
-        if theta is not None:
-            candidate = _halved(model, theta, candidate)
-        current = model.nll(candidate)
+        if theta is None:
+            current = model.nll(candidate)
+        else:
+            candidate, current = _halved(model, theta, candidate, before=current)
         step = np.inf if theta is None else float(np.max(np.abs(candidate - theta), initial=0.0))
         theta, eta = candidate, X @ candidate + offset
         if np.isfinite(previous) and previous - current <= 1e-15 * (abs(current) + 1.0) and step <= 1e-10:
@@ -201,7 +202,7 @@ def iteratively_reweighted(model: ConditionalModel) -> Reference:
             break
         previous = current
     link = "logit" if logit else "log"
-    return Reference(model.to_original(theta), model.nll(theta),
+    return Reference(model.to_original(theta), current,
                      f"iteratively reweighted least squares (Fisher scoring, {link} link)", converged, iterations)
 
 
@@ -246,14 +247,14 @@ def multinomial_newton(model: ConditionalModel) -> Reference:
             step = np.linalg.solve(information, score.ravel())
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(information, score.ravel(), rcond=None)[0]
-        candidate = _halved(model, theta, theta - step)
-        previous, current = current, model.nll(candidate)
+        previous = current
+        candidate, current = _halved(model, theta, theta - step, before=current)
         moved = float(np.max(np.abs(candidate - theta), initial=0.0))
         theta = candidate
         if previous - current <= 1e-15 * (abs(current) + 1.0) and moved <= 1e-10:
             converged = True
             break
-    return Reference(model.to_original(theta), model.nll(theta), "Newton on the multinomial score equations",
+    return Reference(model.to_original(theta), current, "Newton on the multinomial score equations",
                      converged, iterations)
 
 
@@ -276,24 +277,24 @@ def joint_newton(model: ConditionalModel) -> Reference:
             step = np.linalg.solve(hessian, gradient)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
-        candidate = _halved(model, theta, theta - step)
-        previous, current = current, model.nll(candidate)
+        previous = current
+        candidate, current = _halved(model, theta, theta - step, before=current)
         moved = float(np.max(np.abs(candidate - theta), initial=0.0))
         theta = candidate
         if previous - current <= 1e-15 * (abs(current) + 1.0) and moved <= 1e-10:
             converged = True
             break
-    return Reference(model.to_original(theta), model.nll(theta),
+    return Reference(model.to_original(theta), current,
                      "Newton on the score equations, from the least-squares fit", converged, iterations)
 
 
-def _halved(model, theta, candidate, times: int = 60):
-    """The step to `candidate`, halved until the NLL does not rise (a Newton step can overshoot)."""
+def _halved(model, theta, candidate, before: float, times: int = 60):
+    """The step to `candidate`, halved until the NLL does not rise (a Newton step can overshoot):
+    the point and its NLL."""
     with np.errstate(over="ignore", invalid="ignore"):
-        before = model.nll(theta)
         for _ in range(times):
             after = model.nll(candidate)
             if np.isfinite(after) and after <= before + 1e-12 * abs(before):
-                return candidate
+                return candidate, after
             candidate = theta + 0.5 * (candidate - theta)
-    return theta
+    return theta, before

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 NLL_TOLERANCE = 1e-8  # relative (floor 1 nat) difference of the two NLLs that still agrees
 SE_TOLERANCE = 1e-3  # coefficient difference, in standard errors, that still agrees
@@ -118,7 +118,7 @@ class RegressionResult:
         if df <= 0 or not np.isfinite(self.nll):
             return None
         statistic = max(2.0 * (self.null_nll - self.nll), 0.0)
-        return {"statistic": statistic, "df": df, "p_value": float(stats.chi2.sf(statistic, df))}
+        return {"statistic": statistic, "df": df, "p_value": float(special.chdtrc(df, statistic))}
 
     def warnings(self) -> list[str]:
         where = f"{self.source}: {self.formula!r}"
@@ -173,8 +173,8 @@ class RegressionResult:
         se = self.se
         by_coef, by_se = self._by_term(self.coef), self._by_term(se)
         z = None if se is None else np.where(se > 0, self.coef / np.where(se > 0, se, 1.0), np.nan)
-        p_values = None if z is None else 2.0 * stats.norm.sf(np.abs(z))
-        quantile = stats.norm.ppf(0.5 + self.level / 2.0)
+        p_values = None if z is None else 2.0 * special.ndtr(-np.abs(z))
+        quantile = special.ndtri(0.5 + self.level / 2.0)
         low = None if se is None else self.coef - quantile * se
         high = None if se is None else self.coef + quantile * se
         wald = self._by_term(None) if se is None else {
