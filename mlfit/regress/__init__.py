@@ -15,7 +15,8 @@ import numpy as np
 
 from ..data import DEFAULT, Column, ReadOptions
 from ..families import get_family
-from .design import Design, design_of, read_design
+from ..errors import UsageError
+from .design import Design, Streamed, design_of, read_design
 from .fit import fit_design
 from .result import RegressionResult
 
@@ -28,8 +29,17 @@ def regress_file(source: str, formula: str, distribution: str, *, sigma: str | N
     """Fit `formula` ("y ~ x1 + C(group)") to a CSV file (or '-' for standard input) under a
     family (normal, laplace, bernoulli, categorical, poisson). `sigma`: the terms of the normal
     model's log standard deviation ("~ x1"); `weights`: a column of case/frequency weights."""
+    from . import streamed
+
     family = get_family(distribution)
-    design = read_design(source, formula, family, sigma=sigma, weights=weights, options=read_options)
+    design = read_design(source, formula, family, sigma=sigma, weights=weights, options=read_options,
+                         limit=streamed.IN_MEMORY_CELLS)
+    if isinstance(design, Streamed):  # too big to hold: passes over the file
+        if family.predictors() is None:
+            raise UsageError(f"regress fits normal, laplace, bernoulli, categorical and poisson models, not "
+                             f"{family.name}")
+        return streamed.fit_streamed(family, source, formula, sigma=sigma, weights=weights, options=read_options,
+                                     wanted=design.wanted, level=level)
     return fit_design(family, design, level=level, sigma_formula=sigma)
 
 

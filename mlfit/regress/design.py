@@ -80,9 +80,9 @@ def used_columns(texts: list[str], names: list[str]) -> list[str]:
 
 
 def read_design(source: str, formula: str, family, *, sigma: str | None = None, weights: str | None = None,
-                options: ReadOptions = DEFAULT) -> Design:
+                options: ReadOptions = DEFAULT, limit: int | None = None):
     """Read the columns the formula uses, drop rows with a missing cell in any of them (counted),
-    and build the design matrices."""
+    and build the design matrices; past `limit` cells, stop and say which columns to stream."""
     label = "<stdin>" if source == "-" else source
     response, terms = split_formula(formula)
     sigma_terms = scale_terms(sigma)
@@ -98,36 +98,68 @@ def read_design(source: str, formula: str, family, *, sigma: str | None = None, 
         raise UsageError(f"{label}: formula {formula!r} names none of the columns "
                          f"({', '.join(repr(n) for n in names[:8])}{', ...' if len(names) > 8 else ''})",
                          kind="column")
-    columns = [joined(list(chunk)) for chunk in zip(*iter_columns(source, wanted, options=options))]
+    chunks, cells = [], 0
+    for chunk in iter_columns(source, wanted, options=options):
+        chunks.append(chunk)
+        cells += sum(len(c.values) + c.dropped for c in chunk)
+        if limit is not None and cells > limit:
+            return Streamed(wanted)
+    columns = [joined(list(parts)) for parts in zip(*chunks)]
     return design_of(label, columns, formula, family, sigma=sigma, weights=weights)
 
 
-def design_of(label: str, columns: list[Column], formula: str, family, *, sigma: str | None = None,
-              weights: str | None = None) -> Design:
-    """The design from columns already read (missing cells left out, each value with its row)."""
-    response, terms = split_formula(formula)
-    sigma_terms = scale_terms(sigma)
-    in_formulas = used_columns([response, terms, sigma_terms], [c.name for c in columns])
+@dataclass(frozen=True)
+class Streamed:
+    """The answer of read_design for a file past the in-memory limit: the columns to read by passes."""
+    wanted: list[str]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a first pass over a file too big to hold learns, so that every chunk's design has the
+    same columns: which columns are categorical and all their levels, the response's classes."""
+    categorical: dict  # column -> its levels, sorted (text, or numbers for a numeric column inside C())
+    classes: list[str] | None
+    rows: int  # rows used (no missing cell in a used column)
+    dropped: int
+
+
+def complete_rows(columns: list[Column], needed: set, start: int = 0) -> tuple[np.ndarray, int]:
+    """The data rows (from start + 1 on) where every needed column has a value, and how many rows
+    the columns span."""
     total = max(len(c.values) + c.dropped for c in columns)
     complete = np.ones(total, dtype=bool)
     for column in columns:
-        if column.name not in in_formulas and column.name != weights:
+        if column.name not in needed:
             continue
         present = np.zeros(total, dtype=bool)
-        present[column.rows - 1] = True
+        present[column.rows - 1 - start] = True
         complete &= present
-    rows = np.flatnonzero(complete) + 1
+    return np.flatnonzero(complete) + 1 + start, total
+
+
+def design_of(label: str, columns: list[Column], formula: str, family, *, sigma: str | None = None,
+              weights: str | None = None, layout: Layout | None = None, start: int = 0) -> Design:
+    """The design from columns already read (missing cells left out, each value with its row);
+    with a `layout`, of one chunk of a file whose rows begin after row `start`."""
+    response, terms = split_formula(formula)
+    sigma_terms = scale_terms(sigma)
+    in_formulas = used_columns([response, terms, sigma_terms], [c.name for c in columns])
+    rows, total = complete_rows(columns, {*in_formulas, weights}, start)
     dropped = int(total - len(rows))
-    if not len(rows):
+    if not len(rows) and layout is None:
         what = "no rows" if total == 0 else f"no row without a missing cell ({dropped} rows have one)"
         raise DataError(f"{label}: the columns of {formula!r} have {what}; there is nothing to fit", kind="empty")
     cells = {c.name: _kept(c, rows) for c in columns if c.name in in_formulas or c.name == weights}
-    frame = pd.DataFrame({name: _typed(cells[name]) for name in in_formulas})
+    if layout is None:
+        frame = pd.DataFrame({name: _typed(cells[name]) for name in in_formulas})
+    else:
+        frame = pd.DataFrame({name: _laid_out(cells[name], layout) for name in in_formulas})
     for name in used_columns([terms, sigma_terms], list(frame.columns)):
         if not pd.api.types.is_numeric_dtype(frame[name]) and frame[name].nunique() > MAX_COEFFICIENTS:
             raise UsageError(f"{label}: column '{name}' has {frame[name].nunique():,} distinct values: as a categorical "
                              f"term it would make more than the {MAX_COEFFICIENTS:,} coefficients regress fits")
-    y, classes = _response(response, cells, frame, family, label, rows)
+    y, classes = _response(response, cells, frame, family, label, rows, None if layout is None else layout.classes)
     if classes is not None and len(classes) - 1 > MAX_COEFFICIENTS:
         raise UsageError(f"{label}: the response '{response}' has {len(classes):,} classes: more than the "
                          f"{MAX_COEFFICIENTS:,} coefficients regress fits")
@@ -187,13 +219,14 @@ def _typed(column: Column):
                     kind="value", row=int(column.rows[i]))
 
 
-def _response(response: str, cells: dict, frame: pd.DataFrame, family, label: str, rows: np.ndarray):
+def _response(response: str, cells: dict, frame: pd.DataFrame, family, label: str, rows: np.ndarray,
+              classes: list[str] | None = None):
     name = response[1:-1] if response.startswith("`") and response.endswith("`") else response
     if name in cells:
         column = cells[name]
         if not family.support.numeric:  # categorical: the classes as written, numbers in numeric order
             labels = np.array([show_label(v) for v in column.values], dtype=object)
-            distinct = sorted(set(labels), key=_class_order(labels))
+            distinct = classes if classes is not None else sorted(set(labels), key=_class_order(labels))
             index = {c: i for i, c in enumerate(distinct)}
             return np.array([index[v] for v in labels], dtype=np.int64), distinct
         return support_values(column, family).astype(np.float64), None
@@ -211,6 +244,39 @@ def show_label(value) -> str:
     if isinstance(value, str):
         return value.strip()
     return np.format_float_positional(float(value), trim="-")
+
+
+def response_classes(values) -> list[str]:
+    """A categorical response's classes in order: text sorted, numbers in numeric order."""
+    labels = [show_label(v) for v in values]
+    return sorted(set(labels), key=_class_order(labels))
+
+
+def _laid_out(column: Column, layout: Layout):
+    """A chunk's column typed as the first pass found the whole column: categorical with all its
+    levels (so every chunk's dummies are the same), or numbers (a stray word is an error)."""
+    if column.name in layout.categorical:
+        levels = layout.categorical[column.name]
+        values = column.values
+        if levels and not isinstance(levels[0], str):
+            values = _numbers(column)
+        else:
+            values = np.array([str(v) for v in values], dtype=object)
+        return pd.Categorical(values, categories=levels)
+    return _numbers(column)
+
+
+def _numbers(column: Column) -> np.ndarray:
+    values = column.values
+    if values.dtype.kind in "biuf":
+        return values.astype(np.float64)
+    numbers = pd.to_numeric(text_cells(values, column.decimal), errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(np.isnan(numbers))
+    if bad.size:
+        i = bad[0]
+        raise DataError(f"{column.where(i)}: {show(values[i])} is not a number (the column's other cells are)",
+                        kind="value", row=int(column.rows[i]))
+    return numbers
 
 
 def _class_order(labels):

@@ -22,7 +22,7 @@ from scipy import linalg, optimize
 SHOWN_ROWS = 10
 
 
-def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str]) -> dict:
+def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str], centred: bool = True) -> dict:
     """{column left out: the earlier columns it is a combination of}, by a pivoted QR of the
     centred, scaled columns; empty for a design of full rank."""
     from .model import Scaling, triangular_factor
@@ -33,7 +33,7 @@ def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str])
     if p == 1:  # one column is collinear only with nothing: all zeros
         return {} if np.any(X[:, 0] != 0) and n >= 1 else {names[0]: []}
     w = np.ones(n) if weights is None else weights
-    scaled = np.sqrt(w)[:, None] * (X @ Scaling.of(X, weights, orthonormal=False).A)
+    scaled = np.sqrt(w)[:, None] * (X @ Scaling.of(X, weights, orthonormal=False).A if centred else X)
     norms = np.linalg.norm(scaled, axis=0)
     norms[norms == 0] = 1.0
     # The pivoted QR of X's R decides the rank as X's own would (the same singular values), at p x p cost

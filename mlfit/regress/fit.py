@@ -153,65 +153,99 @@ def _null_model(family, design: Design) -> _Null:
     return _Null(solved.nll, model.size)
 
 
+DEVIANCE = {
+    "normal": "sum of squared residuals (R's deviance for the gaussian family)",
+    "laplace": "sum of absolute residuals (the LAD objective)",
+    "poisson": "2 * sum(y log(y/mu) - (y - mu)) (R's glm)",
+    "bernoulli": "2 * NLL (the saturated model of ungrouped rows has likelihood 1)",
+    "categorical": "2 * NLL (the saturated model of ungrouped rows has likelihood 1)",
+}
+
+
 def _deviance(family, design, etas, nll):
+    return deviance_sum(family, design, etas, nll), DEVIANCE[family.name]
+
+
+def deviance_sum(family, design, etas, nll) -> float:
+    """The deviance of these rows (`nll` their NLL), by R's definition for the family."""
     w = np.ones(design.n) if design.weights is None else design.weights
     y = design.y
     if family.name == "normal":
         r = y - etas[:, 0]
-        return float(w @ (r * r)), "sum of squared residuals (R's deviance for the gaussian family)"
+        return float(w @ (r * r))
     if family.name == "laplace":
-        return float(w @ np.abs(y - etas[:, 0])), "sum of absolute residuals (the LAD objective)"
+        return float(w @ np.abs(y - etas[:, 0]))
     if family.name == "poisson":
         mu = np.exp(etas[:, 0])
-        return float(2.0 * (w @ (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu)))), \
-            "2 * sum(y log(y/mu) - (y - mu)) (R's glm)"
-    return 2.0 * nll, "2 * NLL (the saturated model of ungrouped rows has likelihood 1)"
+        return float(2.0 * (w @ (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))))
+    return 2.0 * float(nll)
+
+
+def loss_sums(family, design, etas) -> dict:
+    """The weighted sums a loss is made of, over these rows (they add up chunk by chunk)."""
+    w = np.ones(design.n) if design.weights is None else design.weights
+    y, name = design.y, family.name
+    sums = {"weight": float(w.sum())}
+    if name in ("normal", "laplace"):
+        r = y - etas[:, 0]
+        sums["squares"] = float(w @ (r * r))
+        sums["absolute"] = float(w @ np.abs(r))
+        if name == "normal":  # (an exact fit has sigma 0: this sum is then -inf or undefined, and unused)
+            with np.errstate(all="ignore"):
+                variance = np.exp(2.0 * etas[:, 1])
+                sums["gaussian"] = float(w @ (0.5 * (np.log(variance) + r * r / variance)))
+    elif name == "bernoulli":
+        logit = etas[:, 0]
+        sums["bce"] = float(w @ (np.maximum(logit, 0) - logit * y + np.log1p(np.exp(-np.abs(logit)))))
+    elif name == "categorical":
+        logits = np.column_stack([np.zeros(design.n), etas])
+        log_softmax = logits - special.logsumexp(logits, axis=1, keepdims=True)
+        sums["ce"] = float(w @ -log_softmax[np.arange(design.n), y])
+    else:
+        log_rate = etas[:, 0]
+        sums["poisson"] = float(w @ (np.exp(log_rate) - y * log_rate))
+        sums["log_factorials"] = float(w @ special.gammaln(y + 1))
+    return sums
 
 
 def _loss(family, design, etas, nll, learns_sigma) -> dict:
+    return loss_report(family, loss_sums(family, design, etas), etas[:1], nll, learns_sigma)
+
+
+def loss_report(family, sums, first_etas, nll, learns_sigma) -> dict:
     """The deep-learning loss this NLL is, computed the way a framework computes it, and the NLL
-    rebuilt from it by the exact identity."""
-    w = np.ones(design.n) if design.weights is None else design.weights
-    total = float(w.sum())
-    y = design.y
+    rebuilt from it by the exact identity. `first_etas`: a row's linear predictors (the constant
+    scale is read from it)."""
+    total = sums["weight"]
     name = family.name
     if name == "normal" and not learns_sigma:
-        r = y - etas[:, 0]
-        mse = float(w @ (r * r)) / total
-        sigma = math.exp(etas[0, 1])
+        mse = sums["squares"] / total
+        sigma = math.exp(first_etas[0, 1])
         return {"name": "mean squared error", "value": mse,
                 "identity": "NLL = n/2*log(2*pi*sigma^2) + n*MSE/(2*sigma^2); at the MLE sigma^2 = MSE, so "
                 "NLL = n/2*(log(2*pi*MSE) + 1)",
                 "nll_from_loss": -math.inf if sigma == 0 else
                 total / 2 * math.log(2 * math.pi * sigma * sigma) + total * mse / (2 * sigma * sigma)}
     if name == "normal":
-        variance = np.exp(2.0 * etas[:, 1])
-        r = y - etas[:, 0]
-        value = float(w @ (0.5 * (np.log(variance) + r * r / variance))) / total + 0.5 * math.log(2 * math.pi)
+        value = sums["gaussian"] / total + 0.5 * math.log(2 * math.pi)
         return {"name": "Gaussian NLL with a predicted variance (torch.nn.GaussianNLLLoss(full=True))",
                 "value": value, "identity": "NLL = n*GaussianNLL", "nll_from_loss": total * value}
     if name == "laplace":
-        r = y - etas[:, 0]
-        mae = float(w @ np.abs(r)) / total
-        b = math.exp(etas[0, 1])
+        mae = sums["absolute"] / total
+        b = math.exp(first_etas[0, 1])
         return {"name": "mean absolute error", "value": mae,
                 "identity": "NLL = n*log(2*b) + n*MAE/b; at the MLE b = MAE, so NLL = n*(log(2*MAE) + 1)",
                 "nll_from_loss": -math.inf if b == 0 else total * math.log(2 * b) + total * mae / b}
     if name == "bernoulli":
-        logit = etas[:, 0]
-        bce = float(w @ (np.maximum(logit, 0) - logit * y + np.log1p(np.exp(-np.abs(logit))))) / total
+        bce = sums["bce"] / total
         return {"name": "binary cross-entropy with logits (torch.nn.BCEWithLogitsLoss)", "value": bce,
                 "identity": "NLL = n*BCE", "nll_from_loss": total * bce}
     if name == "categorical":
-        logits = np.column_stack([np.zeros(design.n), etas])
-        log_softmax = logits - special.logsumexp(logits, axis=1, keepdims=True)
-        ce = float(w @ -log_softmax[np.arange(design.n), y]) / total
+        ce = sums["ce"] / total
         return {"name": "cross-entropy of log-softmax (torch.nn.CrossEntropyLoss)", "value": ce,
                 "identity": "NLL = n*CE", "nll_from_loss": total * ce}
-    log_rate = etas[:, 0]
-    value = float(w @ (np.exp(log_rate) - y * log_rate)) / total
-    log_factorials = float(w @ special.gammaln(y + 1))
+    value = sums["poisson"] / total
     return {"name": "Poisson NLL with log input (torch.nn.PoissonNLLLoss(log_input=True))", "value": value,
-            "log_factorial_sum": log_factorials,
+            "log_factorial_sum": sums["log_factorials"],
             "identity": "NLL = n*PoissonNLL + sum(log(y!)): the loss leaves out log(y!), constant in the coefficients",
-            "nll_from_loss": total * value + log_factorials}
+            "nll_from_loss": total * value + sums["log_factorials"]}

@@ -154,14 +154,27 @@ class ConditionalModel:
     def neutral_start(self) -> np.ndarray:
         """Every coefficient 0, but a scale predictor's intercept at the log of the response's
         spread: the NLL is then of the order of one nat per row, whatever the response's units."""
-        theta = np.zeros(self.size)
-        for predictor, B, start in zip(self.predictors, self.blocks, self.starts[:-1]):
-            if predictor.role == "scale" and B.shape[1]:
-                intercept = next((j for j in range(B.shape[1]) if np.all(B[:, j] == 1.0)), None)
-                if intercept is not None:
-                    spread = _spread(self.y, self.weights)
-                    theta[start + intercept] = np.log(spread) if spread > 0 else 0.0
-        return theta
+        return self.to_scaled(self.neutral_coefficients(_spread(self.y, self.weights)))
+
+    def neutral_coefficients(self, spread: float) -> np.ndarray:
+        coef = np.zeros(self.size)
+        for predictor, terms, start in zip(self.predictors, self.term_names(), self.starts[:-1]):
+            if predictor.role == "scale" and "Intercept" in terms:
+                coef[start + terms.index("Intercept")] = np.log(spread) if spread > 0 else 0.0
+        return coef
+
+    def term_names(self) -> list[list[str]]:
+        return [self.design.terms if p.role == "mean" else self.design.scale_terms for p in self.predictors]
+
+
+@dataclass(frozen=True)
+class NumericalFit:
+    coef: np.ndarray  # on the columns as given
+    nll: float
+    method: str
+    iterations: int
+    converged: bool
+    message: str
 
 
 class CrossProducts:
@@ -187,10 +200,13 @@ class CrossProducts:
         weighted = w[:, None] * X
         return cls(X.T @ weighted, weighted.T @ centred, float(w @ (centred * centred)), shift, float(w.sum()))
 
+    def squares(self, b, xxb) -> float:
+        return max(self.yy - 2.0 * b @ self.xy + b @ xxb, 0.0)
+
     def derivatives(self, theta, order: int = 2):
         b, log_sigma = theta[:-1] - self.shift, theta[-1]
         xxb = self.xx @ b
-        squares = max(self.yy - 2.0 * b @ self.xy + b @ xxb, 0.0)
+        squares = self.squares(b, xxb)
         with np.errstate(over="ignore"):
             precision = np.exp(-2.0 * log_sigma)
         value = self.total * (0.5 * np.log(2 * np.pi) + log_sigma) + 0.5 * precision * squares
@@ -208,6 +224,21 @@ class CrossProducts:
         return float(value), gradient, hessian
 
 
+class FactorSquares(CrossProducts):
+    """The same from the triangular factor of [X D | y] (a streamed QR): on scaled coefficients
+    theta = k * u, where u solves R u = c, the residual sum of squares is |c - k theta|^2 + r^2
+    exactly, a sum of squares rather than a difference of large sums."""
+
+    def __init__(self, c, r, k, total):
+        p = len(c)
+        super().__init__(k * k * np.eye(p), k * c, float(c @ c + r * r), np.zeros(p), total)
+        self.c, self.r, self.k = c, r, k
+
+    def squares(self, b, xxb) -> float:
+        difference = self.c - self.k * b
+        return float(difference @ difference + self.r * self.r)
+
+
 def triangular_factor(M: np.ndarray) -> np.ndarray:
     """R of M = QR (min(n, p) x p), without forming Q: LAPACK's raw output, its upper triangle."""
     raw, _ = linalg.qr(np.asfortranarray(M), mode="raw", overwrite_a=True, check_finite=False)[0]
@@ -220,16 +251,6 @@ def _spread(y: np.ndarray, weights: np.ndarray | None) -> float:
     w = np.ones(len(y)) if weights is None else weights
     centre = (w @ y) / w.sum()
     return float(np.sqrt((w @ (y - centre) ** 2) / w.sum()))
-
-
-@dataclass(frozen=True)
-class NumericalFit:
-    coef: np.ndarray  # on the columns as given
-    nll: float
-    method: str
-    iterations: int
-    converged: bool
-    message: str
 
 
 def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> NumericalFit:

@@ -15,6 +15,8 @@ CALIBRATION_BINS = 10
 def panels(result) -> dict:
     if result.divergence is not None:
         raise UsageError("no plot of a model whose maximum-likelihood estimate does not exist")
+    if result.passes:
+        raise UsageError("the regression plot draws every row: a file this big is fitted by passes and not held")
     family, y = result.distribution, result.model.y
     weights = result.model.weights
     out = {"distribution": family}

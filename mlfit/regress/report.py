@@ -174,26 +174,30 @@ def _p(value) -> str:
     return "<1e-300" if value == 0 else f"{value:.3g}"
 
 
-def prediction_columns(result) -> dict:
+def prediction_columns(result, fitted: dict) -> dict:
     """{column name: values per row}: the fitted mean (normal, laplace) and scale, probability
     (bernoulli), class probabilities (categorical) or rate (poisson), row by row."""
-    fitted = result.fitted
     if result.classes is not None:
         return {f"p[{c}]": fitted["p"][:, i] for i, c in enumerate(result.classes)}
     return dict(fitted)
 
 
 def write_predictions(result, path: str) -> None:
-    """A CSV with the data row of each observation used, then its predictions."""
+    """A CSV with the data row of each observation used, then its predictions (a file too big to
+    hold is read once more for them)."""
     import csv
 
-    columns = prediction_columns(result)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["row", *columns])
-        values = list(columns.values())
-        for i, row in enumerate(result.data_rows.tolist()):
-            writer.writerow([row, *(repr(float(v[i])) for v in values)])
+        header = False
+        for rows, fitted in result.prediction_chunks():
+            columns = prediction_columns(result, fitted)
+            if not header:
+                writer.writerow(["row", *columns])
+                header = True
+            values = list(columns.values())
+            for i, row in enumerate(rows.tolist()):
+                writer.writerow([row, *(repr(float(v[i])) for v in values)])
 
 
 def check_output(path: str, inputs: tuple[str, ...]) -> None:

@@ -61,6 +61,16 @@ class RegressionResult:
     data_rows: np.ndarray | None = field(default=None, repr=False)
     model: object = field(default=None, repr=False, compare=False)  # the ConditionalModel, for plots and nll_at
     residual_sum_of_squares: float | None = None  # normal with a constant sigma
+    passes: int = 0  # passes over the file (a file too big to hold); 0 when the rows were in memory
+    runaway: int = 0  # streamed: rows whose fitted logit or log rate is beyond +-30 (separation suspected)
+    predictions: object = field(default=None, repr=False, compare=False)  # streamed: () -> chunks of (rows, fitted)
+
+    def prediction_chunks(self):
+        """(data rows, {parameter: values}) chunk by chunk: one chunk in memory, a pass otherwise."""
+        if self.predictions is not None:
+            yield from self.predictions()
+        else:
+            yield self.data_rows, self.fitted
 
     def nll_along(self, index: int, values: np.ndarray) -> np.ndarray:
         """The NLL with coefficient `index` (stacked order) set to each of `values`, the others
@@ -133,6 +143,10 @@ class RegressionResult:
             out.append(f"{where}: the maximum-likelihood estimate does not exist: {self.divergence.explanation}; "
                        "no coefficient is reported (the NLL shown is where the reference method stopped, the "
                        "infimum is lower)")
+        if self.runaway:
+            out.append(f"{where}: on {self.runaway:,} rows the fitted probability (or rate) is within 1e-13 of 0 "
+                       "or 1: the maximum-likelihood estimate may not exist (separation); the linear program that "
+                       "would tell needs the rows in memory: fit a sample of them to find which rows and columns")
         if self.exact_fit:
             out.append(f"{where}: every residual is 0, so the {self.distribution} scale goes to 0 and the "
                        "likelihood has no maximum; the coefficients are the exact fit")
@@ -234,6 +248,7 @@ class RegressionResult:
             "underflow": None if self.underflow is None else self.underflow.to_dict(),
             "divergence": None if self.divergence is None else self.divergence.to_dict(),
             "exact_fit": self.exact_fit,
+            "passes": self.passes,
         })
         return out
 

@@ -1,0 +1,94 @@
+"""mlfit regress on a file past the in-memory limit (forced low here): passes over the file give
+the in-memory fit, in every family that streams; laplace, which needs a linear program over every
+row, is refused with the limit named."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run
+from mlfit.regress import regress_file
+
+CASES = [
+    ("sample_data/cars.csv", "mpg ~ wt + hp + C(cyl)", "normal", None, None),
+    ("tests/data/nist/Longley.csv", "y ~ x1 + x2 + x3 + x4 + x5 + x6", "normal", None, None),
+    ("sample_data/cars.csv", "mpg ~ wt", "normal", "~ wt", None),
+    ("sample_data/cars.csv", "am ~ wt + hp", "bernoulli", None, None),
+    ("tests/data/regress/ucb_admissions.csv", "admitted ~ Gender + Dept", "bernoulli", None, "Freq"),
+    ("sample_data/cars.csv", "gear ~ wt", "categorical", None, None),
+    ("sample_data/claims.csv", "claims ~ C(district) + age + offset(np.log(holders))", "poisson", None, None),
+]
+
+
+@pytest.fixture
+def tiny_memory(monkeypatch):
+    import mlfit.regress.streamed as streamed
+
+    monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
+
+
+@pytest.mark.parametrize("source, formula, dist, sigma, weights", CASES)
+def test_passes_over_the_file_give_the_in_memory_fit(source, formula, dist, sigma, weights, monkeypatch):
+    held = regress_file(source, formula, dist, sigma=sigma, weights=weights)
+    import mlfit.regress.streamed as streamed
+
+    monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
+    passed = regress_file(source, formula, dist, sigma=sigma, weights=weights)
+    assert held.passes == 0 and passed.passes > 1
+    np.testing.assert_allclose(passed.coef, held.coef, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(passed.se, held.se, rtol=1e-9)
+    for name in ("nll", "null_nll", "deviance"):
+        assert getattr(passed, name) == pytest.approx(getattr(held, name), rel=1e-12, abs=1e-9)
+    a, b = held.to_dict(), passed.to_dict()
+    assert b["loss"]["value"] == pytest.approx(a["loss"]["value"], rel=1e-10)
+    assert b["loss"]["nll_from_loss"] == pytest.approx(passed.nll, rel=1e-12)
+    for precision in ("float64", "float32", "float16"):  # the raw product, multiplied in file order
+        for event in ("first_zero_at", "first_inf_at"):
+            assert b["underflow"][precision][event] == a["underflow"][precision][event]
+    assert b["underflow"]["log10_likelihood"] == pytest.approx(a["underflow"]["log10_likelihood"], rel=1e-12)
+    assert (b["n"], b["dropped"]) == (a["n"], a["dropped"])
+    assert passed.warnings() == []
+
+
+def test_laplace_past_the_limit_is_refused_with_the_limit_named(tiny_memory):
+    result = run("regress", "sample_data/cars.csv", "mpg ~ wt", "-d", "laplace")
+    assert result.exit_code == 1 and "linear program over every row" in result.stderr
+
+
+def test_predictions_from_passes_equal_the_in_memory_ones(tmp_path, monkeypatch):
+    held, passed = tmp_path / "held.csv", tmp_path / "passed.csv"
+    assert run("regress", "sample_data/cars.csv", "am ~ wt", "-d", "bernoulli", "--predict", held).exit_code == 0
+    import mlfit.regress.streamed as streamed
+
+    monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
+    assert run("regress", "sample_data/cars.csv", "am ~ wt", "-d", "bernoulli", "--predict", passed).exit_code == 0
+    a = list(csv.DictReader(held.read_text().splitlines()))
+    b = list(csv.DictReader(passed.read_text().splitlines()))
+    assert [r["row"] for r in a] == [r["row"] for r in b]
+    np.testing.assert_allclose([float(r["p"]) for r in b], [float(r["p"]) for r in a], rtol=1e-12)
+
+
+def test_standard_input_is_read_again_for_each_pass(tiny_memory):
+    text = Path("sample_data/cars.csv").read_text()
+    result = run("regress", "-", "mpg ~ wt", "-d", "normal", "-f", "json", input=text)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["passes"] > 1 and data["n"] == 32
+
+
+def test_a_bad_cell_found_in_a_later_pass_names_its_row(tmp_path, tiny_memory):
+    path = tmp_path / "bad.csv"
+    rows = [["y", "x"]] + [[i % 3, i] for i in range(1, 40)] + [[1, "oops"], [2, 3]]
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    result = run("regress", path, "y ~ x", "-d", "poisson")
+    assert result.exit_code == 1 and "row 40: 'oops' is not a number" in result.stderr
+
+
+def test_the_plot_needs_the_rows_in_memory(tmp_path, tiny_memory):
+    pytest.importorskip("matplotlib")
+    result = run("regress", "sample_data/cars.csv", "mpg ~ wt", "-d", "normal", "--plot", tmp_path / "p.png")
+    assert result.exit_code == 2 and "fitted by passes" in result.stderr
