@@ -125,12 +125,15 @@ class ConditionalModel:
         return float(rows.sum() if self.weights is None else self.weights @ rows)
 
     def derivatives(self, theta: np.ndarray, order: int = 2, scaled: bool = True, smoothing: float | None = None,
-                    by_rows: bool = False):
+                    by_rows: bool = False, lazy: bool = False):
         """The total NLL, its gradient and (order 2) Hessian with respect to the stacked coefficients;
         with `smoothing`, of the family's smoothed NLL (laplace's kinks rounded off at that width).
-        The normal model with a constant sigma is evaluated from its cross-products unless `by_rows`."""
+        The normal model with a constant sigma is evaluated from its cross-products unless `by_rows`.
+        `lazy`: the Hessian as a function that assembles it, for an optimiser that needs it only at
+        the points it accepts (assembling it is most of an evaluation's cost)."""
         if self.gram is not None and scaled and smoothing is None and not by_rows:
-            return self.gram.derivatives(theta, order)
+            value, gradient, hessian = self.gram.derivatives(theta, order)
+            return value, gradient, (lambda: hessian) if lazy and order >= 2 else hessian
         blocks = self.scaled_blocks if scaled else self.blocks
         with np.errstate(over="ignore", invalid="ignore"):
             etas = self.etas(theta, scaled)
@@ -143,13 +146,22 @@ class ConditionalModel:
         g = np.concatenate([B.T @ (w * gradient[:, j]) for j, B in enumerate(blocks)])
         if order < 2:
             return total, g, None
-        H = np.zeros((self.size, self.size))
-        for j, Bj in enumerate(blocks):
-            for k in range(j, len(blocks)):
-                block = Bj.T @ ((w * hessian[:, j, k])[:, None] * blocks[k])
-                H[self.starts[j]:self.starts[j + 1], self.starts[k]:self.starts[k + 1]] = block
-                H[self.starts[k]:self.starts[k + 1], self.starts[j]:self.starts[j + 1]] = block.T
-        return total, g, H
+
+        def assemble():
+            H = np.zeros((self.size, self.size))
+            for j, Bj in enumerate(blocks):
+                for k in range(j, len(blocks)):
+                    weight = w * hessian[:, j, k]
+                    if j == k and np.all(weight >= 0):  # B'WB as C'C: half the work (a symmetric product)
+                        C = Bj * np.sqrt(weight)[:, None]
+                        block = C.T @ C
+                    else:
+                        block = Bj.T @ (weight[:, None] * blocks[k])
+                    H[self.starts[j]:self.starts[j + 1], self.starts[k]:self.starts[k + 1]] = block
+                    H[self.starts[k]:self.starts[k + 1], self.starts[j]:self.starts[j + 1]] = block.T
+            return H
+
+        return total, g, assemble if lazy else assemble()
 
     def neutral_start(self) -> np.ndarray:
         """Every coefficient 0, but a scale predictor's intercept at the log of the response's
@@ -269,7 +281,7 @@ def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> Numeri
         last = {}  # the Hessian at the point fun saw last: scipy asks for it there, once accepted
 
         def fun(theta):
-            value, gradient, hessian = model.derivatives(theta, order=2, smoothing=smoothing)
+            value, gradient, hessian = model.derivatives(theta, order=2, smoothing=smoothing, lazy=True)
             last.update(theta=np.array(theta), hessian=hessian)
             if not np.isfinite(value):
                 return np.inf, np.zeros_like(theta)
@@ -277,7 +289,8 @@ def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> Numeri
 
         def hess(theta):
             if "theta" in last and np.array_equal(last["theta"], theta):
-                return last["hessian"] / scale
+                hessian = last["hessian"]
+                return (hessian() if callable(hessian) else hessian) / scale
             return model.derivatives(theta, order=2, smoothing=smoothing)[2] / scale
 
         found = optimize.minimize(fun, theta, jac=True, hess=hess, method="trust-exact",

@@ -170,9 +170,9 @@ class StreamedModel(ConditionalModel):
     def nll(self, theta, scaled=True):
         return float(sum(m.nll(theta, scaled) for m in self.chunk_models()))
 
-    def derivatives(self, theta, order=2, scaled=True, smoothing=None, by_rows=False):
+    def derivatives(self, theta, order=2, scaled=True, smoothing=None, by_rows=False, lazy=False):
         if self.gram is not None and scaled and smoothing is None and not by_rows:
-            return self.gram.derivatives(theta, order)
+            return self.gram.derivatives(theta, order)  # (an optimiser takes a matrix as well as a function)
         total, gradient, hessian = 0.0, np.zeros(self.size), np.zeros((self.size, self.size)) if order >= 2 else None
         for model in self.chunk_models():
             value, g, H = model.derivatives(theta, order, scaled, smoothing, by_rows=True)
