@@ -71,7 +71,9 @@ def least_squares(model: ConditionalModel) -> Reference:
     # through the same R, the residual and X'W r computed exactly (small problems) or in
     # extended precision. Each pass gains what the condition of the scaled columns allows; with
     # exact residuals the NIST StRD problems reach 12 to 15 correct digits.
-    residuals = _ExactResiduals(X, y, w) if n * max(p, 1) <= EXACT_LIMIT else _ExtendedResiduals(X, y, w)
+    cells = n * max(p, 1)
+    residuals = (_ExactResiduals(X, y, w) if cells <= EXACT_LIMIT else _ExtendedResiduals(X, y, w)
+                 if cells <= EXTENDED_LIMIT else _PlainResiduals(X, y, w))
     for _ in range(6 if p else 0):
         gradient = residuals.gradient(beta)
         step = A @ linalg.solve_triangular(R, linalg.solve_triangular(R, A.T @ gradient, trans="T"))
@@ -89,6 +91,9 @@ def least_squares(model: ConditionalModel) -> Reference:
 
 
 EXACT_LIMIT = 50_000  # cells of the design up to which residuals are summed exactly (fractions)
+# ... then in extended precision up to this many (numpy's long double products do not use BLAS:
+# beyond it they cost more than the fit, and the copies more memory than the design)
+EXTENDED_LIMIT = 2_000_000
 
 
 class _ExactResiduals:
@@ -114,6 +119,22 @@ class _ExactResiduals:
 
     def sum_of_squares(self, beta):
         return float(sum(wi * ri * ri for wi, ri in zip(self.w, self._residuals(beta))))
+
+
+class _PlainResiduals:
+    """The same sums in float64 (BLAS): refinement in working precision still brings the solution
+    to a backward-stable one where the first solve fell short."""
+
+    def __init__(self, X, y, w):
+        self.X, self.y, self.w = X, y, w
+
+    def gradient(self, beta):
+        r = self.y - self.X @ beta
+        return self.X.T @ (self.w * r)
+
+    def sum_of_squares(self, beta):
+        r = self.y - self.X @ beta
+        return float(self.w @ (r * r))
 
 
 class _ExtendedResiduals:
