@@ -501,9 +501,9 @@ def regress(
 
         check_target(plot, inputs=(file,))
     if predict:
-        from .regress.report import check_output
+        from .data import check_output
 
-        check_output(predict, inputs=(file,))
+        check_output(predict, (file,), "the predictions")
     from .regress import regress_file
 
     result = regress_file(file, formula, dist.value, sigma=sigma, weights=weights, level=level,

@@ -187,6 +187,17 @@ def _layout(handle, label: str, options: ReadOptions):
     return options, header, 1 if has_row_names else 0, sep
 
 
+def check_output(path: str, inputs: tuple[str, ...], what: str) -> None:
+    """Refuse, before any work, an output file (`what`: "the plot") in a folder that does not
+    exist, or that is one of the inputs: mlfit never writes to its input."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{path}: cannot write {what}: no directory {folder}")
+    for source in inputs:
+        if source != STDIN and os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
+            raise UsageError(f"{path}: is the input file; mlfit never writes to its input")
+
+
 def _underlying(handle):
     """The file under a decompressing reader: sizes and positions count the bytes on disk, so a
     compressed file's progress follows the file itself."""

@@ -29,12 +29,9 @@ def check_target(path: str, inputs: tuple[str, ...] = ()) -> None:
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in FORMATS:
         raise UsageError(f"{path}: a plot is written as {', '.join(FORMATS)}; name the file with one of them")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UsageError(f"{path}: cannot write the plot: no directory {folder}")
-    for source in inputs:
-        if source != "-" and os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
-            raise UsageError(f"{path}: is the input file; mlfit never writes to its input")
+    from .data import check_output
+
+    check_output(path, inputs, "the plot")
 
 
 PLOT_HINT = ("plots need matplotlib, which is not installed: pip install matplotlib (from a clone of mlfit, "

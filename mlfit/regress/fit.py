@@ -63,7 +63,8 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
     nll = solved.nll
     agreement = None if numerical is None else _agreement(numerical, solved, covariance)
     null = _null_model(family, design)
-    etas = model.etas(model.to_scaled(np.nan_to_num(coef)) if found is None else _last_scaled(model, solved))
+    # (where the MLE does not exist: the reference method's last point, for the loss and the underflow)
+    etas = model.etas(model.to_scaled(coef if found is None else solved.coef))
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         row_nll = family.conditional_nll(design.y, etas)[0]
     deviance, definition = _deviance(family, design, etas, nll)
@@ -91,10 +92,6 @@ def _divergence(model, solved):
         if not extreme:
             return None
     return divergence(model)
-
-
-def _last_scaled(model, solved):
-    return model.to_scaled(solved.coef)
 
 
 def _exact_fit(model, solved) -> bool:

@@ -250,10 +250,8 @@ def multinomial_newton(model: ConditionalModel) -> Reference:
     observed = np.zeros((len(model.y), k))
     has_class = model.y > 0
     observed[np.flatnonzero(has_class), model.y[has_class] - 1] = 1.0
-    theta = np.zeros(k * p)  # stacked class by class, as the model stacks its predictors
-    converged, iterations = False, 0
-    current = model.nll(theta)
-    for iterations in range(1, MAX_ITERATIONS + 1):
+
+    def system(theta):  # stacked class by class, as the model stacks its predictors
         logits = np.column_stack([np.zeros(len(X)), X @ theta.reshape(k, p).T])
         probabilities = special.softmax(logits, axis=1)[:, 1:]
         score = ((probabilities - observed) * w[:, None]).T @ X  # k x p
@@ -264,19 +262,9 @@ def multinomial_newton(model: ConditionalModel) -> Reference:
                 block = X.T @ (weight[:, None] * X)
                 information[a * p:(a + 1) * p, b * p:(b + 1) * p] = block
                 information[b * p:(b + 1) * p, a * p:(a + 1) * p] = block.T
-        try:
-            step = np.linalg.solve(information, score.ravel())
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(information, score.ravel(), rcond=None)[0]
-        previous = current
-        candidate, current = _halved(model, theta, theta - step, before=current)
-        moved = float(np.max(np.abs(candidate - theta), initial=0.0))
-        theta = candidate
-        if previous - current <= 1e-15 * (abs(current) + 1.0) and moved <= 1e-10:
-            converged = True
-            break
-    return Reference(model.to_original(theta), current, "Newton on the multinomial score equations",
-                     converged, iterations)
+        return score.ravel(), information
+
+    return newton(model, np.zeros(k * p), system, "Newton on the multinomial score equations")
 
 
 def joint_newton(model: ConditionalModel) -> Reference:
@@ -290,10 +278,18 @@ def joint_newton(model: ConditionalModel) -> Reference:
         gamma = np.zeros(model.sizes[1])
         gamma[intercept] = start.coef[-1]
         theta[mean_size:] = np.linalg.solve(model.scalings[1].A, gamma)
+    return newton(model, theta, lambda theta: model.derivatives(theta)[1:],
+                  "Newton on the score equations, from the least-squares fit")
+
+
+def newton(model, theta, system, method: str, most: int = MAX_ITERATIONS) -> Reference:
+    """Newton's method from `theta`: `system(theta)` gives the NLL's gradient and Hessian, and
+    each step is halved until the NLL does not rise; converged when a step moves nothing and
+    gains nothing float64 can see."""
     converged, iterations = False, 0
     current = model.nll(theta)
-    for iterations in range(1, MAX_ITERATIONS + 1):
-        _, gradient, hessian = model.derivatives(theta)
+    for iterations in range(1, most + 1):
+        gradient, hessian = system(theta)
         try:
             step = np.linalg.solve(hessian, gradient)
         except np.linalg.LinAlgError:
@@ -305,8 +301,7 @@ def joint_newton(model: ConditionalModel) -> Reference:
         if previous - current <= 1e-15 * (abs(current) + 1.0) and moved <= 1e-10:
             converged = True
             break
-    return Reference(model.to_original(theta), current,
-                     "Newton on the score equations, from the least-squares fit", converged, iterations)
+    return Reference(model.to_original(theta), current, method, converged, iterations)
 
 
 def _halved(model, theta, candidate, before: float, times: int = 60):

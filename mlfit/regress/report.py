@@ -198,17 +198,3 @@ def write_predictions(result, path: str) -> None:
             values = list(columns.values())
             for i, row in enumerate(rows.tolist()):
                 writer.writerow([row, *(repr(float(v[i])) for v in values)])
-
-
-def check_output(path: str, inputs: tuple[str, ...]) -> None:
-    """Refuse, before any fitting, an output file that is an input or whose folder does not exist."""
-    import os
-
-    from ..errors import UsageError
-
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UsageError(f"{path}: cannot write the predictions: no directory {folder}")
-    for source in inputs:
-        if source != "-" and os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
-            raise UsageError(f"{path}: is the input file; mlfit never writes to its input")

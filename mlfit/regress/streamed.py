@@ -23,7 +23,6 @@ import numpy as np
 from scipy import linalg
 
 import math
-from dataclasses import replace
 
 from scipy import special
 
@@ -31,9 +30,8 @@ from ..data import iter_columns
 from ..errors import DataError, UsageError
 from ..underflow import feed, report, running_products
 from .design import MAX_COEFFICIENTS, Layout, complete_rows, design_of, response_classes, scale_terms, split_formula, used_columns
-from .existence import SHOWN_ROWS
-from .model import ConditionalModel, FactorSquares, NumericalFit, Scaling, minimize
-from .reference import EXTENDED, Reference
+from .model import ConditionalModel, FactorSquares, Scaling, minimize
+from .reference import EXTENDED, Reference, newton
 from .result import RegressionResult
 
 # Cells of the used columns held in memory at most; a bigger file is fitted by passes.
@@ -185,15 +183,6 @@ class StreamedModel(ConditionalModel):
 
     def neutral_start(self):
         return self.to_scaled(self.neutral_coefficients(self.unit))
-
-
-def tall_factor(blocks) -> np.ndarray:
-    """R of the rows of every block stacked (TSQR): each chunk's R merged into the running one."""
-    running = None
-    for block in blocks:
-        stacked = block if running is None else np.vstack([running, block])
-        running = linalg.qr(stacked, mode="r", check_finite=False)[0][: stacked.shape[1]]
-    return running
 
 
 def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, level) -> RegressionResult:
@@ -368,30 +357,10 @@ def _least_squares(model: StreamedModel, totals) -> Reference:
 def _newton(model: StreamedModel, start=None, method: str | None = None) -> Reference:
     """Newton's method from the neutral start, a pass per step (and per halving of a step that
     overshoots): for the logit, log and softmax links these are the IRLS steps."""
-    theta = model.neutral_start() if start is None else start
-    current = model.nll(theta)
-    converged, iterations = False, 0
-    for iterations in range(1, 101):
-        _, gradient, hessian = model.derivatives(theta, order=2)
-        try:
-            step = np.linalg.solve(hessian, gradient)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
-        candidate, after = theta - step, None
-        for _ in range(40):
-            after = model.nll(candidate)
-            if np.isfinite(after) and after <= current + 1e-12 * abs(current):
-                break
-            candidate = theta + 0.5 * (candidate - theta)
-        else:
-            candidate, after = theta, current
-        moved = float(np.max(np.abs(candidate - theta), initial=0.0))
-        previous, current, theta = current, after, candidate
-        if previous - current <= 1e-15 * (abs(current) + 1.0) and moved <= 1e-10:
-            converged = True
-            break
-    return Reference(model.to_original(theta), current, method or "Newton on the score equations (IRLS for these "
-                     "links), a pass over the file per step", converged, iterations)
+    return newton(model, model.neutral_start() if start is None else start,
+                  lambda theta: model.derivatives(theta, order=2)[1:],
+                  method or "Newton on the score equations (IRLS for these links), a pass over the file per step",
+                  most=100)
 
 
 EXTREME = 30.0  # a fitted logit (or log rate) this far out: probabilities within 1e-13 of 0 or 1
