@@ -447,6 +447,12 @@ def score(
     _show(scoring, output, "print_scores")
 
 
+class RegressFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
 class RegressFamily(str, Enum):
     normal = "normal"
     laplace = "laplace"
@@ -462,19 +468,24 @@ class RegressFamily(str, Enum):
     "mlfit regress sample_data/cars.csv 'gear ~ wt' --dist categorical",
     "mlfit regress sample_data/cars.csv 'mpg ~ wt + hp' --dist laplace --predict fitted.csv",
     "mlfit regress sample_data/claims.csv 'claims ~ C(district) + age + offset(np.log(holders))' --dist poisson",
+    "mlfit regress sample_data/cars.csv sample_data/cars.csv.gz 'mpg ~ wt' --dist normal --format jsonl | jq -c .coef",
     note="Formulas are Wilkinson formulas (formulaic): an intercept unless '- 1' or '0 +'; text columns and "
     "C(x) are categorical with the first level in sorted order as the reference; a:b and a*b interactions; "
     "np.log(x) and I(x**2) transforms; offset(...) in the poisson formula; `odd.name` in backticks. "
     "Exit 3 also when the maximum-likelihood estimate does not exist (separation, collinear columns, an exact fit).",
 ))
 def regress(
-    file: str = FILE,
+    files: list[str] = typer.Argument(..., metavar="FILE...", help="CSV files (.csv, .gz, .bz2, .xz, .zip), - for "
+                                      "standard input (once at most); each is fitted on its own."),
     formula: str = typer.Argument(..., metavar="FORMULA", help="'response ~ terms', e.g. 'y ~ x1 + x2 + C(group)'."),
     dist: RegressFamily = typer.Option(..., "--dist", "-d", help="normal (least squares), laplace (least absolute "
                                        "deviations), bernoulli (logistic), categorical (softmax) or poisson (log-linear)."),
     sigma: Optional[str] = typer.Option(None, "--sigma", metavar="'~ TERMS'", help="normal only: model log sigma "
                                         "as linear in these columns too (a model that learns its own noise)."),
-    output: OutputFormat = FORMAT,
+    output: RegressFormat = typer.Option(RegressFormat.table, "--format", "-f", help="table for people; json for one "
+                                         "object ({\"fits\": [...]} for several files); jsonl for one object per "
+                                         "file per line."),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="With several files, stop at the first that fails."),
     predict: Optional[str] = typer.Option(None, "--predict", metavar="OUT.csv", help="Write each row's fitted mean, "
                                           "probability, class probabilities or rate, with its row number."),
     weights: Optional[str] = typer.Option(None, "--weights", "-w", metavar="COLUMN",
@@ -496,18 +507,26 @@ def regress(
     normal gives least squares (mean squared error), laplace least absolute deviations (mean absolute error), bernoulli logistic regression (binary cross-entropy with logits), categorical a softmax model (cross-entropy), poisson a log-linear model (Poisson NLL). The coefficients are the reference solution (QR least squares refined with exact residuals; linear programming; IRLS/Newton), shown beside scipy.optimize's minimum of the NLL from a neutral start; with standard errors from the observed information (and the classical OLS ones for normal), Wald intervals, AIC, BIC, deviance, the likelihood-ratio test against the intercept-only model, the loss identity and the raw-likelihood underflow. Rows with a missing cell in a used column are left out and counted.
     """
     read_options = _read_options(sep, decimal, no_header, encoding, na, comment, skip)
+    if files.count("-") > 1:
+        raise UsageError("standard input (-) can be read once only")
+    single = len(files) == 1 and output is not RegressFormat.jsonl
+    if (plot or predict) and len(files) > 1:
+        raise UsageError("--plot and --predict draw or write one fit: give one file")
     if plot:
         from .plots import check_target
 
-        check_target(plot, inputs=(file,))
+        check_target(plot, inputs=tuple(files))
     if predict:
         from .data import check_output
 
-        check_output(predict, (file,), "the predictions")
+        check_output(predict, tuple(files), "the predictions")
     from .regress import regress_file
 
-    result = regress_file(file, formula, dist.value, sigma=sigma, weights=weights, level=level,
-                          read_options=read_options)
+    options = {"sigma": sigma, "weights": weights, "level": level, "read_options": read_options}
+    if not single:
+        _regress_batch(files, formula, dist.value, output, fail_fast, options)
+        return
+    result = regress_file(files[0], formula, dist.value, **options)
     if output.value == "json":
         from .report import dumps
 
@@ -527,6 +546,49 @@ def regress(
 
         draw_regression(result, plot)
     _warn_and_exit(result.warnings())
+
+
+def _regress_batch(files, formula, dist, output, fail_fast, options) -> None:
+    """Several files, one fit each: a failure is a line on stderr (and an error record), the rest
+    go on, and the exit code is the most serious met, as for fit."""
+    from .regress import regress_file
+    from .report import dumps
+
+    codes, flagged, collected = set(), [], []
+    console = None
+    for source in files:
+        label = "<stdin>" if source == "-" else source
+        try:
+            result = regress_file(source, formula, dist, **options)
+            record = result.to_dict()
+            flagged += result.warnings()
+        except MlfitError as error:
+            codes.add(error.exit_code)
+            typer.echo(f"mlfit: error: {' '.join(str(error).split())}", err=True)
+            result, record = None, {"file": label, "formula": formula, "distribution": dist,
+                                    "error": {"kind": error.kind, "message": str(error), "row": error.row}}
+        if output is RegressFormat.jsonl:
+            typer.echo(dumps(record, indent=None))
+        elif output is RegressFormat.json:
+            collected.append(record)
+        elif result is not None:
+            from rich.console import Console
+
+            from .regress.report import print_regression
+
+            console = console or Console()
+            print_regression(result, console)
+        if codes and fail_fast:
+            break
+    if output is RegressFormat.json:
+        typer.echo(dumps({"fits": collected}))
+    for warning in flagged:
+        typer.echo(f"mlfit: warning: {warning}", err=True)
+    for code in (EXIT_USAGE, EXIT_BAD_DATA):
+        if code in codes:
+            raise typer.Exit(code)
+    if flagged:
+        raise typer.Exit(EXIT_FIT_WARNING)
 
 
 PROGRESS_BYTES = 64 << 20  # files smaller than this are read before a bar would be worth drawing

@@ -428,3 +428,30 @@ def test_a_constant_column_is_named_as_such():
     result = regress({"y": [1.0, 2.0, 4.0, 3.0], "x": [1.0, 2.0, 3.0, 5.0], "c": [7.0] * 4}, "y ~ x + c", "normal")
     assert result.aliased == {"c": []}
     assert any("'c' is constant" in w for w in result.warnings())
+
+
+def test_several_files_are_one_record_each_and_a_failure_does_not_stop_the_rest(tmp_path):
+    bad = _write(tmp_path, "bad.csv", [["mpg", "wt"], [1, "x"], [2, 3], [3, 4]])
+    result = run(["regress", "sample_data/cars.csv", bad, "sample_data/cars.csv.gz", "mpg ~ wt", "-d", "normal",
+                  "-f", "jsonl"])
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["file"] for r in records] == ["sample_data/cars.csv", bad, "sample_data/cars.csv.gz"]
+    assert records[1]["error"]["kind"] == "value" and records[1]["error"]["row"] == 1
+    assert records[0]["coef"] == records[2]["coef"]
+    assert "row 1: 'x' is not a number" in result.stderr
+    whole = json.loads(run(["regress", "sample_data/cars.csv", "sample_data/cars.csv.gz", "mpg ~ wt", "-d", "normal",
+                            "-f", "json"]).stdout)
+    assert len(whole["fits"]) == 2
+
+
+def test_fail_fast_stops_at_the_first_failure(tmp_path):
+    bad = _write(tmp_path, "bad.csv", [["mpg", "wt"], [1, "x"], [2, 3], [3, 4], [5, 5]])
+    result = run(["regress", bad, "sample_data/cars.csv", "mpg ~ wt", "-d", "normal", "-f", "jsonl", "--fail-fast"])
+    assert result.exit_code == 1 and len(result.stdout.splitlines()) == 1
+
+
+def test_predict_and_plot_take_one_file():
+    result = run(["regress", "sample_data/cars.csv", "sample_data/cars.csv.gz", "mpg ~ wt", "-d", "normal",
+                  "--predict", "out.csv"])
+    assert result.exit_code == 2 and "one file" in result.stderr

@@ -75,6 +75,7 @@ def _coefficients(result, data) -> Table:
         row += [_p(_get(data["p_value"], keys)), _number(interval[0], 4),
                 _number(interval[1], 4)]
         table.add_row(*row)
+    table.caption = escape(data["se_note"])
     return table
 
 
