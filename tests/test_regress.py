@@ -455,3 +455,35 @@ def test_predict_and_plot_take_one_file():
     result = run(["regress", "sample_data/cars.csv", "sample_data/cars.csv.gz", "mpg ~ wt", "-d", "normal",
                   "--predict", "out.csv"])
     assert result.exit_code == 2 and "one file" in result.stderr
+
+
+def test_the_table_prints_the_json_numbers():
+    data = json.loads(run(["regress", "sample_data/cars.csv", "mpg ~ wt + hp", "-d", "normal", "-f", "json"]).stdout)
+    table = run(["regress", "sample_data/cars.csv", "mpg ~ wt + hp", "-d", "normal"])
+    assert table.exit_code == 0
+    text = " ".join(table.stdout.split())
+    for term, value in data["coef"].items():
+        assert f"{value:.10g}" in text, term
+        low, high = data["ci"]["wald"][term]
+        assert f"{low:.6g}" in text and f"{high:.6g}" in text
+    assert f"{data['nll']:.12g}" in text and "mean squared error in disguise" in text
+    assert f"{data['sigma']['value']:.10g}" in text
+
+
+def test_plot_panels_hold_the_fit():
+    from mlfit.regress.plots import calibration, panels
+
+    predicted = np.array([0.05, 0.15, 0.12, 0.95, 0.91])
+    observed = np.array([0.0, 1.0, 0.0, 1.0, 1.0])
+    mean_predicted, frequency, weight = calibration(predicted, observed, np.ones(5))
+    np.testing.assert_allclose(mean_predicted, [0.05, 0.135, 0.93])
+    np.testing.assert_allclose(frequency, [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(weight, [1, 2, 2])
+    result = regress_file("sample_data/cars.csv", "mpg ~ wt", "normal")
+    data = panels(result)
+    label, grid, nll, estimate = data["landscape"]
+    assert label == "wt" and estimate == result.coef[1]
+    assert nll.min() == pytest.approx(result.nll, rel=1e-12)  # the grid's middle point is the estimate
+    residual = data["residuals"][1]
+    np.testing.assert_allclose(residual, (result.model.y - result.fitted["mu"]) / result.fitted["sigma"])
+    assert data["qq"][2] == "normal"

@@ -60,23 +60,27 @@ def _summary(result, data) -> Table:
     return table
 
 
-def _coefficients(result, data) -> Table:
+def _coefficients(result, data) -> Group:
+    """Two tables, so that each fits 80 columns without folding a number: the estimates with their
+    standard errors and Wald p-values, then the intervals."""
     level = data["ci"]["level"]
-    table = Table(box=box.SIMPLE_HEAD, title=f"coefficients (Wald {level:.4g} intervals; the numerical optimiser's "
-                  "and z are in --format json)", title_justify="left")
-    for name in ("term", "estimate", "std. error", *(("se (OLS)",) if "se_ols" in data else ()), "p (Wald)", "low",
-                 "high"):
-        table.add_column(name, justify="left" if name == "term" else "right", overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, title="coefficients (the numerical optimiser's and z are in --format json)",
+                  title_justify="left")
+    intervals = Table(box=box.SIMPLE_HEAD, title=f"Wald {level:.4g} intervals", title_justify="left")
+    for name in ("term", "estimate", "std. error", *(("se (OLS)",) if "se_ols" in data else ()), "p (Wald)"):
+        table.add_column(name, justify="left" if name == "term" else "right", overflow="fold", no_wrap=name != "term")
+    for name in ("term", "low", "high"):
+        intervals.add_column(name, justify="left" if name == "term" else "right", overflow="fold",
+                             no_wrap=name != "term")
     for label, keys in _labels(data["coef"]):
-        row = [escape(label), _number(_get(data["coef"], keys), 8), _number(_get(data["se"], keys), 4)]
+        row = [escape(label), _number(_get(data["coef"], keys), 10), _number(_get(data["se"], keys), 4)]
         if "se_ols" in data:
             row.append(_number(_get(data["se_ols"], keys), 4))
+        table.add_row(*row, _p(_get(data["p_value"], keys)))
         interval = _get(data["ci"]["wald"], keys) or [None, None]
-        row += [_p(_get(data["p_value"], keys)), _number(interval[0], 4),
-                _number(interval[1], 4)]
-        table.add_row(*row)
+        intervals.add_row(escape(label), _number(interval[0], 6), _number(interval[1], 6))
     table.caption = escape(data["se_note"])
-    return table
+    return Group(table, intervals)
 
 
 def _scale(data) -> Table | None:
