@@ -54,7 +54,7 @@ def test_there_are_examples_to_run():
 def test_an_example_runs_from_a_clone(example, tmp_path):
     command = example.split(" | jq")[0]  # jq may not be installed; what goes into it must be valid
     command = re.sub(r">\s*\S+$", "> /dev/null", command)
-    command = re.sub(r"--(plot|plot-nll|predict) (\S+)", lambda m: f"--{m.group(1)} {tmp_path / m.group(2)}", command)
+    command = re.sub(r"--(plot|plot-nll|predict|output) (\S+)", lambda m: f"--{m.group(1)} {tmp_path / m.group(2)}", command)
     command = re.sub(r"(^|\| )(python -m )?mlfit ", lambda m: f"{m.group(1)}{sys.executable} -m mlfit ", command)
     done = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "COLUMNS": "100"}, timeout=300)

@@ -264,3 +264,23 @@ def test_the_reliability_plot_is_drawn(tmp_path):
                  "--target", "made", "--plot", out)
     assert result.exit_code == 0, result.stderr
     assert out.stat().st_size > 10_000
+
+
+def test_calibrates_raw_product_and_naive_route_are_those_of_the_calibrated_logits(overconfident):
+    result = _calibrate(overconfident)
+    data = Path(overconfident).read_text().splitlines()[1:]
+    logits = np.array([[float(v) for v in line.split(",")[:3]] for line in data]) / result.temperature
+    target = np.array([int(line.split(",")[3]) for line in data])
+    log_p = logits[np.arange(len(target)), target] - special.logsumexp(logits, axis=1)
+    assert result.nll_after == pytest.approx(-log_p.sum(), rel=1e-12)
+    product, zero_at = 1.0, None
+    for i, value in enumerate(np.exp(log_p), start=1):
+        product *= value
+        if product == 0.0:
+            zero_at = i
+            break
+    assert result.underflow.precisions["float64"].first_zero_at == zero_at
+    with np.errstate(all="ignore"):
+        naive32 = np.log((np.exp(logits.astype(np.float32)) / np.exp(logits.astype(np.float32)).sum(1, keepdims=True))
+                         [np.arange(len(target)), target])
+    assert result.stability["float32"]["rows_log_of_zero"] == int(np.sum(naive32 == -np.inf))

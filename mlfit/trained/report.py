@@ -81,4 +81,5 @@ def print_calibration(result, console: Console) -> None:
     scores.add_row(f"ECE ({data['ece']['bins']} bins)", _number(data["ece"]["before"], 6), _number(data["ece"]["after"], 6))
     scores.add_row("MCE", _number(data["mce"]["before"], 6), _number(data["mce"]["after"], 6))
     scores.add_row("Brier", _number(data["brier"]["before"], 6), _number(data["brier"]["after"], 6))
-    console.print(Group(table, scores))
+    console.print(Group(table, scores, stability_table(data["stability"]),
+                        Text(result.underflow.explanation(), style="italic")))

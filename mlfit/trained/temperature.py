@@ -17,7 +17,9 @@ from scipy import optimize, special
 
 from ..data import DEFAULT, ReadOptions
 from ..errors import DataError, UsageError
+from ..underflow import feed, report, running_products
 from .columns import Spec, read_chunks
+from .stability import Stability
 
 IN_MEMORY_CELLS = 2 ** 25
 
@@ -135,6 +137,8 @@ class CalibrationResult:
     iterations: int
     passes: int
     accuracy: float
+    stability: dict
+    underflow: object
     logits: object = None
 
     def to_dict(self) -> dict:
@@ -154,6 +158,7 @@ class CalibrationResult:
                                    "count": c.counts.astype(int).tolist()}
                             for name, c in (("before", self.before), ("after", self.after))},
             "iterations": self.iterations, "passes": self.passes,
+            "stability": self.stability, "underflow": self.underflow.to_dict(),
         }
 
 
@@ -179,10 +184,18 @@ def calibrate(source: str, spec: Spec, *, bins: int = 15, level: float = 0.95,
     quantile = special.ndtri(0.5 + level / 2.0)
     wald = (float(temperature - quantile * stderr), float(temperature + quantile * stderr))
     profile = _profile(logits, s, value, level)
-    correct = sum(float(np.sum(np.argmax(z, axis=1) == y)) for z, y, _ in logits.chunks())
+    correct, stability, products = 0.0, Stability(), running_products()
+    for z, y, _ in logits.chunks():  # at the fitted temperature: the naive route and the raw product
+        correct += float(np.sum(np.argmax(z, axis=1) == y))
+        scaled = s * z
+        inputs = scaled if spec.family.name == "categorical" else scaled[:, 1:]
+        stability.add(spec.family.name, y if spec.family.name == "categorical" else y.astype(float), inputs, None)
+        feed(products, np.take_along_axis(scaled, y[:, None], 1)[:, 0] - special.logsumexp(scaled, axis=1), None,
+             written_out=True)
     return CalibrationResult(label, spec, n, logits.dropped, temperature, stderr, level, wald, profile, before_value,
                              value, calibration(1.0, logits, bins), calibration(s, logits, bins), iterations,
-                             logits.passes, correct / n, logits)
+                             logits.passes, correct / n, stability.to_dict(value), report(products, value, n, False),
+                             logits)
 
 
 def _fit(logits: Logits, label: str) -> tuple[float, int]:
