@@ -284,3 +284,12 @@ def test_calibrates_raw_product_and_naive_route_are_those_of_the_calibrated_logi
         naive32 = np.log((np.exp(logits.astype(np.float32)) / np.exp(logits.astype(np.float32)).sum(1, keepdims=True))
                          [np.arange(len(target)), target])
     assert result.stability["float32"]["rows_log_of_zero"] == int(np.sum(naive32 == -np.inf))
+
+
+def test_logits_that_no_temperature_can_improve_are_one_line_errors(tmp_path):
+    flat = _write(tmp_path / "flat.csv", ["y", "a", "b"], [[0, 1, 1], [1, 2, 2]])
+    result = run("calibrate", flat, "--dist", "categorical", "--logits", "a,b", "--target", "y")
+    assert result.exit_code == 1 and "changes nothing" in result.stderr
+    perfect = _write(tmp_path / "perfect.csv", ["y", "a", "b"], [[0, 5, 1], [1, 1, 5]])
+    result = run("calibrate", perfect, "--dist", "categorical", "--logits", "a,b", "--target", "y")
+    assert result.exit_code == 1 and "no finite temperature" in result.stderr

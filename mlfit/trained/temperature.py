@@ -203,6 +203,9 @@ def _fit(logits: Logits, label: str) -> tuple[float, int]:
     from rising."""
     s = 1.0
     value, first, second = nll_terms(s, logits)
+    if second <= 0:
+        raise DataError(f"{label}: within every row the logits are all equal, so dividing them by a temperature "
+                        "changes nothing: there is no temperature to fit")
     for iteration in range(1, 101):
         if second <= 0:
             break
