@@ -203,7 +203,7 @@ def _fit(logits: Logits, label: str) -> tuple[float, int]:
     from rising."""
     s = 1.0
     value, first, second = nll_terms(s, logits)
-    if second <= 0:
+    if all(np.all(z.max(axis=1) == z.min(axis=1)) for z, _, _ in logits.chunks()):
         raise DataError(f"{label}: within every row the logits are all equal, so dividing them by a temperature "
                         "changes nothing: there is no temperature to fit")
     for iteration in range(1, 101):
