@@ -193,3 +193,19 @@ def test_help_shows_examples_and_exit_codes():
     result = run("fit", "--help")
     assert result.exit_code == 0
     assert "Examples" in result.stdout and "Exit codes" in result.stdout
+
+
+def test_the_command_line_runs_numpy_on_one_blas_thread_unless_told_otherwise():
+    from mlfit.__main__ import one_blas_thread
+
+    environment = {"PATH": "/bin"}
+    one_blas_thread(environment)
+    assert environment["OPENBLAS_NUM_THREADS"] == environment["OMP_NUM_THREADS"] == "1"
+    mine = {"OMP_NUM_THREADS": "2"}
+    one_blas_thread(mine)
+    assert mine == {"OMP_NUM_THREADS": "2"}  # the user's setting stands, and mlfit adds none of its own
+    # and the console script sets it before numpy loads (mlfit's import of numpy is lazy)
+    probe = "import mlfit.__main__ as m, sys; m.one_blas_thread(); import numpy; import os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    clean = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                              "MKL_NUM_THREADS")}
+    assert subprocess.run([sys.executable, "-c", probe], env=clean, capture_output=True, text=True).stdout.strip() == "1"
