@@ -287,3 +287,24 @@ def test_all_zero_weights_say_the_same_streamed_or_not(tmp_path, monkeypatch):
     streamed = runner.invoke(app, ["fit", str(path), "-d", "normal", "-c", "x", "-w", "w"])
     assert whole.exit_code == streamed.exit_code == 1
     assert whole.stderr == streamed.stderr == f"mlfit: error: {path}: column 'x': its weights sum to 0; there is nothing to fit\n"
+
+
+def test_the_merged_sketch_holds_exactly_the_largest_keys_of_every_row(monkeypatch):
+    import mlfit.families.median_statistics as median_statistics
+    from mlfit.families.median_statistics import Sketch
+
+    monkeypatch.setattr(median_statistics, "RESERVOIR", 50)
+    rng = np.random.default_rng(8)
+    chunks = [rng.normal(size=int(size)) for size in rng.integers(1, 120, 40)]
+    weights = [rng.uniform(0.1, 3, len(c)) for c in chunks]
+    for weighted in (False, True):
+        running, all_keys, all_values = None, [], []
+        for i, (values, w) in enumerate(zip(chunks, weights)):
+            part = Sketch.of(values, w if weighted else None, seed=i)
+            keys = np.random.default_rng(i).random(len(values)) ** (1.0 / (w if weighted else 1.0))
+            all_keys.append(keys)
+            all_values.append(values)
+            running = part if running is None else running.merge(part)
+        keys, values = np.concatenate(all_keys), np.concatenate(all_values)
+        top = np.argsort(keys)[-50:]
+        assert sorted(running.bracket_sample().tolist()) == sorted(values[top].tolist())

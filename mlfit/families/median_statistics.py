@@ -100,13 +100,19 @@ RESERVOIR = 1 << 18  # rows sampled in pass one to place the bracket (2 MB of va
 class Sketch:
     """Pass one over a big file: the weighted moments (for the optimiser's start), the range, and
     a weighted random sample (Efraimidis-Spirakis keys u^(1/w), the largest kept) that places a
-    bracket around the median for pass two."""
+    bracket around the median for pass two.
+
+    Merging keeps the RESERVOIR largest keys of both, and nothing below `floor`, the smallest
+    key a full sample holds: no key under it can ever be among the largest. A chunk's rows are
+    filtered against it with one comparison, and the sample is cut back to RESERVOIR only once it
+    has doubled, so a chunk costs its random keys and a comparison, not a partition."""
 
     moments: Moments
     low: float
     high: float
     sample: np.ndarray
     keys: np.ndarray
+    floor: float = 0.0
 
     @property
     def n(self) -> float:
@@ -119,19 +125,30 @@ class Sketch:
             values, weights = values[weights > 0], weights[weights > 0]
         if not len(values):
             return cls(moments, np.inf, -np.inf, values, np.zeros(0))
-        w = np.ones(len(values)) if weights is None else weights
-        keys = np.random.default_rng(seed).random(len(values)) ** (1.0 / w)
-        return cls(moments, float(values.min()), float(values.max()), values, keys)._trim()
+        keys = np.random.default_rng(seed).random(len(values))
+        if weights is not None:
+            keys **= 1.0 / weights  # (u^(1/w) with every w = 1 is u itself)
+        return cls(moments, float(values.min()), float(values.max()), values, keys)._trimmed(RESERVOIR)
 
     def merge(self, other: "Sketch") -> "Sketch":
-        return Sketch(self.moments.merge(other.moments), min(self.low, other.low), max(self.high, other.high),
-                      np.concatenate((self.sample, other.sample)), np.concatenate((self.keys, other.keys)))._trim()
+        floor = max(self.floor, other.floor)
+        parts = [(s.sample, s.keys) if s.floor >= floor else (s.sample[s.keys >= floor], s.keys[s.keys >= floor])
+                 for s in (self, other)]
+        merged = Sketch(self.moments.merge(other.moments), min(self.low, other.low), max(self.high, other.high),
+                        np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), floor)
+        return merged._trimmed(2 * RESERVOIR)
 
-    def _trim(self) -> "Sketch":
-        if len(self.keys) <= RESERVOIR:
+    def _trimmed(self, limit: int) -> "Sketch":
+        """Cut back to the RESERVOIR largest keys once there are more than `limit`."""
+        if len(self.keys) <= limit:
             return self
         keep = np.argpartition(self.keys, -RESERVOIR)[-RESERVOIR:]
-        return Sketch(self.moments, self.low, self.high, self.sample[keep], self.keys[keep])
+        keys = self.keys[keep]
+        return Sketch(self.moments, self.low, self.high, self.sample[keep], keys, float(keys.min()))
+
+    def bracket_sample(self) -> np.ndarray:
+        """The sample the bracket is placed on: the RESERVOIR largest keys' values."""
+        return self._trimmed(RESERVOIR).sample
 
 
 class Growing:
@@ -191,19 +208,24 @@ class Bracket:
 
     @classmethod
     def of(cls, sketch: Sketch, values_again) -> "Bracket":
-        sample = np.sort(sketch.sample)
+        sample = np.sort(sketch.bracket_sample())
         margin = 8 * 0.5 / np.sqrt(len(sample)) + 2.0**-12  # eight standard errors of a sample quantile
         low = float(np.quantile(sample, max(0.5 - margin, 0.0)))
         high = float(np.quantile(sample, min(0.5 + margin, 1.0)))
         centre = 0.5 * (low + high)
         below, above, inside, inside_weights = [0.0, 0.0], [0.0, 0.0], Growing(), None
         for values, weights in values_again():
-            w = np.ones(len(values)) if weights is None else weights
             under, over = values < low, values > high
-            below[0] += float(w[under].sum())
-            below[1] += float(w[under] @ (values[under] - centre))
-            above[0] += float(w[over].sum())
-            above[1] += float(w[over] @ (values[over] - centre))
+            if weights is None:  # counts and masked sums: no copies of the half of the rows on each side
+                centred = values - centre  # (each deviation rounded once, not a sum less count * centre)
+                for side, mask in ((below, under), (above, over)):
+                    side[0] += float(np.count_nonzero(mask))
+                    side[1] += float(np.sum(centred, where=mask))
+            else:
+                below[0] += float(weights[under].sum())
+                below[1] += float(weights[under] @ (values[under] - centre))
+                above[0] += float(weights[over].sum())
+                above[1] += float(weights[over] @ (values[over] - centre))
             keep = ~(under | over)
             inside.extend(values[keep])
             if weights is not None:
