@@ -19,11 +19,6 @@ from ..data import DEFAULT, Column, ReadOptions, column_names, iter_columns, joi
 from ..data import _show as show
 from ..errors import DataError, UsageError
 
-# Names a formula may use that are not columns (formulaic's own transforms, numpy, offset).
-CONTEXT_NAMES = {"np", "C", "I", "offset", "center", "scale", "standardize", "poly", "bs", "log", "exp",
-                 "sqrt", "lag", "T", "Treatment", "contr", "Q"}
-
-
 @dataclass(frozen=True)
 class Design:
     source: str
@@ -73,7 +68,9 @@ def used_columns(texts: list[str], names: list[str]) -> list[str]:
     used = []
     for name in names:
         plain = re.escape(name)
-        pattern = rf"`{plain}`|(?<![\w.`]){plain}(?![\w`])" if re.fullmatch(r"[A-Za-z_]\w*", name) else rf"`{plain}`"
+        # a bare name followed by "(" is a function (C, np, log), not a column of that name
+        pattern = rf"`{plain}`|(?<![\w.`]){plain}(?![\w`.]|\s*\()" if re.fullmatch(r"[A-Za-z_]\w*", name) \
+            else rf"`{plain}`"
         if any(re.search(pattern, text) for text in texts):
             used.append(name)
     return used
