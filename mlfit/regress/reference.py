@@ -90,7 +90,7 @@ def least_squares(model: ConditionalModel) -> Reference:
                      True, 1, G @ G.T, rss)
 
 
-EXACT_LIMIT = 50_000  # cells of the design up to which residuals are summed exactly (fractions)
+EXACT_LIMIT = 2_000  # cells of the design up to which residuals are summed exactly (fractions: ~0.2 ms a cell)
 # ... then in extended precision up to this many (numpy's long double products do not use BLAS:
 # beyond it they cost more than the fit, and the copies more memory than the design)
 EXTENDED_LIMIT = 2_000_000
@@ -153,28 +153,32 @@ class _ExtendedResiduals:
 
 
 def least_absolute_deviations(model: ConditionalModel) -> Reference:
-    from scipy import sparse
-
+    """The LAD fit by linear programming on its dual (Barrodale and Roberts'; quantreg's rq solves
+    the same): max y'd subject to X'd = 0, |d_i| <= w_i, whose p equality constraints' multipliers
+    are the coefficients. The primal (n residuals split in two) took HiGHS 5 s at 10^4 rows, the
+    dual 0.1 s."""
     X, y, w = model.blocks[0], _response(model), _weights(model)
-    n, p = X.shape
-    A = model.scalings[0].A
-    Xs = X @ A
-    # min sum w (u + v)  subject to  Xs theta + u - v = y,  u, v >= 0
-    cost = np.concatenate([np.zeros(p), w, w])
-    equality = sparse.hstack([sparse.csr_matrix(Xs), sparse.identity(n, format="csr"),
-                              -sparse.identity(n, format="csr")], format="csr")
-    bounds = [(None, None)] * p + [(0, None)] * (2 * n)
-    solved = optimize.linprog(cost, A_eq=equality, b_eq=y, bounds=bounds, method="highs")
-    if solved.status != 0:
-        raise ArithmeticError(f"linear programming: {solved.message}")
-    beta = A @ solved.x[:p]
-    beta = _exact_vertex(X, y, w, beta)
+    p = X.shape[1]
+    if p == 1 and np.all(X == X[0, 0]) and X[0, 0] != 0:
+        # a constant alone: the weighted median (HiGHS took 28 s on this degenerate LP at 5 * 10^4 rows)
+        order = np.argsort(y, kind="stable")
+        cumulative = np.cumsum(w[order])
+        beta = np.array([y[order][np.searchsorted(cumulative, cumulative[-1] / 2)] / X[0, 0]])
+        iterations = 0
+    else:
+        A = model.scalings[0].A
+        Xs = X @ A
+        solved = optimize.linprog(-y, A_eq=Xs.T, b_eq=np.zeros(p), bounds=np.column_stack([-w, w]), method="highs")
+        if solved.status != 0:
+            raise ArithmeticError(f"linear programming: {solved.message}")
+        beta = _exact_vertex(X, y, w, A @ -np.asarray(solved.eqlin.marginals, dtype=float))
+        iterations = int(getattr(solved, "nit", 0) or 0)
     residual = y - X @ beta
     b = float(w @ np.abs(residual) / w.sum())
     coef = np.append(beta, np.log(b) if b > 0 else -np.inf)
     nll = model.nll(model.to_scaled(coef)) if b > 0 else -np.inf
-    return Reference(coef, nll, "least absolute deviations: linear programming (HiGHS), then the exact vertex",
-                     True, int(getattr(solved, "nit", 0) or 0))
+    return Reference(coef, nll, "least absolute deviations: the dual linear program (HiGHS), then the exact vertex"
+                     if p != 1 or iterations else "least absolute deviations: the weighted median", True, iterations)
 
 
 def _exact_vertex(X, y, w, beta):
