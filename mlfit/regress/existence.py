@@ -143,14 +143,18 @@ def _best_direction(margins: np.ndarray, size: int, equal: np.ndarray | None = N
     on every row some separating direction is. (None, None) where there is none."""
     rows = len(margins) if equal is None else int((~equal).sum())
     free = margins if equal is None else margins[~equal]
-    # variables: d (size), then t (one per inequality row); minimise -sum(t)
+    from scipy import sparse
+
+    # variables: d (size), then t (one per inequality row); minimise -sum(t). Sparse: the t block
+    # is an identity, which held dense is rows^2 numbers (3 GB at 2 * 10^4 rows).
     cost = np.concatenate([np.zeros(size), -np.ones(rows)])
-    inequality = np.hstack([-free, np.eye(rows)])  # t - margins @ d <= 0
+    inequality = sparse.hstack([sparse.csr_matrix(-free), sparse.identity(rows, format="csr")], format="csr")
     equality = None
     if equal is not None and equal.any():
-        equality = np.hstack([margins[equal], np.zeros((int(equal.sum()), rows))])
+        equality = sparse.hstack([sparse.csr_matrix(margins[equal]), sparse.csr_matrix((int(equal.sum()), rows))],
+                                 format="csr")
     solved = optimize.linprog(cost, A_ub=inequality, b_ub=np.zeros(rows),
-                              A_eq=equality, b_eq=None if equality is None else np.zeros(len(equality)),
+                              A_eq=equality, b_eq=None if equality is None else np.zeros(equality.shape[0]),
                               bounds=[(-BOX, BOX)] * size + [(0.0, 1.0)] * rows, method="highs")
     if solved.status != 0:
         return None, None
