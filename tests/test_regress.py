@@ -487,3 +487,11 @@ def test_plot_panels_hold_the_fit():
     residual = data["residuals"][1]
     np.testing.assert_allclose(residual, (result.model.y - result.fitted["mu"]) / result.fitted["sigma"])
     assert data["qq"][2] == "normal"
+
+
+def test_complete_separation_whose_lp_vertex_lays_the_boundary_through_rows_is_still_complete():
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=600)
+    result = regress({"x": x, "z": rng.normal(size=600), "y": (x > 0.3).astype(float)}, "y ~ x + z", "bernoulli")
+    assert result.divergence.kind == "complete separation"
+    assert len(result.divergence.rows) == 600

@@ -90,6 +90,8 @@ def divergence(model) -> Divergence | None:
             return None
         terms = _terms(model, direction, [""])
         strict = gains > STRICT
+        if not strict.all() and _completely(margins, p):  # a vertex may lay the boundary through rows
+            strict[:] = True
         kind = "complete separation" if strict.all() else "quasi-complete separation"
         return Divergence(kind, terms, rows[strict],
                           f"{kind}: a combination of {', '.join(t for t in terms)} puts the rows of each class on "
@@ -118,6 +120,8 @@ def divergence(model) -> Divergence | None:
         strict = np.zeros(len(y), dtype=bool)
         strict[owner[gains > STRICT]] = True
         terms = _terms(model, direction, [f"{c}: " for c in model.design.classes[1:]])
+        if not strict.all() and _completely(margins, k * p):
+            strict[:] = True
         kind = "complete separation" if strict.all() else "quasi-complete separation"
         return Divergence(kind, terms, rows[strict],
                           f"{kind}: a combination of {', '.join(terms)} separates the classes, so the coefficients "
@@ -163,6 +167,15 @@ def _best_direction(margins: np.ndarray, size: int, equal: np.ndarray | None = N
     if gains.max(initial=0.0) <= STRICT:
         return None, None
     return direction, gains
+
+
+def _completely(margins: np.ndarray, size: int) -> bool:
+    """Whether some direction makes every margin positive: max t with margins @ d >= t, |d| <= 1."""
+    cost = np.append(np.zeros(size), -1.0)
+    inequality = np.hstack([-margins, np.ones((len(margins), 1))])  # t - margins @ d <= 0
+    solved = optimize.linprog(cost, A_ub=inequality, b_ub=np.zeros(len(margins)),
+                              bounds=[(-1.0, 1.0)] * size + [(None, 1.0)], method="highs")
+    return solved.status == 0 and -solved.fun > STRICT
 
 
 BOX = 1e3  # coefficients of the direction, on the orthonormalised columns (margins of order 1 per unit)
