@@ -19,17 +19,17 @@ coefficients run away.
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import linalg
-
 import math
 
-from scipy import special
+import numpy as np
+import pandas as pd
+from scipy import linalg, special
 
-from ..data import iter_columns
+from ..data import iter_columns, text_cells
 from ..errors import DataError, UsageError
 from ..underflow import feed, report, running_products
-from .design import MAX_COEFFICIENTS, Layout, complete_rows, design_of, response_classes, scale_terms, split_formula, used_columns
+from .design import (MAX_COEFFICIENTS, Layout, complete_rows, design_of, response_classes, scale_terms, split_formula,
+                     used_columns)
 from .model import ConditionalModel, FactorSquares, Scaling, minimize
 from .reference import EXTENDED, Reference, newton
 from .result import RegressionResult
@@ -88,10 +88,6 @@ def survey(source, formula, family, sigma, weights, options, wanted) -> Layout:
                 numeric_cells[column.name] += len(values)
                 parsed = values.astype(float)
             else:
-                import pandas as pd
-
-                from ..data import text_cells
-
                 parsed = pd.to_numeric(text_cells(values, column.decimal), errors="coerce").to_numpy(dtype=float)
                 numeric_cells[column.name] += int(np.sum(~np.isnan(parsed)))
                 other_cells[column.name] += int(np.sum(np.isnan(parsed)))
