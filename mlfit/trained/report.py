@@ -27,7 +27,7 @@ def _number(value, digits: int = 10) -> str:
 
 
 def stability_table(stability: dict) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, title="the naive route: exp, then normalise, then log",
+    table = Table(box=box.SIMPLE_HEAD, title="the naive route: each probability (or density) first, then its log",
                   title_justify="left")
     for name in ("precision", "naive NLL", "rows exp overflows", "rows log(0) = -inf", "rows NaN"):
         table.add_column(name, justify="left" if name == "precision" else "right")
@@ -36,8 +36,8 @@ def stability_table(stability: dict) -> Table:
         shown = {"finite": _number(part["naive_nll"]), "inf": "inf", "nan": "NaN"}[part["naive_result"]]
         table.add_row(name, shown, f"{part['rows_exp_overflow']:,}", f"{part['rows_log_of_zero']:,}",
                       f"{part['rows_nan']:,}")
-    table.caption = (f"largest |input| {_number(stability['largest_abs_input'], 6)}; the stable route (log-sum-exp, "
-                     f"BCE with logits) gives NLL {_number(stability['stable_nll'])}")
+    table.caption = (f"largest |prediction| {_number(stability['largest_abs_input'], 6)}; the stable route (in log "
+                     f"space throughout) gives NLL {_number(stability['stable_nll'])}")
     return table
 
 
