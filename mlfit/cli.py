@@ -591,6 +591,56 @@ def _regress_batch(files, formula, dist, output, fail_fast, options) -> None:
         raise typer.Exit(EXIT_FIT_WARNING)
 
 
+@app.command(epilog=_epilog(
+    "mlfit describe sample_data/rivers.csv --column miles",
+    "mlfit describe sample_data/free_throws.csv --column error_cm --boot 500 --plot cullen_frey.png",
+    "mlfit describe sample_data/rivers.csv --column miles --format json | jq .cullen_frey.nearest",
+))
+def describe(
+    file: str = FILE,
+    column: Optional[str] = COLUMN,
+    boot: int = typer.Option(0, "--boot", min=0, max=100_000, metavar="N",
+                             help="Resample the rows N times and show where the (skewness^2, kurtosis) point moves."),
+    seed: int = SEED,
+    plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="Draw the Cullen-Frey graph. Needs "
+                                       "pip install 'mlfit[plot]'."),
+    output: OutputFormat = FORMAT,
+    sep: Optional[str] = SEP,
+    decimal: str = DECIMAL,
+    no_header: bool = NO_HEADER,
+    encoding: str = ENCODING,
+    na: Optional[list[str]] = NA,
+    comment: Optional[str] = COMMENT,
+    skip: int = SKIP,
+) -> None:
+    """Describe a column's shape before fitting, as fitdistrplus's descdist does (the Cullen-Frey graph).
+
+    n, min, max, median, mean, sd, skewness and kurtosis (descdist's unbiased estimates, its default, and the plain sample ones; kurtosis is 3 for the normal), and where (skewness^2, kurtosis) lies among the normal, uniform, logistic and exponential points, the gamma, lognormal and weibull lines and the beta region, nearest first. The column is held in memory.
+    """
+    from .describe import describe_file
+
+    read_options = _read_options(sep, decimal, no_header, encoding, na, comment, skip)
+    if plot:
+        from .plots import check_target
+
+        check_target(plot, inputs=(file,))
+    description = describe_file(file, column, boot=boot, seed=seed, read_options=read_options)
+    if output.value == "json":
+        from .report import dumps
+
+        typer.echo(dumps(description.to_dict()))
+    else:
+        from rich.console import Console
+
+        from .report import print_description
+
+        print_description(description, Console())
+    if plot:
+        from .describe import draw_cullen_frey
+
+        draw_cullen_frey(description, plot)
+
+
 class PredictionFamily(str, Enum):
     normal = "normal"
     laplace = "laplace"

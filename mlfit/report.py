@@ -409,3 +409,27 @@ def _underflow(result) -> Table:
             event = "holds"
         table.add_row(name, f"10^{math.log10(r.smallest):.1f}", f"{r.margin_decades:+.1f}", event)
     return table
+
+
+def print_description(description, console: Console) -> None:
+    """mlfit describe: the summary, skewness and kurtosis by both methods, and the Cullen-Frey verdict."""
+    data = description.to_dict()
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(f"'{data['column']}' in {data['file']}"),
+                  title_justify="left", title_style="bold")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("rows", f"{data['n']:,}" + (f"  ({data['dropped']:,} missing skipped)" if data["dropped"] else ""))
+    for key in ("min", "max", "median", "mean", "sd"):
+        table.add_row(key, _number(data[key]) if data[key] is None else f"{data[key]:.10g}")
+    for key in ("skewness", "kurtosis"):
+        part = data[key]
+        table.add_row(key, f"{_number(part['unbiased'])} (unbiased, descdist's default)  "
+                      f"{_number(part['sample'])} (sample)")
+    table.add_row("Cullen-Frey", escape(description.verdict()))
+    boot = data.get("cullen_frey", {}).get("bootstrap")
+    if boot and boot["skewness_squared_5_95"]:
+        low, high = boot["skewness_squared_5_95"]
+        k_low, k_high = boot["kurtosis_5_95"]
+        table.add_row("bootstrap", f"{boot['replicates']:,} resamples: skewness^2 {low:.4g}..{high:.4g}, kurtosis "
+                      f"{k_low:.4g}..{k_high:.4g} (5%-95%)")
+    console.print(table)

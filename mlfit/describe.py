@@ -1,0 +1,197 @@
+"""mlfit describe: a column's shape before any fit, as fitdistrplus's descdist shows it.
+
+The summary (n, min, max, median, mean, sd), skewness and kurtosis by descdist's two methods
+("unbiased", its default, and "sample", the plain moment ratios), and the Cullen-Frey graph:
+the data's (skewness^2, kurtosis) among each family's point (normal, uniform, logistic,
+exponential), line (gamma, lognormal, weibull) or region (beta), with a bootstrap cloud of the
+same point for resamples of the rows. Distances in that plane are what the graph shows, not a
+test: the cloud says how far the point itself moves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from .data import DEFAULT, ReadOptions, iter_columns, joined, to_support
+from .errors import DataError
+
+POINTS = {"normal": (0.0, 3.0), "uniform": (0.0, 1.8), "logistic": (0.0, 4.2), "exponential": (4.0, 9.0)}
+
+
+def shape(values: np.ndarray) -> dict:
+    """Skewness and kurtosis (not excess: 3 for the normal) by descdist's methods: "sample" is
+    m3 / m2^1.5 and m4 / m2^2 with 1/n central moments; "unbiased" corrects them for n."""
+    n = len(values)
+    centred = values - values.mean()
+    m2 = float(np.mean(centred ** 2))
+    if n < 4 or m2 == 0:
+        return {"skewness": {"unbiased": None, "sample": None}, "kurtosis": {"unbiased": None, "sample": None}}
+    m3, m4 = float(np.mean(centred ** 3)), float(np.mean(centred ** 4))
+    skewness, kurtosis = m3 / m2 ** 1.5, m4 / m2 ** 2
+    return {"skewness": {"unbiased": math.sqrt(n * (n - 1)) / (n - 2) * skewness, "sample": skewness},
+            "kurtosis": {"unbiased": (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * kurtosis - 3 * (n - 1)) + 3,
+                         "sample": kurtosis}}
+
+
+def lognormal_curve(sigma: np.ndarray) -> np.ndarray:
+    """(skewness^2, kurtosis) of the lognormal for each sigma."""
+    w = np.exp(sigma * sigma)
+    return np.column_stack([(w + 2) ** 2 * (w - 1), w ** 4 + 2 * w ** 3 + 3 * w ** 2 - 3])
+
+
+def weibull_curve(k: np.ndarray) -> np.ndarray:
+    """(skewness^2, kurtosis) of the weibull for each shape k."""
+    g = [special.gamma(1 + i / k) for i in range(5)]
+    variance = g[2] - g[1] ** 2
+    skew = (g[3] - 3 * g[1] * g[2] + 2 * g[1] ** 3) / variance ** 1.5
+    kurt = (g[4] - 4 * g[1] * g[3] + 6 * g[1] ** 2 * g[2] - 3 * g[1] ** 4) / variance ** 2
+    return np.column_stack([skew ** 2, kurt])
+
+
+def gamma_curve(skew2: np.ndarray) -> np.ndarray:
+    return np.column_stack([skew2, 3 + 1.5 * skew2])
+
+
+def curves(largest: float = 100.0) -> dict:
+    """Each family's line in the plane, sampled densely up to skewness^2 `largest`."""
+    sigma = np.linspace(1e-3, 2.5, 4000)
+    k = np.geomspace(0.35, 50, 4000)
+    lines = {"gamma": gamma_curve(np.linspace(0, largest, 4000)), "lognormal": lognormal_curve(sigma),
+             "weibull": weibull_curve(k)}
+    return {name: line[line[:, 0] <= largest * 1.5] for name, line in lines.items()}
+
+
+def in_beta_region(skew2: float, kurtosis: float) -> bool:
+    """Between the bound every distribution obeys (kurtosis > skewness^2 + 1) and the gamma line."""
+    return skew2 + 1 < kurtosis < 3 + 1.5 * skew2
+
+
+def nearest(skew2: float, kurtosis: float) -> list[dict]:
+    """Every family's distance from the point in the (skewness^2, kurtosis) plane, nearest first."""
+    out = [{"family": name, "locus": "point", "distance": math.hypot(skew2 - a, kurtosis - b)}
+           for name, (a, b) in POINTS.items()]
+    for name, line in curves(max(skew2 * 2, 10.0)).items():
+        out.append({"family": name, "locus": "line",
+                    "distance": float(np.min(np.hypot(line[:, 0] - skew2, line[:, 1] - kurtosis)))})
+    if in_beta_region(skew2, kurtosis):
+        distance = 0.0
+    else:  # to the nearer of the region's two edges (for a point beyond the gamma line, or below the bound)
+        lower = abs(kurtosis - skew2 - 1) / math.sqrt(2)
+        upper = abs(kurtosis - 3 - 1.5 * skew2) / math.sqrt(1 + 1.5 ** 2)
+        distance = min(lower, upper)
+    out.append({"family": "beta", "locus": "region", "distance": distance})
+    return sorted(out, key=lambda entry: entry["distance"])
+
+
+@dataclass(frozen=True)
+class Description:
+    source: str
+    column: str
+    values: np.ndarray
+    dropped: int
+    boot: np.ndarray | None  # (skewness^2, kurtosis), unbiased, of each resample
+    seed: int
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    def to_dict(self) -> dict:
+        x = self.values
+        shapes = shape(x)
+        skew, kurt = shapes["skewness"]["unbiased"], shapes["kurtosis"]["unbiased"]
+        out = {"file": self.source, "column": self.column, "n": self.n, "dropped": self.dropped,
+               "min": float(x.min()), "max": float(x.max()), "median": float(np.median(x)), "mean": float(x.mean()),
+               "sd": float(x.std(ddof=1)) if self.n > 1 else None, **shapes}
+        if skew is not None:
+            out["cullen_frey"] = {"skewness_squared": skew * skew, "kurtosis": kurt,
+                                  "in_beta_region": in_beta_region(skew * skew, kurt),
+                                  "nearest": nearest(skew * skew, kurt)}
+            if self.boot is not None:
+                finite = self.boot[np.all(np.isfinite(self.boot), axis=1)]
+                out["cullen_frey"]["bootstrap"] = {
+                    "replicates": len(self.boot), "seed": self.seed,
+                    "skewness_squared_5_95": np.quantile(finite[:, 0], [0.05, 0.95]).tolist() if len(finite) else None,
+                    "kurtosis_5_95": np.quantile(finite[:, 1], [0.05, 0.95]).tolist() if len(finite) else None}
+        return out
+
+    def verdict(self) -> str:
+        data = self.to_dict()
+        if "cullen_frey" not in data:
+            return "fewer than four distinct rows (or no spread): no skewness or kurtosis to place"
+        cf = data["cullen_frey"]
+        close = ", ".join(f"{e['family']} ({e['locus']}, {e['distance']:.3g})" for e in cf["nearest"][:3])
+        region = "inside the beta region" if cf["in_beta_region"] else "outside the beta region"
+        return (f"skewness^2 {cf['skewness_squared']:.4g}, kurtosis {cf['kurtosis']:.4g} (unbiased): nearest "
+                f"{close}; {region}")
+
+
+def bootstrap(values: np.ndarray, replicates: int, seed: int) -> np.ndarray:
+    """(skewness^2, kurtosis), unbiased, of `replicates` resamples of the rows with replacement."""
+    rng = np.random.default_rng(seed)
+    n = len(values)
+    out = np.empty((replicates, 2))
+    for i in range(replicates):
+        shapes = shape(values[rng.integers(0, n, n)])
+        skew, kurt = shapes["skewness"]["unbiased"], shapes["kurtosis"]["unbiased"]
+        out[i] = (np.nan, np.nan) if skew is None else (skew * skew, kurt)
+    return out
+
+
+def describe_file(source: str, column: str | None, *, boot: int = 0, seed: int = 0,
+                  read_options: ReadOptions = DEFAULT) -> Description:
+    from .families import get_family
+
+    names = None if column is None else [column]
+    chunks = [chunk[0] for chunk in iter_columns(source, names, options=read_options, only_one=column is None)]
+    data = joined(chunks)
+    values = to_support(data, get_family("normal"))  # numbers, with fit's messages for what is not
+    if len(values) < 2:
+        raise DataError(f"{data.source}: column '{data.name}' has {len(values)} value: describe needs two at least",
+                        kind="empty")
+    return Description(data.source, data.name, values, data.dropped, bootstrap(values, boot, seed) if boot else None,
+                       seed)
+
+
+def draw_cullen_frey(description: Description, path: str) -> None:
+    """The skewness-kurtosis plane as descdist draws it (kurtosis downwards), with the families'
+    points, lines and the beta region, the data's point and the bootstrap cloud."""
+    from .errors import UsageError
+    from .plots import _pyplot
+
+    data = description.to_dict()
+    if "cullen_frey" not in data:
+        raise UsageError("no Cullen-Frey graph for a column without spread or of fewer than four rows")
+    cf = data["cullen_frey"]
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(7, 6))
+    points = [(cf["skewness_squared"], cf["kurtosis"])]
+    if description.boot is not None:
+        points += [tuple(p) for p in description.boot if np.all(np.isfinite(p))]
+    largest = max(4.5, 1.2 * max(p[0] for p in points))
+    top = max(10.0, 1.1 * max(p[1] for p in points))
+    grid = np.linspace(0, largest, 400)
+    axis.fill_between(grid, grid + 1, 3 + 1.5 * grid, color="lightgrey", label="beta")
+    for name, line in curves(largest).items():
+        axis.plot(line[:, 0], line[:, 1], label=name, linestyle={"gamma": "--", "lognormal": ":", "weibull": "-."}[name])
+    for name, (a, b) in POINTS.items():
+        axis.plot(a, b, marker={"normal": "*", "uniform": "^", "logistic": "+", "exponential": "s"}[name],
+                  linestyle="none", markersize=10, label=name)
+    if description.boot is not None:
+        axis.plot(description.boot[:, 0], description.boot[:, 1], "o", color="orange", alpha=0.3, markersize=3,
+                  label=f"bootstrap ({len(description.boot)})")
+    axis.plot(cf["skewness_squared"], cf["kurtosis"], "o", color="blue", markersize=8, label="observation")
+    axis.set(xlim=(0, largest), ylim=(top, 0), xlabel="square of skewness", ylabel="kurtosis",
+             title=f"Cullen and Frey graph: '{description.column}'")
+    axis.legend(fontsize=8, loc="lower left")
+    figure.tight_layout()
+    try:
+        figure.savefig(path)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write the plot: {error.strerror or error}") from None
+    finally:
+        plt.close(figure)
