@@ -122,7 +122,7 @@ class Description:
     def verdict(self) -> str:
         data = self.to_dict()
         if "cullen_frey" not in data:
-            return "fewer than four distinct rows (or no spread): no skewness or kurtosis to place"
+            return "fewer than four rows, or no spread: no skewness or kurtosis to place"
         cf = data["cullen_frey"]
         close = ", ".join(f"{e['family']} ({e['locus']}, {e['distance']:.3g})" for e in cf["nearest"][:3])
         region = "inside the beta region" if cf["in_beta_region"] else "outside the beta region"
