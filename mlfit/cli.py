@@ -376,6 +376,7 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
     "mlfit compare sample_data/free_throws.csv --column error_cm --gof-bootstrap 199",
     "mlfit compare sample_data/free_throws.csv --column error_cm --dist normal --dist laplace --format json | jq -r .winner",
     "mlfit compare sample_data/rivers.csv --column miles --dist gamma --dist weibull --dist lognormal",
+    "mlfit compare sample_data/rivers.csv --column miles --plot comparison.png",
 ))
 def compare(
     file: str = FILE,
@@ -388,6 +389,10 @@ def compare(
     seed: int = SEED,
     trials: Optional[int] = TRIALS,
     weights: Optional[str] = WEIGHTS,
+    plot: Optional[str] = typer.Option(
+        None, "--plot", metavar="FILE.png", help="Overlay the ranked families' densities, CDFs, Q-Q and P-P plots "
+        "(fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp), the legend in AIC order; bars and CDFs for counts. "
+        "Needs pip install 'mlfit[plot]'."),
     sep: Optional[str] = SEP,
     decimal: str = DECIMAL,
     no_header: bool = NO_HEADER,
@@ -402,10 +407,18 @@ def compare(
     """
     from .compare import compare_file
 
+    if plot:
+        from .plots import check_target
+
+        check_target(plot, inputs=(file,))
     ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
-                           gof_bootstrap=gof_bootstrap, seed=seed, trials=trials,
+                           gof_bootstrap=gof_bootstrap, seed=seed, trials=trials, keep_values=bool(plot),
                            read_options=_read_options(sep, decimal, no_header, encoding, na, comment, skip))
     _show(ranking, output, "print_ranking")
+    if plot and ranking.winner is not None:
+        from .plots import draw_comparison
+
+        draw_comparison(ranking, plot)
     if ranking.winner is None:
         why = "no family could be ranked" if ranking.fitted else "no family could be fitted"
         raise DataError(f"{ranking.source}: column '{ranking.column}': {why}")

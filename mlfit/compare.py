@@ -242,10 +242,12 @@ def survey(source: str, column: str | None, *, read_options: ReadOptions = DEFAU
 
 
 def compare_file(source: str, column: str | None = None, distributions=None, *, weights: str | None = None,
-                 read_options: ReadOptions = DEFAULT, level: float = 0.95, **options) -> Ranking:
+                 read_options: ReadOptions = DEFAULT, level: float = 0.95, keep_values: bool = False,
+                 **options) -> Ranking:
     """Fit each family (those the column admits, or `distributions`) and rank them by AIC.
     Each family's fit streams over the file as `mlfit.fit_file` does, so memory stays bounded;
-    choosing the families takes one more pass. Options as `mlfit.fit_file`."""
+    choosing the families takes one more pass. `keep_values` holds each fit's values (the
+    comparison plot needs them). Options as `mlfit.fit_file`."""
     from .api import fit_file
 
     require_column_for_weights(column, weights)
@@ -264,7 +266,7 @@ def compare_file(source: str, column: str | None = None, distributions=None, *, 
     for distribution in names:
         try:
             result = fit_file(source, distribution, found.column if column is None else column, weights=weights,
-                              read_options=read_options, level=level, **options)
+                              read_options=read_options, level=level, keep_values=keep_values, **options)
         except MlfitError as error:
             if error.kind not in CANDIDATE_FAILURES:
                 raise

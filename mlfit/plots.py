@@ -293,3 +293,86 @@ def save_atomically(fig, path: str) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+# --- comparing families (compare --plot: fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp) ------
+COMPARED = 6  # the best this many by AIC are drawn: more lines than that hide each other
+def comparison_panels(ranking) -> dict:
+    """The numbers of the comparison plot: the ranked fits in AIC order, their densities (or
+    expected frequencies) and CDFs on one grid, and each one's Q-Q and P-P points."""
+    ranked = [c.result for c in ranking.ranked]
+    if not ranked:
+        raise UsageError("no family could be ranked: there is nothing to compare in a plot")
+    # the winner's kind: densities overlay densities, counts overlay counts (on whole numbers both
+    # may be ranked; the other kind is left out of the picture, not of the ranking)
+    discrete = not ranked[0].family.continuous
+    kind = [r for r in ranked if r.family.continuous != discrete]
+    fits = kind[:COMPARED]
+    first = fits[0]
+    values = first.expanded_values()
+    if values is None:
+        raise UsageError("plots of weighted data need whole-number weights")
+    if not discrete:
+        ordered = np.sort(values)
+        n = len(ordered)
+        positions = (np.arange(1, n + 1) - 0.5) / n
+        spread = ordered[-1] - ordered[0]
+        grid = np.linspace(ordered[0] - 0.05 * spread, ordered[-1] + 0.05 * spread, 400)
+        return {"kind": "continuous", "values": values, "grid": grid, "ecdf": (ordered, np.arange(1, n + 1) / n),
+                "left_out": len(kind) - len(fits),
+                "fits": [{"name": r.distribution, "aic": r.aic,
+                          "density": np.exp(r.family.log_prob(grid, r.params)),
+                          "cdf": np.exp(r.family.log_cdf(grid, r.params)),
+                          "qq": (r.family.quantile(positions, r.params), ordered),
+                          "pp": (positions, np.exp(r.family.log_cdf(ordered, r.params)))} for r in fits]}
+    panels = [fit_panels(r) for r in fits]
+    labels = panels[0]["labels"]
+    return {"kind": "discrete", "labels": labels, "observed": panels[0]["observed"], "left_out": len(kind) - len(fits),
+            "ecdf": panels[0]["ecdf"],
+            "fits": [{"name": r.distribution, "aic": r.aic, "expected": panel["expected"], "cdf": panel["cdf"]}
+                     for r, panel in zip(fits, panels) if panel["labels"] == labels]}
+
+
+def draw_comparison(ranking, path: str):
+    plt = _pyplot()
+    data = comparison_panels(ranking)
+    legend = [f"{f['name']} (AIC {f['aic']:.6g})" for f in data["fits"]]  # in AIC order, as ranked
+    if data["kind"] == "continuous":
+        fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), layout="constrained")
+        (dens, cdf), (qq, pp) = axes
+        dens.hist(data["values"], bins="auto", density=True, color="#d9d9d9", edgecolor="white", label="data")
+        cdf.step(*data["ecdf"], where="post", color="black", label="empirical CDF")
+        for fit, name in zip(data["fits"], legend):
+            dens.plot(data["grid"], fit["density"], lw=1.6, label=name)
+            cdf.plot(data["grid"], fit["cdf"], lw=1.6, label=name)
+            qq.scatter(*fit["qq"], s=6, label=name)
+            pp.scatter(*fit["pp"], s=6, label=name)
+        _diagonal(qq, data["fits"][0]["qq"])
+        _diagonal(pp, ([0, 1], [0, 1]))
+        low, high = float(np.min(data["values"])), float(np.max(data["values"]))
+        qq.set_xlim(low - 0.25 * (high - low), high + 0.25 * (high - low))  # a cauchy's far quantiles would squash the rest
+        dens.set(title="Histogram and fitted densities", xlabel=ranking.column, ylabel="density")
+        cdf.set(title="Empirical and fitted CDFs", xlabel=ranking.column, ylabel="cumulative probability")
+        qq.set(title="Q-Q plot", xlabel="fitted quantiles", ylabel="sorted data")
+        pp.set(title="P-P plot", xlabel="empirical probabilities", ylabel="fitted probabilities")
+        for ax in axes.flat:
+            ax.legend(loc="best", fontsize="x-small")
+    else:
+        fig, (bars, cdf) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+        positions = np.arange(len(data["labels"]))
+        width = 0.8 / (len(data["fits"]) + 1)
+        bars.bar(positions - 0.4 + width / 2, data["observed"], width=width, color="#bdbdbd", label="observed")
+        cdf.step(positions, data["ecdf"], where="post", color="black", label="empirical CDF")
+        for i, (fit, name) in enumerate(zip(data["fits"], legend), start=1):
+            bars.bar(positions - 0.4 + width / 2 + i * width, fit["expected"], width=width, label=name)
+            cdf.step(positions, fit["cdf"], where="post", lw=1.4, label=name)
+        bars.set(title="Observed and fitted frequencies", xlabel=ranking.column, ylabel="rows")
+        cdf.set(title="Empirical and fitted CDFs", xlabel=ranking.column, ylabel="cumulative probability")
+        for ax in (bars, cdf):
+            _categories(ax, positions, data["labels"])
+            ax.legend(loc="best", fontsize="x-small")
+    left_out = f" (the {len(data['fits'])} best; {data['left_out']} more in the table)" if data["left_out"] else ""
+    fig.suptitle(f"'{ranking.column}' in {ranking.source}: families ranked by AIC{left_out}", fontsize="medium")
+    save_atomically(fig, path)
+    plt.close(fig)
+    return fig

@@ -228,3 +228,23 @@ def test_student_t_at_the_normal_limit_draws_without_an_infinite_line(tmp_path):
     assert result.params["nu"] == math.inf
     fig = draw_nll(result, str(tmp_path / "nll.png"))
     assert "nu = inf" in fig._suptitle.get_text() and "nan" not in fig._suptitle.get_text()
+
+
+def test_the_comparison_plot_overlays_the_best_families_in_aic_order(tmp_path):
+    from mlfit.compare import compare_file
+    from mlfit.plots import COMPARED, comparison_panels
+
+    ranking = compare_file("sample_data/rivers.csv", "miles", keep_values=True)
+    data = comparison_panels(ranking)
+    assert data["kind"] == "continuous"  # the winner (lognormal) is a density: densities are drawn
+    aics = [fit["aic"] for fit in data["fits"]]
+    assert aics == sorted(aics) and len(aics) <= COMPARED
+    best = next(c.result for c in ranking.ranked if c.distribution == data["fits"][0]["name"])
+    np.testing.assert_allclose(data["fits"][0]["density"], np.exp(best.family.log_prob(data["grid"], best.params)))
+    np.testing.assert_allclose(data["fits"][0]["pp"][1], np.exp(best.family.log_cdf(np.sort(best.values), best.params)))
+    counts = comparison_panels(compare_file("sample_data/goals.csv", "home_goals", keep_values=True))
+    assert counts["kind"] == "discrete" and sum(counts["observed"]) == 380
+    out = tmp_path / "comparison.png"
+    result = runner.invoke(app, ["compare", "sample_data/goals.csv", "--column", "home_goals", "--plot", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert out.stat().st_size > 10_000
