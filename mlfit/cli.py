@@ -32,6 +32,11 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class BootstrapKind(str, Enum):
+    parametric = "parametric"
+    nonparametric = "nonparametric"
+
+
 class FitFormat(str, Enum):
     table = "table"
     json = "json"
@@ -257,6 +262,17 @@ def fit(
     seed: int = SEED,
     fix: Optional[list[str]] = FIX,
     trials: Optional[int] = TRIALS,
+    bootstrap: int = typer.Option(0, "--bootstrap", min=0, max=100_000, metavar="N",
+                                  help="Refit N bootstrap replicates for percentile intervals of the parameters "
+                                  "(fitdistrplus's bootdist), beside the Wald and profile ones; one fit only."),
+    bootstrap_kind: BootstrapKind = typer.Option("parametric", "--bootstrap-kind",
+                                                 help="Replicates drawn from the fitted distribution (parametric, "
+                                                 "bootdist's default) or from the rows (nonparametric)."),
+    bootstrap_draws: bool = typer.Option(False, "--bootstrap-draws", help="Put every replicate's parameters in "
+                                         "the JSON."),
+    quantile: Optional[str] = typer.Option(None, "--quantile", metavar="P,P,...", help="Fitted quantiles with "
+                                           "delta-method intervals (and bootstrap ones with --bootstrap), e.g. "
+                                           "0.05,0.5,0.95; continuous families."),
     plot: Optional[str] = typer.Option(
         None, "--plot", metavar="FILE.png", help="Draw the fit (histogram/density, CDF, Q-Q and P-P panels; bars "
         "for discrete families) to a .png, .svg or .pdf. Needs: pip install 'mlfit[plot]'."),
@@ -296,9 +312,14 @@ def fit(
     single = len(files) == 1 and len(column or []) <= 1 and not columns_all
     if (plot or plot_nll) and not single:
         raise UsageError("--plot and --plot-nll draw one fit: give one file and one column")
+    probabilities = _probabilities(quantile)
+    extras = {"bootstrap": bootstrap, "kind": bootstrap_kind.value, "draws": bootstrap_draws,
+              "quantiles": probabilities}
+    if (bootstrap or probabilities) and not (single and output.value in ("table", "json")):
+        raise UsageError("--bootstrap and --quantile go with one fit (one file, one column, table or json)")
     if single and output.value in ("table", "json"):
         _fit_one(files[0], dist.value, (column or [None])[0], weights, output, read_options, fit_options, plot,
-                 plot_nll, _draw_chart(chart))
+                 plot_nll, _draw_chart(chart), extras)
     else:
         _fit_batch(files, dist.value, column, columns_all, weights, output, fail_fast, read_options, fit_options,
                    _draw_chart(chart))
@@ -308,19 +329,52 @@ def _draw_chart(asked: bool | None) -> bool:
     return sys.stdout.isatty() if asked is None else asked
 
 
-def _fit_one(file, dist, column, weights, output, read_options, fit_options, plot, plot_nll, chart) -> None:
+def _probabilities(text: str | None) -> tuple:
+    if text is None:
+        return ()
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"--quantile takes probabilities separated by commas, e.g. 0.05,0.5,0.95, not {text!r}") \
+            from None
+    if not values or any(not 0 < v < 1 for v in values):
+        raise UsageError(f"--quantile: each probability lies strictly between 0 and 1 ({text!r})")
+    return values
+
+
+def _fit_one(file, dist, column, weights, output, read_options, fit_options, plot, plot_nll, chart,
+             extras=None) -> None:
     from .api import fit_file
 
+    extras = extras or {"bootstrap": 0, "quantiles": ()}
     targets = [path for path in (plot, plot_nll) if path]
     if targets:
         from .plots import check_target
 
         for path in targets:
             check_target(path, inputs=(file,))
+    resampled = bool(extras["bootstrap"] or extras["quantiles"])
     with _progress(file) as progress:
         result = fit_file(file, dist, column, weights=weights, read_options=read_options,
-                          keep_values=bool(targets), progress=progress, **fit_options)
-    _show(result, output, "print_table", chart=chart)
+                          keep_values=bool(targets) or resampled, progress=progress, **fit_options)
+    if resampled:
+        from .bootstrap import bootstrap
+
+        drawn = bootstrap(result, extras["bootstrap"], extras["kind"], fit_options["seed"], extras["quantiles"])
+        if output.value == "json":
+            from .report import dumps
+
+            typer.echo(dumps({**result.to_dict(), "bootstrap": drawn.to_dict(extras["draws"])}))
+        else:
+            from rich.console import Console
+
+            from .report import print_bootstrap, print_table
+
+            console = Console()
+            print_table(result, console, chart=chart)
+            print_bootstrap(drawn, console)
+    else:
+        _show(result, output, "print_table", chart=chart)
     if targets:
         from .plots import draw_fit, draw_nll
 

@@ -433,3 +433,30 @@ def print_description(description, console: Console) -> None:
         table.add_row("bootstrap", f"{boot['replicates']:,} resamples: skewness^2 {low:.4g}..{high:.4g}, kurtosis "
                       f"{k_low:.4g}..{k_high:.4g} (5%-95%)")
     console.print(table)
+
+
+def print_bootstrap(drawn, console: Console) -> None:
+    """fit --bootstrap / --quantile: percentile intervals per parameter, quantiles with both intervals."""
+    data = drawn.to_dict()
+    parts = []
+    if data["replicates"]:
+        table = Table(box=box.SIMPLE_HEAD, title=f"{data['kind']} bootstrap: {data['converged']:,} of "
+                      f"{data['replicates']:,} replicates converged ({data['level']:.4g} percentile intervals)",
+                      title_justify="left")
+        table.add_column("parameter")
+        table.add_column("bootstrap interval", justify="right")
+        for name, interval in data["intervals"].items():
+            table.add_row(escape(name), "n/a" if interval is None else _span(interval) if not isinstance(
+                interval[0], list) else escape(str([[round(v, 5) for v in end] for end in interval])))
+        parts.append(table)
+    if data["quantiles"]:
+        table = Table(box=box.SIMPLE_HEAD, title=f"fitted quantiles ({data['level']:.4g} intervals)",
+                      title_justify="left")
+        for column in ("probability", "quantile", "std. error", "delta method", "bootstrap"):
+            table.add_column(column, justify="right")
+        for q, part in data["quantiles"].items():
+            table.add_row(q, f"{part['estimate']:.6g}", _number(part["se"]),
+                          "n/a" if part["delta"] is None else _span(part["delta"]),
+                          "n/a" if part["bootstrap"] is None else _span(part["bootstrap"]))
+        parts.append(table)
+    console.print(Group(*parts))

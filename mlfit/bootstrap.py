@@ -1,0 +1,137 @@
+"""Bootstrap intervals for a fit's parameters and quantiles, as fitdistrplus's bootdist and
+quantile(bootdist) give them.
+
+Each replicate draws n rows, from the fitted distribution (parametric) or from the rows
+themselves with replacement (nonparametric), and refits them; the percentile interval of each
+parameter is taken over the replicates that converged. A quantile of the fitted distribution gets
+its delta-method interval (the gradient of the quantile in the parameters, by central differences,
+against the inverse of the NLL's Hessian at the fit, also by differences) and its bootstrap
+interval (the quantile at each replicate's parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from .errors import MlfitError, UsageError
+from .fitting import best_fit
+
+KINDS = ("parametric", "nonparametric")
+MAX_ROWS = 10 ** 6  # rows a replicate may hold: each one is drawn and fitted afresh
+
+
+@dataclass(frozen=True)
+class ParameterBootstrap:
+    kind: str
+    replicates: int
+    converged: int
+    level: float
+    seed: int
+    draws: dict  # name -> replicates (x categories) array; NaN where a replicate failed
+    quantiles: dict  # probability -> {"estimate", "se", "delta": [lo, hi], "bootstrap": [lo, hi]}
+
+    def intervals(self) -> dict:
+        alpha = (1 - self.level) / 2
+        out = {}
+        for name, draws in self.draws.items():
+            ok = draws[np.all(np.isfinite(draws.reshape(len(draws), -1)), axis=1)]
+            if not len(ok):
+                out[name] = None
+                continue
+            low, high = np.quantile(ok, [alpha, 1 - alpha], axis=0)
+            out[name] = [float(low), float(high)] if np.ndim(low) == 0 else [low.tolist(), high.tolist()]
+        return out
+
+    def to_dict(self, with_draws: bool = False) -> dict:
+        out = {"kind": self.kind, "replicates": self.replicates, "converged": self.converged,
+               "converged_share": self.converged / self.replicates, "level": self.level, "seed": self.seed,
+               "intervals": self.intervals(),
+               "quantiles": {repr(q): part for q, part in self.quantiles.items()}}
+        if with_draws:
+            out["draws"] = {name: [None if not np.all(np.isfinite(v)) else np.asarray(v).tolist() for v in draws]
+                            for name, draws in self.draws.items()}
+        return out
+
+
+def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, quantiles=()) -> ParameterBootstrap:
+    if kind not in KINDS:
+        raise UsageError(f"--bootstrap-kind is parametric or nonparametric, not {kind!r}")
+    family, params, fixed = result.family, result.params, result.fixed
+    quantiles = tuple(quantiles)
+    if quantiles and not family.continuous:
+        raise UsageError(f"--quantile is for continuous families; {family.name} is discrete")
+    values = result.expanded_values()
+    if values is None:
+        raise UsageError("a bootstrap of weighted rows needs whole-number weights (rows written out)")
+    n = len(values)
+    if n > MAX_ROWS:
+        raise UsageError(f"each bootstrap replicate would draw {n:,} rows (at most {MAX_ROWS:,})")
+    rng = np.random.default_rng(seed)
+    draws = {p.name: [] for p in family.parameters}
+    converged = 0
+    for _ in range(replicates):
+        sample = family.sample(rng, params, n) if kind == "parametric" else values[rng.integers(0, n, n)]
+        try:
+            refit = best_fit(family, family.summarize(sample), fixed)
+            ok = all(np.all(np.isfinite(np.atleast_1d(refit[p.name]))) for p in family.parameters)
+        except (MlfitError, ArithmeticError, ValueError):
+            refit, ok = None, False
+        converged += ok
+        for p in family.parameters:
+            shape = np.shape(params[p.name])
+            draws[p.name].append(np.asarray(refit[p.name], dtype=float) if ok else np.full(shape, np.nan))
+    draws = {name: np.array(values) for name, values in draws.items()}
+    level = result.inference.level
+    parts = {q: _quantile(result, q, draws, level) for q in quantiles}
+    return ParameterBootstrap(kind, replicates, converged, level, seed, draws, parts)
+
+
+def _quantile(result, q: float, draws: dict, level: float) -> dict:
+    family, params = result.family, result.params
+    estimate = float(family.quantile(np.array([q]), params)[0])
+    z = float(special.ndtri(0.5 + level / 2))
+    se = _delta_se(result, q)
+    at = [float(family.quantile(np.array([q]), {name: draws[name][i] for name in draws})[0])
+          for i in range(len(next(iter(draws.values()))))
+          if all(np.all(np.isfinite(draws[name][i])) for name in draws)]
+    alpha = (1 - level) / 2
+    return {"estimate": estimate, "se": se,
+            "delta": None if se is None else [estimate - z * se, estimate + z * se],
+            "bootstrap": np.quantile(at, [alpha, 1 - alpha]).tolist() if at else None}
+
+
+def _delta_se(result, q: float) -> float | None:
+    """sqrt(g' H^-1 g): g the quantile's gradient in the free scalar parameters, H the NLL's
+    Hessian there, both by central differences of relative step 1e-4."""
+    family, params, stats = result.family, dict(result.params), result.stats
+    free = [p.name for p in family.parameters if p.name not in result.fixed and np.ndim(params[p.name]) == 0]
+    if not free or any(np.ndim(params[p.name]) for p in family.parameters):
+        return None
+    steps = {name: 1e-4 * max(abs(float(params[name])), 1e-8) for name in free}
+
+    def moved(changes):
+        return {**params, **{name: float(params[name]) + change for name, change in changes.items()}}
+
+    def quantile(at):
+        return float(family.quantile(np.array([q]), at)[0])
+
+    def nll(at):
+        return float(family.nll(stats, at))
+
+    try:
+        g = np.array([(quantile(moved({a: steps[a]})) - quantile(moved({a: -steps[a]}))) / (2 * steps[a]) for a in free])
+        H = np.empty((len(free), len(free)))
+        for i, a in enumerate(free):
+            for j, b in enumerate(free):
+                ha, hb = steps[a], steps[b]
+                H[i, j] = (nll(moved({a: ha, b: hb} if a != b else {a: 2 * ha}))
+                           - nll(moved({a: ha, b: -hb} if a != b else {a: 0.0}))
+                           - nll(moved({a: -ha, b: hb} if a != b else {a: 0.0}))
+                           + nll(moved({a: -ha, b: -hb} if a != b else {a: -2 * ha}))) / (4 * ha * hb)
+        variance = float(g @ np.linalg.solve(H, g))
+    except (np.linalg.LinAlgError, ValueError, ArithmeticError, MlfitError):
+        return None
+    return float(np.sqrt(variance)) if np.isfinite(variance) and variance >= 0 else None
