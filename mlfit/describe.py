@@ -161,7 +161,7 @@ def draw_cullen_frey(description: Description, path: str) -> None:
     """The skewness-kurtosis plane as descdist draws it (kurtosis downwards), with the families'
     points, lines and the beta region, the data's point and the bootstrap cloud."""
     from .errors import UsageError
-    from .plots import _pyplot
+    from .plots import _pyplot, save_atomically
 
     data = description.to_dict()
     if "cullen_frey" not in data:
@@ -190,8 +190,6 @@ def draw_cullen_frey(description: Description, path: str) -> None:
     axis.legend(fontsize=8, loc="lower left")
     figure.tight_layout()
     try:
-        figure.savefig(path)
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write the plot: {error.strerror or error}") from None
+        save_atomically(figure, path)  # a temporary name renamed into place: never half-written
     finally:
         plt.close(figure)

@@ -297,6 +297,8 @@ def save_atomically(fig, path: str) -> None:
 
 # --- comparing families (compare --plot: fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp) ------
 COMPARED = 6  # the best this many by AIC are drawn: more lines than that hide each other
+
+
 def comparison_panels(ranking) -> dict:
     """The numbers of the comparison plot: the ranked fits in AIC order, their densities (or
     expected frequencies) and CDFs on one grid, and each one's Q-Q and P-P points."""

@@ -76,7 +76,7 @@ def _slice_index(result) -> int:
 
 
 def draw_regression(result, path: str) -> None:
-    from ..plots import _pyplot
+    from ..plots import _pyplot, save_atomically
 
     data = panels(result)
     plt = _pyplot()
@@ -113,8 +113,6 @@ def draw_regression(result, path: str) -> None:
     figure.suptitle(f"{result.distribution} regression: {result.formula}")
     figure.tight_layout()
     try:
-        figure.savefig(path)
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write the plot: {error.strerror or error}") from None
+        save_atomically(figure, path)  # a temporary name renamed into place: never half-written
     finally:
         plt.close(figure)

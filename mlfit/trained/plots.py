@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UsageError
-
 
 def draw_reliability(result, path: str) -> None:
-    from ..plots import _pyplot
+    from ..plots import _pyplot, save_atomically
 
     plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 5), sharey=True)
@@ -30,8 +28,6 @@ def draw_reliability(result, path: str) -> None:
     axes[0].legend(loc="upper left", fontsize=8)
     figure.tight_layout()
     try:
-        figure.savefig(path)
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write the plot: {error.strerror or error}") from None
+        save_atomically(figure, path)  # a temporary name renamed into place: never half-written
     finally:
         plt.close(figure)
