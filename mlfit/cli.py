@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import inspect
 import io
 import os
 import signal
@@ -218,6 +220,31 @@ def _read_options(sep, decimal, no_header, encoding, na, comment=None, skip=0):
                        comment=comment, skip=skip)
 
 
+READER_OPTIONS = (("sep", Optional[str], SEP), ("decimal", str, DECIMAL), ("no_header", bool, NO_HEADER),
+                  ("encoding", str, ENCODING), ("na", Optional[list[str]], NA), ("comment", Optional[str], COMMENT),
+                  ("skip", int, SKIP))
+
+
+def reader_options(command):
+    """Give a command the reader's options (--sep, --decimal, --no-header, --encoding, --na,
+    --comment, --skip), declared once here so that every command reads files alike; the command
+    receives them checked, as one ReadOptions in its `read_options` parameter."""
+    signature = inspect.signature(command)
+    kept = [p for p in signature.parameters.values() if p.name != "read_options"]
+    added = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
+             for name, annotation, default in READER_OPTIONS]
+
+    @functools.wraps(command)
+    def with_reader(*args, **kwargs):
+        given = {name: kwargs.pop(name) for name, _, _ in READER_OPTIONS}
+        return command(*args, read_options=_read_options(**given), **kwargs)
+
+    with_reader.__signature__ = signature.replace(parameters=[*kept, *added])
+    with_reader.__annotations__ = {**{k: v for k, v in command.__annotations__.items() if k != "read_options"},
+                                   **{name: annotation for name, annotation, _ in READER_OPTIONS}}
+    return with_reader
+
+
 WEIGHTS = typer.Option(
     None, "--weights", "-w", metavar="COLUMN", help="A column of non-negative case/frequency weights: row i counts "
     "w_i times (a value,count table). Whole-number weights give exactly the fit of the rows written out.")
@@ -245,6 +272,7 @@ FIX = typer.Option(
     "json, jsonl, csv and tsv), the rest go on, and the exit code is the most serious one met: 2 if a file, "
     "column or --fix was wrong, else 1 if some data could not be fitted, else 3 if a fit warned.",
 ))
+@reader_options
 def fit(
     files: list[str] = typer.Argument(..., metavar="FILE...", help="CSV files (.csv, .gz, .bz2, .xz, .zip), - for "
                                       "standard input (once at most)."),
@@ -281,13 +309,7 @@ def fit(
         "parameter, and log10 of the raw likelihood of the first k rows against the underflow limits."),
     chart: Optional[bool] = typer.Option(None, "--chart/--no-chart", help="Draw a small histogram with the fit "
                                          "in the table view. Default: only when standard output is a terminal."),
-    sep: Optional[str] = SEP,
-    decimal: str = DECIMAL,
-    no_header: bool = NO_HEADER,
-    encoding: str = ENCODING,
-    na: Optional[list[str]] = NA,
-    comment: Optional[str] = COMMENT,
-    skip: int = SKIP,
+    read_options=None,
 ) -> None:
     """Fit one family to columns of CSV files by maximum likelihood.
 
@@ -305,7 +327,7 @@ def fit(
             if name in held:
                 raise UsageError(f"--fix gives {name} twice")
             held[name] = value
-    read_options = _read_options(sep, decimal, no_header, encoding, na, comment, skip)
+    read_options = read_options
     fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held, "trials": trials}
     if weights is not None and not (column or columns_all):
         raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
@@ -432,6 +454,7 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
     "mlfit compare sample_data/rivers.csv --column miles --dist gamma --dist weibull --dist lognormal",
     "mlfit compare sample_data/rivers.csv --column miles --plot comparison.png",
 ))
+@reader_options
 def compare(
     file: str = FILE,
     dist: Optional[list[Distribution]] = typer.Option(
@@ -447,13 +470,7 @@ def compare(
         None, "--plot", metavar="FILE.png", help="Overlay the ranked families' densities, CDFs, Q-Q and P-P plots "
         "(fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp), the legend in AIC order; bars and CDFs for counts. "
         "Needs pip install 'mlfit[plot]'."),
-    sep: Optional[str] = SEP,
-    decimal: str = DECIMAL,
-    no_header: bool = NO_HEADER,
-    encoding: str = ENCODING,
-    na: Optional[list[str]] = NA,
-    comment: Optional[str] = COMMENT,
-    skip: int = SKIP,
+    read_options=None,
 ) -> None:
     """Which family explains the column? Fit several and rank them by AIC.
 
@@ -467,7 +484,7 @@ def compare(
         check_target(plot, inputs=(file,))
     ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
                            gof_bootstrap=gof_bootstrap, seed=seed, trials=trials, keep_values=bool(plot),
-                           read_options=_read_options(sep, decimal, no_header, encoding, na, comment, skip))
+                           read_options=read_options)
     _show(ranking, output, "print_ranking")
     if plot and ranking.winner is not None:
         from .plots import draw_comparison
@@ -484,6 +501,7 @@ def compare(
     "mlfit score sample_data/shots.csv --dist bernoulli --column made --candidate p=0.5 --format json",
     'mlfit score sample_data/shots.csv --dist categorical --column shot_type --candidate \'p="jump shot":0.2,layup:0.3,three:0.3,dunk:0.1,hook:0.1\'',
 ))
+@reader_options
 def score(
     file: str = FILE,
     dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution family of the candidates."),
@@ -495,13 +513,7 @@ def score(
     output: OutputFormat = FORMAT,
     trials: Optional[int] = TRIALS,
     weights: Optional[str] = WEIGHTS,
-    sep: Optional[str] = SEP,
-    decimal: str = DECIMAL,
-    no_header: bool = NO_HEADER,
-    encoding: str = ENCODING,
-    na: Optional[list[str]] = NA,
-    comment: Optional[str] = COMMENT,
-    skip: int = SKIP,
+    read_options=None,
 ) -> None:
     """Score candidate parameter values on the data, ranked, next to the maximum-likelihood fit.
 
@@ -510,7 +522,7 @@ def score(
     from .score import score_file
 
     scoring = score_file(file, dist.value, column, candidate, weights=weights, trials=trials,
-                         read_options=_read_options(sep, decimal, no_header, encoding, na, comment, skip))
+                         read_options=read_options)
     _show(scoring, output, "print_scores")
 
 
@@ -541,6 +553,7 @@ class RegressFamily(str, Enum):
     "np.log(x) and I(x**2) transforms; offset(...) in the poisson formula; `odd.name` in backticks. "
     "Exit 3 also when the maximum-likelihood estimate does not exist (separation, collinear columns, an exact fit).",
 ))
+@reader_options
 def regress(
     files: list[str] = typer.Argument(..., metavar="FILE...", help="CSV files (.csv, .gz, .bz2, .xz, .zip), - for "
                                       "standard input (once at most); each is fitted on its own."),
@@ -561,19 +574,13 @@ def regress(
     plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="Draw fitted vs observed, residuals "
                                        "(or a calibration curve), a Q-Q plot and the NLL along one coefficient. Needs "
                                        "pip install 'mlfit[plot]'."),
-    sep: Optional[str] = SEP,
-    decimal: str = DECIMAL,
-    no_header: bool = NO_HEADER,
-    encoding: str = ENCODING,
-    na: Optional[list[str]] = NA,
-    comment: Optional[str] = COMMENT,
-    skip: int = SKIP,
+    read_options=None,
 ) -> None:
     """Fit a model whose mean depends on columns, by maximum likelihood: every loss is a likelihood.
 
     normal gives least squares (mean squared error), laplace least absolute deviations (mean absolute error), bernoulli logistic regression (binary cross-entropy with logits), categorical a softmax model (cross-entropy), poisson a log-linear model (Poisson NLL). The coefficients are the reference solution (QR least squares refined with exact residuals; linear programming; IRLS/Newton), shown beside scipy.optimize's minimum of the NLL from a neutral start; with standard errors from the observed information (and the classical OLS ones for normal), Wald intervals, AIC, BIC, deviance, the likelihood-ratio test against the intercept-only model, the loss identity and the raw-likelihood underflow. Rows with a missing cell in a used column are left out and counted.
     """
-    read_options = _read_options(sep, decimal, no_header, encoding, na, comment, skip)
+    read_options = read_options
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read once only")
     single = len(files) == 1 and output is not RegressFormat.jsonl
@@ -663,6 +670,7 @@ def _regress_batch(files, formula, dist, output, fail_fast, options) -> None:
     "mlfit describe sample_data/free_throws.csv --column error_cm --boot 500 --plot cullen_frey.png",
     "mlfit describe sample_data/rivers.csv --column miles --format json | jq .cullen_frey.nearest",
 ))
+@reader_options
 def describe(
     file: str = FILE,
     column: Optional[str] = COLUMN,
@@ -672,13 +680,7 @@ def describe(
     plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="Draw the Cullen-Frey graph. Needs "
                                        "pip install 'mlfit[plot]'."),
     output: OutputFormat = FORMAT,
-    sep: Optional[str] = SEP,
-    decimal: str = DECIMAL,
-    no_header: bool = NO_HEADER,
-    encoding: str = ENCODING,
-    na: Optional[list[str]] = NA,
-    comment: Optional[str] = COMMENT,
-    skip: int = SKIP,
+    read_options=None,
 ) -> None:
     """Describe a column's shape before fitting, as fitdistrplus's descdist does (the Cullen-Frey graph).
 
@@ -686,7 +688,7 @@ def describe(
     """
     from .describe import describe_file
 
-    read_options = _read_options(sep, decimal, no_header, encoding, na, comment, skip)
+    read_options = read_options
     if plot:
         from .plots import check_target
 
@@ -735,6 +737,7 @@ LOGITS = typer.Option(None, "--logits", metavar="C0,C1,...", help="categorical: 
     "mlfit score-model sample_data/predictions.csv --dist normal --mean mu --log-var log_var --target distance",
     "mlfit score-model sample_data/predictions.csv --dist poisson --log-rate log_rate --target goals --format json",
 ))
+@reader_options
 def score_model(
     file: str = FILE,
     dist: PredictionFamily = typer.Option(..., "--dist", "-d", help="The distribution the model predicts."),
@@ -749,13 +752,7 @@ def score_model(
                                         help="laplace: the predicted log scale (else estimated)."),
     log_rate: Optional[str] = typer.Option(None, "--log-rate", metavar="COLUMN", help="poisson: the predicted log-rate."),
     output: OutputFormat = FORMAT,
-    sep: Optional[str] = SEP,
-    decimal: str = DECIMAL,
-    no_header: bool = NO_HEADER,
-    encoding: str = ENCODING,
-    na: Optional[list[str]] = NA,
-    comment: Optional[str] = COMMENT,
-    skip: int = SKIP,
+    read_options=None,
 ) -> None:
     """Judge a trained model's predictions as likelihoods: the NLL, the loss it is, and the naive route's failures.
 
@@ -764,7 +761,7 @@ def score_model(
     from .data import column_names
     from .trained.scoring import make_spec, score_model as judge
 
-    read_options = _read_options(sep, decimal, no_header, encoding, na, comment, skip)
+    read_options = read_options
     label = "<stdin>" if file == "-" else file
     spec = make_spec(dist.value, target, logit=logit, logits=logits, mean=mean, log_var=log_var, sigma=sigma,
                      log_b=log_b, log_rate=log_rate, names=column_names(file, read_options), label=label)
@@ -790,6 +787,7 @@ def score_model(
     "mlfit calibrate sample_data/predictions.csv --dist bernoulli --logit made_logit --target made --plot reliability.png",
     "mlfit calibrate sample_data/predictions.csv --dist categorical --logits 'logit_*' --target shot --output calibrated.csv --format json",
 ))
+@reader_options
 def calibrate(
     file: str = FILE,
     dist: LogitFamily = typer.Option(..., "--dist", "-d", help="bernoulli (one logit) or categorical (a logit per class)."),
@@ -803,13 +801,7 @@ def calibrate(
     plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="Draw the reliability diagram before "
                                        "and after, with the bin counts. Needs pip install 'mlfit[plot]'."),
     output: OutputFormat = FORMAT,
-    sep: Optional[str] = SEP,
-    decimal: str = DECIMAL,
-    no_header: bool = NO_HEADER,
-    encoding: str = ENCODING,
-    na: Optional[list[str]] = NA,
-    comment: Optional[str] = COMMENT,
-    skip: int = SKIP,
+    read_options=None,
 ) -> None:
     """Fit one temperature T > 0 to a model's logits (temperature scaling, Guo et al. 2017) by maximum likelihood.
 
@@ -820,7 +812,7 @@ def calibrate(
     from .trained.scoring import make_spec
     from .trained.temperature import calibrate as fit_temperature
 
-    read_options = _read_options(sep, decimal, no_header, encoding, na, comment, skip)
+    read_options = read_options
     if plot:
         from .plots import check_target
 
