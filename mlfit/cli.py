@@ -601,16 +601,9 @@ def regress(
         _regress_batch(files, formula, dist.value, output, fail_fast, options)
         return
     result = regress_file(files[0], formula, dist.value, **options)
-    if output.value == "json":
-        from .report import dumps
+    from .regress.report import print_regression
 
-        typer.echo(dumps(result.to_dict()))
-    else:
-        from rich.console import Console
-
-        from .regress.report import print_regression
-
-        print_regression(result, Console())
+    _present(result, output, print_regression)
     if predict:
         from .regress.report import write_predictions
 
@@ -694,16 +687,9 @@ def describe(
 
         check_target(plot, inputs=(file,))
     description = describe_file(file, column, boot=boot, seed=seed, read_options=read_options)
-    if output.value == "json":
-        from .report import dumps
+    from .report import print_description
 
-        typer.echo(dumps(description.to_dict()))
-    else:
-        from rich.console import Console
-
-        from .report import print_description
-
-        print_description(description, Console())
+    _present(description, output, print_description)
     if plot:
         from .describe import draw_cullen_frey
 
@@ -769,16 +755,9 @@ def score_model(
 
     check_columns(file, spec, read_options)
     result = judge(file, spec, read_options)
-    if output.value == "json":
-        from .report import dumps
+    from .trained.report import print_model_score
 
-        typer.echo(dumps(result.to_dict()))
-    else:
-        from rich.console import Console
-
-        from .trained.report import print_model_score
-
-        print_model_score(result, Console())
+    _present(result, output, print_model_score)
     _warn_and_exit(result.warnings())
 
 
@@ -824,16 +803,9 @@ def calibrate(
                      label=label)
     check_columns(file, spec, read_options)
     result = fit_temperature(file, spec, bins=bins, level=level, options=read_options)
-    if output.value == "json":
-        from .report import dumps
+    from .trained.report import print_calibration
 
-        typer.echo(dumps(result.to_dict()))
-    else:
-        from rich.console import Console
-
-        from .trained.report import print_calibration
-
-        print_calibration(result, Console())
+    _present(result, output, print_calibration)
     if output_file:
         from .trained.temperature import write_calibrated
 
@@ -872,6 +844,18 @@ def _show(result, output: OutputFormat, table_view: str, **view_options) -> None
         from rich.console import Console
 
         getattr(report, table_view)(result, Console(), **view_options)
+
+
+def _present(result, output: OutputFormat, printer) -> None:
+    """The result as one JSON object (its to_dict), or its tables for people."""
+    if output.value == "json":
+        from .report import dumps
+
+        typer.echo(dumps(result.to_dict()))
+    else:
+        from rich.console import Console
+
+        printer(result, Console())
 
 
 def _warn_and_exit(warnings: list[str]) -> None:
