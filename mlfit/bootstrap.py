@@ -73,9 +73,16 @@ def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, 
     draws = {p.name: [] for p in family.parameters}
     converged = 0
     for _ in range(replicates):
-        sample = family.sample(rng, params, n) if kind == "parametric" else values[rng.integers(0, n, n)]
+        sample = _draw(result, rng, n) if kind == "parametric" else values[rng.integers(0, n, n)]
         try:
-            refit = best_fit(family, family.summarize(sample), fixed)
+            replicate = family.summarize(sample)
+            refit = best_fit(family, replicate, fixed)
+            if result.labels is not None:  # a category a replicate lacks has probability 0 there
+                place = {label: i for i, label in enumerate(result.labels)}
+                aligned = np.zeros(len(result.labels))
+                for label, share in zip(family.labels(replicate), refit["p"]):
+                    aligned[place[label]] = share
+                refit = {**refit, "p": aligned}
             ok = all(np.all(np.isfinite(np.atleast_1d(refit[p.name]))) for p in family.parameters)
         except (MlfitError, ArithmeticError, ValueError):
             refit, ok = None, False
@@ -87,6 +94,13 @@ def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, 
     level = result.inference.level
     parts = {q: _quantile(result, q, draws, level) for q in quantiles}
     return ParameterBootstrap(kind, replicates, converged, level, seed, draws, parts)
+
+
+def _draw(result, rng, n: int) -> np.ndarray:
+    """n rows from the fitted distribution (a categorical's labels with the fitted probabilities)."""
+    if result.labels is not None:
+        return np.asarray(result.labels, dtype=object)[rng.choice(len(result.labels), size=n, p=result.params["p"])]
+    return result.family.sample(rng, result.params, n)
 
 
 def _quantile(result, q: float, draws: dict, level: float) -> dict:
@@ -110,6 +124,8 @@ def _delta_se(result, q: float) -> float | None:
     free = [p.name for p in family.parameters if p.name not in result.fixed and np.ndim(params[p.name]) == 0]
     if not free or any(np.ndim(params[p.name]) for p in family.parameters):
         return None
+    if any(result.inference.stderr.get(name) is None for name in free):
+        return None  # a non-regular family (uniform's edges): no information matrix to invert
     steps = {name: 1e-4 * max(abs(float(params[name])), 1e-8) for name in free}
 
     def moved(changes):
@@ -132,6 +148,6 @@ def _delta_se(result, q: float) -> float | None:
                            - nll(moved({a: -ha, b: hb} if a != b else {a: 0.0}))
                            + nll(moved({a: -ha, b: -hb} if a != b else {a: -2 * ha}))) / (4 * ha * hb)
         variance = float(g @ np.linalg.solve(H, g))
-    except (np.linalg.LinAlgError, ValueError, ArithmeticError, MlfitError):
+    except (np.linalg.LinAlgError, ValueError, ArithmeticError, MlfitError):  # (ZeroDivisionError too)
         return None
     return float(np.sqrt(variance)) if np.isfinite(variance) and variance >= 0 else None

@@ -76,3 +76,20 @@ def test_the_command_line_gives_the_bootstrap_in_json_and_refuses_what_it_cannot
         result = run("fit", "sample_data/goals.csv", *args)
         assert result.exit_code == 2, args
         assert message in result.stderr
+
+
+def test_a_categorical_bootstrap_keeps_every_category_even_when_a_replicate_lacks_one():
+    labels = ["a"] * 60 + ["b"] * 38 + ["rare"] * 2
+    result = fit(labels, "categorical")
+    drawn = bootstrap(result, 40, "nonparametric", seed=3)
+    assert drawn.draws["p"].shape == (40, 3)
+    assert np.allclose(drawn.draws["p"].sum(axis=1), 1.0)
+    assert (drawn.draws["p"][:, 2] == 0).any()  # some replicate drew no "rare" row
+    parametric = bootstrap(result, 10, "parametric", seed=3)
+    assert parametric.converged == 10 and parametric.draws["p"].shape == (10, 3)
+
+
+def test_a_non_regular_family_has_no_delta_method_interval():
+    result = fit(np.random.default_rng(6).uniform(2, 5, 100), "uniform")
+    part = bootstrap(result, 15, quantiles=(0.5,)).quantiles[0.5]
+    assert part["se"] is None and part["delta"] is None and part["bootstrap"] is not None
