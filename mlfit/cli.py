@@ -437,9 +437,14 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
             break
     if writer is not None:
         writer.close()
+    _end_batch(codes, flagged)
+
+
+def _end_batch(codes: set, flagged: list) -> None:
+    """A batch's warnings on stderr, then its exit code: the most serious outcome met decides
+    (the epilog's note says so), one rule for one fit and for many."""
     for warning in flagged:
         typer.echo(f"mlfit: warning: {warning}", err=True)
-    # One rule for one fit and for many: the most serious outcome decides (the epilog's note says it).
     for code in (EXIT_USAGE, EXIT_BAD_DATA):
         if code in codes:
             raise typer.Exit(code)
@@ -649,13 +654,7 @@ def _regress_batch(files, formula, dist, output, fail_fast, options) -> None:
             break
     if output is RegressFormat.json:
         typer.echo(dumps({"fits": collected}))
-    for warning in flagged:
-        typer.echo(f"mlfit: warning: {warning}", err=True)
-    for code in (EXIT_USAGE, EXIT_BAD_DATA):
-        if code in codes:
-            raise typer.Exit(code)
-    if flagged:
-        raise typer.Exit(EXIT_FIT_WARNING)
+    _end_batch(codes, flagged)
 
 
 @app.command(epilog=_epilog(

@@ -69,11 +69,8 @@ def fit_panels(result) -> dict:
     if values is None:
         raise UsageError("plots of weighted data need whole-number weights")
     if family.continuous:
-        ordered = np.sort(values)
+        ordered, positions, grid = _continuous_axes(values)
         n = len(ordered)
-        positions = (np.arange(1, n + 1) - 0.5) / n
-        spread = ordered[-1] - ordered[0]
-        grid = np.linspace(ordered[0] - 0.05 * spread, ordered[-1] + 0.05 * spread, 400)
         return {
             "kind": "continuous",
             "values": values,
@@ -97,6 +94,16 @@ def fit_panels(result) -> dict:
         "ecdf": np.cumsum(observed) / stats.n,
         "cdf": np.cumsum(probabilities),
     }
+
+
+def _continuous_axes(values: np.ndarray):
+    """The sorted values, their plotting positions (i - 1/2)/n for Q-Q and P-P, and a grid of 400
+    points over their range widened by 5% each side for densities and CDFs."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    spread = ordered[-1] - ordered[0]
+    return (ordered, (np.arange(1, n + 1) - 0.5) / n,
+            np.linspace(ordered[0] - 0.05 * spread, ordered[-1] + 0.05 * spread, 400))
 
 
 def _grouped(labels, observed, probabilities, ordered: bool):
@@ -315,11 +322,8 @@ def comparison_panels(ranking) -> dict:
     if values is None:
         raise UsageError("plots of weighted data need whole-number weights")
     if not discrete:
-        ordered = np.sort(values)
+        ordered, positions, grid = _continuous_axes(values)
         n = len(ordered)
-        positions = (np.arange(1, n + 1) - 0.5) / n
-        spread = ordered[-1] - ordered[0]
-        grid = np.linspace(ordered[0] - 0.05 * spread, ordered[-1] + 0.05 * spread, 400)
         return {"kind": "continuous", "values": values, "grid": grid, "ecdf": (ordered, np.arange(1, n + 1) / n),
                 "left_out": len(kind) - len(fits),
                 "fits": [{"name": r.distribution, "aic": r.aic,

@@ -63,7 +63,10 @@ class ConditionalModel:
     """The NLL of a design under a family, as a function of all the coefficients stacked: the
     coefficients of each linear predictor in turn (`blocks`)."""
 
-    def __init__(self, family, design: Design, X: np.ndarray | None = None, Z: np.ndarray | None = None):
+    def __init__(self, family, design: Design, X: np.ndarray | None = None, Z: np.ndarray | None = None,
+                 scalings: list | None = None):
+        """`scalings`: coordinates given rather than derived from these rows (a chunk of a file
+        shares the whole file's); such a model's rows are summed by its file's model."""
         self.family, self.design = family, design
         self.predictors = family.predictors(design.classes)
         self.y = design.y
@@ -72,18 +75,21 @@ class ConditionalModel:
         X = design.X if X is None else X
         Z = design.Z if Z is None else Z
         self.blocks = [X if p.role == "mean" else Z for p in self.predictors]
-        self.scalings = [Scaling.of(B, self.weights) for B in self.blocks]
-        if self.predictors and self.predictors[0].link == "identity":
-            # A mean in the response's units: its coefficients are measured in the response's spread
-            # too, so that every scaled coefficient is of order one.
-            unit = _spread(self.y, self.weights)
-            self.scalings[0] = Scaling(self.scalings[0].A * (unit if unit > 0 else 1.0))
+        if scalings is not None:
+            self.scalings = scalings
+        else:
+            self.scalings = [Scaling.of(B, self.weights) for B in self.blocks]
+            if self.predictors and self.predictors[0].link == "identity":
+                # A mean in the response's units: its coefficients are measured in the response's spread
+                # too, so that every scaled coefficient is of order one.
+                unit = _spread(self.y, self.weights)
+                self.scalings[0] = Scaling(self.scalings[0].A * (unit if unit > 0 else 1.0))
         self.scaled_blocks = [s.scaled(B) for s, B in zip(self.scalings, self.blocks)]
         self.sizes = [B.shape[1] for B in self.blocks]
         self.starts = np.cumsum([0, *self.sizes])
         self.total_weight = float(len(self.y) if self.weights is None else self.weights.sum())
         constant_scale = family.name == "normal" and Z.shape[1] == 1 and np.all(Z == 1.0)
-        self.gram = CrossProducts.of(self) if constant_scale else None
+        self.gram = CrossProducts.of(self) if constant_scale and scalings is None else None
 
     @property
     def size(self) -> int:

@@ -145,21 +145,10 @@ class StreamedModel(ConditionalModel):
         self.gram = gram
         self.unit = unit
 
-    def _chunk_model(self, design):
-        model = ConditionalModel.__new__(ConditionalModel)
-        model.family, model.design, model.predictors = self.family, design, self.predictors
-        model.y, model.weights, model.offset = design.y, design.weights, design.offset
-        model.blocks = [design.X if p.role == "mean" else design.Z for p in self.predictors]
-        model.scalings = self.scalings
-        model.scaled_blocks = [s.scaled(B) for s, B in zip(self.scalings, model.blocks)]
-        model.sizes, model.starts = self.sizes, self.starts
-        model.total_weight = float(len(design.y) if design.weights is None else design.weights.sum())
-        model.gram = None
-        return model
-
     def chunk_models(self):
+        """Each chunk's rows as a model in the file's coordinates."""
         for design in self.rows.designs():
-            yield self._chunk_model(design)
+            yield ConditionalModel(self.family, design, scalings=self.scalings)
 
     def nll(self, theta, scaled=True):
         return float(sum(m.nll(theta, scaled) for m in self.chunk_models()))
