@@ -220,10 +220,14 @@ def _position(handle) -> int:
 
 def _column(label: str, name: str, cells: np.ndarray, first: int, text: bool, decimal: str) -> Column:
     missing = np.isnan(cells) if cells.dtype.kind == "f" else pd.isna(cells)
-    values = cells[~missing]
+    if missing.any():
+        present = ~missing
+        values, rows = cells[present], first + 1 + np.flatnonzero(present)
+    else:  # (most chunks: no copy, and row numbers without a search)
+        values, rows = cells, np.arange(first + 1, first + 1 + len(cells))
     if not text and values.dtype == object:
         values = values.astype(str)
-    return Column(label, name, values, first + np.flatnonzero(~missing) + 1, int(missing.sum()), decimal)
+    return Column(label, name, values, rows, len(cells) - len(values), decimal)
 
 
 def joined(chunks: list[Column]) -> Column:
@@ -499,71 +503,188 @@ def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
     return text if len(text) <= length else text[: length - 3] + "..."
 
 
-CHUNK_BYTES = 1 << 20  # the file is parsed at most 1 MB at a time (larger chunks parse slower here: page faults)
-CHUNK_ROWS = 1 << 18  # ... and about this many rows, fewer bytes for short rows: each row costs memory
+CHUNK_BYTES = 1 << 24  # about this much text is parsed per frame of rows (pandas' own chunks)...
+CHUNK_ROWS = 1 << 20  # ... and at most this many rows: memory per frame stays bounded
+BLOCK_BYTES = 1 << 20  # the file is read this much at a time, cut at record ends
 SURPLUS = "\x00surplus"
 LONG_NEGATIVE_EXPONENT = re.compile(rb"[eE]-0*[1-9][0-9]{2}")
 
 
 def _frames(handle, label: str, width: int, positions: list[int], text: bool, sep: str, options: ReadOptions):
-    """The wanted columns (arrays, missing cells NaN), a chunk of rows at a time, with the data row
-    number before each chunk.
+    """The wanted columns (arrays, missing cells NaN), a frame of rows at a time, with the data row
+    number before each frame.
 
-    pandas reads only the wanted columns (parsing every column costs 2.5 times as much), but with
-    `usecols` it silently drops the surplus cells of an over-long row (pandas issue 40049). So
-    each chunk is given one more column than the header has, and a last line that fills it:
-    an over-long row then shows up as a value in that surplus column. (A first line would do
-    too, but pandas then pads every row after it to the surplus width: a third slower.)"""
+    One read_csv call iterates over the whole file (pandas' own chunks: its per-call set-up, paid
+    per megabyte, cost a sixth of the run). When every column is wanted, pandas itself refuses a
+    row with more cells than the header has. Otherwise it reads only the wanted columns (parsing
+    every column costs 2.5 times as much), but with `usecols` it silently drops the surplus cells of
+    an over-long row (pandas issue 40049). So the stream then starts with a filler line one cell
+    wider than the header: pandas expects that many cells in every row, and an over-long row shows
+    up as a value in the surplus column (converting that column costs about a tenth of the parse).
+
+    A few ways of parsing are chosen by what the bytes hold (cells read as text where a number like
+    1e-400 may hide; spaces after separators skipped where there is a space). A block of records
+    that needs one the current call lacks ends that call, and a new one goes on from there with it:
+    at most three calls, since a way once taken is kept."""
     encoding, raw = _ascii_compatible(handle, options.encoding)
-    names = [f"c{i}" for i in range(width)] + [SURPLUS]
+    names = [f"c{i}" for i in range(width)]
     wanted = [names[p] for p in positions]
-    filler = (sep * width + "\n").encode(encoding)
+    every = sorted(positions) == list(range(width))
+    if not every:
+        names.append(SURPLUS)
+    # (a first line as wide as the header is there too, so that pandas checks the first row as it
+    # checks the others, rather than take the first row's extra cell for an index)
+    filler = (sep * (len(names) - 1) + "\n").encode(encoding)
+    blocks = _record_blocks(raw, options, encoding)
+    block = next(blocks, None)
+    if block is None:
+        return
+    rows_per_frame = max(1, min(CHUNK_ROWS, CHUNK_BYTES * max(1, block.count(b"\n")) // len(block)))
+    as_text, skip_spaces, offset = text, False, 0
+    while block is not None:
+        as_text = as_text or _may_underflow(block)
+        # Skipping the spaces that open cells costs a fifth of the parse, and without a space there
+        # are none to skip (a one-byte search, unlike looking for ", ", costs next to nothing).
+        skip_spaces = skip_spaces or (sep != " " and b" " in block)
+        segment = _Segment(filler + block, blocks, as_text, skip_spaces, sep)
+        reader = pd.read_csv(
+            segment,
+            sep=sep,
+            decimal=options.decimal,
+            header=None,
+            names=names,
+            usecols=None if every else [*wanted, SURPLUS],
+            dtype={name: str for name in wanted} if as_text else None,
+            keep_default_na=False,
+            na_values=options.missing,
+            skipinitialspace=skip_spaces,
+            skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
+            encoding=encoding,
+            index_col=False,
+            chunksize=rows_per_frame,
+        )
+        skip = 1  # the filler line
+        for frame in _parsed(reader, label, offset - 1, width, options):
+            rows = len(frame) - skip
+            if not every:
+                longer = np.flatnonzero(frame[SURPLUS].notna().to_numpy()[skip:])
+                if longer.size:
+                    raise _too_long(label, offset + int(longer[0]) + 1, width)
+            if rows:
+                yield [frame[name].to_numpy()[skip:] for name in wanted], offset
+            offset += rows
+            skip = 0
+        block = segment.next_block
+
+
+def _too_long(label: str, row: int, width: int) -> DataError:
+    return DataError(f"{label}: not a valid CSV: row {row} has more cells than the header's {width}",
+                     kind="csv", row=row)
+
+
+class _Segment(io.RawIOBase):
+    """What one read_csv call reads: the filler line and the first block, then the blocks that
+    parse the same way; the first that does not is kept in `next_block` for the next call."""
+
+    def __init__(self, start: bytes, blocks, as_text: bool, skip_spaces: bool, sep: str):
+        self._start = start
+        self._blocks = blocks
+        self._as_text, self._skip_spaces, self._sep = as_text, skip_spaces, sep
+        self.next_block = None
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1) -> bytes:
+        # A whole block whatever `size` asks: pandas' C reader takes the length read() gives, and
+        # cutting each block to its 256 KB requests would cost a copy of the file (a tenth of the read).
+        if self._start is not None:
+            start, self._start = self._start, None
+            return start
+        block = next(self._blocks, None) if self._blocks is not None else None
+        if block is None:
+            return b""
+        if (not self._as_text and _may_underflow(block)) or (
+                not self._skip_spaces and self._sep != " " and b" " in block):
+            self.next_block, self._blocks = block, None
+            return b""
+        return block
+
+
+def _record_blocks(raw, options: ReadOptions, encoding: str):
+    """The data records after the header, in blocks of whole records (a quoted newline is no
+    record's end) of about BLOCK_BYTES, comment lines left out, each block ending with a newline."""
+    size = _block_size()
     carry = _after_preamble(raw, options)
     if options.header:  # skip the header record (it may be long, or hold quoted newlines)
         while True:
-            block = raw.read(CHUNK_BYTES)
+            block = raw.read(size)
             carry += block
             end = _record_end(carry, 0)
             if end is not None or not block:
                 break
         carry = carry[(end if end is not None else len(carry)) + 1:]
-    # A row takes a byte at least, so the first chunk holds CHUNK_ROWS rows at most; the next ones
-    # are sized by the rows seen so far.
-    size = min(CHUNK_BYTES, CHUNK_ROWS)
-    offset, eof = 0, False
+    comment = None if options.comment is None else options.comment.encode(encoding)
+    eof = False
     while not eof:
         block = raw.read(size)
         eof = not block
-        data = carry + block
+        data = carry + block if carry else block
         end = len(data) - 1 if eof else _record_end(data, None)
         if end is None:  # no whole record yet: read more
             carry = data
             continue
         records, carry = data[: end + 1], data[end + 1:]
-        if options.comment is not None:
-            records = _without_comments(records, options.comment.encode(encoding))
+        if comment is not None:
+            records = _without_comments(records, comment)
         if not records:
             continue
-        if not records.endswith(b"\n"):
-            records += b"\n"
-        # Skipping the spaces that open cells costs a fifth of the parse, and without a space in the
-        # chunk there are none to skip (a byte search, unlike looking for ", ", costs next to nothing).
-        skip_spaces = sep != " " and b" " in records
-        # A number like 1e-400 parses as 0.0, which a count column would take for a real 0: a chunk
-        # that may hold one is read as text, whose checks see the cell as written.
-        as_text = text or (_may_underflow(records) and LONG_NEGATIVE_EXPONENT.search(records) is not None)
-        frame = _parse_chunk(records + filler, label, names, wanted, as_text, sep, encoding, options, offset,
-                             skip_spaces)
-        rows = len(frame) - 1  # less the filler line
-        yield [frame[name].to_numpy()[:rows] for name in wanted], offset
-        offset += rows
-        size = min(CHUNK_BYTES, max(1, len(records) * CHUNK_ROWS // rows))
+        yield records if records.endswith(b"\n") else records + b"\n"
+
+
+def _block_size() -> int:
+    return min(BLOCK_BYTES, CHUNK_BYTES)  # (tests shrink CHUNK_BYTES to cut blocks everywhere)
 
 
 def _may_underflow(records: bytes) -> bool:
-    """Byte searches first: the regular expression costs more than pandas' parse of the chunk, and a
-    one-byte search (memchr) far less than a two-byte one in a chunk full of minus signs."""
-    return (b"e" in records and b"e-" in records) or (b"E" in records and b"E-" in records)
+    """Whether the records may hold a number like 1e-400, which parses as 0.0 and which a count
+    column would take for a real 0: such records are read as text, whose checks see the cell as
+    written. Byte searches first: the regular expression costs more than pandas' parse, and a
+    one-byte search (memchr) far less than a two-byte one in records full of minus signs."""
+    return (((b"e" in records and b"e-" in records) or (b"E" in records and b"E-" in records))
+            and LONG_NEGATIVE_EXPONENT.search(records) is not None)
+
+
+def _parsed(reader, label: str, before: int, width: int, options: ReadOptions):
+    """The reader's frames, its failures told as the file's (`before`: the data rows before the
+    reader's first line, which is -1 when that line is the filler)."""
+    try:
+        while True:
+            try:
+                with warnings.catch_warnings():
+                    # A frame that mixes numbers and text comes back as text, which the checks that
+                    # follow parse and report row by row; pandas' DtypeWarning about it is noise here.
+                    warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+                    frame = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:
+                raise DataError(f"{label}: not a text CSV in {_encoding_name(options)} (name its encoding with "
+                                "--encoding)", kind="csv") from None
+            except pd.errors.ParserError as error:
+                message = _first_line(error)
+                found = re.search(r"EOF inside string starting at row (\d+)", message)
+                if found:  # (pandas counts its rows from 0)
+                    row = before + int(found.group(1)) + 1
+                    raise DataError(f"{label}: not a valid CSV: the quoted cell that starts in row {row} never ends",
+                                    kind="csv", row=row) from None
+                found = re.search(r"Expected \d+ fields in line (\d+), saw", message)
+                if found:  # (and its lines, which are records, from 1)
+                    raise _too_long(label, before + int(found.group(1)), width) from None
+                raise DataError(f"{label}: not a valid CSV: {message}", kind="csv") from None
+            yield frame
+    finally:
+        reader.close()
 
 
 def _after_preamble(raw, options: ReadOptions) -> bytes:
@@ -578,7 +699,7 @@ def _after_preamble(raw, options: ReadOptions) -> bytes:
         if end != -1:  # a whole line to drop: one of the --skip lines, or a comment
             carry, skipped = carry[end + 1:], skipped + skipping
             continue
-        block = raw.read(CHUNK_BYTES)
+        block = raw.read(_block_size())
         if not block:  # the file ends inside what is skipped
             return b""
         carry += block
@@ -588,55 +709,6 @@ def _without_comments(records: bytes, comment: bytes) -> bytes:
     if comment not in records:
         return records
     return re.sub(rb"(?m)^" + re.escape(comment) + rb"[^\n]*\n", b"", records)
-
-
-def _parse_chunk(data: bytes, label, names, wanted, text, sep, encoding, options, offset,
-                 skip_spaces: bool) -> pd.DataFrame:
-    """The chunk's rows and, last, the filler line."""
-    try:
-        with warnings.catch_warnings():
-            # A chunk that mixes numbers and text comes back as text, which the checks that
-            # follow parse and report row by row; pandas' DtypeWarning about it is noise here.
-            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-            frame = _read_chunk(data, names, wanted, text, sep, encoding, options, skip_spaces)
-    except UnicodeDecodeError:
-        raise DataError(f"{label}: not a text CSV in {_encoding_name(options)} (name its encoding with --encoding)",
-                        kind="csv") from None
-    except pd.errors.ParserError as error:
-        message = _first_line(error)
-        found = re.search(r"EOF inside string starting at row (\d+)", message)
-        if found:
-            row = offset + int(found.group(1)) + 1  # pandas counts from 0
-            raise DataError(f"{label}: not a valid CSV: the quoted cell that starts in row {row} never ends",
-                            kind="csv", row=row) from None
-        raise DataError(f"{label}: not a valid CSV: {message}", kind="csv") from None
-    longer = np.flatnonzero(frame[SURPLUS].notna().to_numpy()[:-1])
-    if longer.size:
-        row = offset + int(longer[0]) + 1
-        width = len(names) - 1
-        raise DataError(f"{label}: not a valid CSV: row {row} has more cells than the header's {width}",
-                        kind="csv", row=row)
-    return frame
-
-
-def _read_chunk(data: bytes, names, wanted, text, sep, encoding, options, skip_spaces: bool) -> pd.DataFrame:
-    return pd.read_csv(
-        io.BytesIO(data),
-        sep=sep,
-        decimal=options.decimal,
-        header=None,
-        names=names,
-        usecols=[*wanted, SURPLUS],
-        # (the surplus column keeps pandas' own dtype: empty, it is a cheap float column of NaN)
-        dtype={name: str for name in wanted} if text else None,
-        keep_default_na=False,
-        na_values=options.missing,
-        skipinitialspace=skip_spaces,
-        skip_blank_lines=False,  # a blank line in a one-column file is an empty cell
-        encoding=encoding,
-        index_col=False,
-        low_memory=False,  # pandas' own pieces would leave the filler, and the surplus column, out of the first
-    )
 
 
 def _ascii_compatible(handle, encoding: str):

@@ -112,3 +112,57 @@ def test_a_chunk_of_short_rows_holds_no_more_rows_than_bytes(tmp_path, monkeypat
     values = np.concatenate([chunk[0].values for chunk in chunks])
     rows = np.concatenate([chunk[0].rows for chunk in chunks])
     assert len(values) == 126 and list(rows) == list(range(1, 127)) and values[95] == "1\n"
+
+
+def test_long_row_in_a_one_column_file_after_a_quoted_newline(tmp_path, chunk_bytes):
+    # Every column wanted: pandas' own check finds the row; a quoted newline is no row's end.
+    path = tmp_path / "one.csv"
+    path.write_text('x\n"1\n"\n' + "2\n" * 400 + "3,5\n" + "4\n" * 10)
+    result = runner.invoke(app, ["fit", str(path), "-d", "normal"])
+    assert result.exit_code == 1
+    assert result.stderr == f"mlfit: error: {path}: not a valid CSV: row 402 has more cells than the header's 1\n"
+
+
+@pytest.mark.parametrize("row", [1, 250])
+def test_long_row_when_every_column_is_wanted(tmp_path, chunk_bytes, row):
+    # value and weight are the file's two columns; the first row must be checked like the others
+    lines = ["1,2"] * 300
+    lines[row - 1] = "1,2,3"
+    path = tmp_path / "weighted.csv"
+    path.write_text("x,w\n" + "\n".join(lines) + "\n")
+    result = runner.invoke(app, ["fit", str(path), "-d", "normal", "-c", "x", "--weights", "w"])
+    assert result.exit_code == 1
+    assert result.stderr == f"mlfit: error: {path}: not a valid CSV: row {row} has more cells than the header's 2\n"
+
+
+def test_a_count_below_float64_late_in_the_file(tmp_path, chunk_bytes):
+    # The rows before it are parsed as numbers; from its block on, as text that keeps '1e-400'.
+    path = tmp_path / "late.csv"
+    path.write_text("x,y\n" + "".join(f"{i % 4},{i}\n" for i in range(600)) + "1e-400,1\n2,2\n")
+    result = runner.invoke(app, ["fit", str(path), "-d", "poisson", "-c", "x"])
+    assert result.exit_code == 1
+    assert result.stderr == (f"mlfit: error: {path}: column 'x', row 601: '1e-400' is not 0 but is too small for "
+                             "float64, which would read it as 0\n")
+    # in a continuous column the same cell is the number it rounds to, and every row is read
+    fitted = mlfit.fit_file(str(path), "normal", "x")
+    values = [i % 4 for i in range(600)] + [0.0, 2]
+    assert fitted.n == 602 and fitted.params["mu"] == pytest.approx(np.mean(values), rel=1e-14)
+
+
+def test_one_read_csv_call_for_plain_data(tmp_path, monkeypatch):
+    # pandas' per-call set-up cost a sixth of a big file's read when it was called per megabyte
+    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 64)
+    calls = []
+    read_csv = mlfit.data.pd.read_csv
+    monkeypatch.setattr(mlfit.data.pd, "read_csv", lambda *args, **kw: calls.append(kw) or read_csv(*args, **kw))
+    path = tmp_path / "plain.csv"
+    path.write_text("x,y\n" + "".join(f"{i}.5,{i}\n" for i in range(500)))
+    chunks = list(mlfit.data.iter_columns(str(path), ["x"]))
+    assert len(calls) == 1 and len(chunks) > 20
+    assert np.concatenate([c[0].values for c in chunks]).tolist() == [i + 0.5 for i in range(500)]
+    # spaces late in the file: one more call from there on, which skips them
+    path.write_text("x,y\n" + "".join(f"{i}.5,{i}\n" for i in range(300)) + "".join(f" {i}.5, NA\n" for i in range(200)))
+    calls.clear()
+    values = np.concatenate([c[0].values for c in mlfit.data.iter_columns(str(path), ["x"])])
+    assert [kw["skipinitialspace"] for kw in calls] == [False, True]
+    assert values.tolist() == [i + 0.5 for i in range(300)] + [i + 0.5 for i in range(200)]

@@ -302,14 +302,16 @@ class Moments:
         # cannot overflow, and deviations by one near the largest deviation.
         if weights is not None and not weights.sum() > 0:  # a chunk of rows that all weigh 0
             return cls(0.0, 0.0, 0.0)
-        size = power_of_two(float(np.max(np.abs(values)))) or 1.0
+        size = power_of_two(_largest_magnitude(values)) or 1.0
         scaled = values / size
-        if weights is None:
+        if weights is None:  # (in place where it can: each pass over a chunk of 10^6 rows counts)
             n = len(values)
             mean = float(np.mean(scaled))
-            spread = _spread(scaled - mean, size)
-            deviations = (scaled - mean) / spread
-            m2 = float(np.sum(deviations * deviations) - deviations.sum() ** 2 / n)
+            deviations = np.subtract(scaled, mean, out=scaled)
+            spread = _spread(deviations, size)
+            deviations /= spread
+            first = deviations.sum()
+            m2 = float(np.sum(np.multiply(deviations, deviations, out=deviations)) - first ** 2 / n)
         else:
             # in shares of the total weight, so that weights of 1e300 do not overflow the sums
             n = float(weights.sum())
@@ -333,10 +335,14 @@ class Moments:
         return Moments(n, mean, m2, scale)
 
 
+def _largest_magnitude(values: np.ndarray) -> float:
+    return max(float(values.max()), -float(values.min()))  # np.abs(values).max() without the copy
+
+
 def _spread(deviations: np.ndarray, size: float) -> float:
     """A power of two near the largest deviation (in units of `size`), such that the deviations'
     own unit, spread * size, is a finite float64 even for data spanning -1e308 .. 1e308."""
-    spread = (power_of_two(float(np.max(np.abs(deviations)))) if len(deviations) else 0.0) or 1.0
+    spread = (power_of_two(_largest_magnitude(deviations)) if len(deviations) else 0.0) or 1.0
     while not np.isfinite(spread * size):
         spread /= 2
     return spread
