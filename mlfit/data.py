@@ -503,7 +503,7 @@ def _cut(text: str, length: int = SHOWN_LENGTH) -> str:
     return text if len(text) <= length else text[: length - 3] + "..."
 
 
-CHUNK_BYTES = 1 << 24  # about this much text is parsed per frame of rows (pandas' own chunks)...
+CHUNK_BYTES = 1 << 24  # about this much text is parsed per frame of rows (pandas' own chunks)
 CHUNK_ROWS = 1 << 20  # ... and at most this many rows: memory per frame stays bounded
 BLOCK_BYTES = 1 << 20  # the file is read this much at a time, cut at record ends
 SURPLUS = "\x00surplus"

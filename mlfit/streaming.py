@@ -6,6 +6,10 @@ What comes out is statistics plus a way to visit the rows again; `mlfit.pipeline
 
 from __future__ import annotations
 
+import tempfile
+
+import numpy as np
+
 from .data import (STDIN, Column, ReadOptions, iter_columns, iter_weighted, joined, support_values, to_support,
                    weighs_nothing, with_weights)
 from .errors import DataError, MlfitError, UsageError
@@ -40,6 +44,7 @@ class Gathering:
         self.prefix: list[Column] = []  # the first prefix_limit rows, checked
         self.prefix_rows = 0
         self.whole_weights = True  # every weight so far a whole number (or no weights)
+        self.spill: Spill | None = None  # pass one's values, for a family that reads them again
 
     def add(self, data: Column) -> None:
         self.first = self.first or data
@@ -60,6 +65,9 @@ class Gathering:
         if not len(values):
             return
         summary = self.family.sketch(values, data.weights, seed=int(data.rows[0]))
+        if self.family.second_pass:
+            self.spill = self.spill or Spill()
+            self.spill.write(values, data.weights)
         try:
             self.stats = summary if self.stats is None else self.stats.merge(summary)
         except NoSufficientStatistics:
@@ -113,20 +121,62 @@ def fit_gathered(gathering: Gathering, family, source: str, weights: str | None,
 
     if gathering.kept is None and gathering.stats is not None:
         def values_again():
+            if gathering.spill is not None and gathering.spill.intact:
+                yield from gathering.spill.chunks()
+                return
             for data in chunks():
                 yield support_values(data, family), data.weights
 
+        spill = gathering.spill
         try:
             gathering.stats = family.finish(gathering.stats, values_again)
         except NeedsEveryValue:  # the streamed statistics fell short (laplace: see Bracket): hold every value
             gathering = Gathering(family, name, True, gathering.limit, gathering.prefix_limit)
             for data in chunks():
                 gathering.add(data)
+        finally:
+            if spill is not None:
+                spill.close()
     if gathering.kept is not None:
         return fit_in_memory(joined(gathering.kept), family, options)
     first = gathering.first
     rows = Streamed(first, gathering.prefix, chunks, gathering.whole_weights, gathering.limit)
     return fit_statistics(family, gathering.stats, first.source, first.name, gathering.dropped, rows, options)
+
+
+class Spill:
+    """Pass one's checked values (and weights) in a temporary file, for a family whose statistics
+    need a second pass: reading 8 bytes a row back costs a fraction of parsing the CSV again (at
+    10^8 rows, laplace took 2.1 times normal's time with two parses). If the disk refuses it (full),
+    the second pass parses the file again."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile(prefix="mlfit-spill-")
+        self.sizes: list[tuple[int, bool]] = []  # each chunk's rows, and whether weights follow them
+        self.intact = True
+
+    def write(self, values: np.ndarray, weights: np.ndarray | None) -> None:
+        if not self.intact:
+            return
+        try:
+            for array in (values, weights) if weights is not None else (values,):
+                self.file.write(memoryview(np.ascontiguousarray(array, dtype=np.float64)))
+        except OSError:
+            self.intact = False
+            self.file.close()
+            return
+        self.sizes.append((len(values), weights is not None))
+
+    def chunks(self):
+        self.file.seek(0)
+        for size, weighted in self.sizes:
+            arrays = [np.empty(size) for _ in range(1 + weighted)]
+            for array in arrays:
+                self.file.readinto(memoryview(array).cast("B"))
+            yield arrays[0], arrays[1] if weighted else None
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def fit_in_memory(data: Column, family, options: FitOptions) -> FitResult:

@@ -182,6 +182,43 @@ def test_a_misplaced_bracket_falls_back_to_holding_every_value(tmp_path, tiny_li
     assert result.values is not None and result.comparison.agrees
 
 
+class FullDisk:
+    closed = False
+
+    def write(self, data):
+        raise OSError(28, "No space left on device")
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_second_pass_reads_the_spill_not_the_file(tmp_path, tiny_limits, monkeypatch, weighted):
+    rng = np.random.default_rng(21)
+    rows = [f"{v:.4f},{w}" for v, w in zip(rng.laplace(2, 1, 301), rng.integers(0, 4, 301))]
+    path = write(tmp_path, rows)
+    values = np.array([float(r.split(",")[0]) for r in rows])
+    weights = np.array([float(r.split(",")[1]) for r in rows]) if weighted else None
+    whole = mlfit.fit(values, "laplace", weights=weights)
+    parses, spills = [], []
+    iter_columns, TemporaryFile = mlfit.data.iter_columns, mlfit.streaming.tempfile.TemporaryFile
+    counted = lambda *a, **k: parses.append(1) or iter_columns(*a, **k)  # noqa: E731
+    monkeypatch.setattr(mlfit.streaming, "iter_columns", counted)  # pass one
+    monkeypatch.setattr(mlfit.data, "iter_columns", counted)  # any pass through iter_weighted
+    for disk in ("room", "full"):  # a full disk: the second pass parses the file again
+        spill = (lambda **k: spills.append(TemporaryFile(**k)) or spills[-1]) if disk == "room" else (
+            lambda **k: spills.append(FullDisk()) or spills[-1])
+        monkeypatch.setattr(mlfit.streaming.tempfile, "TemporaryFile", spill)
+        parses.clear()
+        streamed = mlfit.fit_file(str(path), "laplace", "x", weights="w" if weighted else None)
+        assert streamed.values is None
+        assert streamed.closed_form_params["mu"] == whole.closed_form_params["mu"]
+        assert streamed.closed_form_params["b"] == pytest.approx(whole.closed_form_params["b"], rel=1e-13)
+        assert len(spills) == 1 and spills.pop().closed  # one spill, gone when the fit is done
+        counts = (counts, len(parses)) if disk == "full" else len(parses)
+    assert counts[1] == counts[0] + 1
+
+
 def test_progress_hears_the_bytes_read(tmp_path, monkeypatch):
     monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 512)
     path = write(tmp_path, [str(i % 9) for i in range(2000)], header="x")

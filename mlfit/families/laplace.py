@@ -25,6 +25,7 @@ class Laplace(Family):
     loss = "mean absolute error"
     example = {"mu": 1.0, "b": 2.0}
     smooth = False  # |x - mu| has a kink at every data point
+    second_pass = True  # the median of a file too big to hold: see finish
     continuous = True
 
     def summarize(self, values, weights=None):

@@ -128,7 +128,9 @@ class Sketch:
         keys = np.random.default_rng(seed).random(len(values))
         if weights is not None:
             keys **= 1.0 / weights  # (u^(1/w) with every w = 1 is u itself)
-        return cls(moments, float(values.min()), float(values.max()), values, keys)._trimmed(RESERVOIR)
+        # (not cut back here: merging filters a chunk's keys against the full sample's floor,
+        # which costs a comparison where a partition of every chunk cost a twentieth of a big fit)
+        return cls(moments, float(values.min()), float(values.max()), values, keys)
 
     def merge(self, other: "Sketch") -> "Sketch":
         floor = max(self.floor, other.floor)
@@ -180,8 +182,9 @@ class Bracket:
     low: float
     high: float
     centre: float
-    below: tuple[float, float]  # (weight, sum of w*(x - centre)) of the values under `low`
-    above: tuple[float, float]
+    below: float  # the weight of the values under `low`
+    above: float  # ... and over `high`
+    outside: float  # sum of w*|x - centre| over both
     values: np.ndarray  # the values in [low, high], sorted
     weights: np.ndarray | None  # theirs, when the rows have weights
     lower_median: float
@@ -192,10 +195,10 @@ class Bracket:
     def mean_abs(self, mu: float) -> float:
         """Exact inside the bracket, and beyond an edge with no values past it; elsewhere the
         values between mu and the edge were not kept, and it says so."""
-        if (mu < self.low and self.below[0] > 0) or (mu > self.high and self.above[0] > 0):
+        if (mu < self.low and self.below > 0) or (mu > self.high and self.above > 0):
             raise OutsideBracket(f"mu = {mu} is outside the range [{self.low}, {self.high}] held exactly")
-        offset = mu - self.centre
-        outside = (self.below[0] * offset - self.below[1]) + (self.above[1] - self.above[0] * offset)
+        # |x - mu| is |x - centre| + (mu - centre) under the bracket, |x - centre| - (mu - centre) over it
+        outside = self.outside + (self.below - self.above) * (mu - self.centre)
         deviations = np.abs(self.values - mu)
         held = deviations.sum() if self.weights is None else self.weights @ deviations
         return float((outside + held) / self.n)
@@ -213,20 +216,22 @@ class Bracket:
         low = float(np.quantile(sample, max(0.5 - margin, 0.0)))
         high = float(np.quantile(sample, min(0.5 + margin, 1.0)))
         centre = 0.5 * (low + high)
-        below, above, inside, inside_weights = [0.0, 0.0], [0.0, 0.0], Growing(), None
+        below, above, outside, inside, inside_weights = 0.0, 0.0, 0.0, Growing(), None
         for values, weights in values_again():
             under, over = values < low, values > high
-            if weights is None:  # counts and masked sums: no copies of the half of the rows on each side
-                centred = values - centre  # (each deviation rounded once, not a sum less count * centre)
-                for side, mask in ((below, under), (above, over)):
-                    side[0] += float(np.count_nonzero(mask))
-                    side[1] += float(np.sum(centred, where=mask))
-            else:
-                below[0] += float(weights[under].sum())
-                below[1] += float(weights[under] @ (values[under] - centre))
-                above[0] += float(weights[over].sum())
-                above[1] += float(weights[over] @ (values[over] - centre))
             keep = ~(under | over)
+            # One sum of the deviations outside, each rounded once, with those inside zeroed in place
+            # (no copies of the rows on either side; a masked sum, where=, took four times as long).
+            deviations = np.abs(np.subtract(values, centre))
+            deviations[keep] = 0.0
+            if weights is None:
+                below += float(np.count_nonzero(under))
+                above += float(np.count_nonzero(over))
+                outside += float(deviations.sum())
+            else:
+                below += float(weights[under].sum())
+                above += float(weights[over].sum())
+                outside += float(weights @ deviations)
             inside.extend(values[keep])
             if weights is not None:
                 inside_weights = inside_weights or Growing()
@@ -236,10 +241,10 @@ class Bracket:
         values = values[order]
         weights = None if inside_weights is None else inside_weights.array()[order]
         n = sketch.n
-        cumulative = below[0] + (np.arange(1, len(values) + 1) if weights is None else np.cumsum(weights))
+        cumulative = below + (np.arange(1, len(values) + 1) if weights is None else np.cumsum(weights))
         half = n / 2
         first, last = np.searchsorted(cumulative, half, side="left"), np.searchsorted(cumulative, half, side="right")
-        if below[0] >= half or last >= len(values):  # the sample misplaced the median's bracket
+        if below >= half or last >= len(values):  # the sample misplaced the median's bracket
             raise NeedsEveryValue
-        return cls(n, low, high, centre, tuple(below), tuple(above), values, weights, float(values[first]),
+        return cls(n, low, high, centre, below, above, outside, values, weights, float(values[first]),
                    float(values[last]), sketch.moments, sketch.low == sketch.high)
