@@ -245,6 +245,13 @@ def reader_options(command):
     return with_reader
 
 
+LEFT = typer.Option(None, "--left", metavar="COLUMN", help="Censored data, fitdistrplus's layout (with --right): "
+                    "each row lies between its --left and --right cells; equal: observed exactly; --left missing: "
+                    "left-censored (at most --right); --right missing: right-censored (at least --left).")
+RIGHT = typer.Option(None, "--right", metavar="COLUMN", help="The upper bounds of censored data (with --left).")
+CENSORED = typer.Option(None, "--censored", metavar="COLUMN", help="Right-censored data as survival analysis "
+                        "writes it: this column is 1 where --column's value was observed, 0 where the row is "
+                        "known only to exceed it.")
 WEIGHTS = typer.Option(
     None, "--weights", "-w", metavar="COLUMN", help="A column of non-negative case/frequency weights: row i counts "
     "w_i times (a value,count table). Whole-number weights give exactly the fit of the rows written out.")
@@ -290,6 +297,9 @@ def fit(
     seed: int = SEED,
     fix: Optional[list[str]] = FIX,
     trials: Optional[int] = TRIALS,
+    left: Optional[str] = LEFT,
+    right: Optional[str] = RIGHT,
+    censored: Optional[str] = CENSORED,
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, max=100_000, metavar="N",
                                   help="Refit N bootstrap replicates for percentile intervals of the parameters "
                                   "(fitdistrplus's bootdist), beside the Wald and profile ones; one fit only."),
@@ -329,6 +339,12 @@ def fit(
             held[name] = value
     read_options = read_options
     fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held, "trials": trials}
+    if left or right or censored:
+        data = _censored_data(files, column, left, right, censored, weights, columns_all, output, read_options)
+        if bootstrap or quantile or plot_nll:
+            raise UsageError("--bootstrap, --quantile and --plot-nll are not offered for censored data")
+        _fit_censored(data, dist.value, output, fit_options, plot, _draw_chart(chart))
+        return
     if weights is not None and not (column or columns_all):
         raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
     single = len(files) == 1 and len(column or []) <= 1 and not columns_all
@@ -345,6 +361,43 @@ def fit(
     else:
         _fit_batch(files, dist.value, column, columns_all, weights, output, fail_fast, read_options, fit_options,
                    _draw_chart(chart))
+
+
+def _censored_data(files, column, left, right, censored, weights, columns_all, output, read_options):
+    """The censored rows the flags name, or a usage error for a combination that has no meaning."""
+    from .censored import read_bounds, read_events
+
+    if len(files) != 1 or columns_all or output.value not in ("table", "json"):
+        raise UsageError("censored data (--left/--right, --censored) is one data set: one file, table or json")
+    if weights:
+        raise UsageError("--weights do not go with censored data")
+    if censored and (left or right):
+        raise UsageError("give --left and --right, or --column with --censored, not both")
+    if censored:
+        if len(column or []) != 1:
+            raise UsageError("--censored names the event column: give the value column with one --column")
+        return read_events(files[0], column[0], censored, read_options)
+    if not (left and right):
+        raise UsageError("--left and --right go together: the lower and upper bound of each row")
+    if column:
+        raise UsageError("with --left and --right the rows are those two columns: leave out --column")
+    return read_bounds(files[0], left, right, read_options)
+
+
+def _fit_censored(data, dist, output, fit_options, plot, chart) -> None:
+    from .censored import fit_censored
+
+    if plot:
+        from .plots import check_target
+
+        check_target(plot, inputs=(data.source,))
+    result = fit_censored(data, dist, **fit_options)
+    _show(result, output, "print_table", chart=chart)
+    if plot:
+        from .plots import draw_censored
+
+        draw_censored(result, data, plot)
+    _warn_and_exit(result.warnings())
 
 
 def _draw_chart(asked: bool | None) -> bool:
@@ -471,6 +524,9 @@ def compare(
     seed: int = SEED,
     trials: Optional[int] = TRIALS,
     weights: Optional[str] = WEIGHTS,
+    left: Optional[str] = LEFT,
+    right: Optional[str] = RIGHT,
+    censored: Optional[str] = CENSORED,
     plot: Optional[str] = typer.Option(
         None, "--plot", metavar="FILE.png", help="Overlay the ranked families' densities, CDFs, Q-Q and P-P plots "
         "(fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp), the legend in AIC order; bars and CDFs for counts. "
@@ -481,15 +537,23 @@ def compare(
 
     By default every family whose support holds all the values is tried: a 0/1 column bernoulli, the count families (poisson, negbinomial, geometric, binomial with --trials) and categorical; other non-negative integers the count families, categorical and the continuous families that admit them; positive numbers the positive families too (lognormal, gamma, weibull, exponential); numbers in (0, 1) beta as well; other numbers normal, laplace, logistic, cauchy, student_t and uniform; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
     """
-    from .compare import compare_file
+    from .compare import compare_censored, compare_file
 
     if plot:
         from .plots import check_target
 
         check_target(plot, inputs=(file,))
-    ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
-                           gof_bootstrap=gof_bootstrap, seed=seed, trials=trials, keep_values=bool(plot),
-                           read_options=read_options)
+    if left or right or censored:
+        if plot:
+            raise UsageError("--plot of a comparison is not offered for censored data; fit --plot draws one family")
+        data = _censored_data([file], [column] if column else None, left, right, censored, weights, False, output,
+                              read_options)
+        ranking = compare_censored(data, [d.value for d in dist or []], level=level, gof_bootstrap=gof_bootstrap,
+                                   seed=seed, trials=trials)
+    else:
+        ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
+                               gof_bootstrap=gof_bootstrap, seed=seed, trials=trials, keep_values=bool(plot),
+                               read_options=read_options)
     _show(ranking, output, "print_ranking")
     if plot and ranking.winner is not None:
         from .plots import draw_comparison

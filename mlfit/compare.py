@@ -57,6 +57,7 @@ class Ranking:
     mixes_densities: bool  # continuous and discrete families ranked together
     level: float = 0.95  # goodness of fit accepts a family whose smallest p-value is at least 1 - level
     notes: list = field(default_factory=list)  # what the reader must know about the column itself
+    censored: bool = False  # ranked on censored rows: no goodness-of-fit test exists for them here
 
     @property
     def fitted(self) -> list:
@@ -110,6 +111,8 @@ class Ranking:
             elif rejected:
                 text += (f"goodness of fit rejects {', '.join(rejected)} (p < {alpha:.3g}); "
                          f"{', '.join(untested)} untested (run with --gof-bootstrap N for p-values)")
+            elif self.censored:
+                text += "no goodness-of-fit test on censored rows (KS, CvM and AD need exact values)"
             else:
                 text += "goodness of fit not tested (run with --gof-bootstrap N for p-values)"
         return {"best_by_aic": best, "alpha": alpha, "accepted": accepted, "rejected": rejected,
@@ -283,15 +286,45 @@ def compare_file(source: str, column: str | None = None, distributions=None, *, 
             if why:
                 fitted.remove(result)
                 unranked.append(Candidate(result.distribution, result, warning=why))
-    fitted.sort(key=lambda r: r.aic)
+    return _ranking(found.source, found.column, fitted, unranked, failed, level, notes)
+
+
+def _ranking(source, column, fitted, unranked, failed, level, notes, censored=False) -> Ranking:
+    fitted = sorted(fitted, key=lambda r: r.aic)
     best = fitted[0].aic if fitted else math.nan
     scores = [math.exp(-(r.aic - best) / 2) for r in fitted]
     total = sum(scores)
     candidates = [Candidate(r.distribution, r, delta_aic=r.aic - best, weight=s / total)
                   for r, s in zip(fitted, scores)]
     kinds = {r.family.continuous for r in fitted}
-    return Ranking(found.source, found.column, candidates + unranked + failed, mixes_densities=len(kinds) > 1,
-                   level=level, notes=notes)
+    return Ranking(source, column, candidates + unranked + failed, mixes_densities=len(kinds) > 1,
+                   level=level, notes=notes, censored=censored)
+
+
+def compare_censored(data, distributions=None, *, level: float = 0.95, **options) -> Ranking:
+    """Rank continuous families by AIC on censored rows (see mlfit.censored): by default every
+    family a censored fit takes whose support holds each row's pseudo-value (the exact value, the
+    known bound, or the interval's middle)."""
+    from .censored import REFUSED, fit_censored
+
+    if distributions:
+        names = list(dict.fromkeys(canonical(d) for d in distributions))
+    else:
+        pseudo = data.pseudo_values()
+        names = [f.name for f in registered_families() if f.continuous and f.name not in REFUSED
+                 and not f.support.violations(pseudo).any()]
+    fitted, failed = [], []
+    for distribution in names:
+        try:
+            fitted.append(fit_censored(data, distribution, level=level, **options))
+        except MlfitError as error:
+            if error.kind not in CANDIDATE_FAILURES:
+                raise
+            failed.append(Candidate(distribution, error=str(error)))
+    counts = ", ".join(f"{n} {kind}" for kind, n in data.counts().items() if n)
+    return _ranking(data.source, data.name, fitted, [], failed, level,
+                    [f"censored rows ({counts}): each family's likelihood is its density at the exact rows and "
+                     "its probability of the censored ones"], censored=True)
 
 
 # A density's AIC is ranked with the count families' only while it stays within this many AIC units

@@ -382,3 +382,51 @@ def draw_comparison(ranking, path: str):
     save_atomically(fig, path)
     plt.close(fig)
     return fig
+
+
+# --- censored data (fitdistrplus's plotdistcens and cdfcompcens) ----------------------------------
+
+def censored_panels(result, data) -> dict:
+    """The numbers of the censored-data plot: Turnbull's NPMLE as the CDF after each innermost
+    interval (its rise inside an interval is not determined: drawn as a box), and the fitted CDF."""
+    from .censored import turnbull
+
+    estimate = turnbull(data)
+    finite = np.concatenate([v[np.isfinite(v)] for v in (data.low, data.high, estimate.left, estimate.right)])
+    low, high = float(finite.min()), float(finite.max())
+    margin = 0.05 * (high - low or abs(high) or 1.0)
+    grid = np.linspace(low - margin, high + margin, 400)
+    family = result.family
+    with np.errstate(all="ignore"):
+        fitted = np.exp(family.log_cdf(grid, result.params))
+    after = np.cumsum(estimate.mass)
+    return {"grid": grid, "cdf": fitted, "left": estimate.left, "right": estimate.right,
+            "before": after - estimate.mass, "after": after, "span": (low - margin, high + margin),
+            "converged": estimate.converged}
+
+
+def draw_censored(result, data, path: str):
+    plt = _pyplot()
+    panels = censored_panels(result, data)
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    start, stop = panels["span"]
+    steps_x, steps_y = [start], [0.0]
+    for left, right, before, after in zip(panels["left"], panels["right"], panels["before"], panels["after"]):
+        left, right = max(left, start), min(right, stop)
+        steps_x += [left, right]
+        steps_y += [before, after]
+        if right > left:  # where in the interval the mass sits the data cannot say
+            ax.add_patch(plt.Rectangle((left, before), right - left, after - before, color="#bdbdbd", alpha=0.6,
+                                       lw=0))
+    steps_x.append(stop)
+    steps_y.append(steps_y[-1])
+    ax.plot(steps_x, steps_y, color="#3182bd", lw=1.5, label="Turnbull NPMLE" + ("" if panels["converged"] else " (EM not converged)"))
+    ax.plot(panels["grid"], panels["cdf"], color="#d62728", lw=2, label=f"fitted {result.distribution} CDF")
+    counts = ", ".join(f"{n} {kind}" for kind, n in result.censoring.items() if n)
+    ax.set(title=f"Censored data ({counts}): nonparametric and fitted CDF", xlabel=result.column,
+           ylabel="cumulative probability", ylim=(-0.02, 1.02))
+    ax.legend(loc="best", fontsize="small")
+    fig.suptitle(title(result), fontsize="medium")
+    save_atomically(fig, path)
+    plt.close(fig)
+    return fig

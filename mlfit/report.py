@@ -145,6 +145,9 @@ def _summary(result) -> Table:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("rows used", f"{result.n:,}" + (f"  ({result.dropped:,} missing skipped)" if result.dropped else ""))
+    if result.censoring is not None:
+        table.add_row("censoring", ", ".join(f"{count:,} {kind}" for kind, count in result.censoring.items()
+                                             if count) + "  (left: known only to be below a value; right: above)")
     table.add_row("NLL", f"{result.nll:.10g}  (natural log; the {result.family.loss} in disguise)")
     table.add_row("log-likelihood", f"{result.log_likelihood:.10g}")
     status = "converged" if num.converged else "[bold red]DID NOT CONVERGE[/]"
@@ -152,7 +155,10 @@ def _summary(result) -> Table:
     if num.at_boundary:
         table.add_row("boundary", f"optimum on the edge of the parameter space ({', '.join(num.at_boundary)}); "
                       "the optimiser approaches it in unconstrained coordinates")
-    if result.comparison is None:
+    if result.comparison is None and result.censoring is not None:
+        table.add_row("reference", "none: censored data has no closed-form MLE; the search starts from the "
+                      "plain fit of each row's exact value, known bound or interval middle")
+    elif result.comparison is None:
         table.add_row("reference", f"none: {result.distribution} has no independent solution to check the "
                       "optimiser against" + (" (the starts it tried are in the message)" if "starts" in num.message
                                              else ""))
@@ -323,14 +329,14 @@ def print_ranking(ranking, console: Console) -> None:
         else:
             rows.append(["", result.distribution, *numbers, "not ranked", "", f"{result.bic:.6g}"])
             notes.append(Text(f"{candidate.distribution} is not ranked: {candidate.warning}", style="yellow"))
-        if result.gof.note:
+        if result.gof.note and not ranking.censored:
             notes.append(Text(f"{result.distribution}: {result.gof.note}", style="dim"))
         if result.gof.bootstrap:
             notes.append(Text(f"{result.distribution}: p-values from {result.gof.bootstrap} "
                               "parametric-bootstrap refits", style="dim"))
     title = escape(f"which family explains '{ranking.column}' in {ranking.source}?")
     console.print(_table_or_cards(console, title, RANK_COLUMNS, rows))
-    if ranking.fitted:
+    if ranking.fitted and not ranking.censored:
         fits = Table(box=box.SIMPLE_HEAD, title="goodness of fit", title_justify="left")
         fits.add_column("family", no_wrap=True)
         fits.add_column("statistics", overflow="fold")

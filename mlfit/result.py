@@ -48,6 +48,11 @@ class FitResult:
         return self.family.name
 
     @property
+    def censoring(self) -> dict | None:
+        """Censored data: the rows of each kind ({"exact": 19, "left": 0, "right": 60, "interval": 29})."""
+        return getattr(self.stats, "censoring", None)
+
+    @property
     def params(self) -> dict:
         """The numerical optimiser's estimate (the reference method's is `reference_params`)."""
         return self.numerical.params
@@ -179,6 +184,8 @@ class FitResult:
             "loss": self.loss(),
             "reference": {**(reference or {"params": None, "nll": None}), "method": self.reference_method},
         }
+        if self.censoring is not None:
+            out["censoring"] = self.censoring
         if self.reference_method == "closed form":  # what parsers of the first five families read
             out["closed_form"] = reference
         out.update({

@@ -1,0 +1,423 @@
+"""Censored data (fitdistrplus' fitdistcens, scipy's CensoredData): rows known only to lie below a
+value (left-censored: a detection limit), above one (right-censored: a survival time not yet
+ended) or between two (interval-censored), beside rows observed exactly.
+
+Each row's likelihood is what is known of it: its density where it was observed, its probability
+otherwise, all in log space from the family's log_cdf and log_sf (log F(r), log S(l), and
+log(F(r) - F(l)) as the log of a difference of exponentials, taken on the side of the median where
+it keeps its digits). No family has sufficient statistics for this, so the NLL's derivatives are
+numerical (five-point differences, ~1e-12 relative for the gradient), and the optimiser, the Newton
+refinement, the observed information and the profile intervals are those of every other fit.
+
+Input as fitdistrplus takes it, two columns `left` and `right` per row: both equal, observed
+exactly; left missing (or -inf), left-censored at right; right missing (or inf), right-censored at
+left; left < right, somewhere between. Or a value column and an event column (`--censored`): 1
+where the value was observed, 0 where it is right-censored (survival's Surv(time, status)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .data import DEFAULT, ReadOptions, _as_numbers, _show, iter_columns, joined
+from .errors import DataError, UsageError
+from .families import get_family
+from .families.base import NaturalFamily, Positive
+from .fitting import best_fit
+from .gof import GoodnessOfFit
+from .options import FitOptions
+from .pipeline import fit_statistics
+from .underflow import underflow_report
+
+KINDS = ("exact", "left", "right", "interval")  # what is known of a row: its value, an upper bound, a lower bound, both
+# Families a censored fit refuses, and why: the gradient-based fit needs a smooth likelihood.
+REFUSED = {
+    "laplace": "its NLL has a kink at every exact value, and censored fits follow the gradient",
+    "uniform": "its likelihood's maximum sits on the data's edges, where it has no gradient to follow",
+}
+
+
+@dataclass(frozen=True)
+class CensoredData:
+    """The rows of a censored column, in file order: `low` and `high` bound each row's value
+    (-inf / inf where a side is unknown; equal where it was observed)."""
+
+    source: str
+    name: str
+    low: np.ndarray
+    high: np.ndarray
+    rows: np.ndarray  # each row's 1-based data row in the file
+    dropped: int  # rows with neither bound
+
+    @cached_property
+    def kinds(self) -> np.ndarray:
+        """0 exact, 1 left-censored, 2 right-censored, 3 interval-censored, per row."""
+        kinds = np.full(len(self.low), 3)
+        kinds[self.low == self.high] = 0
+        kinds[np.isneginf(self.low) & np.isfinite(self.high)] = 1
+        kinds[np.isfinite(self.low) & np.isposinf(self.high)] = 2
+        return kinds
+
+    def counts(self) -> dict:
+        kinds = self.kinds
+        return {kind: int(np.count_nonzero(kinds == i)) for i, kind in enumerate(KINDS)}
+
+    def pseudo_values(self) -> np.ndarray:
+        """A value per row for starting points and scales: the exact value, the known bound of a
+        censored row, the middle of an interval (fitdistrplus starts from the same)."""
+        low, high = self.low, self.high
+        return np.where(np.isneginf(low), high, np.where(np.isposinf(high), low, 0.5 * low + 0.5 * high))
+
+
+def read_bounds(source: str, left: str, right: str, options: ReadOptions = DEFAULT) -> CensoredData:
+    """Rows bounded by two columns, fitdistrplus' layout (see the module's docstring)."""
+    if left == right:
+        raise UsageError("--left and --right name the same column; they must be two columns")
+    lows, highs = _read_two(source, [left, right], options)
+    label = lows.source
+    low, high = _aligned(lows, highs)
+    low = np.where(np.isnan(low), -np.inf, low)
+    high = np.where(np.isnan(high), np.inf, high)
+    rows = np.union1d(lows.rows, highs.rows)
+    neither = np.isneginf(low) & np.isposinf(high)
+    bad = np.flatnonzero(low > high)
+    if bad.size:
+        i = bad[0]
+        raise DataError(f"{label}: row {rows[i]}: left {_show(low[i])} is greater than right {_show(high[i])}",
+                        kind="value", row=int(rows[i]))
+    dropped = lows.dropped + int(np.count_nonzero(neither)) - (len(rows) - len(lows.rows))
+    return CensoredData(label, f"{left}, {right}", low[~neither], high[~neither], rows[~neither], max(dropped, 0))
+
+
+def read_events(source: str, column: str, event: str, options: ReadOptions = DEFAULT) -> CensoredData:
+    """A value column and an event column: 1 (or true) observed, 0 (or false) right-censored."""
+    if column == event:
+        raise UsageError("--censored names the value column itself; it must name the event column")
+    values, events = _read_two(source, [column, event], options)
+    label = values.source
+    missing = np.setdiff1d(values.rows, events.rows)
+    if missing.size:
+        raise DataError(f"{label}: column '{event}', row {missing[0]}: the event (1 observed, 0 censored) is "
+                        "missing", kind="value", row=int(missing[0]))
+    flags = _as_numbers(events, accept_true_false=True)
+    bad = np.flatnonzero((flags != 0) & (flags != 1))
+    if bad.size:
+        i = bad[0]
+        raise DataError(f"{events.where(i)}: {_show(events.values[i])} is not 1 (observed) or 0 (right-censored)",
+                        kind="value", row=int(events.rows[i]))
+    x = _as_numbers(values, accept_true_false=False)
+    observed = flags[np.searchsorted(events.rows, values.rows)] == 1
+    return CensoredData(label, column, x, np.where(observed, x, np.inf), values.rows, values.dropped)
+
+
+def _read_two(source: str, names: list[str], options: ReadOptions):
+    chunks = list(iter_columns(source, names, options=options))
+    return joined([chunk[0] for chunk in chunks]), joined([chunk[1] for chunk in chunks])
+
+
+def _aligned(first, second) -> tuple[np.ndarray, np.ndarray]:
+    """Both columns' numbers on the union of their rows, NaN where a column's cell is missing."""
+    rows = np.union1d(first.rows, second.rows)
+    out = []
+    for column in (first, second):
+        numbers = np.full(len(rows), np.nan)
+        numbers[np.searchsorted(rows, column.rows)] = _as_numbers(column, accept_true_false=False)
+        out.append(numbers)
+    return out[0], out[1]
+
+
+@dataclass(frozen=True)
+class CensoredStats:
+    """A censored column as the wrapped family's fit needs it: each kind of row apart."""
+
+    data: CensoredData
+    pseudo: object  # the plain family's statistics of the pseudo-values: scales and starting points
+
+    @property
+    def n(self) -> int:
+        return len(self.data.low)
+
+    @property
+    def censoring(self) -> dict:
+        """How many rows of each kind: what FitResult reports of a censored fit."""
+        return self.data.counts()
+
+    @cached_property  # (read at every evaluation of the NLL)
+    def parts(self) -> tuple[np.ndarray, ...]:
+        """The exact values, the left-censored rows' bounds, the right-censored rows' bounds, and
+        the interval-censored rows' lows and highs."""
+        low, high, kinds = self.data.low, self.data.high, self.data.kinds
+        return low[kinds == 0], high[kinds == 1], low[kinds == 2], low[kinds == 3], high[kinds == 3]
+
+
+def log_difference(log_high: np.ndarray, log_low: np.ndarray) -> np.ndarray:
+    """log(exp(log_high) - exp(log_low)) for log_low <= log_high, without cancelling digits."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = log_low - log_high  # <= 0
+        return log_high + np.where(gap > -np.log(2.0), np.log(-np.expm1(gap)), np.log1p(-np.exp(gap)))
+
+
+def row_log_likelihoods(family, data: CensoredData, params: dict) -> np.ndarray:
+    """Each row's log-likelihood in file order: log density, log F(high), log S(low) or
+    log(F(high) - F(low))."""
+    low, high, kinds = data.low, data.high, data.kinds
+    out = np.empty(len(low))
+    with np.errstate(all="ignore"):
+        exact = kinds == 0
+        out[exact] = family.log_prob(family.encode(low[exact], None), params)
+        left = kinds == 1
+        out[left] = family.log_cdf(high[left], params)
+        right = kinds == 2
+        out[right] = family.log_sf(low[right], params)
+        between = kinds == 3
+        out[between] = interval_log_probabilities(family, low[between], high[between], params)
+    return out
+
+
+def interval_log_probabilities(family, low: np.ndarray, high: np.ndarray, params: dict) -> np.ndarray:
+    """log(F(high) - F(low)): above the median by the survival function, which holds the digits
+    that F(high) - F(low) would lose there."""
+    if not len(low):
+        return low
+    sf_low = family.log_sf(low, params)
+    by_cdf = log_difference(family.log_cdf(high, params), family.log_cdf(low, params))
+    by_sf = log_difference(sf_low, family.log_sf(high, params))
+    return np.where(sf_low < np.log(0.5), by_sf, by_cdf)
+
+
+class Censored(NaturalFamily):
+    """A continuous family fitted to censored rows: the family's parameters, support and
+    distribution functions, with the NLL of what is known of each row."""
+
+    reference_method = "none"
+    continuous = True
+    smooth = True
+
+    def __init__(self, family):
+        self.family = family
+        self.name = family.name
+        self.parameters = family.parameters
+        self.support = family.support
+        self.loss = "censored NLL: -log density of the exact rows, -log probability of the censored ones"
+        self.example = family.example
+
+    def summarize(self, values, weights=None):
+        raise NotImplementedError("a censored fit starts from CensoredData, not from values")
+
+    def unit(self, stats):
+        return self.family.unit(stats.pseudo)
+
+    def search_bounds(self, stats):
+        return self.family.search_bounds(stats.pseudo)
+
+    def start(self, stats):
+        return self.starts(stats)[0]
+
+    def starts(self, stats):
+        # the plain family's fit to the pseudo-values, then the plain family's own start
+        return [best_fit(self.family, stats.pseudo), *self.family.starts(stats.pseudo)]
+
+    def degenerate_reason(self, stats, fixed=()):
+        counts = stats.data.counts()
+        if counts["exact"] == stats.n:
+            return self.family.degenerate_reason(stats.pseudo, fixed)
+        return None
+
+    def nll(self, stats, params):
+        family = self.family
+        exact, left, right, low, high = stats.parts
+        with np.errstate(all="ignore"):
+            return -float(np.sum(family.log_prob(exact, params)) + np.sum(family.log_cdf(left, params))
+                          + np.sum(family.log_sf(right, params))
+                          + np.sum(interval_log_probabilities(family, low, high, params)))
+
+    def derivatives(self, stats, params, order=2):
+        names = [p.name for p in self.parameters]
+        theta = np.array([float(params[name]) for name in names])
+        steps = self._steps(stats, theta)
+
+        def nll(at):
+            with np.errstate(all="ignore"):
+                return self.nll(stats, {**params, **dict(zip(names, at))})
+
+        def gradient(at):
+            return np.array([_five_point(lambda t, i=i: nll(_moved(at, i, t)), at[i], steps[i])
+                             for i in range(len(at))])
+
+        value = nll(theta)
+        if order == 0:
+            return value, None, None
+        if order == 1:
+            return value, gradient(theta), None
+        # (central differences of that gradient: the Hessian is good to ~1e-6, all that the
+        # standard errors and Newton's steps need, for half the evaluations of a five-point one)
+        hessian = np.array([(gradient(_moved(theta, j, theta[j] + steps[j]))
+                             - gradient(_moved(theta, j, theta[j] - steps[j]))) / (2 * steps[j])
+                            for j in range(len(theta))])
+        return value, gradient(theta), 0.5 * (hessian + hessian.T)
+
+    def _steps(self, stats, theta):
+        # relative steps for positive parameters (theta - 2h stays positive), data-scaled ones for locations
+        unit = self.unit(stats)
+        return np.array([STEP * (abs(value) if isinstance(p.constraint, Positive) and np.isfinite(value)
+                                 else max(abs(value), unit if p.in_data_units else 1.0))
+                         for p, value in zip(self.parameters, theta)])
+
+    def log_prob(self, encoded, params):
+        return self.family.log_prob(encoded, params)
+
+    def log_cdf(self, x, params):
+        return self.family.log_cdf(x, params)
+
+    def log_sf(self, x, params):
+        return self.family.log_sf(x, params)
+
+    def quantile(self, q, params):
+        return self.family.quantile(q, params)
+
+    def sample(self, rng, params, size):
+        return self.family.sample(rng, params, size)
+
+    def as_scipy(self, params):
+        return self.family.as_scipy(params)
+
+    def loss_report(self, stats, params):
+        counts = stats.data.counts()
+        return {"name": self.loss, **{f"{kind}_rows": count for kind, count in counts.items()},
+                "identity": "NLL = -sum log f(x) over exact rows - sum log F(r) over left-censored "
+                            "- sum log S(l) over right-censored - sum log(F(r) - F(l)) over interval-censored",
+                "nll_from_loss": self.nll(stats, params)}
+
+
+STEP = 1e-3  # five-point differences: truncation ~STEP^4, rounding ~1e-16/STEP, both near 1e-12 relative
+
+
+def _moved(theta: np.ndarray, i: int, value: float) -> np.ndarray:
+    moved = theta.copy()
+    moved[i] = value
+    return moved
+
+
+def _five_point(function, x: float, h: float):
+    return (function(x - 2 * h) - 8 * function(x - h) + 8 * function(x + h) - function(x + 2 * h)) / (12 * h)
+
+
+class CensoredRows:
+    """The rows of a censored fit, for the pipeline: no EDF tests (they need exact values), the raw
+    product of each row's likelihood in file order, the first row no parameter value can explain."""
+
+    def __init__(self, data: CensoredData):
+        self.data, self.values, self.weights = data, None, None
+
+    def impossible(self, family, stats, params, fixed) -> DataError:
+        logs = row_log_likelihoods(family.family, self.data, params)
+        return _impossible(family, self.data, int(np.flatnonzero(~np.isfinite(logs))[0]) if
+                           (~np.isfinite(logs)).any() else 0)
+
+    def underflow(self, family, stats, numerical):
+        return underflow_report(row_log_likelihoods(family.family, self.data, numerical.params), numerical.nll,
+                                None)
+
+    def goodness_of_fit(self, family, stats, params, options, fixed) -> GoodnessOfFit:
+        if stats.data.counts()["exact"] == stats.n:
+            from .gof import goodness_of_fit
+
+            return goodness_of_fit(family.family, stats.data.low, stats.pseudo, params, options.gof_bootstrap,
+                                   options.seed, fixed)
+        return GoodnessOfFit({}, note="no KS, CvM or AD: censored rows have no value to place on the EDF")
+
+
+def fit_censored(data: CensoredData, distribution: str, **options):
+    """The fit of a continuous family to censored rows; a FitResult like any other, its
+    `censoring` the count of each kind of row."""
+    settings = FitOptions.of(**options)
+    family = get_family(distribution, settings.trials)
+    if not family.continuous:
+        raise UsageError(f"{family.name} is not a continuous family: censored data needs a density and a CDF")
+    if family.name in REFUSED:
+        raise UsageError(f"{family.name} is not fitted to censored data: {REFUSED[family.name]}")
+    if not len(data.low):
+        raise DataError(f"{data.source}: columns {data.name}: no row has a value or a bound to fit", kind="empty")
+    _check_support(family, data)
+    pseudo = data.pseudo_values()
+    inside = ~family.support.violations(pseudo)  # (a censored row's bound may lie beyond the support)
+    if not inside.any():
+        raise _impossible(family, data, 0)
+    stats = CensoredStats(data, family.summarize(pseudo[inside]))
+    # The support does not move with the parameters here, so a row of probability 0 at the plain
+    # fit of the pseudo-values has it at every parameter value: say so now, naming the row.
+    with np.errstate(all="ignore"):
+        logs = row_log_likelihoods(family, data, best_fit(family, stats.pseudo))
+    if np.isneginf(logs).any():
+        raise _impossible(family, data, int(np.flatnonzero(np.isneginf(logs))[0]))
+    return fit_statistics(Censored(family), stats, data.source, data.name, data.dropped, CensoredRows(data),
+                          settings)
+
+
+def _check_support(family, data: CensoredData) -> None:
+    """An exactly observed value the family cannot produce is an error naming its row."""
+    exact = data.kinds == 0
+    bad = np.flatnonzero(exact)[family.support.violations(data.low[exact])]
+    if bad.size:
+        i = bad[0]
+        raise DataError(f"{data.source}: columns {data.name}, row {data.rows[i]}: {_show(data.low[i])} is not "
+                        f"{family.support.description}, which {family.name} needs", kind="value",
+                        row=int(data.rows[i]))
+
+
+def _impossible(family, data: CensoredData, i: int) -> DataError:
+    low, high = data.low[i], data.high[i]
+    where = f"[{_show(low)}, {_show(high)}]" if low != high else _show(low)
+    return DataError(f"{data.source}: columns {data.name}, row {data.rows[i]}: {where} has probability 0 under "
+                     f"every {family.name}, which needs {family.support.description}", kind="value",
+                     row=int(data.rows[i]))
+
+
+@dataclass(frozen=True)
+class Turnbull:
+    """The nonparametric maximum-likelihood estimate of the distribution of censored rows
+    (Turnbull 1976): probability masses on the innermost intervals [left, right] where rows'
+    bounds meet, found by the self-consistency (EM) iteration. For right-censored rows alone it is
+    the Kaplan-Meier estimate; for exact rows alone the empirical distribution."""
+
+    left: np.ndarray
+    right: np.ndarray
+    mass: np.ndarray
+    iterations: int
+    converged: bool
+
+    def cdf_at_right(self) -> np.ndarray:
+        return np.cumsum(self.mass)
+
+
+def turnbull(data: CensoredData, tolerance: float = 1e-10, limit: int = 10_000) -> Turnbull:
+    """Each censored row an interval (low, high] (open at low: a survival time censored at 5 lived
+    past 5, as Kaplan and Meier count it), each exact row the point [x, x]. The innermost intervals
+    are where a row's start is followed by a row's end with no start between; each row's likelihood
+    is the mass of the innermost intervals inside its own, and EM finds the masses."""
+    low, high, exact = data.low, data.high, data.kinds == 0
+    # Endpoints as (value, rank): at one value, an exact row's closed start, then the ends, then
+    # the open starts of the censored rows.
+    starts = np.column_stack([low, np.where(exact, 0, 2)])
+    ends = np.column_stack([high, np.ones(len(high))])
+    keys = np.unique(np.concatenate([starts, ends]), axis=0)  # sorted by value, then rank
+    position = {tuple(key): i for i, key in enumerate(keys.tolist())}
+    start_at = np.array([position[tuple(key)] for key in starts.tolist()])
+    end_at = np.array([position[tuple(key)] for key in ends.tolist()])
+    is_end = keys[:, 1] == 1
+    inner = np.flatnonzero(~is_end[:-1] & is_end[1:])  # a start followed at once by an end
+    contains = (start_at[:, None] <= inner[None, :]) & (inner[None, :] + 1 <= end_at[:, None])
+    mass = np.full(len(inner), 1.0 / len(inner))
+    converged, iteration = False, 0
+    for iteration in range(1, limit + 1):
+        likelihood = contains @ mass
+        updated = mass * (contains / likelihood[:, None]).mean(axis=0)
+        change = np.max(np.abs(updated - mass))
+        mass = updated
+        if change < tolerance:
+            converged = True
+            break
+    return Turnbull(keys[inner, 0], keys[inner + 1, 0], mass, iteration, converged)
