@@ -186,7 +186,9 @@ def test_cli_fit_and_compare(tmp_path):
     assert data["censoring"] == {"exact": 19, "left": 0, "right": 60, "interval": 29}
     assert data["params"]["mu"] == pytest.approx(R_FITS["salinity lnorm"]["estimate"]["meanlog"], rel=2e-5)
     assert data["ci"]["mu"]["profile"][0] < data["params"]["mu"] < data["ci"]["mu"]["profile"][1]
-    ranking = runner.invoke(app, ["compare", str(path), "--left", "left", "--right", "right", "-f", "json"])
+    r_families = ["lnorm", "norm", "weibull", "gamma", "logis"]
+    ranking = runner.invoke(app, ["compare", str(path), "--left", "left", "--right", "right", "-f", "json",
+                                  *[arg for name in r_families for arg in ("-d", name)]])
     assert ranking.exit_code == 0, ranking.stderr
     ranked = json.loads(ranking.stdout)["fits"]
     r_aic = {R_NAMES[v["family"]][0]: v["aic"] for k, v in R_FITS.items() if v["data"] == "salinity"}
