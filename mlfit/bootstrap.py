@@ -56,7 +56,10 @@ class ParameterBootstrap:
         return out
 
 
-def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, quantiles=()) -> ParameterBootstrap:
+def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, quantiles=(),
+              refit=None) -> ParameterBootstrap:
+    """`refit(sample)`: a replicate's parameters (default: its maximum-likelihood fit, with the
+    result's fixed parameters held); mlfit.estimators refits by its own method."""
     if kind not in KINDS:
         raise UsageError(f"--bootstrap-kind is parametric or nonparametric, not {kind!r}")
     family, params, fixed = result.family, result.params, result.fixed
@@ -75,23 +78,26 @@ def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, 
     for _ in range(replicates):
         sample = _draw(result, rng, n) if kind == "parametric" else values[rng.integers(0, n, n)]
         try:
-            replicate = family.summarize(sample)
-            refit = best_fit(family, replicate, fixed)
-            if result.labels is not None:  # a category a replicate lacks has probability 0 there
-                place = {label: i for i, label in enumerate(result.labels)}
-                aligned = np.zeros(len(result.labels))
-                for label, share in zip(family.labels(replicate), refit["p"]):
-                    aligned[place[label]] = share
-                refit = {**refit, "p": aligned}
-            ok = all(np.all(np.isfinite(np.atleast_1d(refit[p.name]))) for p in family.parameters)
+            if refit is not None:
+                fitted = refit(sample)
+            else:
+                replicate = family.summarize(sample)
+                fitted = best_fit(family, replicate, fixed)
+                if result.labels is not None:  # a category a replicate lacks has probability 0 there
+                    place = {label: i for i, label in enumerate(result.labels)}
+                    aligned = np.zeros(len(result.labels))
+                    for label, share in zip(family.labels(replicate), fitted["p"]):
+                        aligned[place[label]] = share
+                    fitted = {**fitted, "p": aligned}
+            ok = all(np.all(np.isfinite(np.atleast_1d(fitted[p.name]))) for p in family.parameters)
         except (MlfitError, ArithmeticError, ValueError):
-            refit, ok = None, False
+            fitted, ok = None, False
         converged += ok
         for p in family.parameters:
             shape = np.shape(params[p.name])
-            draws[p.name].append(np.asarray(refit[p.name], dtype=float) if ok else np.full(shape, np.nan))
+            draws[p.name].append(np.asarray(fitted[p.name], dtype=float) if ok else np.full(shape, np.nan))
     draws = {name: np.array(values) for name, values in draws.items()}
-    level = result.inference.level
+    level = result.level if refit is not None else result.inference.level
     parts = {q: _quantile(result, q, draws, level) for q in quantiles}
     return ParameterBootstrap(kind, replicates, converged, level, seed, draws, parts)
 

@@ -324,7 +324,7 @@ class CensoredRows:
             from .gof import goodness_of_fit
 
             return goodness_of_fit(family.family, stats.data.low, stats.pseudo, params, options.gof_bootstrap,
-                                   options.seed, fixed)
+                                   options.seed, fixed, None, options.chisq_cells, options.chisq_breaks)
         return GoodnessOfFit({}, note="no KS, CvM or AD: censored rows have no value to place on the EDF")
 
 

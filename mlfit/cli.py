@@ -12,6 +12,7 @@ import inspect
 import io
 import os
 import signal
+import math
 import sys
 import warnings
 from enum import Enum
@@ -32,6 +33,16 @@ Distribution = Enum("Distribution", {name: name for name in (*NAMES, *ALIASES)},
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
+
+
+class Method(str, Enum):
+    mle = "mle"
+    mm = "mm"
+    quantile = "quantile"
+    cvm = "cvm"
+    ks = "ks"
+    ad = "ad"
+    spacing = "spacing"
 
 
 class BootstrapKind(str, Enum):
@@ -174,6 +185,16 @@ BOOTSTRAP = typer.Option(
     "families. Without it no p-values are given: the plain KS p-value is wrong when the parameters "
     "were estimated from the same data.",
 )
+class ChisqCells(str, Enum):
+    pooled = "pooled"
+    fitdistrplus = "fitdistrplus"
+
+
+CHISQ_CELLS = typer.Option("pooled", "--chisq-cells", help="The chi-square's cells: pooled until each expects 5 "
+                           "rows (count families), or fitdistrplus's gofstat cells (about n/(4n)^(2/5) rows each, "
+                           "cut at observed values; any family), which give R's statistic.")
+CHISQ_BREAKS = typer.Option(None, "--chisq-breaks", metavar="B,B,...", help="Chi-square cells with these upper "
+                            "edges: (-inf, B1], (B1, B2], ..., (Bk, inf), as gofstat's chisqbreaks; any family.")
 SEED = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap's random numbers, for repeatable p-values.")
 TRIALS = typer.Option(None, "--trials", min=1, metavar="N",
                       help="The number of trials behind each row's count of successes (binomial only).")
@@ -294,12 +315,20 @@ def fit(
     weights: Optional[str] = WEIGHTS,
     level: float = LEVEL,
     gof_bootstrap: int = BOOTSTRAP,
+    chisq_cells: ChisqCells = CHISQ_CELLS,
+    chisq_breaks: Optional[str] = CHISQ_BREAKS,
     seed: int = SEED,
     fix: Optional[list[str]] = FIX,
     trials: Optional[int] = TRIALS,
     left: Optional[str] = LEFT,
     right: Optional[str] = RIGHT,
     censored: Optional[str] = CENSORED,
+    method: Method = typer.Option("mle", "--method", help="mle (maximum likelihood), or fitdistrplus's and scipy's "
+                                  "others: mm (moments), quantile (matching at --probs), cvm, ks, ad (the smallest "
+                                  "goodness-of-fit statistic), spacing (maximum product of spacings). Only mle has "
+                                  "likelihood intervals; the others take --bootstrap N."),
+    probs: Optional[str] = typer.Option(None, "--probs", metavar="P,P,...", help="--method quantile: one "
+                                        "probability per parameter (default 1/2; 1/3,2/3; 1/4,1/2,3/4)."),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, max=100_000, metavar="N",
                                   help="Refit N bootstrap replicates for percentile intervals of the parameters "
                                   "(fitdistrplus's bootdist), beside the Wald and profile ones; one fit only."),
@@ -338,7 +367,13 @@ def fit(
                 raise UsageError(f"--fix gives {name} twice")
             held[name] = value
     read_options = read_options
-    fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held, "trials": trials}
+    fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held, "trials": trials,
+                   "chisq_cells": chisq_cells.value, "chisq_breaks": _breaks(chisq_breaks)}
+    if method is not Method.mle or probs is not None:
+        _estimate_one(files, dist.value, column, method.value, probs, weights, held, columns_all, output,
+                      read_options, level, trials, (bootstrap, bootstrap_kind.value, bootstrap_draws, seed),
+                      (left or right or censored, quantile, plot, plot_nll, gof_bootstrap))
+        return
     if left or right or censored:
         data = _censored_data(files, column, left, right, censored, weights, columns_all, output, read_options)
         if bootstrap or quantile or plot_nll:
@@ -398,6 +433,57 @@ def _fit_censored(data, dist, output, fit_options, plot, chart) -> None:
 
         draw_censored(result, data, plot)
     _warn_and_exit(result.warnings())
+
+
+def _estimate_one(files, dist, column, method, probs, weights, held, columns_all, output, read_options, level,
+                  trials, resampling, refused) -> None:
+    """fit --method other than mle: one column, its estimate, and bootstrap intervals on request."""
+    from .estimators import estimate_file, refit_by
+
+    if method == "mle":
+        raise UsageError("--probs goes with --method quantile")
+    if probs is not None and method != "quantile":
+        raise UsageError("--probs goes with --method quantile")
+    if len(files) != 1 or columns_all or len(column or []) > 1 or output.value not in ("table", "json"):
+        raise UsageError(f"--method {method} is one fit: one file, one column, table or json")
+    if weights or held or any(refused):
+        raise UsageError(f"--method {method} does not go with --weights, --fix, censored data, --quantile, --plot, "
+                         "--plot-nll or --gof-bootstrap (they are maximum likelihood's)")
+    replicates, kind, draws, seed = resampling
+    result = estimate_file(files[0], dist, (column or [None])[0], method, _probabilities(probs) or None,
+                           read_options=read_options, level=level, trials=trials)
+    drawn = None
+    if replicates:
+        from .bootstrap import bootstrap
+
+        drawn = bootstrap(result, replicates, kind, seed, refit=refit_by(result))
+    if output.value == "json":
+        from .report import dumps
+
+        typer.echo(dumps({**result.to_dict(), **({"bootstrap": drawn.to_dict(draws)} if drawn else {})}))
+    else:
+        from rich.console import Console
+
+        from .report import print_bootstrap, print_estimate
+
+        console = Console()
+        print_estimate(result, console)
+        if drawn:
+            print_bootstrap(drawn, console)
+    if not result.converged:
+        _warn_and_exit([f"--method {method}: the search did not converge ({result.message})"])
+
+
+def _breaks(text: str | None) -> tuple | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"--chisq-breaks takes numbers separated by commas, e.g. 1,2,3,5, not {text!r}") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise UsageError(f"--chisq-breaks takes finite numbers separated by commas, not {text!r}")
+    return values
 
 
 def _draw_chart(asked: bool | None) -> bool:
@@ -521,6 +607,8 @@ def compare(
     output: OutputFormat = FORMAT,
     level: float = LEVEL,
     gof_bootstrap: int = BOOTSTRAP,
+    chisq_cells: ChisqCells = CHISQ_CELLS,
+    chisq_breaks: Optional[str] = CHISQ_BREAKS,
     seed: int = SEED,
     trials: Optional[int] = TRIALS,
     weights: Optional[str] = WEIGHTS,
@@ -553,7 +641,8 @@ def compare(
     else:
         ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
                                gof_bootstrap=gof_bootstrap, seed=seed, trials=trials, keep_values=bool(plot),
-                               read_options=read_options)
+                               read_options=read_options, chisq_cells=chisq_cells.value,
+                               chisq_breaks=_breaks(chisq_breaks))
     _show(ranking, output, "print_ranking")
     if plot and ranking.winner is not None:
         from .plots import draw_comparison

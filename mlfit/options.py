@@ -15,6 +15,8 @@ class FitOptions:
     seed: int = 0  # of the bootstrap
     fix: dict = field(default_factory=dict)  # parameters held at written values, e.g. {"sigma": "1"}
     trials: int | None = None  # binomial's number of trials per row
+    chisq_cells: str = "pooled"  # the chi-square's cells: "pooled" to 5 expected rows, or "fitdistrplus"
+    chisq_breaks: tuple | None = None  # explicit cell edges (the cells (-inf, b1], ..., (bk, inf))
 
     def __post_init__(self):
         if isinstance(self.level, bool) or not isinstance(self.level, (int, float)) or not 0.0 < self.level < 1.0:
@@ -26,6 +28,15 @@ class FitOptions:
         if self.trials is not None and (isinstance(self.trials, bool) or not isinstance(self.trials, int)
                                         or self.trials < 1):
             raise UsageError(f"trials must be a whole number of at least 1, not {self.trials!r}")
+        if self.chisq_cells not in ("pooled", "fitdistrplus"):
+            raise UsageError(f"chisq_cells is 'pooled' or 'fitdistrplus', not {self.chisq_cells!r}")
+        if self.chisq_breaks is not None:
+            breaks = self.chisq_breaks
+            if (isinstance(breaks, (str, bytes)) or not all(isinstance(b, (int, float)) and not isinstance(b, bool)
+                                                            and b == b and abs(b) != float("inf") for b in breaks)
+                    or not len(breaks)):
+                raise UsageError(f"chisq_breaks must be finite numbers, the cells' upper edges, not {breaks!r}")
+            object.__setattr__(self, "chisq_breaks", tuple(sorted(set(float(b) for b in breaks))))
         if not isinstance(self.fix, dict):
             raise UsageError(f"fix must map parameter names to values, not {self.fix!r}")
 

@@ -41,7 +41,7 @@ class InMemory:
 
     def goodness_of_fit(self, family, stats, params, options: FitOptions, fixed) -> GoodnessOfFit:
         return goodness_of_fit(family, self.values, stats, params, options.gof_bootstrap, options.seed, fixed,
-                               self.weights)
+                               self.weights, options.chisq_cells, options.chisq_breaks)
 
 
 class Streamed:
@@ -77,7 +77,8 @@ class Streamed:
         if family.continuous:
             return GoodnessOfFit({}, note=f"no KS, CvM or AD: beyond {self.limit:,} rows they would need every "
                                           "value sorted in memory")
-        return goodness_of_fit(family, None, stats, params, 0, options.seed, fixed)
+        return goodness_of_fit(family, None, stats, params, 0, options.seed, fixed, None, options.chisq_cells,
+                               options.chisq_breaks)
 
 
 def fit_statistics(family, stats, source: str, name: str, dropped: int, rows: InMemory | Streamed,

@@ -296,18 +296,16 @@ def _loss(result) -> Table:
 def gof_summary(gof) -> str:
     """The statistics in one short line (notes are shown apart)."""
     data = gof.to_dict()
-    if "chi2" in data:
-        p = data["chi2_pvalue"]
-        return f"chi2 {data['chi2']:.4g}, df {data['df']}" + (f", p {p:.3g}" if p is not None else "")
     parts = []
-    if "ks" not in data:
-        return "not computed"
-    for name, label in (("ks", "KS"), ("cvm", "CvM"), ("ad", "AD")):
+    for name, label in (("ks", "KS"), ("cvm", "CvM"), ("ad", "AD"), ("filliben", "Filliben r")):
         if name not in data:  # (AD where a value sits on the fitted support's edge)
             continue
         p = data.get(f"{name}_pvalue")
-        parts.append(f"{label} {data[name]:.3g}" + (f" (p {p:.2g})" if p is not None else ""))
-    return ", ".join(parts)
+        parts.append(f"{label} {data[name]:.4g}" + (f" (p {p:.2g})" if p is not None else ""))
+    if "chi2" in data:
+        p = data["chi2_pvalue"]
+        parts.append(f"chi2 {data['chi2']:.4g}, df {data['df']}" + (f", p {p:.3g}" if p is not None else ""))
+    return ", ".join(parts) or "not computed"
 
 
 RANK_COLUMNS = ("", "family", "k", "log-lik", "AIC", "dAIC", "weight", "BIC")
@@ -438,6 +436,29 @@ def print_description(description, console: Console) -> None:
         k_low, k_high = boot["kurtosis_5_95"]
         table.add_row("bootstrap", f"{boot['replicates']:,} resamples: skewness^2 {low:.4g}..{high:.4g}, kurtosis "
                       f"{k_low:.4g}..{k_high:.4g} (5%-95%)")
+    console.print(table)
+
+
+def print_estimate(estimate, console: Console) -> None:
+    """fit --method other than mle: the estimate, its criterion, and the likelihood at it."""
+    data = estimate.to_dict()
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(
+        f"{estimate.distribution} fitted to '{estimate.column}' in {estimate.source} by --method {estimate.method}"),
+        title_justify="left", title_style="bold")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("rows used", f"{estimate.n:,}" + (f"  ({estimate.dropped:,} missing skipped)"
+                                                     if estimate.dropped else ""))
+    for name, value in data["params"].items():
+        table.add_row(escape(name), f"{value:.10g}")
+    if "probabilities" in data:
+        table.add_row("probabilities", ", ".join(f"{p:.4g}" for p in data["probabilities"]))
+    table.add_row("criterion", f"{data['criterion']['value']:.10g}  ({data['criterion']['name']})")
+    table.add_row("search", ("converged: " if estimate.converged else "[bold red]DID NOT CONVERGE[/]: ")
+                  + escape(estimate.message))
+    table.add_row("log-likelihood", f"{-estimate.nll:.10g}  (at these parameters)")
+    table.add_row("AIC / BIC", f"{estimate.aic:.6f} / {estimate.bic:.6f}")
+    table.add_row("intervals", escape(data["note"]))
     console.print(table)
 
 
