@@ -106,10 +106,12 @@ def estimate(values: np.ndarray, family, method: str, probabilities=None) -> tup
         return value if np.isfinite(value) else np.inf
 
     u0 = family.pack(start, stats)
+    # (the statistics are sums of n terms: below ~1e-12 of their size their values are rounding, and a
+    # tolerance under that would spend the evaluation budget on noise)
     first = optimize.minimize(objective, u0, method="Nelder-Mead",
-                              options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 20000, "maxfev": 40000})
+                              options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000, "maxfev": 8000})
     polished = optimize.minimize(objective, first.x, method="Powell",
-                                 options={"xtol": 1e-12, "ftol": 1e-15, "maxfev": 20000})
+                                 options={"xtol": 1e-10, "ftol": 1e-13, "maxfev": 4000})
     best = polished if polished.fun <= first.fun else first
     params = family.unpack(best.x, template, stats)
     value = float(best.fun)

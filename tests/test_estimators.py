@@ -70,7 +70,7 @@ def test_fitdistrplus_estimators_on_groundbeef(key):
         family = get_family(family_name)
         x = np.sort(result.values)
         at_r = edf_statistics(family.log_cdf(x, theirs), family.log_sf(x, theirs))[method]
-        assert result.criterion <= at_r + 1e-12
+        assert result.criterion <= at_r * (1 + 1e-9)  # (KS has corners: the last 1e-11 is the search's)
         assert result.criterion == pytest.approx(at_r, rel=1e-6)
         rel = 1e-3 if method == "ks" else 1e-5  # KS is flat along a ridge of its maximum
     else:
