@@ -138,12 +138,18 @@ def print_table(result, console: Console, chart: bool = True) -> None:
     console.print(to_table(result, chart))
 
 
-def _summary(result) -> Table:
-    num = result.numerical
-    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(f"{result.distribution} fit of "
-                  f"'{result.column}' in {result.source}"), title_justify="left", title_style="bold")
+def summary_table(title: str) -> Table:
+    """A titled two-column table of labels (bold) and values: the head of each command's report."""
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(title), title_justify="left",
+                  title_style="bold")
     table.add_column(style="bold")
     table.add_column()
+    return table
+
+
+def _summary(result) -> Table:
+    num = result.numerical
+    table = summary_table(f"{result.distribution} fit of '{result.column}' in {result.source}")
     table.add_row("rows used", f"{result.n:,}" + (f"  ({result.dropped:,} missing skipped)" if result.dropped else ""))
     if result.censoring is not None:
         table.add_row("censoring", ", ".join(f"{count:,} {kind}" for kind, count in result.censoring.items()
@@ -442,11 +448,8 @@ def print_description(description, console: Console) -> None:
 def print_estimate(estimate, console: Console) -> None:
     """fit --method other than mle: the estimate, its criterion, and the likelihood at it."""
     data = estimate.to_dict()
-    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(
-        f"{estimate.distribution} fitted to '{estimate.column}' in {estimate.source} by --method {estimate.method}"),
-        title_justify="left", title_style="bold")
-    table.add_column(style="bold")
-    table.add_column()
+    table = summary_table(f"{estimate.distribution} fitted to '{estimate.column}' in {estimate.source} by "
+                          f"--method {estimate.method}")
     table.add_row("rows used", f"{estimate.n:,}" + (f"  ({estimate.dropped:,} missing skipped)"
                                                      if estimate.dropped else ""))
     for name, value in data["params"].items():

@@ -11,6 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..report import summary_table
+
 
 def print_regression(result, console: Console) -> None:
     console.print(to_table(result))
@@ -29,11 +31,8 @@ def to_table(result) -> Group:
 
 
 def _summary(result, data) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(
-        f"{data['distribution']} regression ({data['link']} link): {data['formula']} in {data['file']}"),
-        title_justify="left", title_style="bold")
-    table.add_column(style="bold")
-    table.add_column()
+    table = summary_table(f"{data['distribution']} regression ({data['link']} link): {data['formula']} in "
+                          f"{data['file']}")
     table.add_row("rows used", f"{data['n']:,}" + (f"  ({data['dropped']:,} with a missing cell left out)"
                                                    if data["dropped"] else ""))
     if data["sigma_formula"]:
