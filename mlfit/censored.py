@@ -65,6 +65,24 @@ class CensoredData:
         kinds = self.kinds
         return {kind: int(np.count_nonzero(kinds == i)) for i, kind in enumerate(KINDS)}
 
+    @classmethod
+    def of(cls, low, high, name: str = "x") -> "CensoredData":
+        """Rows from in-memory bounds, in fitdistrplus's layout: NaN (or -inf) low where a row is
+        left-censored, NaN (or inf) high where it is right-censored, equal where it was observed."""
+        low = np.asarray(low, dtype=float)
+        high = np.asarray(high, dtype=float)
+        if low.shape != high.shape or low.ndim != 1:
+            raise UsageError("low and high must be two sequences of the same length")
+        low, high = np.where(np.isnan(low), -np.inf, low), np.where(np.isnan(high), np.inf, high)
+        rows = np.arange(1, len(low) + 1)
+        bad = np.flatnonzero(low > high)
+        if bad.size:
+            i = bad[0]
+            raise DataError(f"<values>: row {rows[i]}: low {_show(low[i])} is greater than high {_show(high[i])}",
+                            kind="value", row=int(rows[i]))
+        kept = ~(np.isneginf(low) & np.isposinf(high))
+        return cls("<values>", name, low[kept], high[kept], rows[kept], int(np.count_nonzero(~kept)))
+
     def pseudo_values(self) -> np.ndarray:
         """A value per row for starting points and scales: the exact value, the known bound of a
         censored row, the middle of an interval (fitdistrplus starts from the same)."""

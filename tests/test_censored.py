@@ -242,3 +242,11 @@ def test_censored_wrapper_keeps_the_familys_distribution():
     x = np.array([0.5, 1.0, 4.0])
     assert family.log_cdf(x, params) == pytest.approx(stats.weibull_min(1.7, scale=2.5).logcdf(x), rel=1e-12)
     assert [p.name for p in family.parameters] == ["shape", "scale"]
+
+
+def test_in_memory_bounds():
+    data = CensoredData.of([1.0, None, 4.0, np.nan, 2.0], [1.0, 2.5, None, np.nan, 3.0])
+    assert data.counts() == {"exact": 1, "left": 1, "right": 1, "interval": 1} and data.dropped == 1
+    assert list(data.rows) == [1, 2, 3, 5]
+    with pytest.raises(Exception, match="row 2: low 3 is greater than high 1"):
+        CensoredData.of([0.0, 3.0], [1.0, 1.0])
