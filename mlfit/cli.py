@@ -327,6 +327,10 @@ def fit(
     left: Optional[str] = LEFT,
     right: Optional[str] = RIGHT,
     censored: Optional[str] = CENSORED,
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", metavar="ADDRESS", help="Fit the files (and globs, directories) as ONE data set on a "
+        "Dask cluster: tcp://HOST:8786, local (a LocalCluster on this machine) or auto (DASK_SCHEDULER_ADDRESS). "
+        "Without it, several files are a batch of separate fits. Needs pip install 'mlfit[dask]'."),
     method: Method = typer.Option("mle", "--method", help="mle (maximum likelihood), or fitdistrplus's and scipy's "
                                   "others: mm (moments), quantile (matching at --probs), cvm, ks, ad (the smallest "
                                   "goodness-of-fit statistic), spacing (maximum product of spacings). Only mle has "
@@ -373,6 +377,14 @@ def fit(
     read_options = read_options
     fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held, "trials": trials,
                    "chisq_cells": chisq_cells.value, "chisq_breaks": _breaks(chisq_breaks)}
+    if scheduler is not None:
+        if len(column or []) > 1 or columns_all or output.value not in ("table", "json") or held or bootstrap \
+                or quantile or plot or plot_nll or left or right or censored or method is not Method.mle:
+            raise UsageError("--scheduler fits one column of one data set (table or json), by maximum likelihood, "
+                             "without --fix, --bootstrap, --quantile, plots or censoring")
+        _fit_distributed(files, dist.value, (column or [None])[0], weights, output, read_options, fit_options,
+                         scheduler, _draw_chart(chart))
+        return
     if method is not Method.mle or probs is not None:
         _estimate_one(files, dist.value, column, method.value, probs, weights, held, columns_all, output,
                       read_options, level, trials, (bootstrap, bootstrap_kind.value, bootstrap_draws, seed),
@@ -437,6 +449,36 @@ def _fit_censored(data, dist, output, fit_options, plot, chart) -> None:
 
         draw_censored(result, data, plot)
     _warn_and_exit(result.warnings())
+
+
+def _fit_distributed(files, dist, column, weights, output, read_options, fit_options, scheduler, chart) -> None:
+    from .distributed import connect, fit_distributed
+
+    client = connect(scheduler)
+    try:
+        result = fit_distributed(files, dist, column, client=client, weights=weights, read_options=read_options,
+                                 progress=_cluster_progress(), **fit_options)
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    _show(result, output, "print_table", chart=chart)
+    _warn_and_exit(result.warnings())
+
+
+def _cluster_progress():
+    """Partitions done / total on stderr while a distributed pass runs, at a terminal only."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(future):
+        from distributed import progress
+
+        progress(future)
+        sys.stderr.write("\n")
+
+    return show
 
 
 def _estimate_one(files, dist, column, method, probs, weights, held, columns_all, output, read_options, level,

@@ -305,6 +305,7 @@ class Family:
     continuous = False  # continuous families have a CDF for EDF goodness-of-fit statistics
     smooth = True  # False where the NLL has kinks and the optimiser must not use gradients
     second_pass = False  # True where finish() reads a big file's values again (laplace's median)
+    sufficient_statistics = True  # False where the statistics are the values themselves (statistics.Values)
     # How the solution the numerical fit is checked against is found (see REFERENCE_METHODS):
     # "none" where there is no independent one, and the output says so.
     reference_method = "closed form"

@@ -15,6 +15,7 @@ class LocationScale(NaturalFamily):
     support = RealLine()
     continuous = True
     reference_method = "none"
+    sufficient_statistics = False  # the values themselves (see Values)
 
     @classmethod
     def location_scale_parameters(cls, location: str, scale: str) -> tuple[Parameter, Parameter]:

@@ -16,6 +16,7 @@ class Weibull(NaturalFamily):
     support = PositiveReals()
     loss = "weibull loss: mean (x/scale)^shape less (shape-1) mean log x"
     continuous = True
+    sufficient_statistics = False  # the values themselves (see Values)
     reference_method = "root of the score equation"
     example = {"shape": 1.7, "scale": 3.0}
 

@@ -1,0 +1,221 @@
+"""One data set held as many files (a glob, a directory, a list), fitted on a Dask cluster: each
+file is read where a worker runs, by mlfit's own reader (so its parsing, missing-value and support
+rules and its messages are a local run's), and summarised into its family's mergeable statistics;
+the summaries are merged pairwise in a tree, in file order, and only the merged statistics reach
+the client, which fits them as it fits a file streamed chunk by chunk.
+
+The raw product's report needs the rows in file order at the fitted parameters: the first file's
+first rows come back with its summary (at most PREFIX_ROWS), and where the product has not
+settled within them, each file in turn feeds the running products, a task at a time, so that only
+their small state travels. Families whose statistics are their values (weibull, logistic, cauchy,
+student_t) and laplace (its median needs a second pass over the values inside a bracket) are not
+fitted this way: they say so.
+
+Dask (`pip install 'mlfit[dask]'`) is imported here only.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import DEFAULT, Column, ReadOptions, iter_weighted, require_column_for_weights, support_values
+from .errors import DataError, MlfitError, UsageError
+from .families import get_family
+from .options import FitOptions
+from .pipeline import Streamed, fit_statistics
+from .streaming import PREFIX_ROWS, Gathering
+from .underflow import feed, running_products
+
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".bz2", ".xz", ".zip", ".parquet")
+
+
+def expand(sources: list[str]) -> list[str]:
+    """The files of a data set, in order: a glob's matches and a directory's data files sorted by
+    name, listed files as given."""
+    paths = []
+    for source in sources:
+        if glob.has_magic(source):
+            matched = sorted(glob.glob(source))
+            if not matched:
+                raise UsageError(f"{source}: no file matches", kind="file")
+            paths += matched
+        elif os.path.isdir(source):
+            inside = sorted(os.path.join(source, name) for name in os.listdir(source)
+                            if name.endswith(DATA_SUFFIXES) and os.path.isfile(os.path.join(source, name)))
+            if not inside:
+                raise UsageError(f"{source}: a directory with no data file (.csv, .parquet, ...) in it", kind="file")
+            paths += inside
+        elif not os.path.exists(source):
+            raise UsageError(f"{source}: no such file", kind="file")
+        else:
+            paths.append(source)
+    return paths
+
+
+def connect(scheduler: str):
+    """A dask.distributed Client: the scheduler at an address (tcp://host:8786), a LocalCluster sized
+    to this machine ("local"), or the one DASK_SCHEDULER_ADDRESS names ("auto")."""
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS") if scheduler == "auto" else scheduler
+    if not address:
+        raise UsageError("--scheduler auto reads DASK_SCHEDULER_ADDRESS, which is not set")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--scheduler needs dask's distributed package: pip install 'mlfit[dask]'") from None
+    try:
+        if address == "local":
+            return Client(LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None))
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as error:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+
+
+@dataclass
+class Summary:
+    """What one file (or a run of files, merged) sends back: statistics, never rows, except the
+    data set's first rows for the raw product."""
+
+    stats: object = None
+    dropped: int = 0
+    rows: int = 0
+    whole_weights: bool = True
+    weighted: bool = False
+    prefix: list = field(default_factory=list)  # Columns: the data set's first rows (the first file's)
+    error: MlfitError | None = None  # the first error met, in file order
+
+
+def summarize(path: str, first: bool, distribution: str, trials: int | None, column: str | None,
+              weights: str | None, read_options: ReadOptions) -> Summary:
+    """One file's summary (a task on a worker)."""
+    family = get_family(distribution, trials)
+    gathering = Gathering(family, column, keep_all=False, limit=0, prefix_limit=PREFIX_ROWS if first else 0)
+    try:
+        for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
+            gathering.add(data)
+        if gathering.kept:  # (rows held: the limit of 0 merges them at once, so only an empty file is here)
+            for data in gathering.kept:
+                gathering._merge(data)
+    except MlfitError as error:
+        return Summary(error=error)
+    return Summary(gathering.stats, gathering.dropped, gathering.rows, gathering.whole_weights, weights is not None,
+                   gathering.prefix)
+
+
+def merged(a: Summary, b: Summary) -> Summary:
+    """Two summaries in file order (a task of the tree reduction)."""
+    if a.error is not None or b.error is not None:
+        return a if a.error is not None else b
+    stats = b.stats if a.stats is None else a.stats if b.stats is None else a.stats.merge(b.stats)
+    prefix = a.prefix if a.prefix else b.prefix
+    return Summary(stats, a.dropped + b.dropped, a.rows + b.rows, a.whole_weights and b.whole_weights,
+                   a.weighted or b.weighted, prefix)
+
+
+def follow(products: dict, path: str, distribution: str, trials: int | None, column: str | None,
+           weights: str | None, read_options: ReadOptions, stats, params: dict, whole_weights: bool) -> dict:
+    """The running products carried through one file at the fitted parameters (a task)."""
+    family = get_family(distribution, trials)
+    for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
+        if all(product.settled for product in products.values()):
+            break
+        values = support_values(data, family)
+        with np.errstate(all="ignore"):
+            feed(products, family.log_prob(family.encode(values, stats), params), data.weights, whole_weights)
+    return products
+
+
+def tree_reduce(delayed, items: list):
+    """Pairwise merges, level by level, adjacent items only: file order is kept and the depth is
+    log2 of the number of files."""
+    while len(items) > 1:
+        items = [delayed(merged, pure=False)(items[i], items[i + 1]) if i + 1 < len(items) else items[i]
+                 for i in range(0, len(items), 2)]
+    return items[0]
+
+
+class DistributedRows(Streamed):
+    """A data set's rows on the cluster: its first rows at hand, the rest followed file by file by
+    tasks when the raw product has not settled within them."""
+
+    def __init__(self, first: Column, prefix: list[Column], whole_weights: bool, chain):
+        super().__init__(first, prefix, lambda: iter(()), whole_weights, 0)
+        self.chain = chain
+
+    def underflow(self, family, stats, numerical):
+        from .underflow import report
+        from .weights import count
+
+        products = running_products()
+        for part in self.prefix:
+            feed(products, family.log_prob(family.encode(part.values, stats), numerical.params), part.weights,
+                 self.whole_weights)
+        if not all(product.settled for product in products.values()):
+            products = self.chain(numerical.params)
+        return report(products, numerical.nll, count(stats.n), self.first.weights is not None)
+
+    def goodness_of_fit(self, family, stats, params, options, fixed):
+        if family.continuous:
+            from .gof import GoodnessOfFit
+
+            return GoodnessOfFit({}, note="no KS, CvM or AD on a distributed data set: they would need every "
+                                          "value sorted in one place")
+        return super().goodness_of_fit(family, stats, params, options, fixed)
+
+
+def fit_distributed(sources: list[str], distribution: str, column: str | None = None, *, client,
+                    weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
+                    **options):
+    """Fit one data set (files, globs, directories) on the cluster `client` is connected to."""
+    from dask import delayed
+
+    require_column_for_weights(column, weights)
+    settings = FitOptions.of(**options)
+    family = get_family(distribution, settings.trials)
+    _check_distributable(family)
+    paths = expand(sources)
+    label = paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]} ... {paths[-1]})"
+    arguments = (family.name, settings.trials, column, weights, read_options)
+    parts = [delayed(summarize, pure=False)(path, i == 0, *arguments) for i, path in enumerate(paths)]
+    future = client.compute(tree_reduce(delayed, parts))
+    if progress is not None:
+        progress(future)
+    summary = future.result()
+    if summary.error is not None:
+        raise summary.error
+    name = column or _only_column(paths[0], read_options)
+    if summary.stats is None:
+        raise DataError(f"{label}: column '{name}': no value to fit ({summary.dropped:,} missing skipped)",
+                        kind="empty")
+    first = Column(label, name, np.zeros(0), np.zeros(0, dtype=np.int64), 0,
+                   weights=np.zeros(0) if weights else None)
+
+    def chain(params):
+        products = delayed(running_products, pure=False)()
+        for path in paths:
+            products = delayed(follow, pure=False)(products, path, *arguments, summary.stats, params,
+                                                   summary.whole_weights)
+        return client.compute(products).result()
+
+    rows = DistributedRows(first, summary.prefix, summary.whole_weights, chain)
+    return fit_statistics(family, summary.stats, label, name, summary.dropped, rows, settings)
+
+
+def _check_distributable(family) -> None:
+    if family.second_pass:
+        raise UsageError(f"{family.name} is not fitted on a cluster: its median needs a second pass over the values "
+                         "inside a bracket, held in one process; fit the files on one machine (mlfit streams them)")
+    if not family.sufficient_statistics:
+        raise UsageError(f"{family.name} is not fitted on a cluster: it has no statistic smaller than its values, so "
+                         "every value would travel to one process; fit a random sample of the rows (up to 2^21) "
+                         "on one machine")
+
+
+def _only_column(path: str, read_options: ReadOptions) -> str:
+    from .data import column_names
+
+    names = column_names(path, read_options)
+    return names[0] if len(names) == 1 else "?"

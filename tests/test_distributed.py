@@ -1,0 +1,108 @@
+"""A data set of several files fitted on a real dask.distributed LocalCluster (two worker processes,
+started once for the session): the same result as the single-machine fit of the files written as one."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import mlfit
+from mlfit.cli import app
+
+distributed = pytest.importorskip("distributed")
+
+runner = CliRunner()
+FAMILIES = {"normal": "x", "lognormal": "size", "gamma": "size", "exponential": "size", "beta": "share",
+            "poisson": "count", "negbinomial": "count", "geometric": "count", "bernoulli": "made",
+            "categorical": "label"}
+
+
+@pytest.fixture(scope="session")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("parts")
+    rng = np.random.default_rng(41)
+    header = "x,size,share,count,made,label\n"
+    whole = [header]
+    for i, n in enumerate((12, 400, 251, 333)):  # a first file too short for the raw product to settle
+        rows = [f"{a:.6f},{b:.5f},{c:.5f},{d},{e},{f}\n" for a, b, c, d, e, f in zip(
+            rng.normal(10, 2, n), rng.gamma(2, 3, n), rng.beta(2, 5, n), rng.negative_binomial(3, 0.4, n),
+            rng.integers(0, 2, n), rng.choice(["a", "b", "c"], n))]
+        if i == 2:
+            rows[7] = "NA,1.5,0.5,,1,b\n"  # missing cells are skipped and counted, as locally
+        (folder / f"part-{i}.csv").write_text(header + "".join(rows))
+        whole += rows
+    (folder / "whole.csv.all").write_text("".join(whole))
+    return folder
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_the_cluster_fit_equals_the_single_machine_fit(client, parts, family):
+    column = FAMILIES[family]
+    from mlfit.distributed import fit_distributed
+
+    spread = fit_distributed([str(parts / "part-*.csv")], family, column, client=client)
+    single = mlfit.fit_file(str(parts / "whole.csv.all"), family, column)
+    assert spread.n == single.n and spread.dropped == single.dropped
+    for name, value in single.params.items():
+        assert np.allclose(spread.params[name], value, rtol=1e-12, atol=0), name
+        assert np.allclose(spread.inference.stderr[name], single.inference.stderr[name], rtol=1e-9), name
+    assert spread.nll == pytest.approx(single.nll, rel=1e-12)
+    # the raw product, followed file by file past the 12-row first file, as in one pass
+    for precision, report in single.underflow.precisions.items():
+        theirs = vars(spread.underflow.precisions[precision])
+        for key, value in vars(report).items():  # where it first reached 0 or inf: exactly the same row
+            assert theirs[key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value), key
+
+
+def test_a_broken_file_is_named_with_its_row(client, parts, tmp_path):
+    for i in range(3):
+        (tmp_path / f"p{i}.csv").write_text((parts / f"part-{i + 1}.csv").read_text())
+    text = (tmp_path / "p1.csv").read_text().splitlines()
+    text[5] = "oops,1,0.5,2,1,a"
+    (tmp_path / "p1.csv").write_text("\n".join(text) + "\n")
+    from mlfit.distributed import fit_distributed
+
+    with pytest.raises(mlfit.DataError, match=r"p1\.csv: column 'x', row 5: 'oops' is not a number"):
+        fit_distributed([str(tmp_path)], "normal", "x", client=client)
+
+
+@pytest.mark.parametrize("family, reason", [("laplace", "second pass"), ("weibull", "no statistic smaller")])
+def test_families_that_need_the_values_say_so(client, parts, family, reason):
+    from mlfit.distributed import fit_distributed
+
+    with pytest.raises(mlfit.UsageError, match=reason):
+        fit_distributed([str(parts / "part-*.csv")], family, "size", client=client)
+
+
+def test_the_command_line_reaches_the_scheduler(client, parts):
+    address = client.scheduler.address
+    result = runner.invoke(app, ["fit", str(parts / "part-*.csv"), "-d", "poisson", "-c", "count", "--scheduler",
+                                 address, "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    single = mlfit.fit_file(str(parts / "whole.csv.all"), "poisson", "count")
+    assert data["params"]["lam"] == pytest.approx(single.params["lam"], rel=1e-14)
+    assert data["file"].startswith("4 files")
+    unreachable = runner.invoke(app, ["fit", str(parts / "part-0.csv"), "-d", "normal", "-c", "x", "--scheduler",
+                                      "auto"], env={"DASK_SCHEDULER_ADDRESS": ""})
+    assert unreachable.exit_code == 2 and "DASK_SCHEDULER_ADDRESS" in unreachable.stderr
+
+
+def test_every_family_declares_whether_it_has_sufficient_statistics():
+    from mlfit.families import NAMES, family_class
+    from mlfit.families.statistics import Values
+
+    for name in NAMES:
+        family = family_class(name)(10) if "trials" in family_class(name).needs else family_class(name)()
+        values = np.array(["a", "b"], dtype=object) if not family.support.numeric else np.array([0.25, 0.5])
+        assert family.sufficient_statistics == (not isinstance(family.summarize(values), Values)), name
