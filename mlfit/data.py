@@ -125,6 +125,9 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
     numbered in the whole file. Memory holds one chunk; at least one (perhaps empty) is given.
     `progress(done, total)` is called with the bytes read so far (total None when unknown)."""
     label = "<stdin>" if source == STDIN else source
+    if source != STDIN and _parquet(source):
+        yield from _iter_parquet(source, columns, text, options, only_one, unknown)
+        return
     with contextlib.ExitStack() as opened:  # the file, and the decompressor or archive over it
         handle = _open(source, label, opened)
         total = _size(handle)
@@ -164,8 +167,45 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
             yield [_column(label, names[p], empty, 0, text, options.decimal) for p in positions]
 
 
+def _parquet(source: str) -> bool:
+    from .parquet import is_parquet
+
+    return is_parquet(source)
+
+
+def _iter_parquet(source: str, columns, text: bool, options: ReadOptions, only_one: bool, unknown):
+    """iter_columns for a Parquet file: its columns by name, a batch of rows at a time."""
+    from . import parquet
+
+    names = parquet.column_names(source)
+    if only_one:
+        wanted = [names[_choose(names, None, source)]]
+    elif columns is None:
+        wanted = names
+    else:
+        wanted = []
+        for column in columns:
+            try:
+                wanted.append(names[_choose(names, column, source)])
+            except UsageError as error:
+                if unknown is None:
+                    raise
+                unknown.append((column, error))
+    given = False
+    for arrays, first in parquet.batches(source, wanted, CHUNK_ROWS):
+        yield [_column(source, name, cells, first, text, options.decimal) for name, cells in zip(wanted, arrays)]
+        given = True
+    if not given:
+        empty = np.array([], dtype=object if text else float)
+        yield [_column(source, name, empty, 0, text, options.decimal) for name in wanted]
+
+
 def column_names(source: str, options: ReadOptions = DEFAULT) -> list[str]:
     """The names of a file's columns as iter_columns names them (R's row-name column left out)."""
+    if source != STDIN and _parquet(source):
+        from .parquet import column_names as parquet_names
+
+        return parquet_names(source)
     label = "<stdin>" if source == STDIN else source
     with contextlib.ExitStack() as opened:
         options, header, offset, _ = _layout(_open(source, label, opened), label, options)

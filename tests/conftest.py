@@ -54,3 +54,14 @@ def numerical_hessian(family, stats, params):
 @pytest.fixture
 def cli():
     return run
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One real dask.distributed LocalCluster for the whole session: two worker processes."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -18,13 +18,9 @@ FAMILIES = {"normal": "x", "lognormal": "size", "gamma": "size", "exponential": 
             "categorical": "label"}
 
 
-@pytest.fixture(scope="session")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
+@pytest.fixture
+def client(dask_client):
+    return dask_client
 
 
 @pytest.fixture(scope="module")
