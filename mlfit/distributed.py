@@ -7,9 +7,10 @@ the client, which fits them as it fits a file streamed chunk by chunk.
 The raw product's report needs the rows in file order at the fitted parameters: the first file's
 first rows come back with its summary (at most PREFIX_ROWS), and where the product has not
 settled within them, each file in turn feeds the running products, a task at a time, so that only
-their small state travels. Families whose statistics are their values (weibull, logistic, cauchy,
-student_t) and laplace (its median needs a second pass over the values inside a bracket) are not
-fitted this way: they say so.
+their small state travels. Laplace's median takes a second pass: each file sends the values inside
+a bracket placed by pass one's sample (about 1.6 % of them) and sums for the rest. Families whose
+statistics are their values (weibull, logistic, cauchy, student_t) are not fitted this way: they
+say so.
 
 Dask (`pip install 'mlfit[dask]'`) is imported here only.
 """
@@ -25,6 +26,7 @@ import numpy as np
 from .data import DEFAULT, Column, ReadOptions, iter_weighted, require_column_for_weights, support_values
 from .errors import DataError, MlfitError, UsageError
 from .families import get_family
+from .families.base import NeedsEveryValue
 from .options import FitOptions
 from .pipeline import Streamed, fit_statistics
 from .streaming import PREFIX_ROWS, Gathering
@@ -128,11 +130,24 @@ def follow(products: dict, path: str, distribution: str, trials: int | None, col
     return products
 
 
-def tree_reduce(delayed, items: list):
+def second_pass_part(path: str, plan, distribution: str, trials: int | None, column: str | None,
+                     weights: str | None, read_options: ReadOptions):
+    """One file's part of a family's second pass (a task)."""
+    family = get_family(distribution, trials)
+    chunks = ((support_values(data, family), data.weights)
+              for data in iter_weighted(path, column, weights, text=False, options=read_options))
+    return family.second_pass_part(plan, chunks)
+
+
+def merged_parts(a, b):
+    return a.merge(b)
+
+
+def tree_reduce(delayed, items: list, merge=merged):
     """Pairwise merges, level by level, adjacent items only: file order is kept and the depth is
     log2 of the number of files."""
     while len(items) > 1:
-        items = [delayed(merged, pure=False)(items[i], items[i + 1]) if i + 1 < len(items) else items[i]
+        items = [delayed(merge, pure=False)(items[i], items[i + 1]) if i + 1 < len(items) else items[i]
                  for i in range(0, len(items), 2)]
     return items[0]
 
@@ -192,22 +207,28 @@ def fit_distributed(sources: list[str], distribution: str, column: str | None = 
                         kind="empty")
     first = Column(label, name, np.zeros(0), np.zeros(0, dtype=np.int64), 0,
                    weights=np.zeros(0) if weights else None)
+    stats = summary.stats
+    if family.second_pass:  # laplace's median: pass two, a task per file, the parts merged in a tree
+        plan = family.second_pass_plan(stats)
+        pieces = [delayed(second_pass_part, pure=False)(path, plan, *arguments) for path in paths]
+        part = client.compute(tree_reduce(delayed, pieces, merge=merged_parts)).result()
+        try:
+            stats = family.finish_with(stats, plan, part)
+        except NeedsEveryValue:
+            raise DataError(f"{label}: column '{name}': the first pass's sample misplaced the bracket around the "
+                            "median (a rare draw); run the fit again, or on one machine", kind="size") from None
 
     def chain(params):
         products = delayed(running_products, pure=False)()
         for path in paths:
-            products = delayed(follow, pure=False)(products, path, *arguments, summary.stats, params,
-                                                   summary.whole_weights)
+            products = delayed(follow, pure=False)(products, path, *arguments, stats, params, summary.whole_weights)
         return client.compute(products).result()
 
     rows = DistributedRows(first, summary.prefix, summary.whole_weights, chain)
-    return fit_statistics(family, summary.stats, label, name, summary.dropped, rows, settings)
+    return fit_statistics(family, stats, label, name, summary.dropped, rows, settings)
 
 
 def _check_distributable(family) -> None:
-    if family.second_pass:
-        raise UsageError(f"{family.name} is not fitted on a cluster: its median needs a second pass over the values "
-                         "inside a bracket, held in one process; fit the files on one machine (mlfit streams them)")
     if not family.sufficient_statistics:
         raise UsageError(f"{family.name} is not fitted on a cluster: it has no statistic smaller than its values, so "
                          "every value would travel to one process; fit a random sample of the rows (up to 2^21) "

@@ -46,7 +46,10 @@ class Beta(NaturalFamily):
             step = np.linalg.solve(hessian, gradient)
             for _ in range(60):
                 trial = point - step
-                if np.all(trial > 0) and self.derivatives(stats, {"alpha": trial[0], "beta": trial[1]})[0] <= value:
+                # Near the root the NLL's changes are rounding, and comparing them would halve good
+                # steps (the root stopped ~1e-9 short): steps that small are Newton's to take.
+                if np.all(trial > 0) and (np.all(np.abs(step) <= 1e-6 * point) or
+                                          self.derivatives(stats, {"alpha": trial[0], "beta": trial[1]})[0] <= value):
                     break
                 step = step / 2
             else:

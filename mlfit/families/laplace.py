@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Family, Parameter, Positive, Predictor, Real, RealLine, power_of_two
-from .median_statistics import Bracket, Sample, Sketch, middle
+from .median_statistics import Bracket, BracketPart, Sample, Sketch, middle
 from .normal import standardized
 
 
@@ -37,6 +37,17 @@ class Laplace(Family):
     def finish(self, sketch, values_again):
         """The median needs a second pass over a file too big to hold: see Bracket."""
         return Bracket.of(sketch, values_again)
+
+    # The second pass in pieces (a cluster runs one per file): where the bracket lies, each piece's
+    # rows against it (parts merge), and the bracket from the merged part.
+    def second_pass_plan(self, sketch):
+        return Bracket.edges(sketch)
+
+    def second_pass_part(self, plan, chunks):
+        return BracketPart.of(plan, chunks)
+
+    def finish_with(self, sketch, plan, part):
+        return Bracket.completed(sketch, plan, part)
 
     def unit(self, stats):
         return power_of_two(stats.moments.sd) or stats.moments.scale

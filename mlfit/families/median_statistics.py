@@ -211,13 +211,56 @@ class Bracket:
 
     @classmethod
     def of(cls, sketch: Sketch, values_again) -> "Bracket":
+        edges = cls.edges(sketch)
+        return cls.completed(sketch, edges, BracketPart.of(edges, values_again()))
+
+    @staticmethod
+    def edges(sketch: Sketch) -> tuple[float, float]:
+        """Where pass two's bracket lies: eight standard errors of a sample quantile either side of
+        the sample's median."""
         sample = np.sort(sketch.bracket_sample())
-        margin = 8 * 0.5 / np.sqrt(len(sample)) + 2.0**-12  # eight standard errors of a sample quantile
-        low = float(np.quantile(sample, max(0.5 - margin, 0.0)))
-        high = float(np.quantile(sample, min(0.5 + margin, 1.0)))
+        margin = 8 * 0.5 / np.sqrt(len(sample)) + 2.0**-12
+        return (float(np.quantile(sample, max(0.5 - margin, 0.0))),
+                float(np.quantile(sample, min(0.5 + margin, 1.0))))
+
+    @classmethod
+    def completed(cls, sketch: Sketch, edges: tuple[float, float], part: "BracketPart") -> "Bracket":
+        """The bracket from pass two's rows (a file's, or many files' merged)."""
+        low, high = edges
+        centre = 0.5 * (low + high)
+        below, above, outside = part.below, part.above, part.outside
+        values = part.values
+        inside_weights = part.weights
+        order = np.argsort(values, kind="stable")
+        values = values[order]
+        weights = None if inside_weights is None else inside_weights[order]
+        n = sketch.n
+        cumulative = below + (np.arange(1, len(values) + 1) if weights is None else np.cumsum(weights))
+        half = n / 2
+        first, last = np.searchsorted(cumulative, half, side="left"), np.searchsorted(cumulative, half, side="right")
+        if below >= half or last >= len(values):  # the sample misplaced the median's bracket
+            raise NeedsEveryValue
+        return cls(n, low, high, centre, below, above, outside, values, weights, float(values[first]),
+                   float(values[last]), sketch.moments, sketch.low == sketch.high)
+
+
+@dataclass(frozen=True)
+class BracketPart:
+    """Pass two over some rows: the weight under and over the bracket, their sum of |x - centre|,
+    and the values (and weights) inside it, in file order. Parts of a file's pieces merge."""
+
+    below: float
+    above: float
+    outside: float
+    values: np.ndarray
+    weights: np.ndarray | None
+
+    @classmethod
+    def of(cls, edges: tuple[float, float], chunks) -> "BracketPart":
+        low, high = edges
         centre = 0.5 * (low + high)
         below, above, outside, inside, inside_weights = 0.0, 0.0, 0.0, Growing(), None
-        for values, weights in values_again():
+        for values, weights in chunks:
             under, over = values < low, values > high
             keep = ~(under | over)
             # One sum of the deviations outside, each rounded once, with those inside zeroed in place
@@ -236,15 +279,11 @@ class Bracket:
             if weights is not None:
                 inside_weights = inside_weights or Growing()
                 inside_weights.extend(weights[keep])
-        values = inside.array()
-        order = np.argsort(values, kind="stable")
-        values = values[order]
-        weights = None if inside_weights is None else inside_weights.array()[order]
-        n = sketch.n
-        cumulative = below + (np.arange(1, len(values) + 1) if weights is None else np.cumsum(weights))
-        half = n / 2
-        first, last = np.searchsorted(cumulative, half, side="left"), np.searchsorted(cumulative, half, side="right")
-        if below >= half or last >= len(values):  # the sample misplaced the median's bracket
-            raise NeedsEveryValue
-        return cls(n, low, high, centre, below, above, outside, values, weights, float(values[first]),
-                   float(values[last]), sketch.moments, sketch.low == sketch.high)
+        return cls(below, above, outside, inside.array(), None if inside_weights is None else inside_weights.array())
+
+    def merge(self, other: "BracketPart") -> "BracketPart":
+        if (self.weights is None) != (other.weights is None):
+            raise ValueError("a bracket part with weights merges only with another with weights")
+        weights = None if self.weights is None else np.concatenate([self.weights, other.weights])
+        return BracketPart(self.below + other.below, self.above + other.above, self.outside + other.outside,
+                           np.concatenate([self.values, other.values]), weights)
