@@ -4,6 +4,8 @@ missing-value rules (a null is a missing cell), support checks and messages are 
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .errors import DataError, UsageError
@@ -12,7 +14,11 @@ MAGIC = b"PAR1"
 
 
 def is_parquet(source: str) -> bool:
-    """A file whose first bytes are Parquet's magic number (whatever its name)."""
+    """A regular file whose first bytes are Parquet's magic number (whatever its name). A pipe or a
+    process substitution is never looked at here: reading its first bytes would take them from the
+    CSV reader (and Parquet cannot be read from a stream anyway)."""
+    if not os.path.isfile(source):
+        return False
     try:
         with open(source, "rb") as handle:
             return handle.read(4) == MAGIC

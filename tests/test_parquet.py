@@ -63,3 +63,17 @@ def test_parquet_files_on_the_cluster(both, tmp_path, dask_client):
     spread = fit_distributed([str(tmp_path)], "poisson", "count", client=dask_client)
     local = mlfit.fit_file(str(both / "data.csv"), "poisson", "count")
     assert spread.params["lam"] == pytest.approx(local.params["lam"], rel=1e-14) and spread.n == local.n
+
+
+def test_a_pipe_is_not_sniffed_for_parquet(tmp_path):
+    # reading a FIFO's first bytes to look for Parquet's magic would take them from the CSV reader
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("x\n1\n2\n4\n"))
+    writer.start()
+    result = mlfit.fit_file(str(fifo), "poisson", "x")
+    writer.join()
+    assert result.n == 3 and result.params["lam"] == pytest.approx(7 / 3)
