@@ -6,6 +6,7 @@
     python benchmarks/run.py --only-families --family-rows 100000   # each family's fit cost only
     python benchmarks/run.py --only-regress   # mlfit regress against statsmodels, 10^6 rows x 10 columns
     python benchmarks/run.py --only-reader    # the big-file rows, the 10^8-row one-column file, fit costs
+    python benchmarks/run.py --dask           # 10^8 rows in 50 files: --scheduler local against one process
 
 It generates its own data in a temporary folder, times each command in a fresh process (the
 median of --repeat runs), reads each command's peak memory from resource.getrusage of its child
@@ -167,6 +168,58 @@ def narrow_file(folder: str, args) -> list[tuple]:
              normal / base, "<= 1.15", normal_mem),
             (case, "mlfit fit --dist laplace", laplace, "mlfit fit --dist normal", normal, laplace / normal, "<= 2",
              laplace_mem)]
+
+
+DASK_SCRIPT = """
+import pickle, resource, sys, time
+sys.path.insert(0, {root!r})
+from distributed import Client, LocalCluster
+from mlfit.distributed import fit_distributed, summarize, expand
+
+start = time.perf_counter()
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+client = Client(cluster)
+result = fit_distributed([{pattern!r}], "normal", "x", client=client)
+took = time.perf_counter() - start
+peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+one = summarize(expand([{pattern!r}])[1], False, "normal", None, "x", None, __import__("mlfit.data").data.DEFAULT)
+print(took, max(peaks.values()), len(pickle.dumps(one)), result.params["mu"])
+client.close()
+cluster.close()
+"""
+
+
+def dask_cost(folder: str, args) -> list[tuple]:
+    """--dask-rows rows in --dask-files one-column files: mlfit fit --scheduler local (two worker
+    processes) against one process fitting the same rows as one file."""
+    files = os.path.join(folder, "parts")
+    os.makedirs(files, exist_ok=True)
+    per_file = args.dask_rows // args.dask_files
+    print(f"writing {args.dask_files} files of {per_file:,} rows ...", file=sys.stderr)
+    for i in range(args.dask_files):
+        write_narrow_csv(os.path.join(files, f"part-{i:03d}.csv"), per_file, seed=i)
+    whole = os.path.join(folder, "whole.csv")
+    with open(whole, "w") as out:
+        out.write("x\n")
+        for i in range(args.dask_files):
+            with open(os.path.join(files, f"part-{i:03d}.csv")) as part:
+                part.readline()
+                shutil.copyfileobj(part, out, 1 << 20)
+    pattern = os.path.join(files, "part-*.csv")
+    repeat = max(1, min(args.repeat, 3))
+    single, single_mem = measure(mlfit_command("fit", whole, "--dist", "normal", "--format", "json"), repeat)
+    spread, _ = measure(mlfit_command("fit", pattern, "--dist", "normal", "--scheduler", "local", "--format", "json"),
+                        repeat)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([PYTHON, "-c", DASK_SCRIPT.format(root=root, pattern=pattern)], capture_output=True,
+                          text=True, check=True, env=CHILD_ENVIRONMENT)
+    _, worker_peak, summary_bytes, _ = done.stdout.split()
+    case = f"{args.dask_rows:,} rows in {args.dask_files} files"
+    return [(case, "mlfit fit --scheduler local (2 worker processes; peak: the larger worker's)", spread,
+             "one process, the rows as one file",
+             single, spread / single, "", float(worker_peak)),
+            (case, f"bytes a file's summary sends (normal): {summary_bytes}", None, "", None, None,
+             "O(files), not O(rows)", None)]
 
 
 def fit_cost(args) -> list[tuple]:
@@ -356,16 +409,20 @@ def main() -> None:
     parser.add_argument("--only-regress", action="store_true", help="measure only mlfit regress against statsmodels")
     parser.add_argument("--narrow-rows", type=int, default=10**8,
                         help="rows in the one-column CSV (default 10^8, 1.25 GB in the temporary folder; 0: skip it)")
+    parser.add_argument("--dask", action="store_true",
+                        help="measure only mlfit fit --scheduler local against one process (needs mlfit[dask])")
+    parser.add_argument("--dask-rows", type=int, default=10**8, help="rows of the --dask data set (default 10^8)")
+    parser.add_argument("--dask-files", type=int, default=50, help="files of the --dask data set (default 50)")
     parser.add_argument("--only-reader", action="store_true",
                         help="measure only start-up, the big files and the fit cost (issue 17's targets)")
     parser.add_argument("--write", metavar="FILE", help="also write the results as markdown to FILE")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = parser.parse_args()
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
-    if args.only_regress:
+    if args.only_regress or args.dask:
         folder = tempfile.mkdtemp(prefix="mlfit-bench-")
         try:
-            rows = regress_cost(folder, args)
+            rows = dask_cost(folder, args) if args.dask else regress_cost(folder, args)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     else:
@@ -374,7 +431,8 @@ def main() -> None:
         print(json.dumps(rows))
         return
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    command = (f"--only-regress --regress-rows {args.regress_rows}" if args.only_regress
+    command = (f"--dask --dask-rows {args.dask_rows} --dask-files {args.dask_files}" if args.dask
+               else f"--only-regress --regress-rows {args.regress_rows}" if args.only_regress
                else f"--only-families --family-rows {args.family_rows}" if args.only_families
                else f"--only-reader --rows {args.rows} --narrow-rows {args.narrow_rows}" if args.only_reader
                else f"--rows {args.rows} --narrow-rows {args.narrow_rows} --family-rows {args.family_rows} "
