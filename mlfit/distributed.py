@@ -98,9 +98,7 @@ def summarize(path: str, first: bool, distribution: str, trials: int | None, col
     try:
         for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
             gathering.add(data)
-        if gathering.kept:  # (rows held: the limit of 0 merges them at once, so only an empty file is here)
-            for data in gathering.kept:
-                gathering._merge(data)
+        gathering.merge_held()
     except MlfitError as error:
         return Summary(error=error)
     return Summary(gathering.stats, gathering.dropped, gathering.rows, gathering.whole_weights, weights is not None,

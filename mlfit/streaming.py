@@ -59,6 +59,13 @@ class Gathering:
             return
         self._merge(data)
 
+    def merge_held(self) -> None:
+        """Merge the rows still held whole into the statistics (a file summarised on a cluster
+        keeps nothing whole: rows of a chunk whose cells were all missing wait here until then)."""
+        kept, self.kept = self.kept or [], None
+        for part in kept:
+            self._merge(part)
+
     def _merge(self, data: Column) -> None:
         values = support_values(data, self.family)
         self.dropped += data.dropped

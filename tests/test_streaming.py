@@ -345,3 +345,19 @@ def test_the_merged_sketch_holds_exactly_the_largest_keys_of_every_row(monkeypat
         keys, values = np.concatenate(all_keys), np.concatenate(all_values)
         top = np.argsort(keys)[-50:]
         assert sorted(running.bracket_sample().tolist()) == sorted(values[top].tolist())
+
+
+def test_a_sketch_travels_as_its_largest_keys(monkeypatch):
+    import pickle
+
+    import mlfit.families.median_statistics as median_statistics
+    from mlfit.families.median_statistics import Sketch
+
+    monkeypatch.setattr(median_statistics, "RESERVOIR", 100)
+    values = np.random.default_rng(3).normal(size=5000)
+    sketch = Sketch.of(values, None, seed=2)
+    sent = pickle.loads(pickle.dumps(sketch))
+    limit = median_statistics.RESERVOIR
+    assert len(sketch.keys) == 5000 and len(sent.keys) == limit == 100
+    assert np.array_equal(np.sort(sent.bracket_sample()), np.sort(sketch.bracket_sample()))
+    assert sent.moments == sketch.moments and (sent.low, sent.high) == (sketch.low, sketch.high)

@@ -148,6 +148,13 @@ class Sketch:
         keys = self.keys[keep]
         return Sketch(self.moments, self.low, self.high, self.sample[keep], keys, float(keys.min()))
 
+    def __reduce__(self):
+        # Sent elsewhere (a cluster's worker to its merge), a sketch travels as its RESERVOIR
+        # largest keys: no other key can be among the largest of all, so nothing is lost, and a
+        # file's sketch is 4 MB however many rows it has.
+        trimmed = self._trimmed(RESERVOIR)
+        return (Sketch, (trimmed.moments, trimmed.low, trimmed.high, trimmed.sample, trimmed.keys, trimmed.floor))
+
     def bracket_sample(self) -> np.ndarray:
         """The sample the bracket is placed on: the RESERVOIR largest keys' values."""
         return self._trimmed(RESERVOIR).sample
