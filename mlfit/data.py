@@ -296,7 +296,9 @@ def _open(source: str, label: str, opened: contextlib.ExitStack):
     (.gz, .bz2, .xz, a .zip holding one file), so standard input is decompressed too. Standard
     input, FIFOs and process substitutions (<(zcat big.csv.gz)) cannot be read twice, so they are
     spooled once per process. What it opens is closed with `opened`."""
-    if source == STDIN:
+    if is_remote(source):
+        handle = _open_remote(source, label, opened)
+    elif source == STDIN:
         stdin = sys.stdin
         if stdin is None or _closed(stdin):
             raise UsageError("FILE is '-' but standard input is closed: pipe a CSV in, or name a file")
@@ -325,6 +327,30 @@ def _open(source: str, label: str, opened: contextlib.ExitStack):
                 return _Guarded(opened.enter_context(opener(handle)), label, name)
             return _Guarded(_zip_member(handle, label, opened), label, name)
     return handle
+
+
+def is_remote(source: str) -> bool:
+    """A URL (s3://, gs://, https://, file://, ...): read through fsspec."""
+    return "://" in source
+
+
+def _open_remote(source: str, label: str, opened: contextlib.ExitStack):
+    """A seekable binary handle on a URL, through fsspec and the package of its protocol (s3fs for
+    s3://, gcsfs for gs://, aiohttp for https://), which must be installed: the error names it."""
+    try:
+        import fsspec
+    except ImportError:
+        raise UsageError(f"{label}: reading a URL needs fsspec: pip install fsspec (and its protocol's package, "
+                         "e.g. s3fs)", kind="file") from None
+    try:
+        return opened.enter_context(fsspec.open(source, "rb"))
+    except ImportError as error:  # the protocol's package: fsspec's message names it
+        raise UsageError(f"{label}: {error}", kind="file") from None
+    except FileNotFoundError:
+        raise UsageError(f"{label}: no such file", kind="file") from None
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{label}: cannot open: {str(error).splitlines()[0] if str(error) else type(error).__name__}",
+                         kind="file") from None
 
 
 def _closed(stream) -> bool:

@@ -40,7 +40,9 @@ def expand(sources: list[str]) -> list[str]:
     name, listed files as given."""
     paths = []
     for source in sources:
-        if glob.has_magic(source):
+        if "://" in source:
+            paths += _expand_url(source)
+        elif glob.has_magic(source):
             matched = sorted(glob.glob(source))
             if not matched:
                 raise UsageError(f"{source}: no file matches", kind="file")
@@ -56,6 +58,26 @@ def expand(sources: list[str]) -> list[str]:
         else:
             paths.append(source)
     return paths
+
+
+def _expand_url(source: str) -> list[str]:
+    """A URL's files through fsspec: a glob's matches in name order, or the URL itself."""
+    import contextlib
+
+    from .data import _open_remote
+
+    if not glob.has_magic(source):
+        with contextlib.ExitStack() as opened:
+            _open_remote(source, source, opened)  # (the error a missing file or protocol package gives)
+        return [source]
+    import fsspec
+
+    filesystem, path = fsspec.core.url_to_fs(source)
+    matched = sorted(filesystem.glob(path))
+    if not matched:
+        raise UsageError(f"{source}: no file matches", kind="file")
+    protocol = source.split("://", 1)[0]
+    return [f"{protocol}://{match}" if not match.startswith(f"{protocol}://") else match for match in matched]
 
 
 def connect(scheduler: str):

@@ -14,9 +14,11 @@ MAGIC = b"PAR1"
 
 
 def is_parquet(source: str) -> bool:
-    """A regular file whose first bytes are Parquet's magic number (whatever its name). A pipe or a
-    process substitution is never looked at here: reading its first bytes would take them from the
-    CSV reader (and Parquet cannot be read from a stream anyway)."""
+    """A regular file whose first bytes are Parquet's magic number (whatever its name), or a URL
+    whose name ends in .parquet. A pipe or a process substitution is never looked at here: reading
+    its first bytes would take them from the CSV reader (and Parquet cannot be read from a stream)."""
+    if "://" in source:
+        return source.endswith(".parquet")
     if not os.path.isfile(source):
         return False
     try:
@@ -32,7 +34,15 @@ def _open(source: str):
     except ImportError:
         raise UsageError(f"{source}: reading Parquet needs pyarrow: pip install 'mlfit[dask]'") from None
     try:
+        if "://" in source:  # through fsspec, as the CSV reader opens URLs
+            import contextlib
+
+            from .data import _open_remote
+
+            return pq.ParquetFile(_open_remote(source, source, contextlib.ExitStack()))
         return pq.ParquetFile(source)
+    except (UsageError, DataError):
+        raise
     except Exception as error:  # pyarrow's ArrowInvalid and OSError for a damaged file
         raise DataError(f"{source}: not a valid Parquet file: {str(error).splitlines()[0]}", kind="csv") from None
 
