@@ -177,7 +177,7 @@ from distributed import Client, LocalCluster
 from mlfit.distributed import fit_distributed, summarize, expand
 
 start = time.perf_counter()
-cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
 client = Client(cluster)
 result = fit_distributed([{pattern!r}], "normal", "x", client=client)
 took = time.perf_counter() - start

@@ -459,12 +459,17 @@ def _fit_distributed(files, dist, column, weights, output, read_options, fit_opt
         result = fit_distributed(files, dist, column, client=client, weights=weights, read_options=read_options,
                                  progress=_cluster_progress(), **fit_options)
     finally:
-        cluster = getattr(client, "cluster", None)
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        _disconnect(client)
     _show(result, output, "print_table", chart=chart)
     _warn_and_exit(result.warnings())
+
+
+def _disconnect(client) -> None:
+    """Close the client, and the LocalCluster of --scheduler local with it."""
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def _cluster_progress():
@@ -661,6 +666,9 @@ def compare(
     left: Optional[str] = LEFT,
     right: Optional[str] = RIGHT,
     censored: Optional[str] = CENSORED,
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", metavar="ADDRESS", help="FILE is a data set of files (a glob, a directory) ranked on "
+        "a Dask cluster: tcp://HOST:8786, local or auto (DASK_SCHEDULER_ADDRESS); see fit --help."),
     plot: Optional[str] = typer.Option(
         None, "--plot", metavar="FILE.png", help="Overlay the ranked families' densities, CDFs, Q-Q and P-P plots "
         "(fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp), the legend in AIC order; bars and CDFs for counts. "
@@ -671,13 +679,26 @@ def compare(
 
     By default every family whose support holds all the values is tried: a 0/1 column bernoulli, the count families (poisson, negbinomial, geometric, binomial with --trials) and categorical; other non-negative integers the count families, categorical and the continuous families that admit them; positive numbers the positive families too (lognormal, gamma, weibull, exponential); numbers in (0, 1) beta as well; other numbers normal, laplace, logistic, cauchy, student_t and uniform; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
     """
-    from .compare import compare_censored, compare_file
+    from .compare import compare_censored, compare_distributed, compare_file
 
     if plot:
         from .plots import check_target
 
         check_target(plot, inputs=(file,))
-    if left or right or censored:
+    if scheduler is not None:
+        if plot or left or right or censored:
+            raise UsageError("--scheduler ranks families by maximum likelihood without --plot or censoring")
+        from .distributed import connect
+
+        client = connect(scheduler)
+        try:
+            ranking = compare_distributed([file], column, [d.value for d in dist or []], client=client,
+                                          weights=weights, read_options=read_options, level=level,
+                                          gof_bootstrap=gof_bootstrap, seed=seed, trials=trials,
+                                          chisq_cells=chisq_cells.value, chisq_breaks=_breaks(chisq_breaks))
+        finally:
+            _disconnect(client)
+    elif left or right or censored:
         if plot:
             raise UsageError("--plot of a comparison is not offered for censored data; fit --plot draws one family")
         data = _censored_data([file], [column] if column else None, left, right, censored, weights, False, output,

@@ -183,6 +183,13 @@ class Survey:
                     self.refusals[key] = str(error)
         self.numbers += accepted_share(data, RealLine()) * len(data.values)
 
+    def merge(self, other: "Survey") -> "Survey":
+        """Two surveys of parts of a column, this one's part first (a cluster merges them)."""
+        return Survey(self.families, self.source or other.source, self.column or other.column,
+                      self.values + other.values, self.numbers + other.numbers, self.true_false or other.true_false,
+                      set(sorted(self.distinct | other.distinct, key=repr)[:3]),
+                      {**other.refusals, **self.refusals})
+
     def accepts(self, family) -> bool:
         return not family.support.numeric or family.support.key not in self.refusals
 
@@ -265,15 +272,26 @@ def compare_file(source: str, column: str | None = None, distributions=None, *, 
         share = found.numbers / found.values
         notes.append(f"column '{found.column}' looks numeric ({share:.0%} of its cells are numbers), but "
                      f"{_after_column(found.refusals[RealLine().key])}: only families of labels can take it, as text")
-    fitted, unranked, failed = [], [], []
-    for distribution in names:
+    def outcome(distribution):
         try:
-            result = fit_file(source, distribution, found.column if column is None else column, weights=weights,
-                              read_options=read_options, level=level, keep_values=keep_values, **options)
+            return fit_file(source, distribution, found.column if column is None else column, weights=weights,
+                            read_options=read_options, level=level, keep_values=keep_values, **options)
         except MlfitError as error:
-            if error.kind not in CANDIDATE_FAILURES:
-                raise
-            failed.append(Candidate(distribution, error=str(error)))
+            return error
+
+    fitted, unranked, failed = _sorted_out((name, outcome(name)) for name in names)
+    return _ranking(found.source, found.column, fitted, unranked, failed, level, notes)
+
+
+def _sorted_out(outcomes) -> tuple[list, list, list]:
+    """(name, FitResult or MlfitError) pairs as the results to rank, the fitted ones not ranked
+    (with why), and the families that could not fit (an error of another kind is raised)."""
+    fitted, unranked, failed = [], [], []
+    for distribution, result in outcomes:
+        if isinstance(result, MlfitError):
+            if result.kind not in CANDIDATE_FAILURES:
+                raise result
+            failed.append(Candidate(distribution, error=str(result)))
             continue
         saturated = _saturated(result)
         if saturated:
@@ -286,7 +304,7 @@ def compare_file(source: str, column: str | None = None, distributions=None, *, 
             if why:
                 fitted.remove(result)
                 unranked.append(Candidate(result.distribution, result, warning=why))
-    return _ranking(found.source, found.column, fitted, unranked, failed, level, notes)
+    return fitted, unranked, failed
 
 
 def _ranking(source, column, fitted, unranked, failed, level, notes, censored=False) -> Ranking:
@@ -299,6 +317,32 @@ def _ranking(source, column, fitted, unranked, failed, level, notes, censored=Fa
     kinds = {r.family.continuous for r in fitted}
     return Ranking(source, column, candidates + unranked + failed, mixes_densities=len(kinds) > 1,
                    level=level, notes=notes, censored=censored)
+
+
+def compare_distributed(sources: list[str], column: str | None = None, distributions=None, *, client,
+                        weights: str | None = None, read_options: ReadOptions = DEFAULT, level: float = 0.95,
+                        **options) -> Ranking:
+    """compare_file over a data set of many files on a Dask cluster (see mlfit.distributed): a
+    survey pass, then one pass that summarises every candidate family, each fitted on the client.
+    Families without sufficient statistics are listed as not fitted, with the reason."""
+    from .distributed import expand, fit_families, survey_distributed
+
+    require_column_for_weights(column, weights)
+    trials = options.get("trials")
+    if distributions:
+        names = list(dict.fromkeys(canonical(d) for d in distributions))
+        found = None
+    else:
+        found = survey_distributed(sources, column, client=client, trials=trials, read_options=read_options)
+        names = found.candidates
+    spread = [name for name in names if get_family(name, trials).sufficient_statistics]
+    fitted, unranked, failed = _sorted_out(fit_families(sources, spread, column, client=client, weights=weights,
+                                                        read_options=read_options, level=level, **options))
+    failed += [Candidate(name, error=f"{name} has no statistic smaller than its values: not fitted on a cluster")
+               for name in names if name not in spread]
+    paths = expand(sources)
+    source = paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]} ... {paths[-1]})"
+    return _ranking(source, (found.column if found else None) or column or "", fitted, unranked, failed, level, [])
 
 
 def compare_censored(data, distributions=None, *, level: float = 0.95, **options) -> Ranking:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import DEFAULT, Column, ReadOptions, iter_weighted, require_column_for_weights, support_values
+from .data import (DEFAULT, Column, ReadOptions, iter_columns, iter_weighted, require_column_for_weights,
+                   support_values)
 from .errors import DataError, MlfitError, UsageError
 from .families import get_family
 from .families.base import NeedsEveryValue
@@ -92,7 +93,7 @@ def connect(scheduler: str):
         raise UsageError("--scheduler needs dask's distributed package: pip install 'mlfit[dask]'") from None
     try:
         if address == "local":
-            return Client(LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None))
+            return Client(LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0"))
         return Client(address, timeout="10s")
     except (OSError, TimeoutError) as error:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
@@ -112,19 +113,49 @@ class Summary:
     error: MlfitError | None = None  # the first error met, in file order
 
 
-def summarize(path: str, first: bool, distribution: str, trials: int | None, column: str | None,
-              weights: str | None, read_options: ReadOptions) -> Summary:
-    """One file's summary (a task on a worker)."""
-    family = get_family(distribution, trials)
-    gathering = Gathering(family, column, keep_all=False, limit=0, prefix_limit=PREFIX_ROWS if first else 0)
+def summarize(path: str, first: bool, distributions: tuple[str, ...], trials: int | None, column: str | None,
+              weights: str | None, read_options: ReadOptions) -> dict:
+    """One file's summary for each family, from one reading of it (a task on a worker)."""
+    families = [get_family(name, trials) for name in distributions]
+    text = any(not family.support.numeric for family in families)  # (numeric families parse text cells too)
+    gatherings = {family.name: Gathering(family, column, keep_all=False, limit=0,
+                                         prefix_limit=PREFIX_ROWS if first else 0) for family in families}
+    errors = {}
     try:
-        for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
-            gathering.add(data)
-        gathering.merge_held()
-    except MlfitError as error:
-        return Summary(error=error)
-    return Summary(gathering.stats, gathering.dropped, gathering.rows, gathering.whole_weights, weights is not None,
-                   gathering.prefix)
+        for data in iter_weighted(path, column, weights, text=text, options=read_options):
+            for name, gathering in gatherings.items():
+                if name not in errors:
+                    try:
+                        gathering.add(data)
+                    except MlfitError as error:  # (this family's: the others go on)
+                        errors[name] = error
+        for name, gathering in gatherings.items():
+            if name not in errors:
+                gathering.merge_held()
+    except MlfitError as error:  # the file's own: every family meets it
+        return {name: Summary(error=error) for name in gatherings}
+    return {name: Summary(error=errors[name]) if name in errors else
+            Summary(g.stats, g.dropped, g.rows, g.whole_weights, weights is not None, g.prefix)
+            for name, g in gatherings.items()}
+
+
+def surveyed(path: str, column: str | None, trials: int | None, read_options: ReadOptions):
+    """One file's survey of which supports hold its values (a task; see mlfit.compare.Survey)."""
+    from .compare import Survey, registered_families
+
+    found = Survey(registered_families(trials))
+    for [data] in iter_columns(path, None if column is None else [column], options=read_options,
+                               only_one=column is None):
+        found.add(data)
+    return found
+
+
+def merged_surveys(a, b):
+    return a.merge(b)
+
+
+def merged_by_family(a: dict, b: dict) -> dict:
+    return {name: merged(a[name], b[name]) for name in a}
 
 
 def merged(a: Summary, b: Summary) -> Summary:
@@ -205,26 +236,57 @@ def fit_distributed(sources: list[str], distribution: str, column: str | None = 
                     weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
                     **options):
     """Fit one data set (files, globs, directories) on the cluster `client` is connected to."""
+    [(_, outcome)] = fit_families(sources, [distribution], column, client=client, weights=weights,
+                                  read_options=read_options, progress=progress, **options)
+    if isinstance(outcome, MlfitError):
+        raise outcome
+    return outcome
+
+
+def fit_families(sources: list[str], distributions: list[str], column: str | None = None, *, client,
+                 weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
+                 **options) -> list[tuple[str, object]]:
+    """Fit several families to one data set, reading each file once: (name, FitResult or the
+    MlfitError that family met) per family, in order."""
     from dask import delayed
 
     require_column_for_weights(column, weights)
     settings = FitOptions.of(**options)
-    family = get_family(distribution, settings.trials)
-    _check_distributable(family)
+    families = [get_family(name, settings.trials) for name in distributions]
+    for family in families:
+        _check_distributable(family)
     paths = expand(sources)
     label = paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]} ... {paths[-1]})"
-    arguments = (family.name, settings.trials, column, weights, read_options)
-    parts = [delayed(summarize, pure=False)(path, i == 0, *arguments) for i, path in enumerate(paths)]
-    future = client.compute(tree_reduce(delayed, parts))
+    names = tuple(family.name for family in families)
+    parts = [delayed(summarize, pure=False)(path, i == 0, names, settings.trials, column, weights, read_options)
+             for i, path in enumerate(paths)]
+    future = client.compute(tree_reduce(delayed, parts, merge=merged_by_family))
     if progress is not None:
         progress(future)
-    summary = future.result()
+    summaries = future.result()
+    name = column or _only_column(paths[0], read_options)
+    outcomes = []
+    for family in families:
+        try:
+            outcomes.append((family.name, _fitted(family, summaries[family.name], paths, label, name, client,
+                                                  (settings.trials, column, weights, read_options), settings)))
+        except MlfitError as error:
+            outcomes.append((family.name, error))
+    return outcomes
+
+
+def _fitted(family, summary: Summary, paths, label, name, client, reading, settings):
+    """One family's fit from its merged summary: laplace's second pass, then the fit itself, with
+    the raw product followed file by file when the first rows do not settle it."""
+    from dask import delayed
+
     if summary.error is not None:
         raise summary.error
-    name = column or _only_column(paths[0], read_options)
     if summary.stats is None:
         raise DataError(f"{label}: column '{name}': no value to fit ({summary.dropped:,} missing skipped)",
                         kind="empty")
+    trials, column, weights, read_options = reading
+    arguments = (family.name, trials, column, weights, read_options)
     first = Column(label, name, np.zeros(0), np.zeros(0, dtype=np.int64), 0,
                    weights=np.zeros(0) if weights else None)
     stats = summary.stats
@@ -246,6 +308,15 @@ def fit_distributed(sources: list[str], distribution: str, column: str | None = 
 
     rows = DistributedRows(first, summary.prefix, summary.whole_weights, chain)
     return fit_statistics(family, stats, label, name, summary.dropped, rows, settings)
+
+
+def survey_distributed(sources: list[str], column: str | None, *, client, trials: int | None = None,
+                       read_options: ReadOptions = DEFAULT):
+    """Which families' supports hold every value of the data set: a survey task per file, merged."""
+    from dask import delayed
+
+    parts = [delayed(surveyed, pure=False)(path, column, trials, read_options) for path in expand(sources)]
+    return client.compute(tree_reduce(delayed, parts, merge=merged_surveys)).result()
 
 
 def _check_distributable(family) -> None:

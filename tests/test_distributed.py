@@ -106,3 +106,25 @@ def test_every_family_declares_whether_it_has_sufficient_statistics():
         family = family_class(name)(10) if "trials" in family_class(name).needs else family_class(name)()
         values = np.array(["a", "b"], dtype=object) if not family.support.numeric else np.array([0.25, 0.5])
         assert family.sufficient_statistics == (not isinstance(family.summarize(values), Values)), name
+
+
+def test_compare_ranks_as_on_one_machine(client, parts):
+    from mlfit.compare import compare_distributed, compare_file
+
+    spread = compare_distributed([str(parts / "part-*.csv")], "count", client=client)
+    single = compare_file(str(parts / "whole.csv.all"), "count")
+    ours = {c.distribution: c.result.aic for c in spread.ranked}
+    theirs = {c.distribution: c.result.aic for c in single.ranked}
+    # the same order; the densities are left unranked on a cluster, as past the in-memory limit (whether a
+    # density may be ranked with counts needs every value), and the families without sufficient statistics
+    # are not fitted there
+    assert [name for name in theirs if name in ours] == list(ours)
+    assert {"poisson", "negbinomial", "geometric"} <= set(ours)
+    for name, aic in ours.items():
+        assert aic == pytest.approx(theirs[name], rel=1e-12)
+    not_spread = {c.distribution: c.error for c in spread.candidates if c.result is None}
+    assert "no statistic smaller than its values" in not_spread["cauchy"]
+    result = runner.invoke(app, ["compare", str(parts / "part-*.csv"), "-c", "made", "--scheduler",
+                                 client.scheduler.address, "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["winner"] == compare_file(str(parts / "whole.csv.all"), "made").winner.distribution
