@@ -106,9 +106,7 @@ class Summary:
 
     stats: object = None
     dropped: int = 0
-    rows: int = 0
     whole_weights: bool = True
-    weighted: bool = False
     prefix: list = field(default_factory=list)  # Columns: the data set's first rows (the first file's)
     error: MlfitError | None = None  # the first error met, in file order
 
@@ -135,7 +133,7 @@ def summarize(path: str, first: bool, distributions: tuple[str, ...], trials: in
     except MlfitError as error:  # the file's own: every family meets it
         return {name: Summary(error=error) for name in gatherings}
     return {name: Summary(error=errors[name]) if name in errors else
-            Summary(g.stats, g.dropped, g.rows, g.whole_weights, weights is not None, g.prefix)
+            Summary(g.stats, g.dropped, g.whole_weights, g.prefix)
             for name, g in gatherings.items()}
 
 
@@ -164,8 +162,7 @@ def merged(a: Summary, b: Summary) -> Summary:
         return a if a.error is not None else b
     stats = b.stats if a.stats is None else a.stats if b.stats is None else a.stats.merge(b.stats)
     prefix = a.prefix if a.prefix else b.prefix
-    return Summary(stats, a.dropped + b.dropped, a.rows + b.rows, a.whole_weights and b.whole_weights,
-                   a.weighted or b.weighted, prefix)
+    return Summary(stats, a.dropped + b.dropped, a.whole_weights and b.whole_weights, prefix)
 
 
 def follow(products: dict, path: str, distribution: str, trials: int | None, column: str | None,
