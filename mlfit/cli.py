@@ -379,7 +379,7 @@ def fit(
                    "chisq_cells": chisq_cells.value, "chisq_breaks": _breaks(chisq_breaks)}
     if scheduler is not None:
         if len(column or []) > 1 or columns_all or output.value not in ("table", "json") or held or bootstrap \
-                or quantile or plot or plot_nll or left or right or censored or method is not Method.mle:
+                or quantile or plot or plot_nll or left or right or censored or method is not Method.mle or probs:
             raise UsageError("--scheduler fits one column of one data set (table or json), by maximum likelihood, "
                              "without --fix, --bootstrap, --quantile, plots or censoring")
         _fit_distributed(files, dist.value, (column or [None])[0], weights, output, read_options, fit_options,
@@ -473,14 +473,17 @@ def _disconnect(client) -> None:
 
 
 def _cluster_progress():
-    """Partitions done / total on stderr while a distributed pass runs, at a terminal only."""
+    """Files summarised / total on stderr while the cluster reads them, at a terminal only (dask's
+    own progress bar writes to stdout, where the JSON goes)."""
     if not sys.stderr.isatty():
         return None
 
-    def show(future):
-        from distributed import progress
+    def show(futures):
+        from distributed import as_completed
 
-        progress(future)
+        for done, _ in enumerate(as_completed(futures), start=1):
+            sys.stderr.write(f"\rmlfit: {done:,} of {len(futures):,} files read")
+            sys.stderr.flush()
         sys.stderr.write("\n")
 
     return show

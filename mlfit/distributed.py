@@ -255,12 +255,11 @@ def fit_families(sources: list[str], distributions: list[str], column: str | Non
     paths = expand(sources)
     label = paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]} ... {paths[-1]})"
     names = tuple(family.name for family in families)
-    parts = [delayed(summarize, pure=False)(path, i == 0, names, settings.trials, column, weights, read_options)
-             for i, path in enumerate(paths)]
-    future = client.compute(tree_reduce(delayed, parts, merge=merged_by_family))
+    parts = client.compute([delayed(summarize, pure=False)(path, i == 0, names, settings.trials, column, weights,
+                                                           read_options) for i, path in enumerate(paths)])
     if progress is not None:
-        progress(future)
-    summaries = future.result()
+        progress(parts)
+    summaries = client.compute(tree_reduce(delayed, parts, merge=merged_by_family)).result()
     name = column or _only_column(paths[0], read_options)
     outcomes = []
     for family in families:

@@ -128,3 +128,14 @@ def test_compare_ranks_as_on_one_machine(client, parts):
                                  client.scheduler.address, "-f", "json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["winner"] == compare_file(str(parts / "whole.csv.all"), "made").winner.distribution
+
+
+def test_progress_counts_the_files_on_stderr_only(client, parts, monkeypatch, capsys):
+    import mlfit.cli
+    from mlfit.distributed import fit_distributed
+
+    monkeypatch.setattr(mlfit.cli.sys.stderr, "isatty", lambda: True, raising=False)
+    show = mlfit.cli._cluster_progress()
+    fit_distributed([str(parts / "part-*.csv")], "poisson", "count", client=client, progress=show)
+    out, err = capsys.readouterr()
+    assert out == "" and err.endswith("mlfit: 4 of 4 files read\n")
