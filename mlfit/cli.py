@@ -298,7 +298,7 @@ FIX = typer.Option(
     "mlfit fit sample_data/shots_per_game.csv --dist binomial --trials 10 --column made",
     "mlfit fit sample_data/salinity.csv --left left --right right --dist lnorm",
     "mlfit fit sample_data/remission.csv --column weeks --censored relapsed --dist weibull",
-    "mlfit fit sample_data/rivers.csv --dist gamma --column miles --method cvm --bootstrap 200",
+    "mlfit fit sample_data/rivers.csv --dist gamma --column miles --method cvm --bootstrap 50",
     "mlfit fit sample_data/goals.csv --dist poisson --column home_goals --chisq-cells fitdistrplus",
     note="In a batch (several files or columns) each failure is a line on stderr (and an error record in "
     "json, jsonl, csv and tsv), the rest go on, and the exit code is the most serious one met: 2 if a file, "
