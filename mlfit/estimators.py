@@ -15,7 +15,7 @@ get bootstrap percentile intervals (--bootstrap N), each replicate refitted by t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
@@ -56,8 +56,8 @@ class Estimate:
     probabilities: tuple | None = None  # the quantile method's
     values: np.ndarray | None = None
     level: float = 0.95
-    fixed: dict = None
-    labels: None = None
+    fixed: dict = field(default_factory=dict)  # (none: what the bootstrap reads of a fit)
+    labels: list | None = None
 
     @property
     def distribution(self) -> str:
@@ -183,7 +183,7 @@ def estimate_file(source: str, distribution: str, column: str | None, method: st
     return Estimate(family, data.source, data.name, len(values), data.dropped, method, params, value, converged,
                     message, nll, tuple(probabilities) if method == "quantile" and probabilities else
                     (DEFAULT_PROBABILITIES.get(len(family.parameters)) if method == "quantile" else None),
-                    values, level, {})
+                    values, level)
 
 
 def refit_by(result: Estimate):
