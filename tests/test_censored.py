@@ -250,3 +250,20 @@ def test_in_memory_bounds():
     assert list(data.rows) == [1, 2, 3, 5]
     with pytest.raises(Exception, match="row 2: low 3 is greater than high 1"):
         CensoredData.of([0.0, 3.0], [1.0, 1.0])
+
+
+def test_survival_times_against_survreg():
+    # survreg's Weibull: shape = 1/scale, scale = exp(intercept); lognormal: mu = intercept, sigma = scale
+    stored = json.loads((DATA / "survreg.json").read_text())
+    data = read_events(str(Path(__file__).parents[1] / "sample_data" / "remission.csv"), "weeks", "relapsed")
+    weibull = fit_censored(data, "weibull")
+    assert weibull.params["shape"] == pytest.approx(1 / stored["weibull"]["scale"], rel=1e-6)
+    assert weibull.params["scale"] == pytest.approx(np.exp(stored["weibull"]["intercept"]), rel=1e-6)
+    lognormal = fit_censored(data, "lognormal")
+    assert lognormal.params["mu"] == pytest.approx(stored["lognormal"]["intercept"], rel=1e-6)
+    assert lognormal.params["sigma"] == pytest.approx(stored["lognormal"]["scale"], rel=1e-6)
+    exponential = fit_censored(data, "exponential")
+    assert exponential.params["rate"] == pytest.approx(np.exp(-stored["exponential"]["intercept"]), rel=1e-6)
+    for name, fit in (("weibull", weibull), ("lognormal", lognormal), ("exponential", exponential)):
+        assert fit.log_likelihood >= stored[name]["loglik"] - 1e-9
+        assert fit.log_likelihood == pytest.approx(stored[name]["loglik"], abs=1e-7)
