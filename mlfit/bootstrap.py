@@ -57,9 +57,10 @@ class ParameterBootstrap:
 
 
 def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, quantiles=(),
-              refit=None) -> ParameterBootstrap:
+              refit=None, level: float | None = None) -> ParameterBootstrap:
     """`refit(sample)`: a replicate's parameters (default: its maximum-likelihood fit, with the
-    result's fixed parameters held); mlfit.estimators refits by its own method."""
+    result's fixed parameters held); mlfit.estimators refits by its own method. `level` of the
+    intervals: the result's own by default."""
     if kind not in KINDS:
         raise UsageError(f"--bootstrap-kind is parametric or nonparametric, not {kind!r}")
     family, params, fixed = result.family, result.params, result.fixed
@@ -97,7 +98,7 @@ def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, 
             shape = np.shape(params[p.name])
             draws[p.name].append(np.asarray(fitted[p.name], dtype=float) if ok else np.full(shape, np.nan))
     draws = {name: np.array(values) for name, values in draws.items()}
-    level = result.level if refit is not None else result.inference.level
+    level = result.inference.level if level is None else level
     parts = {q: _quantile(result, q, draws, level) for q in quantiles}
     return ParameterBootstrap(kind, replicates, converged, level, seed, draws, parts)
 

@@ -153,6 +153,7 @@ class CensoredStats:
 
     data: CensoredData
     pseudo: object  # the plain family's statistics of the pseudo-values: scales and starting points
+    pseudo_fit: dict  # the plain family's fit to them: the first start (a full search for some families)
 
     @property
     def n(self) -> int:
@@ -236,7 +237,7 @@ class Censored(NaturalFamily):
 
     def starts(self, stats):
         # the plain family's fit to the pseudo-values, then the plain family's own start
-        return [best_fit(self.family, stats.pseudo), *self.family.starts(stats.pseudo)]
+        return [stats.pseudo_fit, *self.family.starts(stats.pseudo)]
 
     def degenerate_reason(self, stats, fixed=()):
         counts = stats.data.counts()
@@ -362,11 +363,12 @@ def fit_censored(data: CensoredData, distribution: str, **options):
     inside = ~family.support.violations(pseudo)  # (a censored row's bound may lie beyond the support)
     if not inside.any():
         raise _impossible(family, data, 0)
-    stats = CensoredStats(data, family.summarize(pseudo[inside]))
+    summary = family.summarize(pseudo[inside])
+    stats = CensoredStats(data, summary, best_fit(family, summary))
     # The support does not move with the parameters here, so a row of probability 0 at the plain
     # fit of the pseudo-values has it at every parameter value: say so now, naming the row.
     with np.errstate(all="ignore"):
-        logs = row_log_likelihoods(family, data, best_fit(family, stats.pseudo))
+        logs = row_log_likelihoods(family, data, stats.pseudo_fit)
     if np.isneginf(logs).any():
         raise _impossible(family, data, int(np.flatnonzero(np.isneginf(logs))[0]))
     return fit_statistics(Censored(family), stats, data.source, data.name, data.dropped, CensoredRows(data),

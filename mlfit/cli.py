@@ -510,7 +510,7 @@ def _estimate_one(files, dist, column, method, probs, weights, held, columns_all
     if replicates:
         from .bootstrap import bootstrap
 
-        drawn = bootstrap(result, replicates, kind, seed, refit=refit_by(result))
+        drawn = bootstrap(result, replicates, kind, seed, refit=refit_by(result), level=result.level)
     if output.value == "json":
         from .report import dumps
 

@@ -325,24 +325,23 @@ def compare_distributed(sources: list[str], column: str | None = None, distribut
     """compare_file over a data set of many files on a Dask cluster (see mlfit.distributed): a
     survey pass, then one pass that summarises every candidate family, each fitted on the client.
     Families without sufficient statistics are listed as not fitted, with the reason."""
-    from .distributed import expand, fit_families, survey_distributed
+    from .distributed import expand, fit_families, label_of, survey_distributed
 
     require_column_for_weights(column, weights)
     trials = options.get("trials")
+    paths = expand(sources)  # (once: a URL is opened to check it)
     if distributions:
         names = list(dict.fromkeys(canonical(d) for d in distributions))
         found = None
     else:
-        found = survey_distributed(sources, column, client=client, trials=trials, read_options=read_options)
+        found = survey_distributed(paths, column, client=client, trials=trials, read_options=read_options)
         names = found.candidates
     spread = [name for name in names if get_family(name, trials).sufficient_statistics]
-    fitted, unranked, failed = _sorted_out(fit_families(sources, spread, column, client=client, weights=weights,
+    fitted, unranked, failed = _sorted_out(fit_families(paths, spread, column, client=client, weights=weights,
                                                         read_options=read_options, level=level, **options))
     failed += [Candidate(name, error=f"{name} has no statistic smaller than its values: not fitted on a cluster")
                for name in names if name not in spread]
-    paths = expand(sources)
-    source = paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]} ... {paths[-1]})"
-    return _ranking(source, (found.column if found else None) or column or "", fitted, unranked, failed, level, [])
+    return _ranking(label_of(paths), (found.column if found else None) or column or "", fitted, unranked, failed, level, [])
 
 
 def compare_censored(data, distributions=None, *, level: float = 0.95, **options) -> Ranking:

@@ -609,9 +609,7 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
     as_text, skip_spaces, offset = text, False, 0
     while block is not None:
         as_text = as_text or _may_underflow(block)
-        # Skipping the spaces that open cells costs a fifth of the parse, and without a space there
-        # are none to skip (a one-byte search, unlike looking for ", ", costs next to nothing).
-        skip_spaces = skip_spaces or (sep != " " and b" " in block)
+        skip_spaces = skip_spaces or _spaced(block, sep)
         segment = _Segment(filler + block, blocks, as_text, skip_spaces, sep)
         reader = pd.read_csv(
             segment,
@@ -670,8 +668,7 @@ class _Segment(io.RawIOBase):
         block = next(self._blocks, None) if self._blocks is not None else None
         if block is None:
             return b""
-        if (not self._as_text and _may_underflow(block)) or (
-                not self._skip_spaces and self._sep != " " and b" " in block):
+        if (not self._as_text and _may_underflow(block)) or (not self._skip_spaces and _spaced(block, self._sep)):
             self.next_block, self._blocks = block, None
             return b""
         return block
@@ -710,6 +707,13 @@ def _record_blocks(raw, options: ReadOptions, encoding: str):
 
 def _block_size() -> int:
     return min(BLOCK_BYTES, CHUNK_BYTES)  # (tests shrink CHUNK_BYTES to cut blocks everywhere)
+
+
+def _spaced(records: bytes, sep: str) -> bool:
+    """Whether the records may open cells with spaces to skip. Skipping costs a fifth of the parse,
+    and without a space there are none to skip (a one-byte search, unlike looking for ", ", costs
+    next to nothing)."""
+    return sep != " " and b" " in records
 
 
 def _may_underflow(records: bytes) -> bool:

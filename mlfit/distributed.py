@@ -233,18 +233,23 @@ def fit_distributed(sources: list[str], distribution: str, column: str | None = 
                     weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
                     **options):
     """Fit one data set (files, globs, directories) on the cluster `client` is connected to."""
-    [(_, outcome)] = fit_families(sources, [distribution], column, client=client, weights=weights,
+    [(_, outcome)] = fit_families(expand(sources), [distribution], column, client=client, weights=weights,
                                   read_options=read_options, progress=progress, **options)
     if isinstance(outcome, MlfitError):
         raise outcome
     return outcome
 
 
-def fit_families(sources: list[str], distributions: list[str], column: str | None = None, *, client,
+def label_of(paths: list[str]) -> str:
+    """How results name a data set: its one file, or how many files, first and last."""
+    return paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]} ... {paths[-1]})"
+
+
+def fit_families(paths: list[str], distributions: list[str], column: str | None = None, *, client,
                  weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
                  **options) -> list[tuple[str, object]]:
-    """Fit several families to one data set, reading each file once: (name, FitResult or the
-    MlfitError that family met) per family, in order."""
+    """Fit several families to the data set of `paths` (as `expand` gives them), reading each file
+    once: (name, FitResult or the MlfitError that family met) per family, in order."""
     from dask import delayed
 
     require_column_for_weights(column, weights)
@@ -252,8 +257,7 @@ def fit_families(sources: list[str], distributions: list[str], column: str | Non
     families = [get_family(name, settings.trials) for name in distributions]
     for family in families:
         _check_distributable(family)
-    paths = expand(sources)
-    label = paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]} ... {paths[-1]})"
+    label = label_of(paths)
     names = tuple(family.name for family in families)
     parts = client.compute([delayed(summarize, pure=False)(path, i == 0, names, settings.trials, column, weights,
                                                            read_options) for i, path in enumerate(paths)])
@@ -306,12 +310,13 @@ def _fitted(family, summary: Summary, paths, label, name, client, reading, setti
     return fit_statistics(family, stats, label, name, summary.dropped, rows, settings)
 
 
-def survey_distributed(sources: list[str], column: str | None, *, client, trials: int | None = None,
+def survey_distributed(paths: list[str], column: str | None, *, client, trials: int | None = None,
                        read_options: ReadOptions = DEFAULT):
-    """Which families' supports hold every value of the data set: a survey task per file, merged."""
+    """Which families' supports hold every value of the data set of `paths` (as `expand` gives
+    them): a survey task per file, merged."""
     from dask import delayed
 
-    parts = [delayed(surveyed, pure=False)(path, column, trials, read_options) for path in expand(sources)]
+    parts = [delayed(surveyed, pure=False)(path, column, trials, read_options) for path in paths]
     return client.compute(tree_reduce(delayed, parts, merge=merged_surveys)).result()
 
 
