@@ -17,6 +17,7 @@ Dask (`pip install 'mlfit[dask]'`) is imported here only.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from dataclasses import dataclass, field
@@ -137,6 +138,31 @@ def summarize(path: str, first: bool, distributions: tuple[str, ...], trials: in
             for name, g in gatherings.items()}
 
 
+def returned(task):
+    """A task whose MlfitError comes back as its value, to be raised on the client (see `outcome`):
+    raised on a worker, dask logs it there with a traceback, which mlfit never prints. The merges
+    pass the first error, in file order, through."""
+    @functools.wraps(task)
+    def run(*args):
+        if any(isinstance(arg, MlfitError) for arg in args):
+            return next(arg for arg in args if isinstance(arg, MlfitError))
+        try:
+            return task(*args)
+        except MlfitError as error:
+            return error
+
+    return run
+
+
+def outcome(future):
+    """A returned task's value on the client, its MlfitError raised."""
+    value = future.result()
+    if isinstance(value, MlfitError):
+        raise value
+    return value
+
+
+@returned
 def surveyed(path: str, column: str | None, trials: int | None, read_options: ReadOptions):
     """One file's survey of which supports hold its values (a task; see mlfit.compare.Survey)."""
     from .compare import Survey, registered_families
@@ -148,6 +174,7 @@ def surveyed(path: str, column: str | None, trials: int | None, read_options: Re
     return found
 
 
+@returned
 def merged_surveys(a, b):
     return a.merge(b)
 
@@ -165,6 +192,7 @@ def merged(a: Summary, b: Summary) -> Summary:
     return Summary(stats, a.dropped + b.dropped, a.whole_weights and b.whole_weights, prefix)
 
 
+@returned
 def follow(products: dict, path: str, distribution: str, trials: int | None, column: str | None,
            weights: str | None, read_options: ReadOptions, stats, params: dict, whole_weights: bool) -> dict:
     """The running products carried through one file at the fitted parameters (a task)."""
@@ -178,6 +206,7 @@ def follow(products: dict, path: str, distribution: str, trials: int | None, col
     return products
 
 
+@returned
 def second_pass_part(path: str, plan, distribution: str, trials: int | None, column: str | None,
                      weights: str | None, read_options: ReadOptions):
     """One file's part of a family's second pass (a task)."""
@@ -187,6 +216,7 @@ def second_pass_part(path: str, plan, distribution: str, trials: int | None, col
     return family.second_pass_part(plan, chunks)
 
 
+@returned
 def merged_parts(a, b):
     return a.merge(b)
 
@@ -293,7 +323,7 @@ def _fitted(family, summary: Summary, paths, label, name, client, reading, setti
     if family.second_pass:  # laplace's median: pass two, a task per file, the parts merged in a tree
         plan = family.second_pass_plan(stats)
         pieces = [delayed(second_pass_part, pure=False)(path, plan, *arguments) for path in paths]
-        part = client.compute(tree_reduce(delayed, pieces, merge=merged_parts)).result()
+        part = outcome(client.compute(tree_reduce(delayed, pieces, merge=merged_parts)))
         try:
             stats = family.finish_with(stats, plan, part)
         except NeedsEveryValue:
@@ -304,7 +334,7 @@ def _fitted(family, summary: Summary, paths, label, name, client, reading, setti
         products = delayed(running_products, pure=False)()
         for path in paths:
             products = delayed(follow, pure=False)(products, path, *arguments, stats, params, summary.whole_weights)
-        return client.compute(products).result()
+        return outcome(client.compute(products))
 
     rows = DistributedRows(first, summary.prefix, summary.whole_weights, chain)
     return fit_statistics(family, stats, label, name, summary.dropped, rows, settings)
@@ -317,7 +347,7 @@ def survey_distributed(paths: list[str], column: str | None, *, client, trials: 
     from dask import delayed
 
     parts = [delayed(surveyed, pure=False)(path, column, trials, read_options) for path in paths]
-    return client.compute(tree_reduce(delayed, parts, merge=merged_surveys)).result()
+    return outcome(client.compute(tree_reduce(delayed, parts, merge=merged_surveys)))
 
 
 def _check_distributable(family) -> None:

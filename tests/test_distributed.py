@@ -139,3 +139,20 @@ def test_progress_counts_the_files_on_stderr_only(client, parts, monkeypatch, ca
     fit_distributed([str(parts / "part-*.csv")], "poisson", "count", client=client, progress=show)
     out, err = capsys.readouterr()
     assert out == "" and err.endswith("mlfit: 4 of 4 files read\n")
+
+
+def test_a_file_without_the_column_is_one_line_and_no_worker_traceback(client, parts, tmp_path):
+    from mlfit.compare import compare_distributed
+
+    (tmp_path / "a.csv").write_text((parts / "part-1.csv").read_text())
+    (tmp_path / "b.csv").write_text("other\n1\n2\n")
+
+    def failures():
+        return sum("Compute Failed" in message for logs in client.get_worker_logs().values() for _, message in logs)
+
+    before = failures()
+    with pytest.raises(mlfit.UsageError, match=r"b\.csv: no column 'count'"):
+        compare_distributed([str(tmp_path)], "count", client=client)
+    with pytest.raises(mlfit.UsageError, match=r"b\.csv: no column 'count'"):
+        compare_distributed([str(tmp_path)], "count", ["laplace"], client=client)
+    assert failures() == before  # (raised on a worker, dask would log it there with a traceback)
