@@ -454,11 +454,12 @@ def _fit_censored(data, dist, output, fit_options, plot, chart) -> None:
 def _fit_distributed(files, dist, column, weights, output, read_options, fit_options, scheduler, chart) -> None:
     from .distributed import connect, fit_distributed
 
-    client = connect(scheduler)
+    client, progress = connect(scheduler), _cluster_progress()
     try:
         result = fit_distributed(files, dist, column, client=client, weights=weights, read_options=read_options,
-                                 progress=_cluster_progress(), **fit_options)
+                                 progress=progress, **fit_options)
     finally:
+        _closed_progress(progress)
         _disconnect(client)
     _show(result, output, "print_table", chart=chart)
     _warn_and_exit(result.warnings())
@@ -473,20 +474,32 @@ def _disconnect(client) -> None:
 
 
 def _cluster_progress():
-    """Files summarised / total on stderr while the cluster reads them, at a terminal only (dask's
-    own progress bar writes to stdout, where the JSON goes)."""
-    if not sys.stderr.isatty():
-        return None
+    """Files read / total on stderr while the cluster reads them, at a terminal only (dask's own
+    progress bar writes to stdout, where the JSON goes); a regression's passes counted."""
+    return _ClusterProgress() if sys.stderr.isatty() else None
 
-    def show(futures):
+
+class _ClusterProgress:
+    def __init__(self):
+        self.passes = 0
+
+    def __call__(self, futures):
         from distributed import as_completed
 
+        self.passes += 1
         for done, _ in enumerate(as_completed(futures), start=1):
-            sys.stderr.write(f"\rmlfit: {done:,} of {len(futures):,} files read")
+            step = f"pass {self.passes}: " if self.passes > 1 else ""
+            sys.stderr.write(f"\rmlfit: {step}{done:,} of {len(futures):,} files read")
             sys.stderr.flush()
-        sys.stderr.write("\n")
 
-    return show
+    def close(self):
+        if self.passes:
+            sys.stderr.write("\n")
+
+
+def _closed_progress(progress) -> None:
+    if progress is not None:
+        progress.close()
 
 
 def _estimate_one(files, dist, column, method, probs, weights, held, columns_all, output, read_options, level,
@@ -693,13 +706,15 @@ def compare(
             raise UsageError("--scheduler ranks families by maximum likelihood without --plot or censoring")
         from .distributed import connect
 
-        client = connect(scheduler)
+        client, progress = connect(scheduler), _cluster_progress()
         try:
             ranking = compare_distributed([file], column, [d.value for d in dist or []], client=client,
                                           weights=weights, read_options=read_options, level=level,
                                           gof_bootstrap=gof_bootstrap, seed=seed, trials=trials,
-                                          chisq_cells=chisq_cells.value, chisq_breaks=_breaks(chisq_breaks))
+                                          chisq_cells=chisq_cells.value, chisq_breaks=_breaks(chisq_breaks),
+                                          progress=progress)
         finally:
+            _closed_progress(progress)
             _disconnect(client)
     elif left or right or censored:
         if plot:
@@ -802,6 +817,11 @@ def regress(
     plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="Draw fitted vs observed, residuals "
                                        "(or a calibration curve), a Q-Q plot and the NLL along one coefficient. Needs "
                                        "pip install 'mlfit[plot]'."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", metavar="ADDRESS", help="Fit the files (and globs, directories) as ONE data set on a "
+        "Dask cluster (tcp://HOST:8786, local or auto; see fit --help): least squares from QR factors merged across "
+        "files, the other models a distributed pass per Newton (IRLS) step. Without it, several files are a batch "
+        "of separate fits."),
     read_options=None,
 ) -> None:
     """Fit a model whose mean depends on columns, by maximum likelihood: every loss is a likelihood.
@@ -825,6 +845,12 @@ def regress(
     from .regress import regress_file
 
     options = {"sigma": sigma, "weights": weights, "level": level, "read_options": read_options}
+    if scheduler is not None:
+        if plot or predict or output is RegressFormat.jsonl:
+            raise UsageError("--scheduler fits one data set (table or json), without --plot or --predict: those "
+                             "need every row in one place")
+        _regress_distributed(files, formula, dist.value, output, scheduler, options)
+        return
     if not single:
         _regress_batch(files, formula, dist.value, output, fail_fast, options)
         return
@@ -840,6 +866,20 @@ def regress(
         from .regress.plots import draw_regression
 
         draw_regression(result, plot)
+    _warn_and_exit(result.warnings())
+
+
+def _regress_distributed(files, formula, dist, output, scheduler, options) -> None:
+    from .distributed import connect, regress_distributed
+    from .regress.report import print_regression
+
+    client, progress = connect(scheduler), _cluster_progress()
+    try:
+        result = regress_distributed(files, formula, dist, client=client, progress=progress, **options)
+    finally:
+        _closed_progress(progress)
+        _disconnect(client)
+    _present(result, output, print_regression)
     _warn_and_exit(result.warnings())
 
 

@@ -112,6 +112,11 @@ def iter_weighted(source: str, column: str | None, weights: str | None, *, text:
         yield with_weights(chunk[0], chunk[1]) if weights else chunk[0]
 
 
+def label_of(paths: list[str]) -> str:
+    """How results name a data set: its one file, or how many files, first and last."""
+    return paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]} ... {paths[-1]})"
+
+
 def require_column_for_weights(column: str | None, weights: str | None) -> None:
     """Weights pair with a named column: "the only column" would be the weights column itself."""
     if weights is not None and column is None:

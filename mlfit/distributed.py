@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import (DEFAULT, Column, ReadOptions, iter_columns, iter_weighted, require_column_for_weights,
+from .data import (DEFAULT, Column, ReadOptions, iter_columns, iter_weighted, label_of, require_column_for_weights,
                    support_values)
 from .errors import DataError, MlfitError, UsageError
 from .families import get_family
@@ -42,6 +42,9 @@ def expand(sources: list[str]) -> list[str]:
     name, listed files as given."""
     paths = []
     for source in sources:
+        if source == "-":
+            raise UsageError("a data set on a cluster is read where the workers run: standard input (-) cannot be "
+                             "one of its files")
         if "://" in source:
             paths += _expand_url(source)
         elif glob.has_magic(source):
@@ -270,11 +273,6 @@ def fit_distributed(sources: list[str], distribution: str, column: str | None = 
     return outcome
 
 
-def label_of(paths: list[str]) -> str:
-    """How results name a data set: its one file, or how many files, first and last."""
-    return paths[0] if len(paths) == 1 else f"{len(paths)} files ({paths[0]} ... {paths[-1]})"
-
-
 def fit_families(paths: list[str], distributions: list[str], column: str | None = None, *, client,
                  weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
                  **options) -> list[tuple[str, object]]:
@@ -362,3 +360,53 @@ def _only_column(path: str, read_options: ReadOptions) -> str:
 
     names = column_names(path, read_options)
     return names[0] if len(names) == 1 else "?"
+
+
+class ClusterRunner:
+    """A regression's passes over a data set's files on the cluster: a task per file, the parts
+    merged in a tree in file order (mlfit.regress.streamed.FileRows takes it as its runner)."""
+
+    def __init__(self, client, progress=None):
+        self.client, self.progress = client, progress
+
+    def each_file(self, rows, per_file, merge):
+        from dask import delayed
+
+        parts = self.client.compute([delayed(returned(per_file), pure=False)(rows, source)
+                                     for source in rows.sources])
+        if self.progress is not None:
+            self.progress(parts)
+        return outcome(self.client.compute(tree_reduce(delayed, parts, merge=returned(merge))))
+
+    def carry(self, rows, state, step, done):
+        """A chain of tasks, a file each: the state reaches file k only once files 1..k-1 have
+        carried it (a task whose state is already done returns at once)."""
+        from dask import delayed
+
+        from .regress.streamed import carry_file
+
+        for source in rows.sources:
+            state = delayed(returned(carry_file), pure=False)(rows, source, state, step, done)
+        return outcome(self.client.compute(state))
+
+
+def regress_distributed(sources: list[str], formula: str, distribution: str, *, client, sigma: str | None = None,
+                        weights: str | None = None, level: float = 0.95, read_options: ReadOptions = DEFAULT,
+                        progress=None):
+    """Fit `formula` to the data set of `sources` (files, globs, directories) on the cluster: least
+    squares from triangular factors merged across files (TSQR), the other models by Newton's
+    method with a distributed pass per step (IRLS)."""
+    from .regress import streamed
+    from .regress.design import wanted_columns
+    from .regress.fit import check_model
+
+    paths = expand(sources)
+    family = get_family(distribution)
+    check_model(family, sigma)
+    if family.name == "laplace":
+        raise UsageError("laplace regression solves a linear program over every row, which needs them in one "
+                         "process: it is not fitted on a cluster")
+    wanted = wanted_columns(paths[0], formula, sigma=sigma, weights=weights, options=read_options)
+    rows = streamed.FileRows(paths, formula, family, sigma, weights, read_options, wanted,
+                             runner=ClusterRunner(client, progress))
+    return streamed.fit_rows(family, rows, level=level)

@@ -15,7 +15,6 @@ import numpy as np
 
 from ..data import DEFAULT, Column, ReadOptions
 from ..families import get_family
-from ..errors import UsageError
 from .design import Design, Streamed, design_of, read_design
 from .fit import fit_design
 from .result import RegressionResult
@@ -35,9 +34,6 @@ def regress_file(source: str, formula: str, distribution: str, *, sigma: str | N
     design = read_design(source, formula, family, sigma=sigma, weights=weights, options=read_options,
                          limit=streamed.IN_MEMORY_CELLS)
     if isinstance(design, Streamed):  # too big to hold: passes over the file
-        if family.predictors() is None:
-            raise UsageError(f"regress fits normal, laplace, bernoulli, categorical and poisson models, not "
-                             f"{family.name}")
         return streamed.fit_streamed(family, source, formula, sigma=sigma, weights=weights, options=read_options,
                                      wanted=design.wanted, level=level)
     return fit_design(family, design, level=level, sigma_formula=sigma)

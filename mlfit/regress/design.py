@@ -81,6 +81,21 @@ def read_design(source: str, formula: str, family, *, sigma: str | None = None, 
     """Read the columns the formula uses, drop rows with a missing cell in any of them (counted),
     and build the design matrices; past `limit` cells, stop and say which columns to stream."""
     label = "<stdin>" if source == "-" else source
+    wanted = wanted_columns(source, formula, sigma=sigma, weights=weights, options=options)
+    chunks, cells = [], 0
+    for chunk in iter_columns(source, wanted, options=options):
+        chunks.append(chunk)
+        cells += sum(len(c.values) + c.dropped for c in chunk)
+        if limit is not None and cells > limit:
+            return Streamed(wanted)
+    columns = [joined(list(parts)) for parts in zip(*chunks)]
+    return design_of(label, columns, formula, family, sigma=sigma, weights=weights)
+
+
+def wanted_columns(source: str, formula: str, *, sigma: str | None = None, weights: str | None = None,
+                   options: ReadOptions = DEFAULT) -> list[str]:
+    """The columns of the header of `source` that the formulas (and the weights) use."""
+    label = "<stdin>" if source == "-" else source
     response, terms = split_formula(formula)
     sigma_terms = scale_terms(sigma)
     names = column_names(source, options)
@@ -95,14 +110,7 @@ def read_design(source: str, formula: str, family, *, sigma: str | None = None, 
         raise UsageError(f"{label}: formula {formula!r} names none of the columns "
                          f"({', '.join(repr(n) for n in names[:8])}{', ...' if len(names) > 8 else ''})",
                          kind="column")
-    chunks, cells = [], 0
-    for chunk in iter_columns(source, wanted, options=options):
-        chunks.append(chunk)
-        cells += sum(len(c.values) + c.dropped for c in chunk)
-        if limit is not None and cells > limit:
-            return Streamed(wanted)
-    columns = [joined(list(parts)) for parts in zip(*chunks)]
-    return design_of(label, columns, formula, family, sigma=sigma, weights=weights)
+    return wanted
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,17 @@ ALWAYS_CHECK_ROWS = 5_000  # (the LP takes 0.5-3 s at 5,000 rows, 6-12 s at 20,0
 EXTREME_LOGIT = 16.0
 
 
-def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: str | None = None) -> RegressionResult:
-    predictors = family.predictors(design.classes)
-    if predictors is None:
+def check_model(family, sigma_formula: str | None) -> None:
+    """The families regress fits, and --sigma only with normal."""
+    if family.predictors() is None:
         raise UsageError(f"regress fits normal, laplace, bernoulli, categorical and poisson models, not {family.name}")
     if sigma_formula is not None and family.name != "normal":
         raise UsageError("--sigma models the normal family's standard deviation; other families have none to model")
+
+
+def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: str | None = None) -> RegressionResult:
+    check_model(family, sigma_formula)
+    predictors = family.predictors(design.classes)
     if design.classes is not None and len(design.classes) < 2:
         raise UsageError(f"{design.source}: the response '{design.response}' has one class only "
                          f"('{design.classes[0]}'): there is nothing to predict")

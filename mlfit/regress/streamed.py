@@ -19,13 +19,15 @@ coefficients run away.
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import linalg, special
 
-from ..data import iter_columns, text_cells
+from ..data import iter_columns, label_of, text_cells
 from ..errors import DataError, UsageError
 from ..underflow import feed, report, running_products
 from .design import (MAX_COEFFICIENTS, Layout, complete_rows, design_of, response_classes, scale_terms, split_formula,
@@ -39,80 +41,176 @@ IN_MEMORY_CELLS = 2 ** 25
 
 
 class FileRows:
-    """The chunks of a file's design, read afresh on every pass."""
+    """The chunks of a data set's designs (one file, or many on a cluster), read afresh on every
+    pass. A pass is a fold: a function of each chunk's design, merged in file order. Here the files
+    are read one after the other; a `runner` given (mlfit.distributed's) reads each on a worker,
+    its parts merged in a tree."""
 
-    def __init__(self, source, formula, family, sigma, weights, options, wanted, layout):
-        self.source, self.formula, self.family = source, formula, family
+    def __init__(self, sources, formula, family, sigma, weights, options, wanted, layout=None, runner=None):
+        self.sources = list(sources)
+        self.formula, self.family = formula, family
         self.sigma, self.weights, self.options = sigma, weights, options
         self.wanted, self.layout = wanted, layout
+        self.runner = runner
         self.passes = 0
 
-    def designs(self):
-        self.passes += 1
+    def designs(self, source):
         start = 0
-        for chunk in iter_columns(self.source, self.wanted, options=self.options):
+        for chunk in iter_columns(source, self.wanted, options=self.options):
             size = max(len(c.values) + c.dropped for c in chunk)
-            design = design_of(self._label, chunk, self.formula, self.family, sigma=self.sigma, weights=self.weights,
-                               layout=self.layout, start=start)
+            design = design_of(_label(source), chunk, self.formula, self.family, sigma=self.sigma,
+                               weights=self.weights, layout=self.layout, start=start)
             start += size
             if design.n:
                 yield design
 
+    def each_file(self, per_file, merge):
+        """per_file(rows, source) of every file, merged in file order (None: a file without a row)."""
+        either = functools.partial(_either, merge)
+        if self.runner is not None:
+            return self.runner.each_file(self.plain(), per_file, either)
+        return functools.reduce(either, (per_file(self, source) for source in self.sources))
+
+    def fold(self, per_design, merge):
+        self.passes += 1
+        return self.each_file(functools.partial(fold_file, per_design=per_design, merge=merge), merge)
+
+    def carry(self, state, step, done):
+        """`state` carried through the chunks in file order by `step` until `done` (a pass that
+        usually ends within the first chunk: the raw product's, the first design's)."""
+        self.passes += 1
+        if self.runner is not None:
+            return self.runner.carry(self.plain(), state, step, done)
+        for source in self.sources:
+            state = carry_file(self, source, state, step, done)
+        return state
+
+    def plain(self) -> "FileRows":
+        """These rows read in the process they are in (what a worker is sent)."""
+        return FileRows(self.sources, self.formula, self.family, self.sigma, self.weights, self.options,
+                        self.wanted, self.layout)
+
     @property
-    def _label(self):
-        return "<stdin>" if self.source == "-" else self.source
+    def label(self):
+        return label_of([_label(source) for source in self.sources])
 
 
-def survey(source, formula, family, sigma, weights, options, wanted) -> Layout:
-    """The first pass: each used column's kind (numbers, or categories with their levels), the
-    response's classes, and the rows used and left out."""
+def _label(source):
+    return "<stdin>" if source == "-" else source
+
+
+def _either(merge, a, b):
+    return a if b is None else b if a is None else merge(a, b)
+
+
+def fold_file(rows: FileRows, source, per_design, merge):
+    """One file's part of a fold."""
+    total = None
+    for design in rows.designs(source):
+        total = _either(merge, total, per_design(design))
+    return total
+
+
+def carry_file(rows: FileRows, source, state, step, done):
+    """One file's part of a carry."""
+    if done(state):
+        return state
+    for design in rows.designs(source):
+        if done(state):
+            break
+        state = step(state, design)
+    return state
+
+
+def added(a, b):
+    """Two parts of a sum: numbers, arrays, or tuples and dicts of them (None stays None)."""
+    if a is None:
+        return None
+    if isinstance(a, tuple):
+        return tuple(added(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return {key: added(a[key], b[key]) for key in a}
+    return a + b
+
+
+@dataclass
+class Tally:
+    """What the first pass counts in a file (or a run of files, merged): each used column's numeric
+    and other cells and their distinct values (up to the coefficient limit), the response's
+    classes, the rows used and spanned."""
+
+    numeric_cells: dict
+    other_cells: dict
+    texts: dict
+    numbers: dict
+    classes: set
+    used: int = 0
+    spanned: int = 0
+
+    def merge(self, other: "Tally") -> "Tally":
+        return Tally(added(self.numeric_cells, other.numeric_cells), added(self.other_cells, other.other_cells),
+                     {name: self.texts[name] | other.texts[name] for name in self.texts},
+                     {name: self.numbers[name] | other.numbers[name] for name in self.numbers},
+                     self.classes | other.classes, self.used + other.used, self.spanned + other.spanned)
+
+
+def tally_file(rows: FileRows, source) -> Tally:
+    """One file's part of the first pass."""
+    formula, family, sigma, weights, wanted = rows.formula, rows.family, rows.sigma, rows.weights, rows.wanted
     response, terms = split_formula(formula)
     sigma_terms = scale_terms(sigma)
     term_columns = set(used_columns([terms, sigma_terms], wanted))
-    inside_c = set(_inside_c([terms, sigma_terms], wanted))
     needed = {*used_columns([response, terms, sigma_terms], wanted), weights}
-    numeric_cells = dict.fromkeys(wanted, 0)
-    other_cells = dict.fromkeys(wanted, 0)
-    texts = {name: set() for name in wanted}
-    numbers = {name: set() for name in inside_c}
-    classes, used, spanned, start = set(), 0, 0, 0
-    for chunk in iter_columns(source, wanted, options=options):
-        rows, size = complete_rows(chunk, needed, start)
+    found = Tally(dict.fromkeys(wanted, 0), dict.fromkeys(wanted, 0), {name: set() for name in wanted},
+                  {name: set() for name in _inside_c([terms, sigma_terms], wanted)}, set())
+    start = 0
+    for chunk in iter_columns(source, wanted, options=rows.options):
+        used, size = complete_rows(chunk, needed, start)
         start += size
-        spanned += size
-        used += len(rows)
+        found.spanned += size
+        found.used += len(used)
         for column in chunk:
-            at = np.searchsorted(column.rows, rows)
-            values = column.values[at] if len(column.rows) != len(rows) else column.values
+            at = np.searchsorted(column.rows, used)
+            values = column.values[at] if len(column.rows) != len(used) else column.values
             if values.dtype.kind in "biuf":
-                numeric_cells[column.name] += len(values)
+                found.numeric_cells[column.name] += len(values)
                 parsed = values.astype(float)
             else:
                 parsed = pd.to_numeric(text_cells(values, column.decimal), errors="coerce").to_numpy(dtype=float)
-                numeric_cells[column.name] += int(np.sum(~np.isnan(parsed)))
-                other_cells[column.name] += int(np.sum(np.isnan(parsed)))
-                if column.name in term_columns and len(texts[column.name]) <= MAX_COEFFICIENTS:
-                    texts[column.name].update(str(v) for v in values[np.isnan(parsed)])
-                    texts[column.name].update(str(v) for v in values[~np.isnan(parsed)])
-            if column.name in numbers and len(numbers[column.name]) <= MAX_COEFFICIENTS:
-                numbers[column.name].update(parsed[~np.isnan(parsed)].tolist())
-            if column.name == _name(response) and not family.support.numeric and len(classes) <= MAX_COEFFICIENTS + 1:
-                classes.update(response_classes(values))
+                found.numeric_cells[column.name] += int(np.sum(~np.isnan(parsed)))
+                found.other_cells[column.name] += int(np.sum(np.isnan(parsed)))
+                if column.name in term_columns and len(found.texts[column.name]) <= MAX_COEFFICIENTS:
+                    found.texts[column.name].update(str(v) for v in values)
+            if column.name in found.numbers and len(found.numbers[column.name]) <= MAX_COEFFICIENTS:
+                found.numbers[column.name].update(parsed[~np.isnan(parsed)].tolist())
+            if column.name == _name(response) and not family.support.numeric \
+                    and len(found.classes) <= MAX_COEFFICIENTS + 1:
+                found.classes.update(response_classes(values))
+    return found
+
+
+def survey(rows: FileRows) -> Layout:
+    """The first pass: each used column's kind (numbers, or categories with their levels), the
+    response's classes, and the rows used and left out."""
+    rows.passes += 1
+    found = rows.each_file(tally_file, Tally.merge)
+    _, terms = split_formula(rows.formula)
     categorical = {}
-    for name in term_columns:
-        if other_cells[name] * 2 >= other_cells[name] + numeric_cells[name] and other_cells[name]:
-            levels = texts[name]
+    for name in used_columns([terms, scale_terms(rows.sigma)], rows.wanted):
+        other, numeric = found.other_cells[name], found.numeric_cells[name]
+        if other * 2 >= other + numeric and other:
+            levels = found.texts[name]
             if len(levels) > MAX_COEFFICIENTS:
-                raise UsageError(f"{source}: column '{name}' has more than {MAX_COEFFICIENTS:,} distinct values: as a "
-                                 f"categorical term it would make more than the {MAX_COEFFICIENTS:,} coefficients "
-                                 "regress fits")
+                raise UsageError(f"{rows.label}: column '{name}' has more than {MAX_COEFFICIENTS:,} distinct values: "
+                                 f"as a categorical term it would make more than the {MAX_COEFFICIENTS:,} "
+                                 "coefficients regress fits")
             categorical[name] = sorted(levels)
-        elif name in numbers:
-            categorical[name] = sorted(numbers[name])
+        elif name in found.numbers:
+            categorical[name] = sorted(found.numbers[name])
     ordered = None
-    if not family.support.numeric:
-        ordered = response_classes(list(classes))
-    return Layout(categorical, ordered, used, spanned - used)
+    if not rows.family.support.numeric:
+        ordered = response_classes(list(found.classes))
+    return Layout(categorical, ordered, found.used, found.spanned - found.used)
 
 
 def _name(response: str) -> str:
@@ -145,76 +243,88 @@ class StreamedModel(ConditionalModel):
         self.gram = gram
         self.unit = unit
 
+    @property
+    def chunk_model(self):
+        """A chunk's design -> its rows as a model in the data set's coordinates (a function a
+        worker is sent: it holds the family and the scalings, not these rows)."""
+        return functools.partial(ConditionalModel, self.family, scalings=self.scalings)
+
     def chunk_models(self):
-        """Each chunk's rows as a model in the file's coordinates."""
-        for design in self.rows.designs():
-            yield ConditionalModel(self.family, design, scalings=self.scalings)
+        for source in self.rows.sources:
+            for design in self.rows.designs(source):
+                yield self.chunk_model(design)
 
     def nll(self, theta, scaled=True):
-        return float(sum(m.nll(theta, scaled) for m in self.chunk_models()))
+        chunk_model = self.chunk_model
+        return float(self.rows.fold(lambda design: chunk_model(design).nll(theta, scaled), added))
 
     def derivatives(self, theta, order=2, scaled=True, smoothing=None, by_rows=False, lazy=False):
         if self.gram is not None and scaled and smoothing is None and not by_rows:
             return self.gram.derivatives(theta, order)  # (an optimiser takes a matrix as well as a function)
-        total, gradient, hessian = 0.0, np.zeros(self.size), np.zeros((self.size, self.size)) if order >= 2 else None
-        for model in self.chunk_models():
-            value, g, H = model.derivatives(theta, order, scaled, smoothing, by_rows=True)
-            total += value
-            if order >= 1:
-                gradient += g
-            if order >= 2:
-                hessian += H
-        return total, (gradient if order >= 1 else None), hessian
+        chunk_model = self.chunk_model
+
+        def of_chunk(design):
+            value, gradient, hessian = chunk_model(design).derivatives(theta, order, scaled, smoothing, by_rows=True)
+            return (value, gradient if order >= 1 else None, hessian if order >= 2 else None)
+
+        return self.rows.fold(of_chunk, added)
 
     def neutral_start(self):
         return self.to_scaled(self.neutral_coefficients(self.unit))
 
 
 def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, level) -> RegressionResult:
+    from .fit import check_model
+
+    check_model(family, sigma)
+    if family.name == "laplace":
+        raise DataError(f"{_label(source)}: laplace regression solves a linear program over every row, which needs "
+                        f"them in memory: at most {IN_MEMORY_CELLS:,} cells of the used columns")
+    rows = FileRows([source], formula, family, sigma, weights, options, wanted)
+    return fit_rows(family, rows, level=level)
+
+
+def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
+    """The fit by passes over `rows` (a file, or a data set of files on a cluster)."""
     from . import fit as single
 
-    label = "<stdin>" if source == "-" else source
-    if family.name == "laplace":
-        raise DataError(f"{label}: laplace regression solves a linear program over every row, which needs them in "
-                        f"memory: at most {IN_MEMORY_CELLS:,} cells of the used columns")
-    layout = survey(source, formula, family, sigma, weights, options, wanted)
+    single.check_model(family, rows.sigma)
+    label, formula, sigma = rows.label, rows.formula, rows.sigma
+    layout = rows.layout = survey(rows)
     if not layout.rows:
         raise DataError(f"{label}: the columns of {formula!r} have no row without a missing cell; there is nothing "
                         "to fit", kind="empty")
     if layout.classes is not None and len(layout.classes) < 2:
         raise UsageError(f"{label}: the response has one class only ('{layout.classes[0]}'): there is nothing to "
                          "predict")
-    rows = FileRows(source, formula, family, sigma, weights, options, wanted, layout)
-    first = next(iter(rows.designs()))
-    totals = _first_pass(family, rows)
+    first, D_x, D_z = rows.carry(None, _opening, lambda found: found is not None)
+    totals = _first_pass(family, rows, D_x, D_z)
     aliased = {**_aliased(totals["R_x"], first.terms), **{f"sigma: {k}": v for k, v in
                                                           _aliased(totals["R_z"], first.scale_terms).items()}}
     if aliased:
-        raise DataError(f"{label}: collinear columns ({', '.join(aliased)}); a file this big is fitted by passes, "
-                        "which need columns of full rank: leave them out of the formula")
+        raise DataError(f"{label}: collinear columns ({', '.join(aliased)}); a data set this big is fitted by "
+                        "passes, which need columns of full rank: leave them out of the formula")
     predictors = family.predictors(first.classes)
     identity = predictors[0].link == "identity"
     unit = totals["spread"] if identity and totals["spread"] > 0 else 1.0
     W = totals["weight"]
-    scale_x = Scaling(totals["D_x"] @ linalg.solve_triangular(totals["R_x"], np.eye(len(first.terms))) * math.sqrt(W)
-                      * unit)
-    scale_z = Scaling(totals["D_z"] @ linalg.solve_triangular(totals["R_z"], np.eye(len(first.scale_terms)))
-                      * math.sqrt(W))
+    scale_x = Scaling(D_x @ linalg.solve_triangular(totals["R_x"], np.eye(len(first.terms))) * math.sqrt(W) * unit)
+    scale_z = Scaling(D_z @ linalg.solve_triangular(totals["R_z"], np.eye(len(first.scale_terms))) * math.sqrt(W))
     least_squares = family.name == "normal" and sigma is None
     gram = None
     if least_squares:
         gram = FactorSquares(totals["c"], totals["r"], math.sqrt(W) * unit, W)
     model = StreamedModel(family, rows, first, scale_x, scale_z, W, gram, totals["spread"])
     if least_squares:
-        solved = _least_squares(model, totals)
+        solved = _least_squares(model, totals, D_x)
     elif family.name == "normal":  # --sigma: Newton from the least-squares fit with a constant sigma
         start = np.zeros(model.size)
         p = len(first.terms)
-        start[:p] = totals["D_x"] @ linalg.solve_triangular(totals["R_x"], totals["c"])
+        start[:p] = D_x @ linalg.solve_triangular(totals["R_x"], totals["c"])
         if "Intercept" in first.scale_terms and totals["r"] > 0:
             start[p + first.scale_terms.index("Intercept")] = math.log(totals["r"] / math.sqrt(W))
         solved = _newton(model, model.to_scaled(start), "Newton on the score equations, from the least-squares fit, "
-                         "a pass over the file per step")
+                         "a pass over the data per step")
     else:
         solved = _newton(model)
     numerical = minimize(model)
@@ -240,45 +350,55 @@ def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, le
         predictions=lambda: _predictions(model, coef))
 
 
-def _first_pass(family, rows: FileRows) -> dict:
-    """Diagonal scalings from the first chunk, then the triangular factors of [sqrt(w) X D | sqrt(w) y]
-    and of sqrt(w) Z D merged over every chunk, with the weight total, the response's mean and
-    spread (merged in Chan's way) and what the intercept-only model needs."""
-    factor_x = factor_z = None
-    D_x = D_z = None
-    weight = mean = m2 = 0.0
-    offset_total = 0.0  # sum of w * exp(offset), for the poisson intercept-only model
-    class_weights = None
-    for design in rows.designs():
+def _opening(_, design):
+    """The first chunk's diagonal scalings, with its first row (the design's terms and classes):
+    what every chunk's factor is computed in."""
+    head = replace(design, y=design.y[:1], X=design.X[:1], Z=design.Z[:1], rows=design.rows[:1],
+                   offset=None if design.offset is None else design.offset[:1],
+                   weights=None if design.weights is None else design.weights[:1])
+    return head, _diagonal(design.X), _diagonal(design.Z)
+
+
+def _first_pass(family, rows: FileRows, D_x, D_z) -> dict:
+    """The triangular factors of [sqrt(w) X D | sqrt(w) y] and of sqrt(w) Z D merged over every
+    chunk (TSQR: R of [R1; R2] is R of the stacked rows), with the weight total, the response's
+    mean and spread (merged in Chan's way), whether every weight is whole, and what the
+    intercept-only model needs."""
+    def of_chunk(design):
         w = np.ones(design.n) if design.weights is None else design.weights
-        if D_x is None:
-            D_x, D_z = _diagonal(design.X), _diagonal(design.Z)
         root = np.sqrt(w)
         y = design.y if design.offset is None or family.name != "normal" else design.y - design.offset
         numeric_y = y if design.classes is None else np.zeros(design.n)
-        block_x = np.column_stack([root[:, None] * (design.X @ D_x), root * numeric_y])
-        factor_x = _merge(factor_x, block_x)
-        factor_z = _merge(factor_z, root[:, None] * (design.Z @ D_z))
-        chunk_weight = float(w.sum())
-        if chunk_weight > 0:
-            chunk_mean = float(w @ numeric_y / chunk_weight)
-            chunk_m2 = float(w @ (numeric_y - chunk_mean) ** 2)
-            total = weight + chunk_weight
-            delta = chunk_mean - mean
-            mean += delta * chunk_weight / total
-            m2 += chunk_m2 + delta * delta * weight * chunk_weight / total
-            weight = total
-        if design.offset is not None:
-            offset_total += float(w @ np.exp(design.offset))
-        if design.classes is not None:
-            counts = np.bincount(design.y, weights=w, minlength=len(design.classes))
-            class_weights = counts if class_weights is None else class_weights + counts
+        weight = float(w.sum())
+        mean = float(w @ numeric_y / weight) if weight > 0 else 0.0
+        return {"factor_x": _merge(None, np.column_stack([root[:, None] * (design.X @ D_x), root * numeric_y])),
+                "factor_z": _merge(None, root[:, None] * (design.Z @ D_z)),
+                "weight": weight, "mean": mean, "m2": float(w @ (numeric_y - mean) ** 2) if weight > 0 else 0.0,
+                "whole": design.weights is None or bool(np.all(design.weights == np.round(design.weights))),
+                "offset_total": 0.0 if design.offset is None else float(w @ np.exp(design.offset)),
+                "class_weights": None if design.classes is None else
+                np.bincount(design.y.astype(np.int64), weights=w, minlength=len(design.classes))}
+
+    totals = rows.fold(of_chunk, _merged_totals)
     p = D_x.shape[0]
-    factor_x, factor_z = _positive(factor_x), _positive(factor_z)
+    factor_x, factor_z = _positive(totals["factor_x"]), _positive(totals["factor_z"])
+    weight = totals["weight"]
     return {"R_x": factor_x[:p, :p], "c": factor_x[:p, p], "r": abs(float(factor_x[p, p])) if factor_x.shape[0] > p
-            else 0.0, "R_z": factor_z, "D_x": D_x, "D_z": D_z, "weight": weight, "mean": mean,
-            "spread": math.sqrt(m2 / weight) if weight > 0 else 0.0, "offset_total": offset_total or None,
-            "class_weights": class_weights}
+            else 0.0, "R_z": factor_z, "weight": weight, "mean": totals["mean"],
+            "spread": math.sqrt(totals["m2"] / weight) if weight > 0 else 0.0,
+            "offset_total": totals["offset_total"] or None, "class_weights": totals["class_weights"],
+            "whole": totals["whole"]}
+
+
+def _merged_totals(a: dict, b: dict) -> dict:
+    weight = a["weight"] + b["weight"]
+    delta = b["mean"] - a["mean"]
+    share = b["weight"] / weight if weight > 0 else 0.0
+    return {"factor_x": _merge(a["factor_x"], b["factor_x"]), "factor_z": _merge(a["factor_z"], b["factor_z"]),
+            "weight": weight, "mean": a["mean"] + delta * share,
+            "m2": a["m2"] + b["m2"] + delta * delta * a["weight"] * share,
+            "whole": a["whole"] and b["whole"], "offset_total": a["offset_total"] + b["offset_total"],
+            "class_weights": added(a["class_weights"], b["class_weights"])}
 
 
 def _positive(R):
@@ -308,35 +428,41 @@ def _aliased(R, names):
     return aliased_columns(R, None, names, centred=False)
 
 
-def _least_squares(model: StreamedModel, totals) -> Reference:
+def _least_squares(model: StreamedModel, totals, D) -> Reference:
     """The solution from the merged factor, refined with residuals in extended precision, a pass
     per refinement."""
-    R, c, D = totals["R_x"], totals["c"], totals["D_x"]
+    R, c = totals["R_x"], totals["c"]
     p = R.shape[0]
     beta = D @ linalg.solve_triangular(R, c)
     for _ in range(4):
-        gradient = np.zeros(p, dtype=EXTENDED)
-        for design in model.rows.designs():
-            w = np.ones(design.n) if design.weights is None else design.weights
-            y = design.y if design.offset is None else design.y - design.offset
-            residual = y.astype(EXTENDED) - design.X.astype(EXTENDED) @ beta.astype(EXTENDED)
-            gradient += design.X.astype(EXTENDED).T @ (w.astype(EXTENDED) * residual)
+        gradient = model.rows.fold(functools.partial(_residual_gradient, beta=beta), added)
         step = D @ linalg.solve_triangular(R, linalg.solve_triangular(R, D.T @ gradient.astype(float), trans="T"))
         beta = beta + step
         if np.all(np.abs(step) <= np.finfo(float).eps * np.abs(beta)):
             break
-    rss = 0.0
-    for design in model.rows.designs():
-        w = np.ones(design.n) if design.weights is None else design.weights
-        y = design.y if design.offset is None else design.y - design.offset
-        residual = y.astype(EXTENDED) - design.X.astype(EXTENDED) @ beta.astype(EXTENDED)
-        rss += float(w.astype(EXTENDED) @ (residual * residual))
+    rss = float(model.rows.fold(functools.partial(_residual_squares, beta=beta), added))
     G = D @ linalg.solve_triangular(R, np.eye(p))
     sigma = math.sqrt(rss / model.total_weight)
     coef = np.append(beta, math.log(sigma) if sigma > 0 else -math.inf)
     nll = model.nll(model.to_scaled(coef)) if sigma > 0 else -math.inf
     return Reference(coef, nll, "least squares: the QR factors of the chunks merged (TSQR), refined with residuals "
-                     "in extended precision, a pass over the file each", True, 1, G @ G.T, rss)
+                     "in extended precision, a pass over the data each", True, 1, G @ G.T, rss)
+
+
+def _residuals(design, beta):
+    w = np.ones(design.n) if design.weights is None else design.weights
+    y = design.y if design.offset is None else design.y - design.offset
+    return w.astype(EXTENDED), y.astype(EXTENDED) - design.X.astype(EXTENDED) @ beta.astype(EXTENDED)
+
+
+def _residual_gradient(design, beta):
+    w, residual = _residuals(design, beta)
+    return design.X.astype(EXTENDED).T @ (w * residual)
+
+
+def _residual_squares(design, beta):
+    w, residual = _residuals(design, beta)
+    return w @ (residual * residual)
 
 
 def _newton(model: StreamedModel, start=None, method: str | None = None) -> Reference:
@@ -352,41 +478,44 @@ EXTREME = 30.0  # a fitted logit (or log rate) this far out: probabilities withi
 
 
 def _last_pass(model: StreamedModel, coef, totals) -> dict:
-    """At the estimate, in file order: the raw product's underflow, the deviance and loss sums,
-    and the intercept-only model's NLL."""
+    """At the estimate: the deviance and loss sums and the intercept-only model's NLL over a pass,
+    and the raw product's underflow, multiplied in file order until it settles."""
     from . import fit as single
 
     family = model.family
     theta = model.to_scaled(coef)
-    products = running_products()
-    written_out = None
-    sums, deviance, nll, null_nll, runaway = {}, 0.0, 0.0, 0.0, 0
-    first_etas = None
     null_etas = _null(family, totals)
-    for chunk in model.chunk_models():
-        design = chunk.design
-        etas = chunk.etas(theta)
-        if first_etas is None:
-            first_etas = etas[:1]
+    chunk_model = model.chunk_model
+
+    def of_chunk(design):
+        etas = chunk_model(design).etas(theta)
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             rows = family.conditional_nll(design.y, etas)[0]
-        if written_out is None:
-            written_out = design.weights is None or bool(np.all(design.weights == np.round(design.weights)))
-        feed(products, -rows, design.weights, written_out=written_out)
         w = np.ones(design.n) if design.weights is None else design.weights
-        nll += float(w @ rows)
-        deviance += single.deviance_sum(family, design, etas, w @ rows)
-        for key, value in single.loss_sums(family, design, etas).items():
-            sums[key] = sums.get(key, 0.0) + value
         offset = np.zeros(design.n) if design.offset is None else design.offset
         null_chunk = np.column_stack([np.full(design.n, value) + (offset if k == 0 and family.name == "poisson" else 0)
                                       for k, value in enumerate(null_etas)])
-        null_nll += float(w @ family.conditional_nll(design.y, null_chunk)[0])
-        if family.name != "normal":
-            runaway += int(np.sum(np.abs(etas) > EXTREME))
-    return {"underflow": report(products, nll, _count(model.total_weight), model.weights is not None),
-            "deviance": deviance, "loss": sums, "first_etas": first_etas, "null_nll": null_nll,
-            "runaway": runaway}
+        return {"first_etas": etas[:1], "nll": float(w @ rows),
+                "deviance": single.deviance_sum(family, design, etas, w @ rows),
+                "loss": single.loss_sums(family, design, etas),
+                "null_nll": float(w @ family.conditional_nll(design.y, null_chunk)[0]),
+                "runaway": int(np.sum(np.abs(etas) > EXTREME)) if family.name != "normal" else 0}
+
+    def merged(a, b):
+        return {**added({k: v for k, v in a.items() if k != "first_etas"},
+                        {k: v for k, v in b.items() if k != "first_etas"}), "first_etas": a["first_etas"]}
+
+    def multiplied(products, design):
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            rows = family.conditional_nll(design.y, chunk_model(design).etas(theta))[0]
+        feed(products, -rows, design.weights, written_out=totals["whole"])
+        return products
+
+    sums = model.rows.fold(of_chunk, merged)
+    products = model.rows.carry(running_products(), multiplied,
+                                lambda products: all(product.settled for product in products.values()))
+    return {"underflow": report(products, sums["nll"], _count(model.total_weight), model.weights is not None),
+            **{key: sums[key] for key in ("deviance", "loss", "first_etas", "null_nll", "runaway")}}
 
 
 def _count(n):
