@@ -47,6 +47,7 @@ class ReadOptions:
     na: tuple[str, ...] = ()  # more missing-value markers
     comment: str | None = None  # lines starting with this character are skipped, before the header or after
     skip: int = 0  # lines skipped before anything is read (a title, notes)
+    part: "Part | None" = None  # read this part of the file only (a task of a distributed run)
 
     def is_comment(self, line: str) -> bool:
         return self.comment is not None and line.startswith(self.comment)
@@ -57,6 +58,16 @@ class ReadOptions:
 
 
 DEFAULT = ReadOptions()
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """A part of a file read on its own, its rows numbered as in the whole file: the records that
+    begin in bytes [start, stop) of a CSV file (a record begins after a newline outside quotes;
+    the header is read as usual), or row groups [start, stop) of a Parquet file."""
+    start: int
+    stop: int
+    rows_before: int  # data rows in the file before the part
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,7 +208,7 @@ def _iter_parquet(source: str, columns, text: bool, options: ReadOptions, only_o
                     raise
                 unknown.append((column, error))
     given = False
-    for arrays, first in parquet.batches(source, wanted, CHUNK_ROWS):
+    for arrays, first in parquet.batches(source, wanted, CHUNK_ROWS, options.part):
         yield [_column(source, name, cells, first, text, options.decimal) for name, cells in zip(wanted, arrays)]
         given = True
     if not given:
@@ -611,7 +622,7 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
     if block is None:
         return
     rows_per_frame = max(1, min(CHUNK_ROWS, CHUNK_BYTES * max(1, block.count(b"\n")) // len(block)))
-    as_text, skip_spaces, offset = text, False, 0
+    as_text, skip_spaces, offset = text, False, 0 if options.part is None else options.part.rows_before
     while block is not None:
         as_text = as_text or _may_underflow(block)
         skip_spaces = skip_spaces or _spaced(block, sep)
@@ -683,15 +694,10 @@ def _record_blocks(raw, options: ReadOptions, encoding: str):
     """The data records after the header, in blocks of whole records (a quoted newline is no
     record's end) of about BLOCK_BYTES, comment lines left out, each block ending with a newline."""
     size = _block_size()
-    carry = _after_preamble(raw, options)
-    if options.header:  # skip the header record (it may be long, or hold quoted newlines)
-        while True:
-            block = raw.read(size)
-            carry += block
-            end = _record_end(carry, 0)
-            if end is not None or not block:
-                break
-        carry = carry[(end if end is not None else len(carry)) + 1:]
+    if options.part is not None:
+        raw, carry = _Bounded(raw, *_part_bounds(raw, options.part)), b""
+    else:
+        carry = _past_header(raw, options)
     comment = None if options.comment is None else options.comment.encode(encoding)
     eof = False
     while not eof:
@@ -708,6 +714,109 @@ def _record_blocks(raw, options: ReadOptions, encoding: str):
         if not records:
             continue
         yield records if records.endswith(b"\n") else records + b"\n"
+
+
+def _past_header(raw, options: ReadOptions) -> bytes:
+    """Reads past the preamble and the header record (it may be long, or hold quoted newlines);
+    gives what it read beyond."""
+    carry = _after_preamble(raw, options)
+    if options.header:
+        while True:
+            block = raw.read(_block_size())
+            carry += block
+            end = _record_end(carry, 0)
+            if end is not None or not block:
+                break
+        carry = carry[(end if end is not None else len(carry)) + 1:]
+    return carry
+
+
+def records_start(source: str, options: ReadOptions = DEFAULT) -> int | None:
+    """Where a CSV file's data records begin (after the preamble and the header), or None where
+    its bytes cannot be cut into parts: compressed, recoded (UTF-16), with comment lines (a quote
+    in a comment would mislead the count of quotes that finds the records), standard input."""
+    if source == STDIN or options.comment is not None:
+        return None
+    with contextlib.ExitStack() as opened:
+        handle = _open(source, source, opened)
+        if isinstance(handle, _Guarded):
+            return None
+        options = _layout(handle, source, options)[0]
+        raw = _ascii_compatible(handle, options.encoding)[1]
+        if raw is not handle:
+            return None
+        carry = _past_header(raw, options)
+        return raw.tell() - len(carry)
+
+
+def part_records(source: str, start: int, stop: int) -> tuple[int, tuple, tuple]:
+    """What the lines that begin in bytes [start, stop) of a CSV file hold, read both ways a cut
+    there can fall: the number of quotes, then (first record, records) if the first line begins
+    outside quotes and if it begins inside a quoted cell (where the first record begins after the
+    first newline that the quotes before it put outside; None if none does). A record is a line
+    whose newline is outside quotes, or the file's last line without one."""
+    with contextlib.ExitStack() as opened:
+        raw = _open(source, source, opened)
+        begin, end = _part_bounds(raw, Part(start, stop, 0))
+        raw.seek(begin)
+        quotes, at = 0, begin
+        records = [0, 0]  # newlines after an even, an odd number of quotes
+        first_odd = None
+        last = b"\n"
+        while at < end:
+            block = raw.read(min(_block_size(), end - at))
+            if not block:
+                break
+            data = np.frombuffer(block, dtype=np.uint8)
+            newlines = np.flatnonzero(data == 10)
+            quote_at = np.flatnonzero(data == 34) if b'"' in block else np.zeros(0, dtype=np.int64)
+            odd = (quotes + np.searchsorted(quote_at, newlines)) % 2 == 1
+            records[1] += int(np.sum(odd))
+            records[0] += len(newlines) - int(np.sum(odd))
+            if first_odd is None and odd.any():
+                first_odd = at + int(newlines[np.argmax(odd)]) + 1
+            quotes += len(quote_at)
+            at += len(block)
+            last = block[-1:]
+        if last != b"\n" and end > begin:  # (the file's last line, without its newline)
+            records[quotes % 2] += 1
+        return quotes, (begin, records[0]), (first_odd, records[1])
+
+
+def _part_bounds(raw, part: Part) -> tuple[int, int]:
+    """The bytes of the records a part holds: from the first line that begins at or after its
+    start to the first that begins at or after its stop (a record beginning exactly at a cut is
+    the next part's)."""
+    return _line_start(raw, part.start), _line_start(raw, part.stop)
+
+
+def _line_start(raw, position: int) -> int:
+    if position == 0:
+        return 0
+    raw.seek(position - 1)
+    at = position - 1
+    while True:
+        block = raw.read(1 << 16)
+        if not block:
+            return at
+        found = block.find(b"\n")
+        if found != -1:
+            return at + found + 1
+        at += len(block)
+
+
+class _Bounded:
+    """The bytes [begin, end) of a handle, read from the start."""
+
+    def __init__(self, raw, begin: int, end: int):
+        raw.seek(begin)
+        self.raw, self.remaining = raw, end - begin
+
+    def read(self, size=-1):
+        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        block = self.raw.read(size) if size else b""
+        self.remaining -= len(block)
+        return block
 
 
 def _block_size() -> int:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import functools
 import glob
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .data import (DEFAULT, Column, ReadOptions, iter_columns, iter_weighted, label_of, require_column_for_weights,
-                   support_values)
+from .data import (DEFAULT, Column, Part, ReadOptions, iter_columns, iter_weighted, label_of, part_records,
+                   records_start, require_column_for_weights, support_values)
 from .errors import DataError, MlfitError, UsageError
 from .families import get_family
 from .families.base import NeedsEveryValue
@@ -34,6 +34,7 @@ from .pipeline import Streamed, fit_statistics
 from .streaming import PREFIX_ROWS, Gathering
 from .underflow import feed, running_products
 
+PART_BYTES = 128 * 2 ** 20  # a CSV file bigger than this is read in parts of about this many bytes
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".bz2", ".xz", ".zip", ".parquet")
 
 
@@ -275,9 +276,10 @@ def fit_distributed(sources: list[str], distribution: str, column: str | None = 
 
 def fit_families(paths: list[str], distributions: list[str], column: str | None = None, *, client,
                  weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
-                 **options) -> list[tuple[str, object]]:
-    """Fit several families to the data set of `paths` (as `expand` gives them), reading each file
-    once: (name, FitResult or the MlfitError that family met) per family, in order."""
+                 part_bytes: int = PART_BYTES, pieces: list | None = None, **options) -> list[tuple[str, object]]:
+    """Fit several families to the data set of `paths` (as `expand` gives them), reading each part
+    (`pieces`, as `partition` gives them) once: (name, FitResult or the MlfitError that family
+    met) per family, in order."""
     from dask import delayed
 
     require_column_for_weights(column, weights)
@@ -287,8 +289,9 @@ def fit_families(paths: list[str], distributions: list[str], column: str | None 
         _check_distributable(family)
     label = label_of(paths)
     names = tuple(family.name for family in families)
+    pieces = pieces or partition(paths, read_options, client, part_bytes)
     parts = client.compute([delayed(summarize, pure=False)(path, i == 0, names, settings.trials, column, weights,
-                                                           read_options) for i, path in enumerate(paths)])
+                                                           options) for i, (path, options) in enumerate(pieces)])
     if progress is not None:
         progress(parts)
     summaries = client.compute(tree_reduce(delayed, parts, merge=merged_by_family)).result()
@@ -296,16 +299,16 @@ def fit_families(paths: list[str], distributions: list[str], column: str | None 
     outcomes = []
     for family in families:
         try:
-            outcomes.append((family.name, _fitted(family, summaries[family.name], paths, label, name, client,
-                                                  (settings.trials, column, weights, read_options), settings)))
+            outcomes.append((family.name, _fitted(family, summaries[family.name], pieces, label, name, client,
+                                                  (settings.trials, column, weights), settings)))
         except MlfitError as error:
             outcomes.append((family.name, error))
     return outcomes
 
 
-def _fitted(family, summary: Summary, paths, label, name, client, reading, settings):
+def _fitted(family, summary: Summary, pieces, label, name, client, reading, settings):
     """One family's fit from its merged summary: laplace's second pass, then the fit itself, with
-    the raw product followed file by file when the first rows do not settle it."""
+    the raw product followed part by part when the first rows do not settle it."""
     from dask import delayed
 
     if summary.error is not None:
@@ -313,15 +316,15 @@ def _fitted(family, summary: Summary, paths, label, name, client, reading, setti
     if summary.stats is None:
         raise DataError(f"{label}: column '{name}': no value to fit ({summary.dropped:,} missing skipped)",
                         kind="empty")
-    trials, column, weights, read_options = reading
-    arguments = (family.name, trials, column, weights, read_options)
+    trials, column, weights = reading
     first = Column(label, name, np.zeros(0), np.zeros(0, dtype=np.int64), 0,
                    weights=np.zeros(0) if weights else None)
     stats = summary.stats
-    if family.second_pass:  # laplace's median: pass two, a task per file, the parts merged in a tree
+    if family.second_pass:  # laplace's median: pass two, a task per part, merged in a tree
         plan = family.second_pass_plan(stats)
-        pieces = [delayed(second_pass_part, pure=False)(path, plan, *arguments) for path in paths]
-        part = outcome(client.compute(tree_reduce(delayed, pieces, merge=merged_parts)))
+        tasks = [delayed(second_pass_part, pure=False)(path, plan, family.name, trials, column, weights, options)
+                 for path, options in pieces]
+        part = outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))
         try:
             stats = family.finish_with(stats, plan, part)
         except NeedsEveryValue:
@@ -330,8 +333,9 @@ def _fitted(family, summary: Summary, paths, label, name, client, reading, setti
 
     def chain(params):
         products = delayed(running_products, pure=False)()
-        for path in paths:
-            products = delayed(follow, pure=False)(products, path, *arguments, stats, params, summary.whole_weights)
+        for path, options in pieces:
+            products = delayed(follow, pure=False)(products, path, family.name, trials, column, weights, options,
+                                                   stats, params, summary.whole_weights)
         return outcome(client.compute(products))
 
     rows = DistributedRows(first, summary.prefix, summary.whole_weights, chain)
@@ -339,13 +343,84 @@ def _fitted(family, summary: Summary, paths, label, name, client, reading, setti
 
 
 def survey_distributed(paths: list[str], column: str | None, *, client, trials: int | None = None,
-                       read_options: ReadOptions = DEFAULT):
+                       read_options: ReadOptions = DEFAULT, part_bytes: int = PART_BYTES,
+                       pieces: list | None = None):
     """Which families' supports hold every value of the data set of `paths` (as `expand` gives
-    them): a survey task per file, merged."""
+    them): a survey task per part, merged."""
     from dask import delayed
 
-    parts = [delayed(surveyed, pure=False)(path, column, trials, read_options) for path in paths]
-    return outcome(client.compute(tree_reduce(delayed, parts, merge=merged_surveys)))
+    tasks = [delayed(surveyed, pure=False)(path, column, trials, options)
+             for path, options in pieces or partition(paths, read_options, client, part_bytes)]
+    return outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_surveys)))
+
+
+def partition(paths: list[str], read_options: ReadOptions, client, part_bytes: int = PART_BYTES) -> list:
+    """The data set's parts, in order, as (path, read options naming the part): a Parquet file's
+    row groups gathered up to `part_bytes`; a plain CSV file bigger than that cut about every
+    `part_bytes` where records begin (tasks on the cluster count each stretch's quotes, so that
+    a cut inside a quoted cell moves to the record after it, and its records, so that every part
+    numbers its rows as the whole file does); other files (compressed, ...) whole."""
+    from dask import delayed
+
+    from .parquet import is_parquet, row_groups
+
+    whole = [[(path, read_options)] for path in paths]
+    cuts = {}
+    for i, path in enumerate(paths):
+        if is_parquet(path):
+            whole[i] = _row_group_parts(path, row_groups(path), read_options, part_bytes)
+            continue
+        size = _size_of(path)
+        start = records_start(path, read_options) if size > part_bytes else None
+        if start is not None and size - start > part_bytes:
+            edges = list(range(start, size, part_bytes))
+            cuts[i] = list(zip(edges, [*edges[1:], size]))
+    if cuts:
+        counts = client.compute([delayed(returned(part_records), pure=False)(paths[i], a, b)
+                                 for i, spans in cuts.items() for a, b in spans])
+        counted = iter(outcome(future) for future in counts)
+        for i, spans in cuts.items():
+            whole[i] = [(paths[i], replace(read_options, part=part))
+                        for part in _record_parts([next(counted) for _ in spans], spans[-1][1])]
+    return [piece for pieces in whole for piece in pieces]
+
+
+def _record_parts(counted: list, size: int) -> list:
+    """Parts that begin where records begin: each cut's line, or, where the quotes before it are odd
+    in number (the line begins inside a quoted cell), the first record after it, the record the
+    cut fell in counted before it; the records before each part summed. A stretch that begins no
+    record (inside one long quoted cell) is the part before's."""
+    starts, before, inside, rows = [], [], 0, 0
+    for quotes, outside_first, inside_first in counted:
+        first, records = inside_first if inside else outside_first
+        if first is not None:
+            starts.append(first)
+            before.append(rows + inside)
+        rows += records
+        inside = (inside + quotes) % 2
+    return [Part(a, b, n) for a, b, n in zip(starts, [*starts[1:], size], before) if b > a]
+
+
+def _row_group_parts(path: str, groups: list, read_options: ReadOptions, part_bytes: int) -> list:
+    """A Parquet file's row groups gathered into parts of up to `part_bytes` (uncompressed; a
+    bigger group is a part alone)."""
+    parts, start, before, rows, size = [], 0, 0, 0, 0
+    for k, (group_rows, group_bytes) in enumerate(groups):
+        if k > start and size + group_bytes > part_bytes:
+            parts.append(Part(start, k, before))
+            start, before, rows, size = k, before + rows, 0, 0
+        rows, size = rows + group_rows, size + group_bytes
+    parts.append(Part(start, len(groups), before))
+    return [(path, replace(read_options, part=part)) for part in parts]
+
+
+def _size_of(path: str) -> int:
+    if "://" in path:
+        import fsspec
+
+        filesystem, inside = fsspec.core.url_to_fs(path)
+        return int(filesystem.size(inside))
+    return os.path.getsize(path)
 
 
 def _check_distributable(family) -> None:
@@ -392,7 +467,7 @@ class ClusterRunner:
 
 def regress_distributed(sources: list[str], formula: str, distribution: str, *, client, sigma: str | None = None,
                         weights: str | None = None, level: float = 0.95, read_options: ReadOptions = DEFAULT,
-                        progress=None):
+                        progress=None, part_bytes: int = PART_BYTES):
     """Fit `formula` to the data set of `sources` (files, globs, directories) on the cluster: least
     squares from triangular factors merged across files (TSQR), the other models by Newton's
     method with a distributed pass per step (IRLS)."""
@@ -407,6 +482,7 @@ def regress_distributed(sources: list[str], formula: str, distribution: str, *, 
         raise UsageError("laplace regression solves a linear program over every row, which needs them in one "
                          "process: it is not fitted on a cluster")
     wanted = wanted_columns(paths[0], formula, sigma=sigma, weights=weights, options=read_options)
-    rows = streamed.FileRows(paths, formula, family, sigma, weights, read_options, wanted,
+    rows = streamed.FileRows(partition(paths, read_options, client, part_bytes), formula, family, sigma, weights,
+                             read_options, wanted,
                              runner=ClusterRunner(client, progress))
     return streamed.fit_rows(family, rows, level=level)

@@ -51,13 +51,15 @@ def column_names(source: str) -> list[str]:
     return list(_open(source).schema_arrow.names)
 
 
-def batches(source: str, names: list[str], rows_per_batch: int):
+def batches(source: str, names: list[str], rows_per_batch: int, part=None):
     """(arrays, first row) per batch of rows: each wanted column as numpy (nulls NaN in numbers,
-    None in text), rows numbered from 0 before the batch."""
+    None in text), rows numbered from 0 before the batch; `part` (a mlfit.data.Part): its row
+    groups only."""
     parquet = _open(source)
-    first = 0
+    first = 0 if part is None else part.rows_before
+    groups = None if part is None else list(range(part.start, part.stop))
     try:
-        for batch in parquet.iter_batches(batch_size=rows_per_batch, columns=names):
+        for batch in parquet.iter_batches(batch_size=rows_per_batch, columns=names, row_groups=groups):
             arrays = [_numpy(batch.column(i)) for i in range(len(names))]
             yield arrays, first
             first += batch.num_rows
@@ -75,3 +77,10 @@ def _numpy(array) -> np.ndarray:
         values = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
         return values
     return np.array(array.cast(pa.string()).to_pylist(), dtype=object)  # text: None where null
+
+
+def row_groups(source: str) -> list[tuple[int, int]]:
+    """Each row group's rows and bytes (uncompressed), from the file's footer."""
+    metadata = _open(source).metadata
+    return [(metadata.row_group(i).num_rows, metadata.row_group(i).total_byte_size)
+            for i in range(metadata.num_row_groups)]

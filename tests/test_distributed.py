@@ -165,3 +165,46 @@ def test_a_file_without_the_column_is_one_line_and_no_worker_traceback(client, p
     with pytest.raises(mlfit.UsageError, match=r"b\.csv: no column 'count'"):
         compare_distributed([str(tmp_path)], "count", ["laplace"], client=client)
     assert failures() == before  # (raised on a worker, dask would log it there with a traceback)
+
+
+@pytest.fixture(scope="module")
+def quoted(tmp_path_factory):
+    """A file with quoted newlines and quotes in its cells, to be cut in parts of 2 kB."""
+    rng = np.random.default_rng(43)
+    lines = ["x,count,note"]
+    for i, (x, count) in enumerate(zip(rng.normal(3, 1, 1500), rng.poisson(4, 1500))):
+        note = ['"plain"', '"two\nlines"', '"a ""quoted"" word, and a comma"', 'bare'][i % 4]
+        lines.append(f"{x:.6f},{count},{note}" if i != 700 else f",{count},{note}")
+    path = tmp_path_factory.mktemp("quoted") / "quoted.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("family, column", [("normal", "x"), ("laplace", "x"), ("poisson", "count")])
+def test_a_big_file_is_read_in_parts_with_the_same_fit(client, quoted, family, column):
+    from mlfit.data import DEFAULT
+    from mlfit.distributed import fit_distributed, partition
+
+    pieces = partition([str(quoted)], DEFAULT, client, part_bytes=2_000)
+    assert len(pieces) > 10
+    spread = fit_distributed([str(quoted)], family, column, client=client, part_bytes=2_000)
+    single = mlfit.fit_file(str(quoted), family, column)
+    assert (spread.n, spread.dropped) == (single.n, single.dropped)
+    assert spread.nll == pytest.approx(single.nll, rel=1e-12)
+    for name, value in (single.reference_params or single.params).items():
+        assert np.allclose((spread.reference_params or spread.params)[name], value, rtol=1e-12), name
+
+
+def test_a_bad_cell_in_a_part_names_its_row_in_the_file(client, quoted, tmp_path):
+    from mlfit.distributed import fit_distributed
+
+    lines = quoted.read_text().split("\n")
+    # data row 1201 (0-based record 1200: each 4th record holds a quoted newline, one more line)
+    line = 1 + 1200 + 1200 // 4
+    assert lines[line].startswith(("-", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"))
+    lines[line] = "oops" + lines[line][lines[line].index(","):]
+    (tmp_path / "bad.csv").write_text("\n".join(lines))
+    with pytest.raises(mlfit.DataError, match=r"bad\.csv: column 'x', row 1201: 'oops' is not a number"):
+        fit_distributed([str(tmp_path / "bad.csv")], "normal", "x", client=client, part_bytes=2_000)
+    with pytest.raises(mlfit.DataError, match=r"bad\.csv: column 'x', row 1201: 'oops' is not a number"):
+        mlfit.fit_file(str(tmp_path / "bad.csv"), "normal", "x")

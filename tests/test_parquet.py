@@ -77,3 +77,17 @@ def test_a_pipe_is_not_sniffed_for_parquet(tmp_path):
     result = mlfit.fit_file(str(fifo), "poisson", "x")
     writer.join()
     assert result.n == 3 and result.params["lam"] == pytest.approx(7 / 3)
+
+
+def test_a_parquet_file_is_read_a_few_row_groups_a_task(both, dask_client):
+    from mlfit.distributed import fit_distributed, partition
+    from mlfit.data import DEFAULT
+
+    pieces = partition([str(both / "data.parquet")], DEFAULT, dask_client, part_bytes=2_000)
+    assert len(pieces) > 2 and pieces[1][1].part.rows_before == 128 * pieces[1][1].part.start
+    for family, column in (("normal", "x"), ("categorical", "label")):
+        spread = fit_distributed([str(both / "data.parquet")], family, column, client=dask_client, part_bytes=2_000)
+        local = mlfit.fit_file(str(both / "data.csv"), family, column)
+        assert spread.n == local.n and spread.dropped == local.dropped
+        for name, value in local.params.items():
+            assert np.allclose(spread.params[name], value, rtol=1e-12), name

@@ -55,10 +55,12 @@ class FileRows:
         self.passes = 0
 
     def designs(self, source):
-        start = 0
-        for chunk in iter_columns(source, self.wanted, options=self.options):
+        """A source's designs: a file, or (path, read options naming a part of it)."""
+        path, options = _split(source, self.options)
+        start = 0 if options.part is None else options.part.rows_before
+        for chunk in iter_columns(path, self.wanted, options=options):
             size = max(len(c.values) + c.dropped for c in chunk)
-            design = design_of(_label(source), chunk, self.formula, self.family, sigma=self.sigma,
+            design = design_of(_label(path), chunk, self.formula, self.family, sigma=self.sigma,
                                weights=self.weights, layout=self.layout, start=start)
             start += size
             if design.n:
@@ -92,7 +94,11 @@ class FileRows:
 
     @property
     def label(self):
-        return label_of([_label(source) for source in self.sources])
+        return label_of(list(dict.fromkeys(_label(_split(source, self.options)[0]) for source in self.sources)))
+
+
+def _split(source, options):
+    return (source, options) if isinstance(source, str) else source
 
 
 def _label(source):
@@ -163,8 +169,9 @@ def tally_file(rows: FileRows, source) -> Tally:
     needed = {*used_columns([response, terms, sigma_terms], wanted), weights}
     found = Tally(dict.fromkeys(wanted, 0), dict.fromkeys(wanted, 0), {name: set() for name in wanted},
                   {name: set() for name in _inside_c([terms, sigma_terms], wanted)}, set())
-    start = 0
-    for chunk in iter_columns(source, wanted, options=rows.options):
+    path, options = _split(source, rows.options)
+    start = 0 if options.part is None else options.part.rows_before
+    for chunk in iter_columns(path, wanted, options=options):
         used, size = complete_rows(chunk, needed, start)
         start += size
         found.spanned += size
