@@ -323,8 +323,8 @@ def compare_distributed(sources: list[str], column: str | None = None, distribut
                         weights: str | None = None, read_options: ReadOptions = DEFAULT, level: float = 0.95,
                         **options) -> Ranking:
     """compare_file over a data set of many files on a Dask cluster (see mlfit.distributed): a
-    survey pass, then one pass that summarises every candidate family, each fitted on the client.
-    Families without sufficient statistics are listed as not fitted, with the reason."""
+    survey pass, then one pass that summarises every candidate family, each fitted on the client
+    (those without sufficient statistics up to the in-memory limit, see mlfit.distributed)."""
     from .distributed import PART_BYTES, expand, fit_families, label_of, partition, survey_distributed
 
     require_column_for_weights(column, weights)
@@ -337,12 +337,9 @@ def compare_distributed(sources: list[str], column: str | None = None, distribut
     else:
         found = survey_distributed(paths, column, client=client, trials=trials, pieces=pieces)
         names = found.candidates
-    spread = [name for name in names if get_family(name, trials).sufficient_statistics]
-    fitted, unranked, failed = _sorted_out(fit_families(paths, spread, column, client=client, weights=weights,
+    fitted, unranked, failed = _sorted_out(fit_families(paths, names, column, client=client, weights=weights,
                                                         read_options=read_options, level=level, pieces=pieces,
                                                         **options))
-    failed += [Candidate(name, error=f"{name} has no statistic smaller than its values: not fitted on a cluster")
-               for name in names if name not in spread]
     return _ranking(label_of(paths), (found.column if found else None) or column or "", fitted, unranked, failed, level, [])
 
 

@@ -9,8 +9,8 @@ first rows come back with its summary (at most PREFIX_ROWS), and where the produ
 settled within them, each file in turn feeds the running products, a task at a time, so that only
 their small state travels. Laplace's median takes a second pass: each file sends the values inside
 a bracket placed by pass one's sample (about 1.6 % of them) and sums for the rest. Families whose
-statistics are their values (weibull, logistic, cauchy, student_t) are not fitted this way: they
-say so.
+statistic is their values (weibull, logistic, cauchy, student_t) gather them in the same tree, up
+to the in-memory limit of one process (IN_MEMORY_ROWS), and refuse a bigger data set.
 
 Dask (`pip install 'mlfit[dask]'`) is imported here only.
 """
@@ -31,7 +31,8 @@ from .families import get_family
 from .families.base import NeedsEveryValue
 from .options import FitOptions
 from .pipeline import Streamed, fit_statistics
-from .streaming import PREFIX_ROWS, Gathering
+from .families.statistics import NoSufficientStatistics, Values
+from .streaming import IN_MEMORY_ROWS, PREFIX_ROWS, Gathering
 from .underflow import feed, running_products
 
 PART_BYTES = 128 * 2 ** 20  # a CSV file bigger than this is read in parts of about this many bytes
@@ -117,11 +118,12 @@ class Summary:
 
 
 def summarize(path: str, first: bool, distributions: tuple[str, ...], trials: int | None, column: str | None,
-              weights: str | None, read_options: ReadOptions) -> dict:
+              weights: str | None, read_options: ReadOptions, values_limit: int = IN_MEMORY_ROWS) -> dict:
     """One file's summary for each family, from one reading of it (a task on a worker)."""
     families = [get_family(name, trials) for name in distributions]
     text = any(not family.support.numeric for family in families)  # (numeric families parse text cells too)
-    gatherings = {family.name: Gathering(family, column, keep_all=False, limit=0,
+    gatherings = {family.name: Gathering(family, column, keep_all=False,
+                                         limit=0 if family.sufficient_statistics else values_limit,
                                          prefix_limit=PREFIX_ROWS if first else 0) for family in families}
     errors = {}
     try:
@@ -183,15 +185,23 @@ def merged_surveys(a, b):
     return a.merge(b)
 
 
-def merged_by_family(a: dict, b: dict) -> dict:
-    return {name: merged(a[name], b[name]) for name in a}
+def merged_by_family(a: dict, b: dict, values_limit: int = IN_MEMORY_ROWS) -> dict:
+    return {name: merged(a[name], b[name], values_limit) for name in a}
 
 
-def merged(a: Summary, b: Summary) -> Summary:
+def merged(a: Summary, b: Summary, values_limit: int = IN_MEMORY_ROWS) -> Summary:
     """Two summaries in file order (a task of the tree reduction)."""
     if a.error is not None or b.error is not None:
         return a if a.error is not None else b
-    stats = b.stats if a.stats is None else a.stats if b.stats is None else a.stats.merge(b.stats)
+    if a.stats is None or b.stats is None:
+        stats = b.stats if a.stats is None else a.stats
+    elif isinstance(a.stats, Values):
+        try:
+            stats = a.stats.joined(b.stats, values_limit)
+        except NoSufficientStatistics:
+            return Summary(error=DataError("more values than the in-memory limit", kind="size"))
+    else:
+        stats = a.stats.merge(b.stats)
     prefix = a.prefix if a.prefix else b.prefix
     return Summary(stats, a.dropped + b.dropped, a.whole_weights and b.whole_weights, prefix)
 
@@ -276,7 +286,8 @@ def fit_distributed(sources: list[str], distribution: str, column: str | None = 
 
 def fit_families(paths: list[str], distributions: list[str], column: str | None = None, *, client,
                  weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
-                 part_bytes: int = PART_BYTES, pieces: list | None = None, **options) -> list[tuple[str, object]]:
+                 part_bytes: int = PART_BYTES, pieces: list | None = None, values_limit: int = IN_MEMORY_ROWS,
+                 **options) -> list[tuple[str, object]]:
     """Fit several families to the data set of `paths` (as `expand` gives them), reading each part
     (`pieces`, as `partition` gives them) once: (name, FitResult or the MlfitError that family
     met) per family, in order."""
@@ -285,32 +296,37 @@ def fit_families(paths: list[str], distributions: list[str], column: str | None 
     require_column_for_weights(column, weights)
     settings = FitOptions.of(**options)
     families = [get_family(name, settings.trials) for name in distributions]
-    for family in families:
-        _check_distributable(family)
     label = label_of(paths)
     names = tuple(family.name for family in families)
     pieces = pieces or partition(paths, read_options, client, part_bytes)
     parts = client.compute([delayed(summarize, pure=False)(path, i == 0, names, settings.trials, column, weights,
-                                                           options) for i, (path, options) in enumerate(pieces)])
+                                                           options, values_limit)
+                            for i, (path, options) in enumerate(pieces)])
     if progress is not None:
         progress(parts)
-    summaries = client.compute(tree_reduce(delayed, parts, merge=merged_by_family)).result()
+    merge = functools.partial(merged_by_family, values_limit=values_limit)
+    summaries = client.compute(tree_reduce(delayed, parts, merge=merge)).result()
     name = column or _only_column(paths[0], read_options)
     outcomes = []
     for family in families:
         try:
             outcomes.append((family.name, _fitted(family, summaries[family.name], pieces, label, name, client,
-                                                  (settings.trials, column, weights), settings)))
+                                                  (settings.trials, column, weights), settings, values_limit)))
         except MlfitError as error:
             outcomes.append((family.name, error))
     return outcomes
 
 
-def _fitted(family, summary: Summary, pieces, label, name, client, reading, settings):
+def _fitted(family, summary: Summary, pieces, label, name, client, reading, settings, values_limit):
     """One family's fit from its merged summary: laplace's second pass, then the fit itself, with
     the raw product followed part by part when the first rows do not settle it."""
     from dask import delayed
 
+    if summary.error is not None and summary.error.kind == "size" and not family.sufficient_statistics:
+        raise DataError(f"{label}: column '{name}': {family.name} has no sufficient statistic smaller than the "
+                        f"values: its fit needs every value in one process, 8 bytes a row, up to {values_limit:,} "
+                        "rows (gathered across the cluster in a tree), and this data set has more; fit a random "
+                        "sample of its rows", kind="size")
     if summary.error is not None:
         raise summary.error
     if summary.stats is None:
@@ -421,13 +437,6 @@ def _size_of(path: str) -> int:
         filesystem, inside = fsspec.core.url_to_fs(path)
         return int(filesystem.size(inside))
     return os.path.getsize(path)
-
-
-def _check_distributable(family) -> None:
-    if not family.sufficient_statistics:
-        raise UsageError(f"{family.name} is not fitted on a cluster: it has no statistic smaller than its values, so "
-                         "every value would travel to one process; fit a random sample of the rows (up to 2^21) "
-                         "on one machine")
 
 
 def _only_column(path: str, read_options: ReadOptions) -> str:

@@ -63,6 +63,8 @@ class Gathering:
         """Merge the rows still held whole into the statistics (a file summarised on a cluster
         keeps nothing whole: rows of a chunk whose cells were all missing wait here until then)."""
         kept, self.kept = self.kept or [], None
+        if kept and not self.family.sufficient_statistics:
+            kept = [joined(kept)]  # (their statistic is their values: one of it, not one a chunk)
         for part in kept:
             self._merge(part)
 

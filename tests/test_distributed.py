@@ -76,12 +76,20 @@ def test_a_broken_file_is_named_with_its_row(client, parts, tmp_path):
         fit_distributed([str(tmp_path)], "normal", "x", client=client)
 
 
-@pytest.mark.parametrize("family, reason", [("weibull", "no statistic smaller"), ("cauchy", "no statistic smaller")])
-def test_families_that_need_the_values_say_so(client, parts, family, reason):
+@pytest.mark.parametrize("family, column", [("weibull", "size"), ("cauchy", "x"), ("logistic", "x"),
+                                            ("student_t", "x")])
+def test_families_whose_statistic_is_their_values_gather_them_up_to_the_limit(client, parts, family, column):
     from mlfit.distributed import fit_distributed
 
-    with pytest.raises(mlfit.UsageError, match=reason):
-        fit_distributed([str(parts / "part-*.csv")], family, "size", client=client)
+    spread = fit_distributed([str(parts / "part-*.csv")], family, column, client=client)
+    single = mlfit.fit_file(str(parts / "whole.csv.all"), family, column)
+    assert (spread.n, spread.dropped) == (single.n, single.dropped)
+    for name, value in single.params.items():  # the same values in the same order: the same search
+        assert spread.params[name] == pytest.approx(value, rel=1e-12), name
+    assert spread.nll == pytest.approx(single.nll, rel=1e-12)
+    with pytest.raises(mlfit.DataError, match=rf"4 files .*: column '{column}': {family} has no sufficient statistic "
+                                              r"smaller than the values: .* up to 500 rows"):
+        fit_distributed([str(parts / "part-*.csv")], family, column, client=client, values_limit=500)
 
 
 def test_the_command_line_reaches_the_scheduler(client, parts):
@@ -116,14 +124,11 @@ def test_compare_ranks_as_on_one_machine(client, parts):
     ours = {c.distribution: c.result.aic for c in spread.ranked}
     theirs = {c.distribution: c.result.aic for c in single.ranked}
     # the same order; the densities are left unranked on a cluster, as past the in-memory limit (whether a
-    # density may be ranked with counts needs every value), and the families without sufficient statistics
-    # are not fitted there
+    # density may be ranked with counts needs every value)
     assert [name for name in theirs if name in ours] == list(ours)
     assert {"poisson", "negbinomial", "geometric"} <= set(ours)
     for name, aic in ours.items():
         assert aic == pytest.approx(theirs[name], rel=1e-12)
-    not_spread = {c.distribution: c.error for c in spread.candidates if c.result is None}
-    assert "no statistic smaller than its values" in not_spread["cauchy"]
     result = runner.invoke(app, ["compare", str(parts / "part-*.csv"), "-c", "made", "--scheduler",
                                  client.scheduler.address, "-f", "json"])
     assert result.exit_code == 0, result.stderr

@@ -262,6 +262,14 @@ class Values:
     def merge(self, other):
         raise NoSufficientStatistics
 
+    def joined(self, other: "Values", limit: int) -> "Values":
+        """Both parts' values in order, while there are at most `limit` (a cluster gathers them in
+        a tree, up to the in-memory limit)."""
+        if len(self.values) + len(other.values) > limit:
+            raise NoSufficientStatistics
+        weights = None if self.weights is None else np.concatenate([self.weights, other.weights])
+        return Values(np.concatenate([self.values, other.values]), weights)
+
 
 @dataclass(frozen=True)
 class Moments:
