@@ -35,6 +35,8 @@ from .families.statistics import NoSufficientStatistics, Values
 from .streaming import IN_MEMORY_ROWS, PREFIX_ROWS, Gathering
 from .underflow import feed, running_products
 
+BRACKET_VALUES = 1 << 22  # laplace's pass two gathers at most about this many values (32 MB) ...
+NARROWINGS = 3  # ... after up to this many counting passes that narrow its bracket
 PART_BYTES = 128 * 2 ** 20  # a CSV file bigger than this is read in parts of about this many bytes
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".bz2", ".xz", ".zip", ".parquet")
 
@@ -231,6 +233,16 @@ def second_pass_part(path: str, plan, distribution: str, trials: int | None, col
 
 
 @returned
+def narrowing_part(path: str, plan, distribution: str, trials: int | None, column: str | None,
+                   weights: str | None, read_options: ReadOptions):
+    """One part's counts for a family's narrowing pass (a task)."""
+    family = get_family(distribution, trials)
+    chunks = ((support_values(data, family), data.weights)
+              for data in iter_weighted(path, column, weights, text=False, options=read_options))
+    return family.narrowing_part(plan, chunks)
+
+
+@returned
 def merged_parts(a, b):
     return a.merge(b)
 
@@ -338,6 +350,17 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
     stats = summary.stats
     if family.second_pass:  # laplace's median: pass two, a task per part, merged in a tree
         plan = family.second_pass_plan(stats)
+        held = family.second_pass_size(stats, plan)
+        for _ in range(NARROWINGS):  # (counting passes first, where pass two would gather too many values)
+            if held <= BRACKET_VALUES:
+                break
+            tasks = [delayed(narrowing_part, pure=False)(path, plan, family.name, trials, column, weights, options)
+                     for path, options in pieces]
+            counted = outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))
+            before = held
+            plan, held = family.narrowed_plan(stats, plan, counted)
+            if held >= before:
+                break
         tasks = [delayed(second_pass_part, pure=False)(path, plan, family.name, trials, column, weights, options)
                  for path, options in pieces]
         part = outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))

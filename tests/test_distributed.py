@@ -213,3 +213,20 @@ def test_a_bad_cell_in_a_part_names_its_row_in_the_file(client, quoted, tmp_path
         fit_distributed([str(tmp_path / "bad.csv")], "normal", "x", client=client, part_bytes=2_000)
     with pytest.raises(mlfit.DataError, match=r"bad\.csv: column 'x', row 1201: 'oops' is not a number"):
         mlfit.fit_file(str(tmp_path / "bad.csv"), "normal", "x")
+
+
+def test_laplace_narrows_its_bracket_where_pass_two_would_gather_too_many(client, quoted, monkeypatch):
+    import mlfit.distributed
+    from mlfit.distributed import fit_distributed
+
+    from mlfit.families.laplace import Laplace
+
+    held = []
+    real = Laplace.narrowed_plan
+    monkeypatch.setattr(Laplace, "narrowed_plan", lambda *a: held.append(real(*a)[1]) or real(*a))
+    monkeypatch.setattr(mlfit.distributed, "BRACKET_VALUES", 3)
+    spread = fit_distributed([str(quoted)], "laplace", "x", client=client, part_bytes=2_000)
+    single = mlfit.fit_file(str(quoted), "laplace", "x")
+    assert held and held[-1] <= 3  # a counting pass narrowed the bracket (~24 values by the sample) to 3 or fewer
+    assert spread.reference_params == single.reference_params
+    assert spread.nll == pytest.approx(single.nll, rel=1e-12)

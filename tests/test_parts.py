@@ -97,3 +97,29 @@ def test_a_parquet_part_reads_its_row_groups_numbered_as_in_the_file(tmp_path):
     read = [rows_of(tmp_path / "x.parquet", ReadOptions(part=Part(k, k + 1, 25 * k)), "x") for k in range(4)]
     assert sum((r[0] for r in read), []) == whole[0] and sum((r[1] for r in read), []) == whole[1]
     assert read[2][1][0] == 51 and read[2][2] == 1
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_counting_passes_narrow_the_median_bracket_to_a_few_bins(weighted):
+    from mlfit.families.median_statistics import (NARROWING_BINS, Bracket, BracketCounts, BracketPart, Sample,
+                                                  Sketch, expected_inside, narrowed)
+
+    rng = np.random.default_rng(11)
+    values = np.round(rng.laplace(3, 2, 300_000), 3)  # (ties: many rows share a value)
+    weights = rng.integers(0, 4, len(values)).astype(float) if weighted else None
+    chunks = [(values[i:i + 50_000], None if weights is None else weights[i:i + 50_000])
+              for i in range(0, len(values), 50_000)]
+    sketch = Sketch.of(*chunks[0], seed=1)
+    for k, chunk in enumerate(chunks[1:], start=2):
+        sketch = sketch.merge(Sketch.of(*chunk, seed=k))
+    edges = Bracket.edges(sketch)
+    counted = BracketCounts.of(edges, chunks[:2]).merge(BracketCounts.of(edges, chunks[2:]))
+    inside = counted.counts.sum()
+    assert expected_inside(sketch, edges) == pytest.approx(inside, rel=0.1)
+    narrower, held = narrowed(sketch, edges, counted)
+    assert edges[0] <= narrower[0] < narrower[1] <= edges[1] and held <= 6 * inside / NARROWING_BINS + 100
+    exact = Sample.of(values, weights)
+    bracket = Bracket.completed(sketch, narrower, BracketPart.of(narrower, iter(chunks)))
+    assert (bracket.lower_median, bracket.upper_median) == (exact.lower_median, exact.upper_median)
+    for mu in (exact.lower_median, narrower[0], narrower[1]):
+        assert bracket.mean_abs(mu) == pytest.approx(exact.mean_abs(mu), rel=1e-12)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Family, Parameter, Positive, Predictor, Real, RealLine, power_of_two
-from .median_statistics import Bracket, BracketPart, Sample, Sketch, middle
+from .median_statistics import (Bracket, BracketCounts, BracketPart, Sample, Sketch, expected_inside, middle,
+                                narrowed)
 from .normal import standardized
 
 
@@ -45,6 +46,17 @@ class Laplace(Family):
 
     def second_pass_part(self, plan, chunks):
         return BracketPart.of(plan, chunks)
+
+    # Past ~10^8 rows the bracket would hold more values than one process should gather: passes that
+    # only count rows in bins across it narrow it first (each by a factor of ~1,000).
+    def second_pass_size(self, sketch, plan):
+        return expected_inside(sketch, plan)
+
+    def narrowing_part(self, plan, chunks):
+        return BracketCounts.of(plan, chunks)
+
+    def narrowed_plan(self, sketch, plan, counted):
+        return narrowed(sketch, plan, counted)
 
     def finish_with(self, sketch, plan, part):
         return Bracket.completed(sketch, plan, part)

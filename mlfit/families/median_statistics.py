@@ -294,3 +294,56 @@ class BracketPart:
         weights = None if self.weights is None else np.concatenate([self.weights, other.weights])
         return BracketPart(self.below + other.below, self.above + other.above, self.outside + other.outside,
                            np.concatenate([self.values, other.values]), weights)
+
+
+NARROWING_BINS = 1 << 12  # a narrowing pass's bins across the bracket (32 KB of counts per part)
+
+
+@dataclass(frozen=True)
+class BracketCounts:
+    """A narrowing pass over some rows, for a bracket that would hold too many values: the weight
+    under it and in each of equal bins across it (parts merge by adding: a few KB whatever the
+    rows)."""
+
+    below: float
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, edges: tuple[float, float], chunks, bins: int = NARROWING_BINS) -> "BracketCounts":
+        low, high = edges
+        below, counts = 0.0, np.zeros(bins)
+        width = high - low
+        for values, weights in chunks:
+            under = values < low
+            inside = ~under & (values <= high)
+            below += float(np.count_nonzero(under)) if weights is None else float(weights[under].sum())
+            if width > 0:
+                at = np.minimum(((values[inside] - low) / width * bins).astype(np.int64), bins - 1)
+                counts += np.bincount(at, weights=None if weights is None else weights[inside], minlength=bins)
+        return cls(below, counts)
+
+    def merge(self, other: "BracketCounts") -> "BracketCounts":
+        return BracketCounts(self.below + other.below, self.counts + other.counts)
+
+
+def expected_inside(sketch: Sketch, edges: tuple[float, float]) -> float:
+    """The weight pass two's bracket will hold, by the first pass's sample."""
+    sample = sketch.bracket_sample()
+    return sketch.n * float(np.mean((sample >= edges[0]) & (sample <= edges[1]))) if len(sample) else 0.0
+
+
+def narrowed(sketch: Sketch, edges: tuple[float, float], counted: BracketCounts) -> tuple[tuple[float, float], float]:
+    """The bins that hold both middle values, with a bin more on either side (the binning rounds
+    at the edges), and the weight inside them; the bracket as it was, with its whole weight, where
+    the median is not inside it (pass two then says so)."""
+    low, high = edges
+    bins = len(counted.counts)
+    cumulative = counted.below + np.cumsum(counted.counts)
+    half = sketch.n / 2
+    first, last = np.searchsorted(cumulative, half, side="left"), np.searchsorted(cumulative, half, side="right")
+    if high <= low or counted.below >= half or last >= bins:
+        return edges, float(counted.counts.sum())
+    start, stop = max(int(first) - 1, 0), min(int(last) + 2, bins)
+    width = (high - low) / bins
+    return ((low + start * width, high if stop == bins else low + stop * width),
+            float(counted.counts[start:stop].sum()))
