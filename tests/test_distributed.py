@@ -228,5 +228,6 @@ def test_laplace_narrows_its_bracket_where_pass_two_would_gather_too_many(client
     spread = fit_distributed([str(quoted)], "laplace", "x", client=client, part_bytes=2_000)
     single = mlfit.fit_file(str(quoted), "laplace", "x")
     assert held and held[-1] <= 3  # a counting pass narrowed the bracket (~24 values by the sample) to 3 or fewer
-    assert spread.reference_params == single.reference_params
+    assert spread.reference_params["mu"] == single.reference_params["mu"]  # the median, exactly
+    assert spread.reference_params["b"] == pytest.approx(single.reference_params["b"], rel=1e-14)
     assert spread.nll == pytest.approx(single.nll, rel=1e-12)
