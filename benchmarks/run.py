@@ -182,7 +182,7 @@ client = Client(cluster)
 result = fit_distributed([{pattern!r}], "normal", "x", client=client)
 took = time.perf_counter() - start
 peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-one = summarize(expand([{pattern!r}])[1], False, "normal", None, "x", None, __import__("mlfit.data").data.DEFAULT)
+one = summarize(expand([{pattern!r}])[1], False, ("normal",), None, "x", None, __import__("mlfit.data").data.DEFAULT)
 print(took, max(peaks.values()), len(pickle.dumps(one)), result.params["mu"])
 client.close()
 cluster.close()
@@ -215,11 +215,57 @@ def dask_cost(folder: str, args) -> list[tuple]:
                           text=True, check=True, env=CHILD_ENVIRONMENT)
     _, worker_peak, summary_bytes, _ = done.stdout.split()
     case = f"{args.dask_rows:,} rows in {args.dask_files} files"
-    return [(case, "mlfit fit --scheduler local (2 worker processes; peak: the larger worker's)", spread,
+    rows = [(case, "mlfit fit --scheduler local (2 worker processes; peak: the larger worker's)", spread,
              "one process, the rows as one file",
              single, spread / single, "", float(worker_peak)),
             (case, f"bytes a file's summary sends (normal): {summary_bytes}", None, "", None, None,
              "O(files), not O(rows)", None)]
+    in_parts, _ = measure(mlfit_command("fit", whole, "--dist", "normal", "--scheduler", "local", "--format", "json"),
+                          repeat)
+    size = os.path.getsize(whole)
+    parts = -(-size // (128 << 20))
+    rows.append((f"{args.dask_rows:,} rows in one file ({size / 1e6:.0f} MB)",
+                 f"mlfit fit --scheduler local ({parts} part{'s' if parts > 1 else ''} of 128 MB)", in_parts,
+                 "one process", single, in_parts / single, "", None))
+    laplace_single, laplace_mem = measure(mlfit_command("fit", whole, "--dist", "laplace", "--format", "json"), repeat)
+    laplace_spread, _ = measure(mlfit_command("fit", pattern, "--dist", "laplace", "--scheduler", "local", "--format",
+                                              "json"), repeat)
+    rows.append((case, "mlfit fit --dist laplace --scheduler local (two passes)", laplace_spread,
+                 "one process, the rows as one file", laplace_single, laplace_spread / laplace_single, "", None))
+    os.remove(whole)
+    shutil.rmtree(files)
+    return rows + regress_on_cluster(folder, args)
+
+
+def regress_on_cluster(folder: str, args) -> list[tuple]:
+    """mlfit regress --scheduler local on --dask-regress-rows rows (y, made, x1..x10) in 8 files,
+    against one process fitting the same rows as one file."""
+    files = os.path.join(folder, "regress-parts")
+    os.makedirs(files, exist_ok=True)
+    rows_per_file = args.dask_regress_rows // 8
+    for i in range(8):
+        write_regress_csv(os.path.join(files, f"part-{i}.csv"), rows_per_file, seed=i)
+    whole = os.path.join(folder, "regress-whole.csv")
+    with open(whole, "w") as out:
+        for i in range(8):
+            with open(os.path.join(files, f"part-{i}.csv")) as part:
+                if i:
+                    part.readline()
+                shutil.copyfileobj(part, out, 1 << 20)
+    terms = " + ".join(f"x{i}" for i in range(1, REGRESS_COLUMNS + 1))
+    case = f"regress, {args.dask_regress_rows:,} rows x {REGRESS_COLUMNS} columns in 8 files"
+    repeat = max(1, min(args.repeat, 3))
+    found = []
+    for family, response in (("normal", "y"), ("bernoulli", "made")):
+        single, _ = measure(mlfit_command("regress", whole, f"{response} ~ {terms}", "--dist", family, "--format",
+                                          "json"), repeat)
+        spread, _ = measure(mlfit_command("regress", os.path.join(files, "part-*.csv"), f"{response} ~ {terms}",
+                                          "--dist", family, "--scheduler", "local", "--format", "json"), repeat)
+        found.append((case, f"mlfit regress --dist {family} --scheduler local", spread, "one process, one file",
+                      single, spread / single, "", None))
+    shutil.rmtree(files)
+    os.remove(whole)
+    return found
 
 
 def fit_cost(args) -> list[tuple]:
@@ -413,6 +459,8 @@ def main() -> None:
                         help="measure only mlfit fit --scheduler local against one process (needs mlfit[dask])")
     parser.add_argument("--dask-rows", type=int, default=10**8, help="rows of the --dask data set (default 10^8)")
     parser.add_argument("--dask-files", type=int, default=50, help="files of the --dask data set (default 50)")
+    parser.add_argument("--dask-regress-rows", type=int, default=2 * 10**6,
+                        help="rows of the --dask regression data set, in 8 files (default 2*10^6)")
     parser.add_argument("--only-reader", action="store_true",
                         help="measure only start-up, the big files and the fit cost (issue 17's targets)")
     parser.add_argument("--write", metavar="FILE", help="also write the results as markdown to FILE")
