@@ -799,7 +799,8 @@ class RegressFamily(str, Enum):
 @reader_options
 def regress(
     files: list[str] = typer.Argument(..., metavar="FILE...", help="CSV files (.csv, .gz, .bz2, .xz, .zip), - for "
-                                      "standard input (once at most); each is fitted on its own."),
+                                      "standard input (once at most); each is fitted on its own (with --scheduler, "
+                                      "they are one data set)."),
     formula: str = typer.Argument(..., metavar="FORMULA", help="'response ~ terms', e.g. 'y ~ x1 + x2 + C(group)'."),
     dist: RegressFamily = typer.Option(..., "--dist", "-d", help="normal (least squares), laplace (least absolute "
                                        "deviations), bernoulli (logistic), categorical (softmax) or poisson (log-linear)."),
