@@ -312,8 +312,8 @@ def fit_families(paths: list[str], distributions: list[str], column: str | None 
     names = tuple(family.name for family in families)
     pieces = pieces or partition(paths, read_options, client, part_bytes)
     parts = client.compute([delayed(summarize, pure=False)(path, i == 0, names, settings.trials, column, weights,
-                                                           options, values_limit)
-                            for i, (path, options) in enumerate(pieces)])
+                                                           reading, values_limit)
+                            for i, (path, reading) in enumerate(pieces)])
     if progress is not None:
         progress(parts)
     merge = functools.partial(merged_by_family, values_limit=values_limit)
@@ -354,15 +354,15 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
         for _ in range(NARROWINGS):  # (counting passes first, where pass two would gather too many values)
             if held <= BRACKET_VALUES:
                 break
-            tasks = [delayed(narrowing_part, pure=False)(path, plan, family.name, trials, column, weights, options)
-                     for path, options in pieces]
+            tasks = [delayed(narrowing_part, pure=False)(path, plan, family.name, trials, column, weights, part)
+                     for path, part in pieces]
             counted = outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))
             before = held
             plan, held = family.narrowed_plan(stats, plan, counted)
             if held >= before:
                 break
-        tasks = [delayed(second_pass_part, pure=False)(path, plan, family.name, trials, column, weights, options)
-                 for path, options in pieces]
+        tasks = [delayed(second_pass_part, pure=False)(path, plan, family.name, trials, column, weights, part)
+                 for path, part in pieces]
         part = outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))
         try:
             stats = family.finish_with(stats, plan, part)
@@ -372,8 +372,8 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
 
     def chain(params):
         products = delayed(running_products, pure=False)()
-        for path, options in pieces:
-            products = delayed(follow, pure=False)(products, path, family.name, trials, column, weights, options,
+        for path, part in pieces:
+            products = delayed(follow, pure=False)(products, path, family.name, trials, column, weights, part,
                                                    stats, params, summary.whole_weights)
         return outcome(client.compute(products))
 
@@ -388,8 +388,8 @@ def survey_distributed(paths: list[str], column: str | None, *, client, trials: 
     them): a survey task per part, merged."""
     from dask import delayed
 
-    tasks = [delayed(surveyed, pure=False)(path, column, trials, options)
-             for path, options in pieces or partition(paths, read_options, client, part_bytes)]
+    tasks = [delayed(surveyed, pure=False)(path, column, trials, part)
+             for path, part in pieces or partition(paths, read_options, client, part_bytes)]
     return outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_surveys)))
 
 
