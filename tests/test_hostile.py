@@ -155,8 +155,7 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path):
     assert _unread_bytes(process.stdin) == 0, "mlfit never read its standard input"
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
-    assert process.returncode == 130 and out == ""
-    assert err == "mlfit: error: interrupted\n"
+    assert (process.returncode, out, err) == (130, "", "mlfit: error: interrupted\n")
 
 
 def test_ctrl_c_while_importing_the_command_line_is_one_line(monkeypatch, capsys):
