@@ -223,23 +223,14 @@ def follow(products: dict, path: str, distribution: str, trials: int | None, col
 
 
 @returned
-def second_pass_part(path: str, plan, distribution: str, trials: int | None, column: str | None,
-                     weights: str | None, read_options: ReadOptions):
-    """One file's part of a family's second pass (a task)."""
+def extra_pass_part(path: str, step: str, plan, distribution: str, trials: int | None, column: str | None,
+                    weights: str | None, read_options: ReadOptions):
+    """One part's share of a family's extra pass (a task): `step` is the family's method that
+    reads the part's values against `plan` (laplace: "narrowing_part", "second_pass_part")."""
     family = get_family(distribution, trials)
     chunks = ((support_values(data, family), data.weights)
               for data in iter_weighted(path, column, weights, text=False, options=read_options))
-    return family.second_pass_part(plan, chunks)
-
-
-@returned
-def narrowing_part(path: str, plan, distribution: str, trials: int | None, column: str | None,
-                   weights: str | None, read_options: ReadOptions):
-    """One part's counts for a family's narrowing pass (a task)."""
-    family = get_family(distribution, trials)
-    chunks = ((support_values(data, family), data.weights)
-              for data in iter_weighted(path, column, weights, text=False, options=read_options))
-    return family.narrowing_part(plan, chunks)
+    return getattr(family, step)(plan, chunks)
 
 
 @returned
@@ -348,22 +339,24 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
     first = Column(label, name, np.zeros(0), np.zeros(0, dtype=np.int64), 0,
                    weights=np.zeros(0) if weights else None)
     stats = summary.stats
-    if family.second_pass:  # laplace's median: pass two, a task per part, merged in a tree
+
+    def extra_pass(step, plan):  # a task per part, the parts merged in a tree
+        tasks = [delayed(extra_pass_part, pure=False)(path, step, plan, family.name, trials, column, weights, part)
+                 for path, part in pieces]
+        return outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))
+
+    if family.second_pass:  # laplace's median: pass two (after counting passes where it would gather too much)
         plan = family.second_pass_plan(stats)
         held = family.second_pass_size(stats, plan)
-        for _ in range(NARROWINGS):  # (counting passes first, where pass two would gather too many values)
+        for _ in range(NARROWINGS):
             if held <= BRACKET_VALUES:
                 break
-            tasks = [delayed(narrowing_part, pure=False)(path, plan, family.name, trials, column, weights, part)
-                     for path, part in pieces]
-            counted = outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))
+            counted = extra_pass("narrowing_part", plan)
             before = held
             plan, held = family.narrowed_plan(stats, plan, counted)
             if held >= before:
                 break
-        tasks = [delayed(second_pass_part, pure=False)(path, plan, family.name, trials, column, weights, part)
-                 for path, part in pieces]
-        part = outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))
+        part = extra_pass("second_pass_part", plan)
         try:
             stats = family.finish_with(stats, plan, part)
         except NeedsEveryValue:

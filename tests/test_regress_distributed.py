@@ -11,20 +11,10 @@ from typer.testing import CliRunner
 import mlfit
 from mlfit.cli import app
 from mlfit.regress import regress_file
+from test_regress_streamed import CASES  # (the models that stream: the same on a cluster)
 
 pytest.importorskip("distributed")
 runner = CliRunner()
-
-CASES = [
-    ("sample_data/cars.csv", "mpg ~ wt + hp + C(cyl)", "normal", None, None),
-    ("tests/data/nist/Longley.csv", "y ~ x1 + x2 + x3 + x4 + x5 + x6", "normal", None, None),
-    ("sample_data/cars.csv", "mpg ~ wt", "normal", "~ wt", None),
-    ("sample_data/cars.csv", "am ~ wt + hp", "bernoulli", None, None),
-    ("tests/data/regress/ucb_admissions.csv", "admitted ~ Gender + Dept", "bernoulli", None, "Freq"),
-    ("sample_data/cars.csv", "gear ~ wt", "categorical", None, None),
-    ("sample_data/claims.csv", "claims ~ C(district) + age + offset(np.log(holders))", "poisson", None, None),
-]
-
 
 def split(source, folder, cuts=(3, 9)):
     """The file's rows in three files (the first of 3 rows), each with the header."""
