@@ -6,8 +6,10 @@ the client, which fits them as it fits a file streamed chunk by chunk.
 
 The raw product's report needs the rows in file order at the fitted parameters: the first file's
 first rows come back with its summary (at most PREFIX_ROWS), and where the product has not
-settled within them, each file in turn feeds the running products, a task at a time, so that only
-their small state travels. Laplace's median takes a second pass: each file sends the values inside
+settled within them, a pass returns each part's log-likelihood sum and its lowest and highest
+partial sums, which say where each precision's product can first come near its limits; from that
+part on the parts feed the running products in turn, a task at a time, so that only their small
+state travels. Laplace's median takes a second pass: each file sends the values inside
 a bracket placed by pass one's sample (about 1.6 % of them) and sums for the rest. Families whose
 statistic is their values (weibull, logistic, cauchy, student_t) gather them in the same tree, up
 to the in-memory limit of one process (IN_MEMORY_ROWS), and refuse a bigger data set.
@@ -33,7 +35,7 @@ from .options import FitOptions
 from .pipeline import Streamed, fit_statistics
 from .families.statistics import NoSufficientStatistics, Values
 from .streaming import IN_MEMORY_ROWS, PREFIX_ROWS, Gathering
-from .underflow import feed, running_products
+from .underflow import LogPath, feed, running_products, starting_points
 
 BRACKET_VALUES = 1 << 22  # laplace's pass two gathers at most about this many values (32 MB) ...
 NARROWINGS = 3  # ... after up to this many counting passes that narrow its bracket
@@ -209,16 +211,39 @@ def merged(a: Summary, b: Summary, values_limit: int = IN_MEMORY_ROWS) -> Summar
 
 
 @returned
-def follow(products: dict, path: str, distribution: str, trials: int | None, column: str | None,
-           weights: str | None, read_options: ReadOptions, stats, params: dict, whole_weights: bool) -> dict:
-    """The running products carried through one file at the fitted parameters (a task)."""
+def log_path(path: str, distribution: str, trials: int | None, column: str | None, weights: str | None,
+             read_options: ReadOptions, stats, params: dict, whole_weights: bool) -> LogPath:
+    """One part's rows' log-likelihoods at the fitted parameters, summed in order (a task)."""
+    family = get_family(distribution, trials)
+    found = LogPath(0, 0.0, 0.0, 0.0)
+    for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
+        values = support_values(data, family)
+        with np.errstate(all="ignore"):
+            log_probs = family.log_prob(family.encode(values, stats), params)
+        found = found.then(LogPath.of(log_probs, data.weights, whole_weights))
+    return found
+
+
+@returned
+def follow(products: dict, path: str, index: int, starts: dict, distribution: str, trials: int | None,
+           column: str | None, weights: str | None, read_options: ReadOptions, stats, params: dict,
+           whole_weights: bool) -> dict:
+    """The running products carried through part `index` at the fitted parameters (a task): those
+    that start here resume from their logarithm, those not yet started or settled are left alone."""
+    for name, (start, log_product, rows) in starts.items():
+        if start == index:
+            products[name].resume(log_product, rows)
+    active = {name: product for name, product in products.items()
+              if name in starts and starts[name][0] <= index and not product.settled}
+    if not active:
+        return products
     family = get_family(distribution, trials)
     for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
-        if all(product.settled for product in products.values()):
+        if all(product.settled for product in active.values()):
             break
         values = support_values(data, family)
         with np.errstate(all="ignore"):
-            feed(products, family.log_prob(family.encode(values, stats), params), data.weights, whole_weights)
+            feed(active, family.log_prob(family.encode(values, stats), params), data.weights, whole_weights)
     return products
 
 
@@ -364,10 +389,18 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
                             "median (a rare draw); run the fit again, or on one machine", kind="size") from None
 
     def chain(params):
+        """The raw products in file order: every part's log path in parallel says where each
+        precision's product comes near its limits; from there on, part after part, it is multiplied
+        for real (in practice within the first part: the chain is short)."""
+        paths = client.compute([delayed(log_path, pure=False)(path, family.name, trials, column, weights, part,
+                                                              stats, params, summary.whole_weights)
+                                for path, part in pieces])
+        starts = starting_points([outcome(future) for future in paths])
         products = delayed(running_products, pure=False)()
-        for path, part in pieces:
-            products = delayed(follow, pure=False)(products, path, family.name, trials, column, weights, part,
-                                                   stats, params, summary.whole_weights)
+        for index, (path, part) in enumerate(pieces):
+            if starts and index >= min(start for start, _, _ in starts.values()):
+                products = delayed(follow, pure=False)(products, path, index, starts, family.name, trials, column,
+                                                       weights, part, stats, params, summary.whole_weights)
         return outcome(client.compute(products))
 
     rows = DistributedRows(first, summary.prefix, summary.whole_weights, chain)

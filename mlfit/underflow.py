@@ -127,6 +127,56 @@ def report(products: dict, nll: float, n, weighted: bool) -> UnderflowReport:
     return UnderflowReport(n, log10_likelihood, precisions, weighted)
 
 
+@dataclass(frozen=True)
+class LogPath:
+    """Some rows' log-likelihoods added up in file order: how many rows were multiplied, their sum,
+    and the lowest and highest partial sum from their start (0 included). Parts of a data set
+    summarised this way, in parallel, say where the raw product can come near a precision's limits:
+    nowhere else can it become 0.0 or inf."""
+
+    rows: int | float
+    total: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, log_probs: np.ndarray, weights: np.ndarray | None, written_out: bool) -> "LogPath":
+        with np.errstate(invalid="ignore", over="ignore"):
+            terms = log_probs if weights is None else np.where(weights > 0, weights * log_probs, 0.0)
+            partial = np.cumsum(terms)
+        rows = len(terms) if weights is None or not written_out else float(weights.sum())
+        if not len(partial):
+            return cls(0, 0.0, 0.0, 0.0)
+        return cls(count(rows), float(partial[-1]), min(0.0, float(partial.min())), max(0.0, float(partial.max())))
+
+    def then(self, other: "LogPath") -> "LogPath":
+        return LogPath(count(self.rows + other.rows), self.total + other.total, min(self.low, self.total + other.low),
+                       max(self.high, self.total + other.high))
+
+
+# The product is multiplied for real from the first part whose partial sums come within this many
+# decades of a precision's normal range's ends; before it, it jumps ahead by logarithms, which
+# round to within ~1e-13 of it, and so cannot reach 0 or inf there (RunningProduct._power does the same).
+NEAR_THE_LIMIT = 2 * math.log(10)
+
+
+def starting_points(paths: list[LogPath]) -> dict:
+    """For each precision, where its running product must be multiplied for real: (the index of
+    the first part that comes near its limits, the log of the product before it, the rows before
+    it); a precision whose product stays far from its limits throughout is left out."""
+    starts = {}
+    for precision in PRECISIONS:
+        info = np.finfo(precision)
+        lower, upper = math.log(float(info.tiny)) + NEAR_THE_LIMIT, math.log(float(info.max)) - NEAR_THE_LIMIT
+        before = LogPath(0, 0.0, 0.0, 0.0)
+        for k, path in enumerate(paths):
+            if before.total + path.low < lower or before.total + path.high > upper:
+                starts[precision] = (k, before.total, before.rows)
+                break
+            before = before.then(path)
+    return starts
+
+
 BLOCK = 1 << 20
 FIRST_BLOCK = 1 << 10
 # A row whose weight is more than this is multiplied in this many times for real, then advanced
@@ -149,6 +199,11 @@ class RunningProduct:
     @property
     def settled(self) -> bool:
         return self.first_zero_at is not None or self.first_inf_at is not None
+
+    def resume(self, log_product: float, rows) -> None:
+        """Go on from a product known by its logarithm after `rows` rows (one far from the limits)."""
+        self.carry = np.array([math.exp(log_product)], dtype=self.precision)
+        self.rows = rows
 
     def feed(self, likelihoods: np.ndarray, counts: np.ndarray | None = None) -> None:
         """`counts`: how many times each row is multiplied in (whole numbers, any size)."""

@@ -231,3 +231,44 @@ def test_laplace_narrows_its_bracket_where_pass_two_would_gather_too_many(client
     assert spread.reference_params["mu"] == single.reference_params["mu"]  # the median, exactly
     assert spread.reference_params["b"] == pytest.approx(single.reference_params["b"], rel=1e-14)
     assert spread.nll == pytest.approx(single.nll, rel=1e-12)
+
+
+def test_the_raw_product_is_multiplied_for_real_only_from_where_it_nears_a_limit(client, tmp_path, monkeypatch):
+    import mlfit.distributed
+    from mlfit.distributed import fit_distributed
+
+    rng = np.random.default_rng(5)
+    for i in range(4):  # sigma 0.3: each row's density is 0.81 on average, float64 reaches 0.0 in the third file
+        (tmp_path / f"part-{i}.csv").write_text("x\n" + "".join(f"{v:.6f}\n" for v in rng.normal(0, 0.3, 1500)))
+    whole = tmp_path / "whole.txt"
+    whole.write_text("x\n" + "".join((tmp_path / f"part-{i}.csv").read_text()[2:] for i in range(4)))
+    found = []
+    real = mlfit.distributed.starting_points
+    monkeypatch.setattr(mlfit.distributed, "starting_points", lambda paths: found.append(real(paths)) or found[-1])
+    spread = fit_distributed([str(tmp_path / "part-*.csv")], "normal", "x", client=client)
+    single = mlfit.fit_file(str(whole), "normal", "x")
+    [starts] = found
+    assert starts["float64"][0] == 2 and starts["float16"][0] == 0  # (float64 jumps over two files)
+    for precision, report in single.underflow.precisions.items():
+        theirs = spread.underflow.precisions[precision]
+        assert (theirs.first_zero_at, theirs.first_inf_at) == (report.first_zero_at, report.first_inf_at), precision
+    assert 3000 < single.underflow.precisions["float64"].first_zero_at < 4500
+
+
+def test_log_paths_of_parts_join_into_the_whole_ones_and_place_the_starts():
+    from mlfit.underflow import LogPath, starting_points
+
+    rng = np.random.default_rng(8)
+    log_probs = rng.normal(-0.2, 1.0, 5000)
+    weights = rng.integers(0, 3, 5000).astype(float)
+    for w, written_out in ((None, True), (weights, True), (weights * 0.5, False)):
+        whole = LogPath.of(log_probs, w, written_out)
+        joined = LogPath(0, 0.0, 0.0, 0.0)
+        for a, b in ((0, 1), (1, 1700), (1700, 1700), (1700, 5000)):
+            joined = joined.then(LogPath.of(log_probs[a:b], None if w is None else w[a:b], written_out))
+        assert joined.rows == whole.rows and joined.total == pytest.approx(whole.total, rel=1e-12)
+        assert (joined.low, joined.high) == pytest.approx((whole.low, whole.high), rel=1e-12)
+    far, near = LogPath(10, -50.0, -60.0, 1.0), LogPath(10, -700.0, -705.0, 0.0)
+    starts = starting_points([far, far, near, far])
+    assert starts["float64"] == (2, -100.0, 20)  # (-100 - 705 is within 2 decades of float64's smallest normal)
+    assert starts["float16"][0] == 0 and starts["float32"][0] == 1
