@@ -474,7 +474,7 @@ def _disconnect(client) -> None:
 
 
 def _cluster_progress():
-    """Files read / total on stderr while the cluster reads them, at a terminal only (dask's own
+    """Parts read / total on stderr while the cluster reads them, at a terminal only (dask's own
     progress bar writes to stdout, where the JSON goes); a regression's passes counted."""
     return _ClusterProgress() if sys.stderr.isatty() else None
 
@@ -489,7 +489,7 @@ class _ClusterProgress:
         self.passes += 1
         for done, _ in enumerate(as_completed(futures), start=1):
             step = f"pass {self.passes}: " if self.passes > 1 else ""
-            sys.stderr.write(f"\rmlfit: {step}{done:,} of {len(futures):,} files read")
+            sys.stderr.write(f"\rmlfit: {step}{done:,} of {len(futures):,} parts read")
             sys.stderr.flush()
 
     def close(self):

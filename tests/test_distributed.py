@@ -144,7 +144,7 @@ def test_progress_counts_the_files_on_stderr_only(client, parts, monkeypatch, ca
     fit_distributed([str(parts / "part-*.csv")], "poisson", "count", client=client, progress=show)
     show.close()
     out, err = capsys.readouterr()
-    assert out == "" and err.endswith("mlfit: 4 of 4 files read\n")
+    assert out == "" and err.endswith("mlfit: 4 of 4 parts read\n")
     regression = mlfit.cli._cluster_progress()
     from mlfit.distributed import regress_distributed
 
@@ -152,7 +152,7 @@ def test_progress_counts_the_files_on_stderr_only(client, parts, monkeypatch, ca
                                  progress=regression)
     regression.close()
     out, err = capsys.readouterr()
-    assert out == "" and err.count("\n") == 1 and f"pass {result.passes - 2}: 4 of 4 files read\n" in err
+    assert out == "" and err.count("\n") == 1 and f"pass {result.passes - 2}: 4 of 4 parts read\n" in err
 
 
 def test_a_file_without_the_column_is_one_line_and_no_worker_traceback(client, parts, tmp_path):
