@@ -155,8 +155,9 @@ class LogPath:
 
 
 # The product is multiplied for real from the first part whose partial sums come within this many
-# decades of a precision's normal range's ends; before it, it jumps ahead by logarithms, which
-# round to within ~1e-13 of it, and so cannot reach 0 or inf there (RunningProduct._power does the same).
+# decades of a precision's normal range's ends; before it, it jumps ahead by logarithms. The real
+# product differs from exp(sum) by its rounding alone (at most n roundings of the precision, far less
+# than 100x), so it cannot reach 0 or inf there (RunningProduct._power jumps in the same way).
 NEAR_THE_LIMIT = 2 * math.log(10)
 
 
