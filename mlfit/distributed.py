@@ -35,7 +35,7 @@ from .options import FitOptions
 from .pipeline import Streamed, fit_statistics
 from .families.statistics import NoSufficientStatistics, Values
 from .streaming import IN_MEMORY_ROWS, PREFIX_ROWS, Gathering
-from .underflow import LogPath, feed, running_products, starting_points
+from .underflow import feed, joined_paths, log_paths, running_products, starting_points
 
 BRACKET_VALUES = 1 << 22  # laplace's pass two gathers at most about this many values (32 MB) ...
 NARROWINGS = 3  # ... after up to this many counting passes that narrow its bracket
@@ -212,16 +212,18 @@ def merged(a: Summary, b: Summary, values_limit: int = IN_MEMORY_ROWS) -> Summar
 
 @returned
 def log_path(path: str, distribution: str, trials: int | None, column: str | None, weights: str | None,
-             read_options: ReadOptions, stats, params: dict, whole_weights: bool) -> LogPath:
-    """One part's rows' log-likelihoods at the fitted parameters, summed in order (a task)."""
+             read_options: ReadOptions, stats, params: dict, whole_weights: bool) -> dict:
+    """One part's rows' log-likelihoods at the fitted parameters, summed in order, for each
+    precision (a task)."""
     family = get_family(distribution, trials)
-    found = LogPath(0, 0.0, 0.0, 0.0)
+    found = None
     for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
         values = support_values(data, family)
         with np.errstate(all="ignore"):
             log_probs = family.log_prob(family.encode(values, stats), params)
-        found = found.then(LogPath.of(log_probs, data.weights, whole_weights))
-    return found
+        paths = log_paths(log_probs, data.weights, whole_weights)
+        found = paths if found is None else joined_paths(found, paths)
+    return found if found is not None else log_paths(np.zeros(0), None, True)
 
 
 @returned

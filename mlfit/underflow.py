@@ -140,9 +140,13 @@ class LogPath:
     high: float
 
     @classmethod
-    def of(cls, log_probs: np.ndarray, weights: np.ndarray | None, written_out: bool) -> "LogPath":
-        with np.errstate(invalid="ignore", over="ignore"):
-            terms = log_probs if weights is None else np.where(weights > 0, weights * log_probs, 0.0)
+    def of(cls, log_probs: np.ndarray, weights: np.ndarray | None, written_out: bool, precision: str) -> "LogPath":
+        """The path of the factors `feed` multiplies into `precision`'s product: each row's likelihood
+        (to the power w, unless rows are written out w times) rounded to that precision."""
+        with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
+            powered = log_probs if weights is None or written_out else weights * log_probs
+            factors = np.log(np.exp(powered).astype(precision).astype(float))
+            terms = factors if weights is None or not written_out else np.where(weights > 0, weights * factors, 0.0)
             partial = np.cumsum(terms)
         rows = len(terms) if weights is None or not written_out else float(weights.sum())
         if not len(partial):
@@ -154,23 +158,35 @@ class LogPath:
                        max(self.high, self.total + other.high))
 
 
-# The product is multiplied for real from the first part whose partial sums come within this many
-# decades of a precision's normal range's ends; before it, it jumps ahead by logarithms. The real
-# product differs from exp(sum) by its rounding alone (at most n roundings of the precision, far less
-# than 100x), so it cannot reach 0 or inf there (RunningProduct._power jumps in the same way).
+# The product is multiplied for real from the first part whose partial sums (of the logs of the
+# factors as rounded to the precision) come within this many decades of its normal range's ends;
+# before it, it jumps ahead by logarithms. The real product differs from exp(sum) by the rounding of
+# its multiplications alone (a random walk of ~sqrt(n) roundings, far less than 100x below 10^8 rows
+# even in float16), so it cannot reach 0 or inf there (RunningProduct._power jumps in the same way).
 NEAR_THE_LIMIT = 2 * math.log(10)
 
 
-def starting_points(paths: list[LogPath]) -> dict:
+def log_paths(log_probs: np.ndarray, weights: np.ndarray | None, written_out: bool) -> dict:
+    """Each precision's LogPath of these rows."""
+    return {precision: LogPath.of(log_probs, weights, written_out, precision) for precision in PRECISIONS}
+
+
+def joined_paths(a: dict, b: dict) -> dict:
+    return {precision: a[precision].then(b[precision]) for precision in a}
+
+
+def starting_points(paths: list[dict]) -> dict:
     """For each precision, where its running product must be multiplied for real: (the index of
     the first part that comes near its limits, the log of the product before it, the rows before
-    it); a precision whose product stays far from its limits throughout is left out."""
+    it); a precision whose product stays far from its limits throughout is left out. `paths`: each
+    part's log_paths, in order."""
     starts = {}
     for precision in PRECISIONS:
         info = np.finfo(precision)
         lower, upper = math.log(float(info.tiny)) + NEAR_THE_LIMIT, math.log(float(info.max)) - NEAR_THE_LIMIT
         before = LogPath(0, 0.0, 0.0, 0.0)
-        for k, path in enumerate(paths):
+        for k, part in enumerate(paths):
+            path = part[precision]
             if before.total + path.low < lower or before.total + path.high > upper:
                 starts[precision] = (k, before.total, before.rows)
                 break

@@ -256,19 +256,23 @@ def test_the_raw_product_is_multiplied_for_real_only_from_where_it_nears_a_limit
 
 
 def test_log_paths_of_parts_join_into_the_whole_ones_and_place_the_starts():
-    from mlfit.underflow import LogPath, starting_points
+    from mlfit.underflow import LogPath, joined_paths, log_paths, starting_points
 
     rng = np.random.default_rng(8)
     log_probs = rng.normal(-0.2, 1.0, 5000)
     weights = rng.integers(0, 3, 5000).astype(float)
     for w, written_out in ((None, True), (weights, True), (weights * 0.5, False)):
-        whole = LogPath.of(log_probs, w, written_out)
-        joined = LogPath(0, 0.0, 0.0, 0.0)
+        whole = log_paths(log_probs, w, written_out)
+        joined = log_paths(np.zeros(0), None, True)
         for a, b in ((0, 1), (1, 1700), (1700, 1700), (1700, 5000)):
-            joined = joined.then(LogPath.of(log_probs[a:b], None if w is None else w[a:b], written_out))
-        assert joined.rows == whole.rows and joined.total == pytest.approx(whole.total, rel=1e-12)
-        assert (joined.low, joined.high) == pytest.approx((whole.low, whole.high), rel=1e-12)
+            joined = joined_paths(joined, log_paths(log_probs[a:b], None if w is None else w[a:b], written_out))
+        for precision, path in whole.items():
+            assert joined[precision].rows == path.rows
+            assert joined[precision].total == pytest.approx(path.total, rel=1e-12)
+            assert (joined[precision].low, joined[precision].high) == pytest.approx((path.low, path.high), rel=1e-12)
+    # float16 rounds a likelihood of 0.9999 to 1: its product never moves, whatever the float64 sum does
+    assert log_paths(np.full(10, np.log(0.9999)), None, True)["float16"].total == 0.0
     far, near = LogPath(10, -50.0, -60.0, 1.0), LogPath(10, -700.0, -705.0, 0.0)
-    starts = starting_points([far, far, near, far])
+    starts = starting_points([{p: path for p in ("float64", "float32", "float16")} for path in (far, far, near, far)])
     assert starts["float64"] == (2, -100.0, 20)  # (-100 - 705 is within 2 decades of float64's smallest normal)
     assert starts["float16"][0] == 0 and starts["float32"][0] == 1
