@@ -161,8 +161,10 @@ class LogPath:
 # The product is multiplied for real from the first part whose partial sums (of the logs of the
 # factors as rounded to the precision) come within this many decades of its normal range's ends;
 # before it, it jumps ahead by logarithms. The real product differs from exp(sum) by the rounding of
-# its multiplications alone (a random walk of ~sqrt(n) roundings, far less than 100x below 10^8 rows
-# even in float16), so it cannot reach 0 or inf there (RunningProduct._power jumps in the same way).
+# its multiplications alone (a random walk of ~sqrt(n) roundings: under 100x for a skipped stretch of
+# up to ~10^7 rows in float16, vastly more in float32 and float64; a float16 factor of exactly 1, the
+# way such a stretch arises, rounds nothing), so it cannot reach 0 or inf there (RunningProduct._power
+# jumps in the same way).
 NEAR_THE_LIMIT = 2 * math.log(10)
 
 
