@@ -340,7 +340,8 @@ def compare_distributed(sources: list[str], column: str | None = None, distribut
     fitted, unranked, failed = _sorted_out(fit_families(paths, names, column, client=client, weights=weights,
                                                         read_options=read_options, level=level, pieces=pieces,
                                                         **options))
-    return _ranking(label_of(paths), (found.column if found else None) or column or "", fitted, unranked, failed, level, [])
+    name = (found.column if found else None) or column or ""
+    return _ranking(label_of(paths), name, fitted, unranked, failed, level, [])
 
 
 def compare_censored(data, distributions=None, *, level: float = 0.95, **options) -> Ranking:

@@ -215,15 +215,10 @@ def log_path(path: str, distribution: str, trials: int | None, column: str | Non
              read_options: ReadOptions, stats, params: dict, whole_weights: bool) -> dict:
     """One part's rows' log-likelihoods at the fitted parameters, summed in order, for each
     precision (a task)."""
-    family = get_family(distribution, trials)
-    found = None
-    for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
-        values = support_values(data, family)
-        with np.errstate(all="ignore"):
-            log_probs = family.log_prob(family.encode(values, stats), params)
-        paths = log_paths(log_probs, data.weights, whole_weights)
-        found = paths if found is None else joined_paths(found, paths)
-    return found if found is not None else log_paths(np.zeros(0), None, True)
+    found = log_paths(np.zeros(0), None, True)
+    for log_probs, row_weights in _log_probs(path, distribution, trials, column, weights, read_options, stats, params):
+        found = joined_paths(found, log_paths(log_probs, row_weights, whole_weights))
+    return found
 
 
 @returned
@@ -239,14 +234,25 @@ def follow(products: dict, path: str, index: int, starts: dict, distribution: st
               if name in starts and starts[name][0] <= index and not product.settled}
     if not active:
         return products
-    family = get_family(distribution, trials)
-    for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
+    for log_probs, row_weights in _log_probs(path, distribution, trials, column, weights, read_options, stats, params):
+        feed(active, log_probs, row_weights, whole_weights)
         if all(product.settled for product in active.values()):
             break
-        values = support_values(data, family)
-        with np.errstate(all="ignore"):
-            feed(active, family.log_prob(family.encode(values, stats), params), data.weights, whole_weights)
     return products
+
+
+def _values(path: str, family, column: str | None, weights: str | None, read_options: ReadOptions):
+    """A part's checked values and their weights, a chunk at a time."""
+    for data in iter_weighted(path, column, weights, text=not family.support.numeric, options=read_options):
+        yield support_values(data, family), data.weights
+
+
+def _log_probs(path, distribution, trials, column, weights, read_options, stats, params):
+    """A part's rows' log-likelihoods at `params` and their weights, a chunk at a time."""
+    family = get_family(distribution, trials)
+    for values, row_weights in _values(path, family, column, weights, read_options):
+        with np.errstate(all="ignore"):
+            yield family.log_prob(family.encode(values, stats), params), row_weights
 
 
 @returned
@@ -255,9 +261,7 @@ def extra_pass_part(path: str, step: str, plan, distribution: str, trials: int |
     """One part's share of a family's extra pass (a task): `step` is the family's method that
     reads the part's values against `plan` (laplace: "narrowing_part", "second_pass_part")."""
     family = get_family(distribution, trials)
-    chunks = ((support_values(data, family), data.weights)
-              for data in iter_weighted(path, column, weights, text=False, options=read_options))
-    return getattr(family, step)(plan, chunks)
+    return getattr(family, step)(plan, _values(path, family, column, weights, read_options))
 
 
 @returned

@@ -60,8 +60,9 @@ class Gathering:
         self._merge(data)
 
     def merge_held(self) -> None:
-        """Merge the rows still held whole into the statistics (a file summarised on a cluster
-        keeps nothing whole: rows of a chunk whose cells were all missing wait here until then)."""
+        """Merge the rows still held whole into the statistics (a part summarised on a cluster
+        holds whole only the values that are a family's statistic, and chunks whose cells were all
+        missing: they wait here until then)."""
         kept, self.kept = self.kept or [], None
         if kept and not self.family.sufficient_statistics:
             kept = [joined(kept)]  # (their statistic is their values: one of it, not one a chunk)
