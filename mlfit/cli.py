@@ -793,7 +793,8 @@ class RegressFamily(str, Enum):
     "mlfit regress sample_data/cars.csv sample_data/cars.csv.gz 'mpg ~ wt' --dist normal --format jsonl | jq -c .coef",
     note="Formulas are Wilkinson formulas (formulaic): an intercept unless '- 1' or '0 +'; text columns and "
     "C(x) are categorical with the first level in sorted order as the reference; a:b and a*b interactions; "
-    "np.log(x) and I(x**2) transforms; offset(...) in the poisson formula; `odd.name` in backticks. "
+    "np.log(x) and I(x**2) transforms; offset(...) in the poisson formula; `odd.name` in backticks. A formula is "
+    "data: calls other than the documented transforms (I, C, log, exp, scale, np.log, np.sqrt, ...) are refused. "
     "Exit 3 also when the maximum-likelihood estimate does not exist (separation, collinear columns, an exact fit).",
 ))
 @reader_options

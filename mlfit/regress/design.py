@@ -18,6 +18,7 @@ import pandas as pd
 from ..data import DEFAULT, Column, ReadOptions, column_names, iter_columns, joined, support_values, text_cells
 from ..data import _show as show
 from ..errors import DataError, UsageError
+from .safe_formula import check_formula
 
 @dataclass(frozen=True)
 class Design:
@@ -50,6 +51,7 @@ def split_formula(formula: str) -> tuple[str, str]:
     response, terms = (part.strip() for part in formula.split("~"))
     if not response:
         raise UsageError(f"formula {formula!r}: name the response before '~', e.g. 'y ~ x1 + x2'")
+    check_formula(formula)
     return response, terms or "1"
 
 
@@ -60,7 +62,9 @@ def scale_terms(formula: str | None) -> str:
     text = formula.strip()
     if text.count("~") > 1 or (text.count("~") == 1 and text.split("~")[0].strip()):
         raise UsageError(f"--sigma {formula!r}: give only the terms, e.g. --sigma '~ x1'")
-    return text.split("~")[-1].strip() or "1"
+    terms = text.split("~")[-1].strip() or "1"
+    check_formula(terms, "--sigma")
+    return terms
 
 
 def used_columns(texts: list[str], names: list[str]) -> list[str]:
@@ -301,6 +305,7 @@ def _matrix(terms: str, frame: pd.DataFrame, label: str, rows: np.ndarray, what:
     from formulaic import model_matrix
     from formulaic.errors import FormulaicError
 
+    check_formula(terms, what)  # every caller checked it already; evaluating unchecked text must not happen
     context = {"np": np, "offset": _offset}
     try:
         # np.log(0) is -inf, not a warning: every non-finite value is named below with its row
