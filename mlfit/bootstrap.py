@@ -23,6 +23,13 @@ KINDS = ("parametric", "nonparametric")
 MAX_ROWS = 10 ** 6  # rows a replicate may hold: each one is drawn and fitted afresh
 
 
+def fewest_replicates(level: float) -> int:
+    """The fewest converged replicates whose percentile interval at `level` has at least one
+    replicate beyond each end: 40 at 0.95, 200 at 0.99. With fewer, the "interval" is the range of
+    the replicates, whatever the level says."""
+    return int(np.ceil(2 / (1 - level) - 1e-9))
+
+
 @dataclass(frozen=True)
 class ParameterBootstrap:
     kind: str
@@ -32,28 +39,66 @@ class ParameterBootstrap:
     seed: int
     draws: dict  # name -> replicates (x categories) array; NaN where a replicate failed
     quantiles: dict  # probability -> {"estimate", "se", "delta": [lo, hi], "bootstrap": [lo, hi]}
+    labels: list | None = None  # a categorical's categories, the columns of its draws of p
+
+    @property
+    def enough(self) -> bool:
+        return self.converged >= fewest_replicates(self.level)
 
     def intervals(self) -> dict:
+        """Each parameter's percentile interval over the converged replicates (a categorical's p
+        keyed by category), or None where too few converged for the level."""
         alpha = (1 - self.level) / 2
         out = {}
         for name, draws in self.draws.items():
+            if not self.enough:
+                out[name] = None
+                continue
             ok = draws[np.all(np.isfinite(draws.reshape(len(draws), -1)), axis=1)]
             if not len(ok):
                 out[name] = None
                 continue
             low, high = np.quantile(ok, [alpha, 1 - alpha], axis=0)
-            out[name] = [float(low), float(high)] if np.ndim(low) == 0 else [low.tolist(), high.tolist()]
+            if np.ndim(low) == 0:
+                out[name] = [float(low), float(high)]
+            else:
+                keys = self.labels if self.labels is not None else range(len(low))
+                out[name] = {str(key): [float(a), float(b)] for key, a, b in zip(keys, low, high)}
         return out
+
+    def warnings(self) -> list[str]:
+        """What the bootstrap could not do, for stderr (exit 3)."""
+        if not self.replicates:
+            return []
+        if self.converged == 0:
+            return [f"none of the {self.replicates:,} bootstrap replicates could be fitted: no bootstrap intervals"]
+        failed = self.replicates - self.converged
+        told = []
+        if failed:
+            told.append(f"{failed:,} of {self.replicates:,} bootstrap replicates could not be fitted (no maximum, "
+                        "or the search failed) and are left out of the intervals")
+        if not self.enough:
+            told.append(f"{self.converged:,} bootstrap replicates were fitted: a {self.level:.4g} percentile interval "
+                        f"needs at least {fewest_replicates(self.level)} (one beyond each end), so none is given")
+        return told
 
     def to_dict(self, with_draws: bool = False) -> dict:
         out = {"kind": self.kind, "replicates": self.replicates, "converged": self.converged,
-               "converged_share": self.converged / self.replicates, "level": self.level, "seed": self.seed,
-               "intervals": self.intervals(),
-               "quantiles": {repr(q): part for q, part in self.quantiles.items()}}
+               "converged_share": self.converged / self.replicates if self.replicates else None,
+               "level": self.level, "seed": self.seed, "intervals": self.intervals()}
         if with_draws:
-            out["draws"] = {name: [None if not np.all(np.isfinite(v)) else np.asarray(v).tolist() for v in draws]
-                            for name, draws in self.draws.items()}
+            out["draws"] = {name: [self._draw_record(v) for v in draws] for name, draws in self.draws.items()}
         return out
+
+    def _draw_record(self, value):
+        if not np.all(np.isfinite(value)):
+            return None
+        if self.labels is not None and np.ndim(value):
+            return {str(label): float(v) for label, v in zip(self.labels, value)}
+        return np.asarray(value).tolist()
+
+    def quantiles_dict(self) -> dict:
+        return {repr(q): part for q, part in self.quantiles.items()}
 
 
 def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, quantiles=(),
@@ -79,10 +124,12 @@ def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, 
     for _ in range(replicates):
         sample = _draw(result, rng, n) if kind == "parametric" else values[rng.integers(0, n, n)]
         try:
+            replicate = family.summarize(sample)
+            if family.degenerate_reason(replicate, fixed):  # two equal rows of a normal: sigma -> 0
+                raise ArithmeticError("no maximum")
             if refit is not None:
                 fitted = refit(sample)
             else:
-                replicate = family.summarize(sample)
                 fitted = best_fit(family, replicate, fixed)
                 if result.labels is not None:  # a category a replicate lacks has probability 0 there
                     place = {label: i for i, label in enumerate(result.labels)}
@@ -100,7 +147,7 @@ def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, 
     draws = {name: np.array(values) for name, values in draws.items()}
     level = result.inference.level if level is None else level
     parts = {q: _quantile(result, q, draws, level) for q in quantiles}
-    return ParameterBootstrap(kind, replicates, converged, level, seed, draws, parts)
+    return ParameterBootstrap(kind, replicates, converged, level, seed, draws, parts, result.labels)
 
 
 def _draw(result, rng, n: int) -> np.ndarray:
@@ -121,7 +168,7 @@ def _quantile(result, q: float, draws: dict, level: float) -> dict:
     alpha = (1 - level) / 2
     return {"estimate": estimate, "se": se,
             "delta": None if se is None else [estimate - z * se, estimate + z * se],
-            "bootstrap": np.quantile(at, [alpha, 1 - alpha]).tolist() if at else None}
+            "bootstrap": np.quantile(at, [alpha, 1 - alpha]).tolist() if len(at) >= fewest_replicates(level) else None}
 
 
 def _delta_se(result, q: float) -> float | None:

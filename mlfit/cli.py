@@ -385,6 +385,7 @@ def fit(
         _fit_distributed(files, dist.value, (column or [None])[0], weights, output, read_options, fit_options,
                          scheduler, _draw_chart(chart))
         return
+    _check_replicates(bootstrap, level)
     if method is not Method.mle or probs is not None:
         _estimate_one(files, dist.value, column, method.value, probs, weights, held, columns_all, output,
                       read_options, level, trials, (bootstrap, bootstrap_kind.value, bootstrap_draws, seed),
@@ -524,21 +525,42 @@ def _estimate_one(files, dist, column, method, probs, weights, held, columns_all
         from .bootstrap import bootstrap
 
         drawn = bootstrap(result, replicates, kind, seed, refit=refit_by(result), level=result.level)
+    from .report import print_estimate
+
+    _show_resampled(result, drawn, output, draws, print_estimate)
+    told = [] if result.converged else [f"--method {method}: the search did not converge ({result.message})"]
+    _warn_and_exit(told + (drawn.warnings() if drawn else []))
+
+
+def _show_resampled(result, drawn, output, with_draws: bool, printer, **view_options) -> None:
+    """A fit with its bootstrap intervals and fitted quantiles: the JSON's "bootstrap" (when
+    replicates were drawn) and "quantiles" (when asked for), or a table after the fit's."""
     if output.value == "json":
         from .report import dumps
 
-        typer.echo(dumps({**result.to_dict(), **({"bootstrap": drawn.to_dict(draws)} if drawn else {})}))
+        extra = {}
+        if drawn is not None and drawn.replicates:
+            extra["bootstrap"] = drawn.to_dict(with_draws)
+        if drawn is not None and drawn.quantiles:
+            extra["quantiles"] = drawn.quantiles_dict()
+        typer.echo(dumps({**result.to_dict(), **extra}))
     else:
         from rich.console import Console
 
-        from .report import print_bootstrap, print_estimate
+        from .report import print_bootstrap
 
         console = Console()
-        print_estimate(result, console)
-        if drawn:
+        printer(result, console, **view_options)
+        if drawn is not None:
             print_bootstrap(drawn, console)
-    if not result.converged:
-        _warn_and_exit([f"--method {method}: the search did not converge ({result.message})"])
+
+
+def _check_replicates(replicates: int, level: float) -> None:
+    from .bootstrap import fewest_replicates
+
+    if 0 < replicates < fewest_replicates(level):
+        raise UsageError(f"--bootstrap {replicates}: a {level:.4g} percentile interval needs at least "
+                         f"{fewest_replicates(level)} replicates (one beyond each end; 1000 is usual)")
 
 
 def _breaks(text: str | None) -> tuple | None:
@@ -585,22 +607,14 @@ def _fit_one(file, dist, column, weights, output, read_options, fit_options, plo
     with _progress(file) as progress:
         result = fit_file(file, dist, column, weights=weights, read_options=read_options,
                           keep_values=bool(targets) or resampled, progress=progress, **fit_options)
+    told = []
     if resampled:
         from .bootstrap import bootstrap
+        from .report import print_table
 
         drawn = bootstrap(result, extras["bootstrap"], extras["kind"], fit_options["seed"], extras["quantiles"])
-        if output.value == "json":
-            from .report import dumps
-
-            typer.echo(dumps({**result.to_dict(), "bootstrap": drawn.to_dict(extras["draws"])}))
-        else:
-            from rich.console import Console
-
-            from .report import print_bootstrap, print_table
-
-            console = Console()
-            print_table(result, console, chart=chart)
-            print_bootstrap(drawn, console)
+        _show_resampled(result, drawn, output, extras["draws"], print_table, chart=chart)
+        told = drawn.warnings()
     else:
         _show(result, output, "print_table", chart=chart)
     if targets:
@@ -610,7 +624,7 @@ def _fit_one(file, dist, column, weights, output, read_options, fit_options, plo
             draw_fit(result, plot)
         if plot_nll:
             draw_nll(result, plot_nll)
-    _warn_and_exit(result.warnings())
+    _warn_and_exit(result.warnings() + told)
 
 
 def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, read_options, fit_options,

@@ -471,22 +471,30 @@ def print_bootstrap(drawn, console: Console) -> None:
     parts = []
     if data["replicates"]:
         table = Table(box=box.SIMPLE_HEAD, title=f"{data['kind']} bootstrap: {data['converged']:,} of "
-                      f"{data['replicates']:,} replicates converged ({data['level']:.4g} percentile intervals)",
+                      f"{data['replicates']:,} replicates fitted ({data['level']:.4g} percentile intervals)",
                       title_justify="left")
         table.add_column("parameter")
         table.add_column("bootstrap interval", justify="right")
         for name, interval in data["intervals"].items():
-            table.add_row(escape(name), "n/a" if interval is None else _span(interval) if not isinstance(
-                interval[0], list) else escape(str([[round(v, 5) for v in end] for end in interval])))
+            if isinstance(interval, dict):  # a categorical's p, one row per category
+                for label, span in interval.items():
+                    table.add_row(escape(f"{name}[{label}]"), _span(span))
+            else:
+                table.add_row(escape(name), "n/a" if interval is None else _span(interval))
         parts.append(table)
-    if data["quantiles"]:
+    quantiles = drawn.quantiles_dict()
+    if quantiles:
         table = Table(box=box.SIMPLE_HEAD, title=f"fitted quantiles ({data['level']:.4g} intervals)",
                       title_justify="left")
-        for column in ("probability", "quantile", "std. error", "delta method", "bootstrap"):
+        columns = ("probability", "quantile", "std. error", "delta method") + (("bootstrap",) if data["replicates"]
+                                                                                  else ())
+        for column in columns:
             table.add_column(column, justify="right")
-        for q, part in data["quantiles"].items():
-            table.add_row(q, f"{part['estimate']:.6g}", _number(part["se"]),
-                          "n/a" if part["delta"] is None else _span(part["delta"]),
-                          "n/a" if part["bootstrap"] is None else _span(part["bootstrap"]))
+        for q, part in quantiles.items():
+            cells = [q, f"{part['estimate']:.6g}", _number(part["se"]),
+                     "n/a" if part["delta"] is None else _span(part["delta"])]
+            if data["replicates"]:
+                cells.append("n/a" if part["bootstrap"] is None else _span(part["bootstrap"]))
+            table.add_row(*cells)
         parts.append(table)
     console.print(Group(*parts))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import special, stats
+from scipy import optimize, special, stats
 from typer.testing import CliRunner
 
 from mlfit.cli import app
@@ -85,7 +85,13 @@ def test_maximum_spacing_against_scipy():
     family = get_family("gamma")
     ours = estimate(x, family, "spacing")
     # (stats.gamma.fit with floc returns the MLE whatever the method; stats.fit honours it)
-    fitted = stats.fit(stats.gamma, x, bounds={"a": (0.5, 10), "scale": (0.1, 10), "loc": (0, 0)}, method="mse")
+    # scipy's differential evolution draws its own random numbers unless seeded: seeded, the test
+    # is the same in every run (unseeded, it stopped 2 % short of the optimum once in a few runs).
+    def seeded(fun, bounds, *, integrality=None):
+        return optimize.differential_evolution(fun, bounds, integrality=integrality, seed=1, tol=1e-12)
+
+    fitted = stats.fit(stats.gamma, x, bounds={"a": (0.5, 10), "scale": (0.1, 10), "loc": (0, 0)}, method="mse",
+                       optimizer=seeded)
     shape, scale = fitted.params.a, fitted.params.scale
     theirs = {"shape": shape, "rate": 1 / scale}
     edges = np.concatenate([[0.0], stats.gamma(shape, scale=scale).cdf(np.sort(x)), [1.0]])
@@ -112,14 +118,14 @@ def test_ties_count_their_density_in_the_spacings():
 
 
 def test_cli_method_with_bootstrap():
-    result = runner.invoke(app, ["fit", BEEF, "-d", "gamma", "-c", "serving", "--method", "ad", "--bootstrap", "20",
+    result = runner.invoke(app, ["fit", BEEF, "-d", "gamma", "-c", "serving", "--method", "ad", "--bootstrap", "40",
                                  "--seed", "3", "-f", "json"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["method"] == "ad" and data["criterion"]["name"] == "Anderson-Darling statistic"
     assert data["params"]["shape"] == pytest.approx(R["gamma AD"]["estimate"]["shape"], rel=1e-5)
     low, high = data["bootstrap"]["intervals"]["shape"]
-    assert low < data["params"]["shape"] < high and data["bootstrap"]["converged"] == 20
+    assert low < data["params"]["shape"] < high and data["bootstrap"]["converged"] == 40
     table = runner.invoke(app, ["fit", BEEF, "-d", "lnorm", "-c", "serving", "--method", "quantile",
                                 "--probs", "0.25,0.75"])
     assert table.exit_code == 0 and "--method quantile" in table.stdout

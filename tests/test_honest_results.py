@@ -78,3 +78,59 @@ def test_the_documented_transforms_still_fit(tmp_path):
     fitted_values = design @ np.linalg.lstsq(design, y, rcond=None)[0]
     sigma = np.sqrt(np.mean((y - fitted_values) ** 2))
     assert fitted["nll"] == pytest.approx(-stats.norm.logpdf(y, fitted_values, sigma).sum(), rel=1e-9)
+
+
+# --- the bootstrap and fitted quantiles ---------------------------------------------------------------
+def test_quantiles_without_a_bootstrap_have_delta_method_intervals(tmp_path):
+    result = invoke(tmp_path, {"pos.csv": POSITIVE}, "fit", "{pos.csv}", "-d", "gamma", "--quantile", "0.5,0.9",
+                    "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert "bootstrap" not in data
+    shape, rate = data["params"]["shape"], data["params"]["rate"]
+    for q in ("0.5", "0.9"):
+        part = data["quantiles"][q]
+        assert part["estimate"] == pytest.approx(stats.gamma.ppf(float(q), shape, scale=1 / rate), rel=1e-10)
+        assert part["delta"][0] < part["estimate"] < part["delta"][1] and part["bootstrap"] is None
+    table = invoke(tmp_path, {"pos.csv": POSITIVE}, "fit", "{pos.csv}", "-d", "gamma", "--quantile", "0.5")
+    header = next(line for line in table.stdout.splitlines() if "probability" in line)
+    assert table.exit_code == 0 and "delta method" in header and "bootstrap" not in header
+
+
+def test_a_bootstrap_too_small_for_its_level_is_refused(tmp_path):
+    result = invoke(tmp_path, {"pos.csv": POSITIVE}, "fit", "{pos.csv}", "-d", "gamma", "--bootstrap", "1")
+    assert result.exit_code == 2
+    assert result.stderr == ("mlfit: error: --bootstrap 1: a 0.95 percentile interval needs at least 40 replicates "
+                             "(one beyond each end; 1000 is usual)\n")
+    at_99 = invoke(tmp_path, {"pos.csv": POSITIVE}, "fit", "{pos.csv}", "-d", "gamma", "--bootstrap", "100",
+                   "--level", "0.99")
+    assert at_99.exit_code == 2 and "needs at least 200 replicates" in at_99.stderr
+
+
+def test_a_bootstrap_where_no_replicate_can_be_fitted_says_so(tmp_path):
+    # Two equal rows drawn from two rows: a normal with sigma -> 0 has no maximum.
+    result = invoke(tmp_path, {"two.csv": "x\n1.5\n2.5\n"}, "fit", "{two.csv}", "-d", "normal", "--bootstrap", "40",
+                    "--bootstrap-kind", "nonparametric", "-f", "json")
+    assert result.exit_code == 3, result.stderr
+    data = json.loads(result.stdout)["bootstrap"]
+    rng = np.random.default_rng(0)
+    degenerate = sum(len(set(rng.integers(0, 2, 2))) == 1 for _ in range(40))
+    assert data["converged"] == 40 - degenerate and degenerate > 0
+    assert data["intervals"] == {"mu": None, "sigma": None}
+    assert f"{degenerate} of 40 bootstrap replicates could not be fitted" in result.stderr
+    assert "a 0.95 percentile interval needs at least 40" in result.stderr
+
+
+def test_a_categorical_bootstrap_is_keyed_by_category(tmp_path):
+    content = "x\n" + "a\n" * 30 + "b\n" * 15 + "c\n" * 5
+    result = invoke(tmp_path, {"c.csv": content}, "fit", "{c.csv}", "-d", "categorical", "--bootstrap", "40",
+                    "--bootstrap-kind", "nonparametric", "--bootstrap-draws", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)["bootstrap"]
+    assert set(data["intervals"]["p"]) == {"a", "b", "c"}
+    shares = np.array([[draw[k] for k in "abc"] for draw in data["draws"]["p"]])
+    assert np.allclose(shares.sum(axis=1), 1)
+    for i, label in enumerate("abc"):
+        assert data["intervals"]["p"][label] == pytest.approx(np.quantile(shares[:, i], [0.025, 0.975]).tolist())
+    table = invoke(tmp_path, {"c.csv": content}, "fit", "{c.csv}", "-d", "categorical", "--bootstrap", "40")
+    assert table.exit_code == 0 and "p[a]" in table.stdout and "p[c]" in table.stdout
