@@ -22,10 +22,30 @@ from .errors import DataError
 POINTS = {"normal": (0.0, 3.0), "uniform": (0.0, 1.8), "logistic": (0.0, 4.2), "exponential": (4.0, 9.0)}
 
 
+def unit_scale(values: np.ndarray) -> float:
+    """The power of two at the column's largest magnitude: dividing by it is exact and puts every
+    value in [-2, 2], so that sums and powers neither overflow (values near 1e308) nor underflow
+    (subnormal values, whose squares are 0 in float64). (2^1023 is the largest power float64 holds.)"""
+    largest = float(np.max(np.abs(values))) if len(values) else 0.0
+    return math.ldexp(1.0, math.frexp(largest)[1] - 1) if largest > 0 and math.isfinite(largest) else 1.0
+
+
+def scaled_moments(values: np.ndarray) -> tuple[float, float | None]:
+    """The mean and the sample standard deviation (n - 1), computed on the values divided by their
+    unit scale and scaled back, so both are right at any finite scale."""
+    scale = unit_scale(values)
+    unit = values / scale
+    mean = float(np.mean(unit)) * scale
+    sd = float(np.std(unit, ddof=1)) * scale if len(values) > 1 else None
+    return mean, sd
+
+
 def shape(values: np.ndarray) -> dict:
     """Skewness and kurtosis (not excess: 3 for the normal) by descdist's methods: "sample" is
-    m3 / m2^1.5 and m4 / m2^2 with 1/n central moments; "unbiased" corrects them for n."""
+    m3 / m2^1.5 and m4 / m2^2 with 1/n central moments; "unbiased" corrects them for n. Both are
+    free of scale, so they are computed on the values in unit scale."""
     n = len(values)
+    values = values / unit_scale(values)
     centred = values - values.mean()
     m2 = float(np.mean(centred ** 2))
     if n < 4 or m2 == 0:
@@ -104,9 +124,9 @@ class Description:
         x = self.values
         shapes = shape(x)
         skew, kurt = shapes["skewness"]["unbiased"], shapes["kurtosis"]["unbiased"]
+        mean, sd = scaled_moments(x)
         out = {"file": self.source, "column": self.column, "n": self.n, "dropped": self.dropped,
-               "min": float(x.min()), "max": float(x.max()), "median": float(np.median(x)), "mean": float(x.mean()),
-               "sd": float(x.std(ddof=1)) if self.n > 1 else None, **shapes}
+               "min": float(x.min()), "max": float(x.max()), "median": _median(x), "mean": mean, "sd": sd, **shapes}
         if skew is not None:
             out["cullen_frey"] = {"skewness_squared": skew * skew, "kurtosis": kurt,
                                   "in_beta_region": in_beta_region(skew * skew, kurt),
@@ -128,6 +148,14 @@ class Description:
         region = "inside the beta region" if cf["in_beta_region"] else "outside the beta region"
         return (f"skewness^2 {cf['skewness_squared']:.4g}, kurtosis {cf['kurtosis']:.4g} (unbiased): nearest "
                 f"{close}; {region}")
+
+
+def _median(values: np.ndarray) -> float:
+    """The middle value, or the midpoint of the middle two computed without overflow (their sum
+    can exceed float64's largest number)."""
+    ordered = np.partition(values, [(len(values) - 1) // 2, len(values) // 2])
+    low, high = float(ordered[(len(values) - 1) // 2]), float(ordered[len(values) // 2])
+    return low + (high - low) / 2 if math.isfinite(high - low) else low / 2 + high / 2
 
 
 def bootstrap(values: np.ndarray, replicates: int, seed: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import glob
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -97,6 +98,8 @@ def connect(scheduler: str):
     address = os.environ.get("DASK_SCHEDULER_ADDRESS") if scheduler == "auto" else scheduler
     if not address:
         raise UsageError("--scheduler auto reads DASK_SCHEDULER_ADDRESS, which is not set")
+    if address != "local":
+        check_address(address, "DASK_SCHEDULER_ADDRESS" if scheduler == "auto" else "--scheduler")
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -105,8 +108,23 @@ def connect(scheduler: str):
         if address == "local":
             return Client(LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0"))
         return Client(address, timeout="10s")
-    except (OSError, TimeoutError) as error:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+    except (OSError, TimeoutError, ValueError) as error:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {' '.join(str(error).split())}") from None
+
+
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z][\w+.-]*)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\d{1,5})")
+
+
+def check_address(address: str, what: str) -> None:
+    """Refuse, as bad usage, an address that names no scheduler (garbage, tcp://, http://host):
+    [SCHEME://]HOST:PORT, the scheme one dask speaks."""
+    match = _ADDRESS.fullmatch(address.strip())
+    scheme = match and (match.group("scheme") or "tcp").lower()
+    if not match or scheme not in SCHEMES or not 0 < int(match.group("port")) < 65536:
+        why = f"dask does not speak {scheme}://" if match and scheme not in SCHEMES else "it is not an address"
+        raise UsageError(f"{what} {address!r}: {why}; give tcp://HOST:PORT (e.g. tcp://10.0.0.5:8786), local or "
+                         "auto", kind="usage")
 
 
 @dataclass

@@ -112,12 +112,67 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
 
     u, steps, decrement = _newton_refine(family, stats, u, free)
     params = {**family.unpack(u, start, stats), **fixed}
+    settled = decrement <= DECREMENT_TOLERANCE or _within_rounding(family, stats, u, free)
+    floor = "" if decrement <= DECREMENT_TOLERANCE or not settled else \
+        " (the next Newton step is below float64's resolution of the parameters: the decrement is rounding)"
     return NumericalFit(
         params, family.nll(stats, params), f"{method} + Newton", int(search.nit) + steps,
-        int(search.nfev) + steps, decrement <= DECREMENT_TOLERANCE,
-        f"{message}; then {steps} Newton step{'s' if steps != 1 else ''}, decrement {decrement:.1e}",
+        int(search.nfev) + steps, settled,
+        f"{message}; then {steps} Newton step{'s' if steps != 1 else ''}, decrement {decrement:.1e}{floor}",
         (), decrement,
     )
+
+
+# A Newton step this many units in the last place of its coordinate changes nothing float64 can
+# resolve: with counts of 1e20 the gradient is rounding of size 1e20 * 2^-52, and its decrement
+# never falls below ~1e-6, yet no step would move the estimate.
+ROUNDING_STEPS = 8
+
+
+def _within_rounding(family, stats, u, free) -> bool:
+    """Whether the Newton step at `u` is too small for float64 to tell the parameters apart from
+    where they are: the optimum as far as float64 can place it."""
+    step, _ = _newton_step(family, stats, u, free)
+    if step is None:
+        return False
+    here = u[free]
+    return bool(np.all(np.abs(step) <= ROUNDING_STEPS * np.spacing(np.maximum(np.abs(here), 1.0))))
+
+
+def restarted_at(family, stats, reference: dict, reference_nll: float, fixed: dict, lost: NumericalFit) -> NumericalFit:
+    """Where the search got lost (it did not converge, or it stopped worse than the reference
+    solution: data near 1e308, a weibull fitted to a lognormal with sigma 30), Newton's method from
+    the reference itself; where Newton cannot certify that point either (its Hessian leaves
+    float64), the reference is the result, not converged, so that the fit is flagged but its
+    numbers, and a comparison's ranking, are the reference's and not the search's starting point."""
+    start = {**reference, **fixed}
+    free = _free_coordinates(family, start, fixed)
+    name = family.reference_method
+    if family.smooth and free.any():
+        with np.errstate(all="ignore"):
+            u, steps, decrement = _newton_refine(family, stats, family.pack(start, stats), free)
+            params = {**family.unpack(u, start, stats), **fixed}
+            nll = family.nll(stats, params)
+            settled = decrement <= DECREMENT_TOLERANCE or _within_rounding(family, stats, u, free)
+        if settled and np.isfinite(nll) and nll <= reference_nll + NLL_TOLERANCE * max(1.0, abs(reference_nll)):
+            return NumericalFit(params, nll, f"{lost.method}, restarted", lost.iterations + steps,
+                                lost.evaluations + steps, True,
+                                f"the search stopped short ({lost.message}); Newton's method from the {name} "
+                                f"took {steps} step{'s' if steps != 1 else ''}, decrement {decrement:.1e}", (),
+                                decrement)
+    return NumericalFit(start, reference_nll, lost.method, lost.iterations, lost.evaluations, False,
+                        f"{lost.message}; Newton's method could not certify the {name} either, so the {name} "
+                        "is the result", lost.at_boundary)
+
+
+def lost(numerical: NumericalFit, reference_nll: float | None) -> bool:
+    """Whether the search stopped somewhere the reference solution beats or could not be checked."""
+    if reference_nll is None or not np.isfinite(reference_nll):
+        return False
+    if not np.isfinite(numerical.nll):
+        return True
+    worse = numerical.nll - reference_nll > NLL_TOLERANCE * max(1.0, abs(reference_nll))
+    return worse or (not numerical.converged and numerical.nll >= reference_nll)
 
 
 def _search(family, stats, start: dict, free: np.ndarray, method: str):

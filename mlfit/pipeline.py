@@ -8,13 +8,18 @@ or the first rows kept and the file read once more.
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 
 from .data import Column, nothing_to_fit, support_values, weighs_nothing
+from .data import _show as show
 from .errors import DataError
-from .fitting import compare, minimize_nll
+from .families.base import power_of_two
+from .fitting import compare, lost, minimize_nll, restarted_at
 from .gof import GoodnessOfFit, goodness_of_fit
-from .inference import infer
+from .inference import Interval, infer
 from .options import FitOptions
 from .params import resolve
 from .result import FitResult
@@ -23,20 +28,26 @@ from .weights import count
 
 
 class InMemory:
-    """Every value at hand: the exact goodness of fit, the raw product over every row."""
+    """Every value at hand: the exact goodness of fit, the raw product over every row.
+    `log_shift` is added to each row's log-density: -log c for values divided by c (a rescaled fit)."""
 
-    def __init__(self, data: Column, values: np.ndarray):
+    def __init__(self, data: Column, values: np.ndarray, log_shift: float = 0.0):
         self.data, self.values, self.weights = data, values, data.weights
+        self.log_shift = log_shift
 
     def impossible(self, family, stats, params, fixed) -> DataError:
         encoded = family.encode(self.values, stats)
-        row = int(np.flatnonzero(~np.isfinite(family.log_prob(encoded, params)))[0])
+        with np.errstate(all="ignore"):
+            rows = np.flatnonzero(~np.isfinite(family.log_prob(encoded, params)))
+        if not rows.size:  # each row's log-probability is finite, their sum or the statistics are not
+            return beyond_range(self.data.source, self.data.name, family, self.values)
+        row = int(rows[0])
         return DataError(f"{self.data.where(row)}: {_show(self.values[row])} has probability 0 {_given(fixed)}",
                          kind="value", row=int(self.data.rows[row]))
 
     def underflow(self, family, stats, numerical):
         with np.errstate(over="ignore", under="ignore"):  # a density beyond float64 is 0 or inf, as the product would be
-            log_probs = family.log_prob(family.encode(self.values, stats), numerical.params)
+            log_probs = family.log_prob(family.encode(self.values, stats), numerical.params) + self.log_shift
         return underflow_report(log_probs, numerical.nll, self.weights)
 
     def goodness_of_fit(self, family, stats, params, options: FitOptions, fixed) -> GoodnessOfFit:
@@ -92,10 +103,15 @@ def fit_statistics(family, stats, source: str, name: str, dropped: int, rows: In
     reason = family.degenerate_reason(stats, fixed)
     if reason:
         raise DataError(f"{source}: column '{name}': {reason}", kind="degenerate")
+    scale = rescaling(family, rows)
+    if scale is not None:
+        return _fit_rescaled(family, stats, source, name, dropped, rows, options, fixed, scale)
     reference, reference_nll = _reference(family, stats, fixed)
     if reference is not None and not np.isfinite(reference_nll):
         raise rows.impossible(family, stats, reference, fixed)
     numerical = minimize_nll(family, stats, fixed)
+    if lost(numerical, reference_nll):
+        numerical = restarted_at(family, stats, reference, reference_nll, fixed, numerical)
     if not np.isfinite(numerical.nll):  # no reference to catch it first: a row no parameter value can explain
         raise rows.impossible(family, stats, numerical.params, fixed)
     return FitResult(
@@ -120,17 +136,114 @@ def fit_statistics(family, stats, source: str, name: str, dropped: int, rows: In
     )
 
 
+# Beyond these magnitudes a family's sums of squares, Hessians or rates leave float64 (x^2 overflows
+# past 2^512; a rate 1/x past 2^1024 for subnormal x): the data are fitted divided by a power of two.
+RESCALE_BEYOND = 2.0 ** 256
+# ... unless the smallest nonzero magnitude would then fall this low and lose digits as a subnormal.
+SMALLEST_RESCALED = 2.0 ** -1000
+
+
+def rescaling(family, rows) -> float | None:
+    """The power of two c to fit values / c by, for a scale-equivariant family whose values in memory
+    lie beyond 2^±256; None where they do not (or no power of two brings all of them in)."""
+    if not family.data_units or not isinstance(rows, InMemory) or rows.log_shift:
+        return None
+    values = np.asarray(rows.values, dtype=float)
+    magnitudes = np.abs(values[values != 0])
+    if not magnitudes.size:
+        return None
+    largest, smallest = float(magnitudes.max()), float(magnitudes.min())
+    if 1 / RESCALE_BEYOND <= largest <= RESCALE_BEYOND:
+        return None
+    c = power_of_two(largest)
+    return c if smallest / c >= SMALLEST_RESCALED else None
+
+
+def _fit_rescaled(family, stats, source, name, dropped, rows: InMemory, options: FitOptions, fixed: dict,
+                  c: float) -> FitResult:
+    """The fit of values / c (exact: c is a power of two), every number in data units mapped back:
+    parameters by the family's data_units, the NLL by n log c (the Jacobian of x = c y), intervals
+    and standard errors with their parameters. A parameter that float64 cannot hold in data units
+    (the rate of subnormal data, 1/mean past 1.8e308) is refused with the reason."""
+    values = rows.values / c
+    inner_rows = InMemory(replace(rows.data, values=values), values, log_shift=-math.log(c))
+    inner_options = replace(options, fix=family.rescaled(fixed, 1 / c), chisq_breaks=None if options.chisq_breaks is None
+                            else tuple(b / c for b in options.chisq_breaks))
+    inner_stats = family.summarize(values, rows.weights)
+    inner = fit_statistics(family, inner_stats, source, name, dropped, inner_rows, inner_options)
+    shift = float(count(stats.n)) * math.log(c)
+    params = family.rescaled(inner.numerical.params, c)
+    beyond = [p for p in family.data_units if p in params and not np.isfinite(params[p])
+              and np.isfinite(inner.numerical.params[p])]  # (student_t's nu = inf is a limit, not an overflow)
+    if beyond:
+        written = inner.numerical.params[beyond[0]]
+        raise DataError(f"{source}: column '{name}': the {family.name} fit's {beyond[0]} is {written:g} for the values "
+                        f"divided by 2^{math.frexp(c)[1] - 1}, which is beyond float64's range in the data's units; "
+                        f"rescale the column (multiply it by a power of ten) to fit {family.name}", kind="value")
+    k = int(math.frexp(c)[1] - 1)
+    numerical = replace(inner.numerical, params=params, nll=inner.numerical.nll + shift,
+                        message=f"{inner.numerical.message} (fitted to the values divided by 2^{k}, exactly)")
+    reference = None if inner.reference_params is None else family.rescaled(inner.reference_params, c)
+    gof = inner.gof if inner.gof.cells is None else \
+        rows.goodness_of_fit(family, stats, params, options, fixed)
+    return replace(
+        inner,
+        numerical=numerical,
+        reference_params=reference,
+        reference_nll=None if inner.reference_nll is None else inner.reference_nll + shift,
+        underflow=inner_rows.underflow(family, inner_stats, replace(inner.numerical, nll=numerical.nll)),
+        inference=_rescaled_inference(family, inner.inference, c, shift),
+        gof=gof,
+        fixed=fixed,
+        values=rows.values,
+        weights=rows.weights,
+        stats=stats,
+    )
+
+
+def _rescaled_inference(family, inference, c: float, shift: float):
+    """Standard errors and interval ends of the fit of values / c, in the data's units."""
+    def spread(name, se):
+        unit = family.data_units.get(name)
+        if se is None or unit in (None, "log data"):
+            return se
+        with np.errstate(over="ignore"):
+            return se * c if unit == "data" else se / c
+
+    def ends(name, pair):
+        return tuple(None if end is None else float(family.rescaled({name: end}, c)[name]) for end in pair)
+
+    intervals = {name: Interval(ends(name, interval.wald), ends(name, interval.profile))
+                 for name, interval in inference.intervals.items()}
+    stderr = {name: spread(name, se) for name, se in inference.stderr.items()}
+    return replace(inference, aic=inference.aic + 2 * shift, bic=inference.bic + 2 * shift, stderr=stderr,
+                   intervals=intervals)
+
+
 def _reference(family, stats, fixed) -> tuple[dict | None, float | None]:
     """The reference solution with `fixed` held, and its NLL; (None, None) where the family has no
     independent method for it."""
     if family.reference_method == "none" and not fixed:
         return None, None
     try:
-        reference = family.reference_given(stats, fixed)
+        # Statistics of values near 1e308 overflow (a variance): the reference is then not finite,
+        # and the fit says the likelihood is beyond float64's range rather than warning here.
+        with np.errstate(over="ignore", invalid="ignore"):
+            reference = family.reference_given(stats, fixed)
     except NotImplementedError:
         return None, None
     with np.errstate(all="ignore"):
         return reference, family.nll(stats, reference)
+
+
+def beyond_range(source: str, name: str, family, values) -> DataError:
+    """The NLL (or a statistic it is computed from, such as a sum of counts) left float64's range,
+    though no single row is impossible: values near 1e308 summed."""
+    largest = "" if values is None or not len(values) else \
+        f" (values up to {float(np.max(np.abs(np.asarray(values, dtype=float)))):g})"
+    return DataError(f"{source}: column '{name}': the {family.name} likelihood of these values is beyond float64's "
+                     f"range{largest}; rescale the column (divide it by a power of ten) to fit {family.name}",
+                     kind="value")
 
 
 def _given(fixed: dict) -> str:
@@ -142,4 +255,4 @@ def _given(fixed: dict) -> str:
 
 
 def _show(value) -> str:
-    return repr(str(value)) if isinstance(value, str) else f"{value:g}"
+    return show(value)  # the shortest form that reads back as the value: 1e-320, not 9.99989e-321

@@ -137,7 +137,7 @@ class FitResult:
     def warnings(self) -> list[str]:
         """What a user must not miss: a fit that failed to converge or disagrees with the reference."""
         found = []
-        where = f"{self.source}: column '{self.column}'"
+        where = f"{self.source}: column '{self.column}': {self.distribution}"
         if not self.numerical.converged:
             trust = f"trust the {self.reference_method}" if self.comparison is not None else \
                 "and there is no reference solution to fall back on"

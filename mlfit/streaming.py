@@ -193,7 +193,8 @@ def fit_in_memory(data: Column, family, options: FitOptions) -> FitResult:
     values = to_support(data, family)
     if data.weights is not None and data.weights.sum() == 0:
         raise weighs_nothing(data.source, data.name)
-    stats = family.summarize(values, data.weights)
+    with np.errstate(over="ignore"):  # sums of values near 1e308 overflow: the fit then says the likelihood is beyond range
+        stats = family.summarize(values, data.weights)
     return fit_statistics(family, stats, data.source, data.name, data.dropped, InMemory(data, values), options)
 
 

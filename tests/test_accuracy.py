@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import mlfit
 from mlfit.families.statistics import Moments
@@ -115,18 +116,44 @@ def test_large_poisson_rate_and_rare_events():
         assert result.comparison.agrees
 
 
-def test_disagreement_and_nonconvergence_are_warned(monkeypatch):
+def test_a_search_that_stops_short_is_restarted_at_the_closed_form_and_says_so(monkeypatch):
+    from mlfit import fitting
+
+    monkeypatch.setitem(fitting.SEARCH_OPTIONS, "maxiter", 1)
+    monkeypatch.setattr(fitting, "NEWTON_STEPS", 0)  # nor can Newton finish from where it stopped
+    x = np.random.default_rng(1).normal(50, 3, 100)
+    result = mlfit.fit(x, "normal")
+    assert result.numerical.converged and result.comparison.agrees and result.warnings() == []
+    assert "the search stopped short" in result.numerical.message
+    assert result.params["mu"] == pytest.approx(x.mean(), rel=1e-14)
+    assert result.nll == pytest.approx(-stats.norm.logpdf(x, x.mean(), x.std()).sum(), rel=1e-13)
+
+
+def test_a_restart_newton_cannot_certify_reports_the_closed_form_and_warns(monkeypatch):
     """A fit whose optimiser stops early must say so, not hide behind a number."""
     from mlfit import fitting
 
     monkeypatch.setitem(fitting.SEARCH_OPTIONS, "maxiter", 1)
     monkeypatch.setattr(fitting, "NEWTON_STEPS", 0)
-    result = mlfit.fit(np.random.default_rng(1).normal(50, 3, 100), "normal")
+    monkeypatch.setattr(fitting, "DECREMENT_TOLERANCE", -1.0)  # nothing certifies
+    monkeypatch.setattr(fitting, "_within_rounding", lambda *a: False)
+    x = np.random.default_rng(1).normal(50, 3, 100)
+    result = mlfit.fit(x, "normal")
     assert not result.numerical.converged
-    assert not result.comparison.agrees
+    assert result.params["sigma"] == pytest.approx(x.std(), rel=1e-14)  # the closed form, not the search's point
     messages = result.warnings()
-    assert any("did not converge" in m for m in messages)
-    assert any("disagrees with the closed form" in m for m in messages)
+    assert any("normal: the L-BFGS-B + Newton optimiser did not converge" in m for m in messages)
+    assert any("so the closed form is the result" in m for m in messages)
+
+
+def test_a_reference_the_search_beats_is_a_disagreement(monkeypatch):
+    from mlfit.families.normal import Normal
+
+    real = Normal.reference
+    monkeypatch.setattr(Normal, "reference", lambda self, stats: {**real(self, stats), "sigma": 2 * real(self, stats)["sigma"]})
+    result = mlfit.fit(np.random.default_rng(1).normal(50, 3, 100), "normal")
+    assert result.numerical.converged and not result.comparison.agrees
+    assert any("normal: the numerical optimum disagrees with the closed form" in m for m in result.warnings())
 
 
 # --- any finite data, at any scale ---------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
+import mlfit.families
 from mlfit.cli import app
 
 from conftest import write
@@ -44,6 +45,12 @@ CORPUS = {
     "a response that calls a builtin": (
         {"d.csv": NUMBERS}, ["regress", "{d.csv}", "eval('y') ~ x", "-d", "normal"],
         2, "calling 'eval' is not allowed"),
+    "--scheduler garbage": ({"pos.csv": POSITIVE}, ["fit", "{pos.csv}", "-d", "normal", "--scheduler", "garbage"], 2,
+                            "--scheduler 'garbage': it is not an address; give tcp://HOST:PORT"),
+    "--scheduler tcp://": ({"pos.csv": POSITIVE}, ["compare", "{pos.csv}", "--scheduler", "tcp://"], 2,
+                           "--scheduler 'tcp://': it is not an address"),
+    "--scheduler http://": ({"d.csv": NUMBERS}, ["regress", "{d.csv}", "y ~ x", "-d", "normal", "--scheduler",
+                                                 "http://example.com:8786"], 2, "dask does not speak http://"),
 }
 
 
@@ -134,3 +141,128 @@ def test_a_categorical_bootstrap_is_keyed_by_category(tmp_path):
         assert data["intervals"]["p"][label] == pytest.approx(np.quantile(shares[:, i], [0.025, 0.975]).tolist())
     table = invoke(tmp_path, {"c.csv": content}, "fit", "{c.csv}", "-d", "categorical", "--bootstrap", "40")
     assert table.exit_code == 0 and "p[a]" in table.stdout and "p[c]" in table.stdout
+
+
+# --- values at float64's edges -----------------------------------------------------------------------
+HUGE = "x\n1e308\n1.2e308\n1.5e308\n1.7e308\n1.1e308\n"
+SUBNORMAL = "x\n5e-321\n1e-320\n2e-320\n3e-320\n1.5e-320\n"
+
+
+def test_describe_near_the_largest_double(tmp_path):
+    result = invoke(tmp_path, {"big.csv": HUGE}, "describe", "{big.csv}", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    x = np.array([1e308, 1.2e308, 1.5e308, 1.7e308, 1.1e308])
+    unit = x / 1e300  # numpy's own moments of the same values, computed where they do not overflow
+    assert data["mean"] == pytest.approx(unit.mean() * 1e300, rel=1e-15)
+    assert data["sd"] == pytest.approx(unit.std(ddof=1) * 1e300, rel=1e-14)
+    assert data["median"] == 1.2e308
+    assert data["skewness"]["sample"] == pytest.approx(stats.skew(unit), rel=1e-12)
+    assert data["kurtosis"]["sample"] == pytest.approx(stats.kurtosis(unit, fisher=False), rel=1e-12)
+
+
+def test_describe_on_subnormal_values_has_their_spread(tmp_path):
+    result = invoke(tmp_path, {"sub.csv": SUBNORMAL}, "describe", "{sub.csv}", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    x = np.array([5e-321, 1e-320, 2e-320, 3e-320, 1.5e-320])
+    assert data["sd"] == pytest.approx((x * 2.0**1000).std(ddof=1) / 2.0**1000, rel=1e-12)
+    assert data["sd"] > 9e-321 and data["skewness"]["sample"] is not None
+
+
+def test_compare_near_the_largest_double_ranks_by_true_log_likelihoods(tmp_path):
+    result = invoke(tmp_path, {"big.csv": HUGE}, "compare", "{big.csv}", "-f", "json")
+    assert result.exit_code in (0, 3), result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    x = np.array([1e308, 1.2e308, 1.5e308, 1.7e308, 1.1e308])
+    for fitted in json.loads(result.stdout)["fits"]:
+        family = mlfit.families.get_family(fitted["distribution"])
+        if fitted.get("nll") is None or not family.continuous:
+            continue
+        assert fitted["numerical"]["converged"], fitted["distribution"]
+        params = {k: np.inf if v is None else v for k, v in fitted["params"].items()}  # (student_t's nu = inf)
+        expected = -family.as_scipy(params).logpdf(x).sum()
+        assert fitted["nll"] == pytest.approx(expected, rel=1e-9), fitted["distribution"]
+
+
+@pytest.mark.parametrize("family", ["poisson", "negbinomial"])
+def test_counts_of_1e20_fit_and_converge(tmp_path, family):
+    counts = [int(v) * 10**11 for v in np.random.default_rng(1).integers(10**8, 10**9, 50)]
+    result = invoke(tmp_path, {"c.csv": "x\n" + "\n".join(map(str, counts)) + "\n"}, "fit", "{c.csv}", "-d", family,
+                    "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["numerical"]["converged"] and data["comparison"]["agrees"]
+    x = np.array(counts, dtype=float)
+    assert data["params"]["mu" if family == "negbinomial" else "lam"] == pytest.approx(x.mean(), rel=1e-14)
+    if family == "negbinomial":  # against the log-pmf summed in 60-digit arithmetic (scipy's nbinom loses it)
+        import mpmath
+        mpmath.mp.dps = 60
+        r, mu = (mpmath.mpf(data["params"][k]) for k in ("size", "mu"))
+        exact = -sum(mpmath.loggamma(mpmath.mpf(c) + r) - mpmath.loggamma(r) - mpmath.loggamma(mpmath.mpf(c) + 1)
+                     + r * mpmath.log(r / (r + mu)) + mpmath.mpf(c) * mpmath.log(mu / (r + mu)) for c in counts)
+        assert data["nll"] == pytest.approx(float(exact), rel=1e-12)
+
+
+# How each parameter follows data multiplied by c, written out here apart from the families' own
+# declarations: x c for a location or scale, / c for a rate, + log c for lognormal's mu.
+UNITS = {"normal": {"mu": "x", "sigma": "x"}, "laplace": {"mu": "x", "b": "x"}, "logistic": {"mu": "x", "s": "x"},
+         "cauchy": {"mu": "x", "gamma": "x"}, "student_t": {"mu": "x", "sigma": "x"}, "uniform": {"low": "x", "high": "x"},
+         "lognormal": {"mu": "+log"}, "gamma": {"rate": "/"}, "weibull": {"scale": "x"}, "exponential": {"rate": "/"}}
+
+
+def test_the_scale_equivariant_families_are_the_ten_continuous_ones_on_open_supports():
+    declared = [name for name in mlfit.families.NAMES if mlfit.families.get_family(name, 10).data_units]
+    assert sorted(declared) == sorted(UNITS)
+
+
+@pytest.mark.parametrize("power", [-1040, -1000, -300, 300, 1000, 1020])
+@pytest.mark.parametrize("name", UNITS)
+def test_a_family_fits_data_at_any_scale_as_at_scale_one(name, power):
+    """At 2^power the fit is the fit at scale 1 with the parameters mapped by hand and the NLL moved
+    by n log c (the Jacobian): exact, as c is a power of two. (Exponential and gamma on data near
+    1e-313 have rates past 1.8e308: refused, see the next test.)"""
+    if name in ("exponential", "gamma") and power <= -1040:
+        return
+    family = mlfit.families.get_family(name)
+    x = family.sample(np.random.default_rng(11), family.example, 60)
+    c = 2.0 ** min(power, 1022 - np.frexp(np.max(np.abs(x)))[1])  # (cauchy's far values: the largest just below 2^1023)
+    at_one, scaled = mlfit.fit(x, name), mlfit.fit(x * c, name)
+    assert scaled.numerical.converged and scaled.warnings() == []
+    assert scaled.nll == pytest.approx(at_one.nll + len(x) * np.log(c), rel=1e-9)
+    for p, value in at_one.params.items():
+        unit = UNITS[name].get(p)
+        factor = c if unit == "x" else 1 / c if unit == "/" else 1.0
+        if unit == "+log":
+            assert scaled.params[p] == pytest.approx(value + np.log(c), abs=1e-7)
+        elif p in family.optimal_intervals(at_one.stats):  # laplace's mu, an even count: anywhere between the middle two
+            low, high = family.optimal_intervals(at_one.stats)[p]
+            assert low * c * (1 - 1e-12) <= scaled.params[p] <= high * c * (1 + 1e-12)
+        else:
+            assert scaled.params[p] == pytest.approx(value * factor, rel=1e-7), p
+        se = at_one.inference.stderr[p]
+        if se is not None and np.isfinite(se):
+            assert scaled.inference.stderr[p] == pytest.approx(se * factor, rel=1e-5), p
+
+
+@pytest.mark.parametrize("name", ["exponential", "gamma"])
+def test_a_rate_float64_cannot_hold_is_refused_with_the_reason(tmp_path, name):
+    result = invoke(tmp_path, {"sub.csv": SUBNORMAL}, "fit", "{sub.csv}", "-d", name)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"the {name} fit's rate is" in result.stderr and "beyond float64's range in the data's units" in result.stderr
+
+
+def test_weibull_on_subnormal_values_fits(tmp_path):
+    result = invoke(tmp_path, {"sub.csv": SUBNORMAL}, "fit", "{sub.csv}", "-d", "weibull", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    x = np.ldexp(np.array([5e-321, 1e-320, 2e-320, 3e-320, 1.5e-320]), 1062)  # (scipy's own fit at scale 1)
+    shape, scale = stats.weibull_min.fit(x, floc=0)[::2]
+    theirs = -stats.weibull_min.logpdf(x, shape, scale=scale).sum() - 5 * 1062 * np.log(2)
+    ours = -stats.weibull_min.logpdf(x, data["params"]["shape"], scale=np.ldexp(data["params"]["scale"], 1062)).sum()
+    # The scale, 1.8e-320, is subnormal and holds ~11 bits: the NLL printed is at the unrounded optimum,
+    # within what rounding the scale to those bits moves it.
+    subnormal_rounding = 5 * data["params"]["shape"] * np.spacing(data["params"]["scale"]) / data["params"]["scale"]
+    assert data["nll"] == pytest.approx(ours - 5 * 1062 * np.log(2), abs=subnormal_rounding)
+    assert data["nll"] <= theirs  # and at least as low as scipy's own fit's
+    assert data["params"]["shape"] == pytest.approx(shape, rel=1e-4)

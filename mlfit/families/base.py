@@ -171,6 +171,17 @@ class Predictor:
     role: str  # "mean" or "scale"
 
 
+def _in_units(value, unit: str, c: float):
+    with np.errstate(over="ignore"):  # beyond float64: inf, which the caller refuses
+        if unit == "data":
+            return np.float64(value) * c
+        if unit == "per data":
+            return np.float64(value) / c
+        if unit == "log data":
+            return np.float64(value) + np.log(c)
+    raise ValueError(f"unknown data unit {unit!r}")
+
+
 def power_of_two(x: float) -> float:
     """The largest power of two not above x (> 0 and finite); 0.0 otherwise."""
     if not (np.isfinite(x) and x > 0):
@@ -311,6 +322,20 @@ class Family:
     reference_method = "closed form"
     needs: tuple[str, ...] = ()  # options the family is built with (binomial: "trials")
     example: dict = {}  # typical parameters: the registry-wide tests sample from them
+    # How each parameter follows when the data are multiplied by c, for a continuous family whose
+    # density is scale-equivariant: "data" (a location or scale: times c), "per data" (a rate:
+    # divided by c), "log data" (the location of log x: plus log c); parameters not named stay put.
+    # Empty: the family is not scale-equivariant (counts, labels, proportions). A family that
+    # declares it is fitted to data near float64's edges divided by a power of two, exactly.
+    data_units: dict = {}
+
+    def rescaled(self, params: dict, c: float) -> dict:
+        """The parameters of data multiplied by c, from those of the data (see data_units)."""
+        out = dict(params)
+        for name, unit in self.data_units.items():
+            if name in out:
+                out[name] = _in_units(out[name], unit, c)
+        return out
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

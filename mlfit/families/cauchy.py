@@ -17,6 +17,7 @@ class Cauchy(LocationScale):
     name = "cauchy"
     location, scale = "mu", "gamma"
     parameters = LocationScale.location_scale_parameters("mu", "gamma")
+    data_units = {"mu": "data", "gamma": "data"}
     loss = "Cauchy (Lorentzian) loss: log(1 + z^2)"
     example = {"mu": -1.0, "gamma": 0.7}
 

@@ -11,6 +11,7 @@ from .statistics import Mean
 class Exponential(NaturalFamily):
     name = "exponential"
     parameters = (Parameter("rate", Positive()),)
+    data_units = {"rate": "per data"}
     support = NonNegativeReals()
     loss = "rate-scaled mean (exponential deviance)"
     continuous = True

@@ -26,6 +26,7 @@ def inverse_digamma(y: float) -> float:
 class Gamma(NaturalFamily):
     name = "gamma"
     parameters = (Parameter("shape", Positive()), Parameter("rate", Positive()))
+    data_units = {"rate": "per data"}
     support = PositiveReals()
     loss = "gamma deviance (rate-scaled mean less (shape-1) mean log x)"
     continuous = True

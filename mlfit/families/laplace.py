@@ -22,6 +22,7 @@ class Laplace(Family):
     name = "laplace"
     parameters = (Parameter("mu", Real(), scale_by="b", in_data_units=True),
                   Parameter("b", Positive(), in_data_units=True))
+    data_units = {"mu": "data", "b": "data"}
     support = RealLine()
     loss = "mean absolute error"
     example = {"mu": 1.0, "b": 2.0}

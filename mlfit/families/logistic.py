@@ -13,6 +13,7 @@ class Logistic(LocationScale):
     name = "logistic"
     location, scale = "mu", "s"
     parameters = LocationScale.location_scale_parameters("mu", "s")
+    data_units = {"mu": "data", "s": "data"}
     loss = "logistic loss of the standardized residual: |z| + 2*log(1 + exp(-|z|))"
     example = {"mu": 2.0, "s": 1.5}
 

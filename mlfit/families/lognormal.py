@@ -14,6 +14,7 @@ from .statistics import Moments
 class Lognormal(Normal):
     name = "lognormal"
     support = PositiveReals()
+    data_units = {"mu": "log data"}  # log(c x) = log x + log c; sigma, a spread of log x, stays
     loss = "mean squared error of log x"
     example = {"mu": 1.0, "sigma": 0.5}
 

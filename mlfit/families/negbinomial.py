@@ -29,6 +29,39 @@ def log_rising(x, r):
         return (r - 0.5) * np.log1p(x / r) + x * np.log(z) - x - x / (12.0 * r * z) + (1 / r**3 - 1 / z**3) / 360.0
 
 
+def log_rising_over_factorial(x, r):
+    """lgamma(x + r) - lgamma(r) - lgamma(x + 1), the count term of each row's log-probability. For
+    counts far above the size (x = 1e20, r = 3) the two lgammas of x agree in every digit float64
+    keeps, so there lgamma(x + r) - lgamma(x + 1) comes from its asymptotic series in 1/x:
+    (r - 1) log x + r(r - 1)/(2x) - (r^3 - 1.5 r^2 + 0.5 r)/(6x^2), whose next term, about
+    r^4/(12 x^3), is below 1e-13 from the threshold on."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(all="ignore"):
+        out = np.asarray(log_rising(x, r) - special.gammaln(x + 1), dtype=float)
+        far = x > ASYMPTOTIC_FROM * np.power(max(1.0, float(r)), 4 / 3)  # (inf for r = 1e300: never)
+        if np.any(far):
+            xf = x[far] if out.ndim else x
+            series = ((r - 1) * np.log(xf) + r * (r - 1) / (2 * xf) - (r**3 - 1.5 * r**2 + 0.5 * r) / (6 * xf**2)
+                      - special.gammaln(r))
+            if out.ndim:
+                out = out.copy()
+                out[far] = series
+            else:
+                out = np.asarray(series)
+    return out
+
+
+ASYMPTOTIC_FROM = 1e4
+
+
+def log_mean_share(x, r, mu):
+    """x log(mu / (r + mu)) written as -x log1p(r / mu): for counts of 1e20 the two logarithms of
+    the direct form differ in their 17th digit, times x."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.asarray(x) == 0, 0.0, -np.asarray(x, dtype=float) * np.log1p(r / mu)) if mu > 0 else \
+            np.where(np.asarray(x) == 0, 0.0, -np.inf)
+
+
 class Negbinomial(NaturalFamily):
     name = "negbinomial"
     parameters = (Parameter("size", PositiveOrInfinite()), Parameter("mu", NonNegative()))
@@ -72,14 +105,16 @@ class Negbinomial(NaturalFamily):
             value = n * mu - xlogy(total, mu) + w @ special.gammaln(x + 1)
             return float(value), np.array([0.0, n - total / mu]), np.array([[0.0, 0.0], [0.0, total / mu**2]])
         log_ratio = -np.log1p(mu / r)  # log(r / (r + mu)), which r / (r + mu) would round near the limit
-        value = -(w @ (log_rising(x, r) - special.gammaln(x + 1))
-                  + n * r * log_ratio + xlogy(total, mu) - total * np.log(r + mu))
-        d_r = -(w @ special.digamma(x + r) - n * special.digamma(r) + n * log_ratio + n - (n * r + total) / (r + mu))
-        d_mu = (n * r + total) / (r + mu) - total / mu
-        d_r_r = -(w @ special.polygamma(1, x + r) - n * special.polygamma(1, r) + n / r - n / (r + mu)
-                  - (n * mu - total) / (r + mu) ** 2)
-        d_r_mu = (n * mu - total) / (r + mu) ** 2
-        d_mu_mu = total / mu**2 - (n * r + total) / (r + mu) ** 2
+        value = -(w @ log_rising_over_factorial(x, r) + n * r * log_ratio + log_mean_share(total, r, mu))
+        # Each written so that nothing large cancels (counts of 1e20, sizes near 1): with m the
+        # mean, n - (n r + total)/(r + mu) is n (mu - m)/(r + mu), and so on.
+        m = stats.mean
+        d_r = -(w @ special.digamma(x + r) - n * special.digamma(r) + n * log_ratio + n * (mu - m) / (r + mu))
+        d_mu = n * r * (mu - m) / (mu * (r + mu))
+        d_r_r = -(w @ special.polygamma(1, x + r) - n * special.polygamma(1, r) + n * mu / (r * (r + mu))
+                  - n * (mu - m) / (r + mu) ** 2)
+        d_r_mu = n * (mu - m) / (r + mu) ** 2
+        d_mu_mu = n * r * (m * r + mu * (2 * m - mu)) / (mu * mu * (r + mu) ** 2)
         return float(value), np.array([d_r, d_mu]), np.array([[d_r_r, d_r_mu], [d_r_mu, d_mu_mu]])
 
     def standard_errors(self, stats, params, fixed=()):
@@ -91,8 +126,7 @@ class Negbinomial(NaturalFamily):
         r, mu = params["size"], params["mu"]
         if np.isinf(r):
             return xlogy(encoded, mu) - mu - special.gammaln(encoded + 1)
-        return (log_rising(encoded, r) - special.gammaln(encoded + 1) - r * np.log1p(mu / r)
-                + xlogy(encoded, mu) - encoded * np.log(r + mu))
+        return log_rising_over_factorial(encoded, r) - r * np.log1p(mu / r) + log_mean_share(encoded, r, mu)
 
     def survival(self, top, params):
         """P(X > top)."""

@@ -36,6 +36,7 @@ class Normal(Family):
     name = "normal"
     parameters = (Parameter("mu", Real(), scale_by="sigma", in_data_units=True),
                   Parameter("sigma", Positive(), in_data_units=True))
+    data_units = {"mu": "data", "sigma": "data"}
     support = RealLine()
     loss = "mean squared error"
     continuous = True

@@ -34,6 +34,7 @@ class StudentT(LocationScale):
     name = "student_t"
     location, scale = "mu", "sigma"
     parameters = (*LocationScale.location_scale_parameters("mu", "sigma"), Parameter("nu", PositiveOrInfinite()))
+    data_units = {"mu": "data", "sigma": "data"}
     loss = "Student-t loss: ((nu+1)/2)*log(1 + z^2/nu), a squared error that forgives outliers"
     example = {"mu": 0.5, "sigma": 2.0, "nu": 4.0}
 

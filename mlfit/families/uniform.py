@@ -32,6 +32,7 @@ class Range:
 class Uniform(Family):
     name = "uniform"
     parameters = (Parameter("low", Real(), in_data_units=True), Parameter("high", Real(), in_data_units=True))
+    data_units = {"low": "data", "high": "data"}
     support = RealLine()
     loss = "log of the interval's width (every value inside it)"
     continuous = True

@@ -13,6 +13,7 @@ from .statistics import Values
 class Weibull(NaturalFamily):
     name = "weibull"
     parameters = (Parameter("shape", Positive()), Parameter("scale", Positive()))
+    data_units = {"scale": "data"}
     support = PositiveReals()
     loss = "weibull loss: mean (x/scale)^shape less (shape-1) mean log x"
     continuous = True
