@@ -362,12 +362,16 @@ def fit(
 
     Minimises the negative log-likelihood (NLL) with scipy.optimize, compares the optimum with the family's reference solution (its closed form, or the root of its score equations; logistic, cauchy and student_t have none), gives standard errors, Wald and profile-likelihood intervals, AIC, BIC and goodness of fit, and reports where the raw product of row likelihoods would underflow to 0.0 (or overflow to inf) in float64, float32 and float16. Missing cells (empty, NA, NaN) are skipped and counted.
     """
+    from .families import one_family
     from .params import parse_assignments
 
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read once only")
     if columns_all and column:
         raise UsageError("--columns-all and --column do not go together")
+    one_family(dist.value, trials)
+    if plot and plot_nll and os.path.realpath(plot) == os.path.realpath(plot_nll):
+        raise UsageError(f"--plot and --plot-nll name the same file ({plot}): the second would overwrite the first")
     held = {}
     for text in fix or []:
         for name, value in parse_assignments(text).items():
@@ -638,12 +642,14 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
     family = get_family(dist, fit_options["trials"])
     writer = None if output is FitFormat.table else RecordWriter(output.value, family, sys.stdout)
     console = Console()
-    codes, flagged = set(), []
+    codes, flagged, skipped, met = set(), [], 0, 0
     for record in fit_many(files, dist, columns, every_column=every_column, weights=weights,
                            read_options=read_options, **fit_options):
         if record.skipped:
             typer.echo(f"mlfit: skipped {record.error}", err=True)
+            skipped += 1
             continue
+        met += 1
         if record.error is not None:
             codes.add(record.error.exit_code)
             typer.echo(f"mlfit: error: {' '.join(str(record.error).split())}", err=True)  # whatever the format
@@ -657,6 +663,10 @@ def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, r
             break
     if writer is not None:
         writer.close()
+    if every_column and skipped and not met:
+        codes.add(EXIT_BAD_DATA)
+        typer.echo(f"mlfit: error: --columns-all: none of the {skipped} columns holds values {family.name} can fit "
+                   "(each skipped, above); nothing was fitted", err=True)
     _end_batch(codes, flagged)
 
 
@@ -776,8 +786,10 @@ def score(
 
     For each candidate: NLL, mean NLL per row, log10 likelihood, whether and at which row the raw float64 product of the row likelihoods underflows, and how far its NLL exceeds the MLE's. A candidate outside the parameter space (sigma <= 0, p > 1, probabilities that do not sum to 1) is refused.
     """
+    from .families import one_family
     from .score import score_file
 
+    one_family(dist.value, trials)
     scoring = score_file(file, dist.value, column, candidate, weights=weights, trials=trials,
                          read_options=read_options)
     _show(scoring, output, "print_scores")

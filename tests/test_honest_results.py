@@ -22,6 +22,7 @@ runner = CliRunner()
 def invoke(tmp_path, files, *args):
     """mlfit with `files` ({name: content}) written into tmp_path; `{name}` in args is its path."""
     paths = {"{" + name + "}": str(write(tmp_path, content, name=name)) for name, content in files.items()}
+    paths["{same}"] = str(tmp_path / "same.png")
     return runner.invoke(app, [paths.get(a, a) for a in args])
 
 
@@ -51,6 +52,20 @@ CORPUS = {
                            "--scheduler 'tcp://': it is not an address"),
     "--scheduler http://": ({"d.csv": NUMBERS}, ["regress", "{d.csv}", "y ~ x", "-d", "normal", "--scheduler",
                                                  "http://example.com:8786"], 2, "dask does not speak http://"),
+    "--trials on a family without trials": ({"pos.csv": POSITIVE}, ["fit", "{pos.csv}", "-d", "normal", "--trials",
+                                                                    "5"], 2, "normal takes no trials"),
+    "--plot and --plot-nll on one file": ({"pos.csv": POSITIVE}, ["fit", "{pos.csv}", "-d", "normal", "--plot", "{same}",
+                                                                  "--plot-nll", "{same}"], 2,
+                                          "--plot and --plot-nll name the same file"),
+    "--columns-all where every column is skipped": ({"t.csv": "a,b\nx,y\nz,w\n"},
+                                                    ["fit", "{t.csv}", "-d", "normal", "--columns-all"], 1,
+                                                    "--columns-all: none of the 2 columns holds values normal can fit"),
+    "regress with a missing weight": ({"w.csv": "y,x,w\n1,1,1\n2,2,nan\n3,3,1\n5,4,2\n4,5,1\n"},
+                                      ["regress", "{w.csv}", "y ~ x", "-d", "normal", "-w", "w"], 1,
+                                      "column 'w', row 2: the weight is missing"),
+    "fit with a missing weight, the same line": ({"w.csv": "y,x,w\n1,1,1\n2,2,nan\n3,3,1\n5,4,2\n4,5,1\n"},
+                                                 ["fit", "{w.csv}", "-c", "y", "-d", "normal", "-w", "w"], 1,
+                                                 "column 'w', row 2: the weight is missing"),
 }
 
 

@@ -62,3 +62,15 @@ def get_family(name: str, trials: int | None = None):
             raise UsageError(f"--trials must be a whole number of at least 1, not {trials}")
         return cls(trials)
     return cls()
+
+
+def one_family(name: str, trials: int | None = None):
+    """The family a command fits alone, refusing options it would ignore: --trials belongs to the
+    families that count successes out of trials (binomial), and another family given it would
+    silently drop it."""
+    from ..errors import UsageError
+
+    if trials is not None and "trials" not in family_class(name).needs:
+        raise UsageError(f"--trials is the number of trials behind each count (binomial); "
+                         f"{canonical(name)} takes no trials")
+    return get_family(name, trials)
