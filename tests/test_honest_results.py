@@ -57,9 +57,6 @@ CORPUS = {
     "--plot and --plot-nll on one file": ({"pos.csv": POSITIVE}, ["fit", "{pos.csv}", "-d", "normal", "--plot", "{same}",
                                                                   "--plot-nll", "{same}"], 2,
                                           "--plot and --plot-nll name the same file"),
-    "--columns-all where every column is skipped": ({"t.csv": "a,b\nx,y\nz,w\n"},
-                                                    ["fit", "{t.csv}", "-d", "normal", "--columns-all"], 1,
-                                                    "--columns-all: none of the 2 columns holds values normal can fit"),
     "regress with a missing weight": ({"w.csv": "y,x,w\n1,1,1\n2,2,nan\n3,3,1\n5,4,2\n4,5,1\n"},
                                       ["regress", "{w.csv}", "y ~ x", "-d", "normal", "-w", "w"], 1,
                                       "column 'w', row 2: the weight is missing"),
@@ -281,3 +278,13 @@ def test_weibull_on_subnormal_values_fits(tmp_path):
     assert data["nll"] == pytest.approx(ours - 5 * 1062 * np.log(2), abs=subnormal_rounding)
     assert data["nll"] <= theirs  # and at least as low as scipy's own fit's
     assert data["params"]["shape"] == pytest.approx(shape, rel=1e-4)
+
+
+def test_columns_all_where_every_column_is_skipped_is_an_error(tmp_path):
+    result = invoke(tmp_path, {"t.csv": "a,b\nx,y\nz,w\n"}, "fit", "{t.csv}", "-d", "normal", "--columns-all")
+    assert result.exit_code == 1 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["mlfit"] * 3
+    assert "skipped" in lines[0] and "skipped" in lines[1]
+    assert lines[2] == ("mlfit: error: --columns-all: none of the 2 columns holds values normal can fit (each skipped, "
+                        "above); nothing was fitted")
