@@ -371,8 +371,31 @@ def fit_censored(data: CensoredData, distribution: str, **options):
         logs = row_log_likelihoods(family, data, stats.pseudo_fit)
     if np.isneginf(logs).any():
         raise _impossible(family, data, int(np.flatnonzero(np.isneginf(logs))[0]))
-    return fit_statistics(Censored(family), stats, data.source, data.name, data.dropped, CensoredRows(data),
-                          settings)
+    result = fit_statistics(Censored(family), stats, data.source, data.name, data.dropped, CensoredRows(data),
+                            settings)
+    _check_maximum(family, data, result)
+    return result
+
+
+# Censored rows alone have probabilities, at most 1 each: a fitted likelihood within this of 1 was
+# reached by running to the edge of the parameter space, not at a maximum.
+LIKELIHOOD_ONE = 1e-8
+
+
+def _check_maximum(family, data: CensoredData, result) -> None:
+    """Where no row was observed exactly and the rows' bounds share values (every row right-censored
+    at or below 11, say), one distribution piled on those shared values gives every row probability 1:
+    the likelihood climbs towards 1 as the parameters run off (weibull's scale to infinity, a normal's
+    sigma to 0) and has no maximum. The fit found that climb (its NLL within 1e-8 of 0): say so."""
+    if data.counts()["exact"] or not result.nll < LIKELIHOOD_ONE * max(1.0, float(result.n)):
+        return
+    low, high = float(np.max(data.low)), float(np.min(data.high))
+    shared = (f"values of at least {low:g}" if np.isposinf(high) else f"values of at most {high:g}" if np.isneginf(low)
+              else f"the values from {low:g} to {high:g}" if low <= high else "common values")
+    where = ", ".join(f"{name} {float(value):.4g}" for name, value in result.params.items() if np.ndim(value) == 0)
+    raise DataError(f"{data.source}: columns {data.name}: every row is censored and all admit {shared}, "
+                    f"so the {family.name} likelihood rises towards 1 without a maximum (the search ran off to {where}); "
+                    "censored rows need some exactly observed values, or bounds that disagree", kind="degenerate")
 
 
 def _check_support(family, data: CensoredData) -> None:

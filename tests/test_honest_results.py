@@ -288,3 +288,32 @@ def test_columns_all_where_every_column_is_skipped_is_an_error(tmp_path):
     assert "skipped" in lines[0] and "skipped" in lines[1]
     assert lines[2] == ("mlfit: error: --columns-all: none of the 2 columns holds values normal can fit (each skipped, "
                         "above); nothing was fitted")
+
+
+# --- censored rows where no maximum exists --------------------------------------------------------------
+@pytest.mark.parametrize("family", ["weibull", "lognormal", "exponential", "normal"])
+def test_every_row_right_censored_has_no_maximum(tmp_path, family):
+    content = "t,e\n3,0\n5,0\n7,0\n9,0\n11,0\n"
+    result = invoke(tmp_path, {"c.csv": content}, "fit", "{c.csv}", "-c", "t", "--censored", "e", "-d", family)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert (f"columns t: every row is censored and all admit values of at least 11, so the {family} likelihood rises "
+            "towards 1 without a maximum") in result.stderr
+
+
+def test_censored_rows_whose_bounds_disagree_still_have_a_maximum(tmp_path):
+    # Every row is an interval, all sharing [3, 5]: an exponential cannot pile its mass there, so
+    # its likelihood has a maximum, which scipy finds by hand.
+    from scipy import optimize
+
+    low, high = np.array([1.0, 2.0, 3.0]), np.array([5.0, 6.0, 7.0])
+    result = invoke(tmp_path, {"i.csv": "l,r\n1,5\n2,6\n3,7\n"}, "fit", "{i.csv}", "--left", "l", "--right", "r", "-d",
+                    "exponential", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+
+    def nll(rate):
+        return -np.sum(np.log(np.exp(-rate * low) - np.exp(-rate * high)))
+
+    best = optimize.minimize_scalar(nll, bounds=(1e-6, 10), method="bounded", options={"xatol": 1e-12})
+    data = json.loads(result.stdout)
+    assert data["params"]["rate"] == pytest.approx(best.x, rel=1e-6)
+    assert data["nll"] == pytest.approx(best.fun, rel=1e-12)
