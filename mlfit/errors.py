@@ -38,3 +38,11 @@ class UsageError(MlfitError):
 
     exit_code = EXIT_USAGE
     default_kind = "usage"
+
+
+class NoMaximum(MlfitError):
+    """The likelihood has no maximum for this data (calibrate's temperature runs to 0 or to
+    infinity): nothing to print as the estimate, and exit 3, as regress's separation."""
+
+    exit_code = EXIT_FIT_WARNING
+    default_kind = "degenerate"

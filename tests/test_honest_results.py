@@ -63,6 +63,26 @@ CORPUS = {
     "fit with a missing weight, the same line": ({"w.csv": "y,x,w\n1,1,1\n2,2,nan\n3,3,1\n5,4,2\n4,5,1\n"},
                                                  ["fit", "{w.csv}", "-c", "y", "-d", "normal", "-w", "w"], 1,
                                                  "column 'w', row 2: the weight is missing"),
+    "calibrate on logits that separate the classes": (
+        {"l.csv": "logit,y\n-3,0\n-2,0\n-1,0\n1,1\n2,1\n3,1\n"},
+        ["calibrate", "{l.csv}", "-d", "bernoulli", "--logit", "logit", "-t", "y"], 3,
+        "every row's target has the largest logit (6 rows), so the NLL keeps falling as the temperature goes to 0"),
+    "calibrate on logits that are all wrong": (
+        {"l.csv": "logit,y\n-3,1\n-2,1\n-1,1\n1,0\n2,0\n3,0\n"},
+        ["calibrate", "{l.csv}", "-d", "bernoulli", "--logit", "logit", "-t", "y"], 3,
+        "the NLL falls all the way to the uniform guess as the temperature goes to infinity"),
+    "calibrate on a single class": (
+        {"l.csv": "logit,y\n-3,1\n-2,1\n-1,1\n1,1\n2,1\n3,1\n"},
+        ["calibrate", "{l.csv}", "-d", "bernoulli", "--logit", "logit", "-t", "y"], 3,
+        "as the temperature goes to infinity"),
+    "calibrate where a NaN logit leaves two separable rows": (
+        {"l.csv": "logit,y\n-1,0\nnan,1\n2,1\n"},
+        ["calibrate", "{l.csv}", "-d", "bernoulli", "--logit", "logit", "-t", "y"], 3,
+        "every row's target has the largest logit (2 rows)"),
+    "calibrate a softmax whose targets all have the largest logit": (
+        {"l.csv": "a,b,c,y\n3,1,0,0\n0,2,1,1\n1,0,5,2\n4,4,0,0\n"},
+        ["calibrate", "{l.csv}", "-d", "categorical", "--logits", "a,b,c", "-t", "y"], 3,
+        "every row's target has the largest logit (4 rows)"),
 }
 
 
@@ -73,7 +93,7 @@ def test_corpus(tmp_path, name):
     assert result.exit_code == code, (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr
     assert message in result.stderr.strip().splitlines()[-1], result.stderr
-    if code in (1, 2):
+    if code in (1, 2) or "calibrate" in args:
         assert result.stdout == "" and len(result.stderr.splitlines()) == 1
 
 
@@ -317,3 +337,20 @@ def test_censored_rows_whose_bounds_disagree_still_have_a_maximum(tmp_path):
     data = json.loads(result.stdout)
     assert data["params"]["rate"] == pytest.approx(best.x, rel=1e-6)
     assert data["nll"] == pytest.approx(best.fun, rel=1e-12)
+
+
+def test_calibrate_still_fits_a_temperature_where_one_exists(tmp_path):
+    from scipy import optimize
+
+    z = np.array([-2.0, -1.0, 0.5, 1.5, 3.0, -0.5, 2.0, -3.0])
+    y = np.array([0, 1, 0, 1, 1, 0, 1, 0])  # two rows on the wrong side: a finite temperature
+    content = "logit,y\n" + "".join(f"{a},{b}\n" for a, b in zip(z, y))
+    result = invoke(tmp_path, {"l.csv": content}, "calibrate", "{l.csv}", "-d", "bernoulli", "--logit", "logit", "-t",
+                    "y", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+
+    def nll(t):
+        return -np.sum(stats.bernoulli.logpmf(y, 1 / (1 + np.exp(-z / t))))
+
+    best = optimize.minimize_scalar(nll, bounds=(1e-3, 1e3), method="bounded", options={"xatol": 1e-12})
+    assert json.loads(result.stdout)["temperature"] == pytest.approx(best.x, rel=1e-6)

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import optimize, special
 
 from ..data import DEFAULT, ReadOptions
-from ..errors import DataError, UsageError
+from ..errors import DataError, NoMaximum, UsageError
 from ..underflow import feed, report, running_products
 from .columns import Spec, read_chunks
 from .stability import Stability
@@ -198,14 +198,37 @@ def calibrate(source: str, spec: Spec, *, bins: int = 15, level: float = 0.95,
                              logits)
 
 
+def _check_optimum(logits: Logits, label: str) -> None:
+    """The NLL is convex in s = 1/T, so a finite optimum exists exactly when it falls as s leaves 0
+    (its slope there, sum(mean_j z_ij - z_iy), is negative) and rises again for large s (some row's
+    target is below its row's largest logit). Otherwise T runs to 0 or to infinity: say which, as
+    regress names separation, rather than print where Newton's steps stopped."""
+    separable, slope_at_zero, rows = True, 0.0, 0
+    for z, y, _ in logits.chunks():
+        own = z[np.arange(len(y)), y]
+        separable = separable and bool(np.all(own >= z.max(axis=1)))
+        slope_at_zero += float(np.sum(z.mean(axis=1) - own))
+        rows += len(y)
+    if separable:
+        raise NoMaximum(f"{label}: every row's target has the largest logit ({rows:,} rows), so the NLL keeps "
+                        "falling as the temperature goes to 0: no finite temperature is the maximum-likelihood one "
+                        "(the logits separate the classes)")
+    if slope_at_zero >= 0:
+        raise NoMaximum(f"{label}: on average the target's logit is not above the row's mean logit (a single class "
+                        "with logits of both signs, or logits that point the wrong way), so the NLL falls all the "
+                        "way to the uniform guess as the temperature goes to infinity: no finite temperature is the "
+                        "maximum-likelihood one")
+
+
 def _fit(logits: Logits, label: str) -> tuple[float, int]:
     """Newton's method on s = 1/T from s = 1 (no scaling), steps halved to keep s > 0 and the NLL
     from rising."""
     s = 1.0
-    value, first, second = nll_terms(s, logits)
     if all(np.all(z.max(axis=1) == z.min(axis=1)) for z, _, _ in logits.chunks()):
         raise DataError(f"{label}: within every row the logits are all equal, so dividing them by a temperature "
                         "changes nothing: there is no temperature to fit")
+    _check_optimum(logits, label)
+    value, first, second = nll_terms(s, logits)
     for iteration in range(1, 101):
         if second <= 0:
             break
