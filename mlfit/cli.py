@@ -1155,6 +1155,41 @@ def _warn_and_exit(warnings: list[str]) -> None:
         raise typer.Exit(EXIT_FIT_WARNING)
 
 
+class _WholeWrites(io.RawIOBase):
+    """Standard output's descriptor, written in full or not at all: a file on a nearly full disk
+    takes part of a write (4 KB of 10), and Python's buffered writer then drops the rest without
+    an error, so `mlfit ... > out.json` left a cut JSON file and exit 0. Here each write loops until
+    every byte is taken, so the disk's refusal of the rest is an OSError (ENOSPC), reported as one."""
+
+    def __init__(self, fd: int):
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(self._fd, view):]
+        return len(data) if not isinstance(data, memoryview) else data.nbytes
+
+
+def _stdout_in_full() -> None:
+    stream = sys.stdout
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return  # no descriptor (a test's captured stream): nothing to do
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_WholeWrites(fd)), encoding=stream.encoding, errors=stream.errors,
+                                  line_buffering=stream.line_buffering, write_through=False)
+
+
 def run() -> None:
     """Console-script entry point."""
     # A closed stdout (mlfit ... | head -1) ends mlfit quietly, as it ends cat or grep,
@@ -1165,6 +1200,7 @@ def run() -> None:
     # RuntimeWarning); one that slipped through must still not print a stray numpy line.
     warnings.simplefilter("ignore", RuntimeWarning)
     try:
+        _stdout_in_full()
         app()
     except KeyboardInterrupt:  # Ctrl-C outside the command itself (while importing, say)
         _fail("interrupted", EXIT_INTERRUPTED)

@@ -254,6 +254,31 @@ def check_output(path: str, inputs: tuple[str, ...], what: str) -> None:
             raise UsageError(f"{path}: is the input file; mlfit never writes to its input")
 
 
+@contextlib.contextmanager
+def written_atomically(path: str, what: str):
+    """A text file written under a temporary name beside `path` and renamed over it only once
+    every byte is on disk: a full disk or an interruption leaves `path` as it was (or absent), never
+    a cut or empty file. A write the disk refuses is one line naming the file."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".mlfit-", suffix=".csv", dir=folder)
+    try:
+        with open(handle, "w", newline="", encoding="utf-8") as stream:
+            yield stream
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)  # mkstemp's 0600 is for the temporary name only
+        os.replace(temporary, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise DataError(f"{path}: cannot write {what}: {(error.strerror or str(error)).lower()}",
+                            kind="file") from None
+        raise
+
+
 def _underlying(handle):
     """The file under a decompressing reader: sizes and positions count the bytes on disk, so a
     compressed file's progress follows the file itself."""

@@ -5,6 +5,7 @@ line follow it."""
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from mlfit.cli import app
 from conftest import write
 
 runner = CliRunner()
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 
 
 def invoke(tmp_path, files, *args):
@@ -354,3 +356,38 @@ def test_calibrate_still_fits_a_temperature_where_one_exists(tmp_path):
 
     best = optimize.minimize_scalar(nll, bounds=(1e-3, 1e3), method="bounded", options={"xatol": 1e-12})
     assert json.loads(result.stdout)["temperature"] == pytest.approx(best.x, rel=1e-6)
+
+
+# --- output that does not fit on the disk ---------------------------------------------------------------
+# A file-size limit (ulimit -f, SIGXFSZ ignored) behaves as a full disk does: the first write is
+# taken in part, the next refused (EFBIG where a full disk says ENOSPC). No root, no tmpfs needed.
+def _limited(command: str, limit_kb: int = 2):
+    import subprocess
+    import sys
+
+    mlfit = f"{sys.executable} -m mlfit"
+    return subprocess.run(["bash", "-c", f"trap '' XFSZ; ulimit -f {limit_kb}; {mlfit} {command}"],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.skipif(not os.path.exists("/bin/bash"), reason="needs bash's ulimit")
+@pytest.mark.parametrize("output", ["json", "jsonl", "csv", "table"])
+def test_output_cut_short_by_the_disk_is_an_error(tmp_path, output):
+    target = tmp_path / "out"
+    files = " ".join(str(SAMPLES / name) for name in ("rivers.csv", "goals.csv", "free_throws.csv", "cars.csv"))
+    command = (f"compare {SAMPLES / 'rivers.csv'} -c miles -f {output}" if output in ("json", "table") else
+               f"fit {files} -d normal --columns-all -f {output}")
+    done = _limited(f"{command} > {target}")
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1] == "mlfit: error: cannot write the output: file too large"
+
+
+@pytest.mark.skipif(not os.path.exists("/bin/bash"), reason="needs bash's ulimit")
+def test_predictions_the_disk_refuses_leave_no_file_behind(tmp_path):
+    rows = "y,x\n" + "".join(f"{np.sin(i):.6f},{i % 17}\n" for i in range(2000))
+    data = write(tmp_path, rows, name="d.csv")
+    target = tmp_path / "pred.csv"
+    done = _limited(f"regress {data} 'y ~ x' -d normal --predict {target} -f json > /dev/null", limit_kb=8)
+    assert done.returncode == 1
+    assert done.stderr == f"mlfit: error: {target}: cannot write the predictions: file too large\n"
+    assert not target.exists() and os.listdir(tmp_path) == ["d.csv"]  # nor a temporary file

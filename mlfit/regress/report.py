@@ -191,7 +191,9 @@ def write_predictions(result, path: str) -> None:
     hold is read once more for them)."""
     import csv
 
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    from ..data import written_atomically
+
+    with written_atomically(path, "the predictions") as handle:
         writer = csv.writer(handle)
         header = False
         for rows, fitted in result.prediction_chunks():

@@ -294,7 +294,9 @@ def write_calibrated(result: CalibrationResult, path: str) -> None:
     import csv
 
     binary = result.spec.family.name == "bernoulli"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    from ..data import written_atomically
+
+    with written_atomically(path, "the calibrated probabilities") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", *(["p"] if binary else [f"p[{c}]" for c in result.spec.inputs])])
         for rows, probabilities in calibrated_chunks(result):
