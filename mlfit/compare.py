@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import special
 
 from .data import DEFAULT, Column, ReadOptions, accepted_share, iter_columns, require_column_for_weights, support_values, \
     text_cells
@@ -35,18 +36,20 @@ class Candidate:
     delta_aic: float | None = None
     weight: float | None = None  # Akaike weight: exp(-delta/2), normalised over the ranked families
     warning: str | None = None  # fitted but not ranked: why
+    saturated: bool = False  # the categorical of a column of whole numbers: the ceiling, not a candidate
 
     @property
     def ranked(self) -> bool:
         return self.result is not None and self.warning is None
 
-    def to_dict(self, rank: int | None) -> dict:
+    def to_dict(self, rank: int | None, deviance: dict | None = None) -> dict:
         if self.result is None:
             return {"distribution": self.distribution, "fitted": False, "error": self.error}
         if self.warning is not None:
-            return {"rank": None, "fitted": True, "ranked": False, "warning": self.warning, **self.result.to_dict()}
+            return {"rank": None, "fitted": True, "ranked": False, "saturated": self.saturated,
+                    "warning": self.warning, **self.result.to_dict()}
         return {"rank": rank, "fitted": True, "ranked": True, **self.result.to_dict(), "delta_aic": self.delta_aic,
-                "akaike_weight": self.weight}
+                "akaike_weight": self.weight, **({"deviance": deviance} if deviance else {})}
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,32 @@ class Ranking:
     def winner(self) -> Candidate | None:
         return self.ranked[0] if self.ranked else None
 
+    @property
+    def saturated(self) -> FitResult | None:
+        """The categorical fit of a column of whole numbers (each observed value its own
+        probability): the most any model of these counts can reach."""
+        return next((c.result for c in self.candidates if c.saturated), None)
+
+    def deviance(self, result: FitResult) -> dict | None:
+        """A count family's likelihood-ratio goodness of fit against the saturated model: G^2 =
+        2 (NLL - NLL_saturated) on (categories - 1) - k degrees of freedom, and its chi-square p-value
+        (an approximation that wants most observed values seen several times)."""
+        ceiling = self.saturated
+        if ceiling is None or result.family.continuous or result is ceiling:
+            return None
+        df = ceiling.inference.k - result.inference.k
+        if df < 1:  # as many parameters as observed values, or more: nothing left to test
+            return None
+        g2 = max(2.0 * (result.nll - ceiling.nll), 0.0)
+        return {"g2": g2, "df": df, "p_value": float(special.chdtrc(df, g2))}
+
     def to_dict(self) -> dict:
         ranks = {id(c): i + 1 for i, c in enumerate(self.ranked)}
         out = {"file": self.source, "column": self.column,
                "winner": self.winner.distribution if self.winner else None,
                "verdict": self.verdict(),
-               "fits": [c.to_dict(ranks.get(id(c))) for c in self.candidates]}
+               "fits": [c.to_dict(ranks.get(id(c)), c.result and c.ranked and self.deviance(c.result))
+                        for c in self.candidates]}
         if self.note or self.notes:
             out["note"] = " ".join([*self.notes, self.note]).strip()
         return out
@@ -207,7 +230,7 @@ class Survey:
         for family in accepted:
             if family.support.catch_all and numeric and not discrete:
                 continue
-            if family.continuous and discrete and len(self.distinct) <= 2:
+            if family.continuous and discrete and len(self.distinct) == 2:
                 continue
             names.append(family.name)
         return names
@@ -293,11 +316,20 @@ def _sorted_out(outcomes) -> tuple[list, list, list]:
                 raise result
             failed.append(Candidate(distribution, error=str(result)))
             continue
-        saturated = _saturated(result)
-        if saturated:
-            unranked.append(Candidate(distribution, result, warning=saturated))
+        memorises = _saturated(result)
+        if memorises:
+            unranked.append(Candidate(distribution, result, warning=memorises))
         else:
             fitted.append(result)
+    counts = [r for r in fitted if r.family.support.numeric and not r.family.continuous]
+    for result in [r for r in fitted if r.labels is not None and counts]:
+        # On whole numbers the categorical gives each observed value its own probability: the
+        # saturated model, which every count family is measured against, not a rival to them.
+        fitted.remove(result)
+        unranked.insert(0, Candidate(result.distribution, result, saturated=True, warning=(
+            f"the saturated model ({len(result.labels)} observed value{'s' if len(result.labels) != 1 else ''}, "
+            "each its own probability): the ceiling "
+            "each count family's deviance is measured from, not a candidate")))
     if any(not r.family.continuous and r.family.support.numeric for r in fitted):  # whole numbers
         for result in [r for r in fitted if r.family.continuous]:
             why = _density_on_whole_numbers(result)

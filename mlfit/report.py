@@ -320,6 +320,7 @@ RANK_COLUMNS = ("", "family", "k", "log-lik", "AIC", "dAIC", "weight", "BIC")
 def print_ranking(ranking, console: Console) -> None:
     rows = []
     notes = [Text(note, style="yellow") for note in ranking.notes]
+    shared = {}  # a goodness-of-fit note shared by several families is said once, naming them all
     for rank, candidate in enumerate(ranking.candidates, start=1):
         result = candidate.result
         if result is None:
@@ -330,11 +331,15 @@ def print_ranking(ranking, console: Console) -> None:
         if candidate.ranked:
             rows.append(["*" if rank == 1 else "", result.distribution, *numbers, f"{candidate.delta_aic:.3g}",
                          f"{candidate.weight:.3g}", f"{result.bic:.6g}"])
+        elif candidate.saturated:
+            rows.append(["", result.distribution, *numbers, "ceiling", "", f"{result.bic:.6g}"])
+            notes.append(Text(f"{candidate.distribution} is {candidate.warning}", style="dim"))
         else:
             rows.append(["", result.distribution, *numbers, "not ranked", "", f"{result.bic:.6g}"])
             notes.append(Text(f"{candidate.distribution} is not ranked: {candidate.warning}", style="yellow"))
-        if result.gof.note and not ranking.censored:
-            notes.append(Text(f"{result.distribution}: {result.gof.note}", style="dim"))
+        if result.gof.note and not ranking.censored and not candidate.saturated:
+            for part in result.gof.note.split("; "):
+                shared.setdefault(part, []).append(result.distribution)
         if result.gof.bootstrap:
             notes.append(Text(f"{result.distribution}: p-values from {result.gof.bootstrap} "
                               "parametric-bootstrap refits", style="dim"))
@@ -345,8 +350,18 @@ def print_ranking(ranking, console: Console) -> None:
         fits.add_column("family", no_wrap=True)
         fits.add_column("statistics", overflow="fold")
         for candidate in ranking.fitted:
-            fits.add_row(candidate.distribution, escape(gof_summary(candidate.result.gof)))
+            if candidate.saturated:
+                continue
+            line = gof_summary(candidate.result.gof)
+            deviance = ranking.deviance(candidate.result) if candidate.ranked else None
+            if deviance:
+                p = deviance["p_value"]
+                line += (f"; deviance G2 {deviance['g2']:.4g}, df {deviance['df']}"
+                         + (f", p {p:.3g}" if p is not None else "") + " (against the saturated model)")
+            fits.add_row(candidate.distribution, escape(line))
         console.print(fits)
+    for note, families in shared.items():
+        notes.append(Text(f"{', '.join(families)}: {note}", style="dim"))
     console.print(Text(f"verdict: {ranking.verdict()['text']}", style="bold"))
     if ranking.note:
         notes.append(Text(f"note: {ranking.note}", style="yellow"))

@@ -60,7 +60,9 @@ def test_json_ranking_with_weights_and_a_family_that_cannot_fit(tmp_path):
                                  "--dist", "bernoulli", "--dist", "categorical", "--format", "json"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    fitted = [f for f in data["fits"] if f["fitted"]]
+    fitted = [f for f in data["fits"] if f["fitted"] and f["ranked"]]
+    saturated = [f for f in data["fits"] if f.get("saturated")]
+    assert [f["distribution"] for f in saturated] == ["categorical"]  # on counts: the ceiling, not a candidate
     assert [f["distribution"] for f in fitted] == sorted(
         (f["distribution"] for f in fitted), key=lambda name: next(g["aic"] for g in fitted if g["distribution"] == name))
     assert data["winner"] == fitted[0]["distribution"] and fitted[0]["rank"] == 1

@@ -391,3 +391,73 @@ def test_predictions_the_disk_refuses_leave_no_file_behind(tmp_path):
     assert done.returncode == 1
     assert done.stderr == f"mlfit: error: {target}: cannot write the predictions: file too large\n"
     assert not target.exists() and os.listdir(tmp_path) == ["d.csv"]  # nor a temporary file
+
+
+# --- optima that are not unique ---------------------------------------------------------------------
+def test_two_rows_of_a_cauchy_have_no_unique_maximum(tmp_path):
+    result = invoke(tmp_path, {"two.csv": "x\n1.5\n2.5\n"}, "fit", "{two.csv}", "-d", "cauchy", "-f", "json")
+    assert result.exit_code == 3
+    assert "cauchy: the maximum is not unique" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["stderr"] == {"mu": None, "gamma": None}
+    # every point of the half circle (mu - 2)^2 + gamma^2 = 1/4 is a maximum: the one printed is on it
+    mu, gamma = data["params"]["mu"], data["params"]["gamma"]
+    assert (mu - 2.0) ** 2 + gamma**2 == pytest.approx(0.25, rel=1e-6)
+    assert data["nll"] == pytest.approx(-stats.cauchy.logpdf([1.5, 2.5], 2.0, 0.5).sum(), rel=1e-9)
+    three = invoke(tmp_path, {"three.csv": "x\n1\n2\n3\n"}, "fit", "{three.csv}", "-d", "cauchy")
+    assert three.exit_code == 0, three.stderr  # three rows: a unique maximum
+
+
+def test_least_absolute_deviations_with_a_face_of_optima_is_not_unique_and_agrees():
+    warpbreaks = Path(__file__).resolve().parent / "data" / "regress" / "warpbreaks.csv"
+    result = runner.invoke(app, ["regress", str(warpbreaks), "breaks ~ wool + tension", "-d", "laplace", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["agreement"]["agrees"] and not data["agreement"]["unique"]
+    assert data["nll"] == pytest.approx(54 * (np.log(2 * 469 / 54) + 1), rel=1e-12)  # sum |r| = 469, as R's rq
+    table = runner.invoke(app, ["regress", str(warpbreaks), "breaks ~ wool + tension", "-d", "laplace"])
+    assert table.exit_code == 0 and "the solution is not unique" in " ".join(table.stdout.split())
+
+
+# --- compare: the saturated model, notes said once, a constant column -----------------------------------
+TOXOCARA = Path(__file__).resolve().parent / "data" / "toxocara.csv"
+
+
+def test_on_counts_the_categorical_is_the_saturated_ceiling_and_negbinomial_wins():
+    result = runner.invoke(app, ["compare", str(TOXOCARA), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["winner"] == "negbinomial"  # fitdistrplus's choice for toxocara
+    counts = np.loadtxt(TOXOCARA, skiprows=1)
+    values, seen = np.unique(counts, return_counts=True)
+    ceiling = next(f for f in data["fits"] if f["distribution"] == "categorical")
+    assert ceiling["saturated"] and not ceiling["ranked"]
+    assert ceiling["nll"] == pytest.approx(-np.sum(seen * np.log(seen / len(counts))), rel=1e-12)
+    for fit in (f for f in data["fits"] if f["distribution"] in ("poisson", "negbinomial", "geometric")):
+        g2 = 2 * (fit["nll"] - ceiling["nll"])
+        df = (len(values) - 1) - fit["k"]
+        assert fit["deviance"]["g2"] == pytest.approx(g2, rel=1e-12) and fit["deviance"]["df"] == df
+        assert fit["deviance"]["p_value"] == pytest.approx(stats.chi2.sf(g2, df), rel=1e-9)
+    poisson = next(f for f in data["fits"] if f["distribution"] == "poisson")
+    assert poisson["nll"] == pytest.approx(-stats.poisson.logpmf(counts, counts.mean()).sum(), rel=1e-12)
+
+
+def test_a_note_several_families_share_is_said_once():
+    rivers = SAMPLES / "rivers.csv"
+    result = runner.invoke(app, ["compare", str(rivers), "-c", "miles"])
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert text.count("no p-values: run with --gof-bootstrap N for them") == 1
+
+
+def test_a_constant_column_lists_every_continuous_family_with_its_reason():
+    result = runner.invoke(app, ["compare", "-", "-f", "json"], input="x\n3.0\n3.0\n3.0\n3.0\n")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["winner"] == "poisson"
+    assert next(f for f in data["fits"] if f["distribution"] == "categorical")["saturated"]
+    failed = {f["distribution"]: f["error"] for f in data["fits"] if not f["fitted"]}
+    assert {"normal", "laplace", "lognormal", "gamma", "weibull", "logistic", "cauchy", "student_t"} <= set(failed)
+    assert "every value is the same" in failed["normal"]
+    poisson = next(f for f in data["fits"] if f["distribution"] == "poisson")
+    assert poisson["nll"] == pytest.approx(-4 * stats.poisson.logpmf(3, 3.0), rel=1e-12)

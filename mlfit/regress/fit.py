@@ -138,7 +138,13 @@ def _agreement(numerical, solved, covariance) -> Agreement:
         in_se = difference / np.maximum(np.abs(solved.coef), 1.0)
     largest = float(np.max(in_se, initial=0.0))
     nll_difference = abs(numerical.nll - solved.nll) / max(abs(solved.nll), 1.0)
-    return Agreement(largest, nll_difference, largest <= SE_TOLERANCE and nll_difference <= NLL_TOLERANCE)
+    same_nll = nll_difference <= NLL_TOLERANCE
+    # At a curved optimum an NLL within t nats of the minimum lies within sqrt(2t) standard errors of
+    # it; coefficients ten times further apart at the same NLL lie on a flat stretch of optima.
+    curved_reach = 10 * np.sqrt(2 * NLL_TOLERANCE * max(abs(solved.nll), 1.0))
+    flat = same_nll and se is not None and largest > max(curved_reach, SE_TOLERANCE) \
+        and numerical.converged and solved.converged
+    return Agreement(largest, nll_difference, same_nll and (largest <= SE_TOLERANCE or flat), unique=not flat)
 
 
 class _Null:

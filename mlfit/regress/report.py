@@ -44,7 +44,11 @@ def _summary(result, data) -> Table:
     if numerical is not None:
         state = "converged" if numerical["converged"] else "[bold red]DID NOT CONVERGE[/]"
         table.add_row("numerical", f"{escape(numerical['method'])}, {numerical['iterations']} iterations, {state}")
-    if data["agreement"] is not None:
+    if data["agreement"] is not None and not data["agreement"].get("unique", True):
+        table.add_row("the two", f"agree on the NLL (within {data['agreement']['nll_difference']:.1e}, relative) at "
+                      f"coefficients {data['agreement']['max_coef_difference_in_se']:.2g} standard errors apart: "
+                      "both are optimal, so the solution is not unique (any point between them fits as well)")
+    elif data["agreement"] is not None:
         check = "agree" if data["agreement"]["agrees"] else "[bold red]DISAGREE[/]"
         table.add_row("the two", f"{check}: coefficients within {data['agreement']['max_coef_difference_in_se']:.1e} "
                       f"standard errors, NLL within {data['agreement']['nll_difference']:.1e} (relative)")

@@ -33,10 +33,14 @@ class Agreement:
     largest_in_se: float  # the largest coefficient difference, in standard errors
     nll_difference: float  # relative, floor 1 nat
     agrees: bool
+    # False where the two reach the same NLL at different coefficients: both are optima (a least
+    # absolute deviations fit whose minimum is a whole edge or face of its linear program, as R's rq
+    # warns "solution may be nonunique"); they agree, on the NLL.
+    unique: bool = True
 
     def to_dict(self) -> dict:
         return {"max_coef_difference_in_se": self.largest_in_se, "nll_difference": self.nll_difference,
-                "agrees": self.agrees}
+                "agrees": self.agrees, "unique": self.unique}
 
 
 @dataclass(frozen=True)
