@@ -532,7 +532,7 @@ def _estimate_one(files, dist, column, method, probs, weights, held, columns_all
     from .report import print_estimate
 
     _show_resampled(result, drawn, output, draws, print_estimate)
-    told = [] if result.converged else [f"--method {method}: the search did not converge ({result.message})"]
+    told = [] if result.converged else [f"--method {method}: {result.message}"]
     _warn_and_exit(told + (drawn.warnings() if drawn else []))
 
 

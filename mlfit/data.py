@@ -329,6 +329,7 @@ MAGIC = (
     (b"BZh", lambda handle: bz2.BZ2File(handle), "bzip2"),
     (b"\xfd7zXZ\x00", lambda handle: lzma.LZMAFile(handle), "xz"),
     (b"PK\x03\x04", None, "zip"),  # zip: handled apart, it is an archive of members
+    (b"PK\x05\x06", None, "zip"),  # an empty zip archive: its end record only
 )
 
 
@@ -365,9 +366,49 @@ def _open(source: str, label: str, opened: contextlib.ExitStack):
     for magic, opener, name in MAGIC:
         if head.startswith(magic):
             if opener is not None:
-                return _Guarded(opened.enter_context(opener(handle)), label, name)
-            return _Guarded(_zip_member(handle, label, opened), label, name)
-    return handle
+                return _with_newlines(_Guarded(opened.enter_context(opener(handle)), label, name))
+            return _with_newlines(_Guarded(_zip_member(handle, label, opened), label, name))
+    return _with_newlines(handle)
+
+
+def _with_newlines(handle):
+    """Old Mac files end their lines with a carriage return alone: read with each CR as a newline
+    (a byte for a byte, so sizes and positions stay those of the file) where the first 64 KB hold
+    CRs and no newline at all."""
+    head = handle.read(1 << 16)
+    handle.seek(0)
+    if b"\r" not in head or b"\n" in head or b"\x00" in head:  # (UTF-16's CR is two bytes: recoded first)
+        return handle
+    return _CarriageReturns(handle)
+
+
+class _CarriageReturns(io.BufferedIOBase):
+    """A reader that gives each carriage return as a newline."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    @property
+    def fileobj(self):  # sizes and positions: the file's own (see _underlying)
+        return _underlying(self.raw)
+
+    def read(self, size=-1):
+        return self.raw.read(size).replace(b"\r", b"\n")
+
+    def read1(self, size=-1):
+        return getattr(self.raw, "read1", self.raw.read)(size).replace(b"\r", b"\n")
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=0):
+        return self.raw.seek(offset, whence)
+
+    def tell(self):
+        return self.raw.tell()
 
 
 def is_remote(source: str) -> bool:
@@ -599,7 +640,7 @@ def _choose(names: list[str], column: str | None, label: str) -> int:
     matches = [i for i, n in enumerate(names) if n == column]
     if not matches:
         hint = (f" (notes before the header? skip them with --comment '{names[0][0]}' or --skip N)"
-                if names and names[0][:1] in ("#", "%", ";") else "")
+                if names and names[0][:1] in COMMENT_MARKS else "")
         raise UsageError(f"{label}: no column '{column}'; the columns are {_cut(listing, 200)}{hint}", kind="column")
     if len(matches) > 1:
         raise UsageError(f"{label}: the header names column '{column}' {len(matches)} times", kind="column")
@@ -985,9 +1026,18 @@ def support_values(column: Column, family) -> np.ndarray:
             raise DataError(f"{column.where(i)}: {_show(column.values[i])} is not {support.description}, "
                             f"which {family.name} needs", kind="value", row=int(column.rows[i]))
     except DataError as error:
-        raise DataError(str(error), kind=error.kind, row=error.row,
+        raise DataError(str(error) + _comment_hint(column.name), kind=error.kind, row=error.row,
                         other_kind=accepted_share(column, family.support) < 0.5) from None
     return numbers
+
+
+COMMENT_MARKS = ("#", "%", ";")
+
+
+def _comment_hint(name: str) -> str:
+    """A column named like a comment line ('# a note') is the notes before the header, read as it."""
+    return (f" (the column's name '{_cut(name, 40)}' looks like a note before the header: skip such lines with "
+            f"--comment '{name[0]}' or --skip N)" if name[:1] in COMMENT_MARKS else "")
 
 
 def accepted_share(column: Column, support) -> float:

@@ -94,9 +94,11 @@ def estimate(values: np.ndarray, family, method: str, probabilities=None) -> tup
     if method in ("quantile", "cvm", "ks", "ad", "spacing") and not family.continuous:
         raise UsageError(f"--method {method} needs a continuous family (a CDF without steps); {family.name} "
                          "is discrete")
+    k = len(family.parameters)
+    if method == "mm":
+        _check_moments(family, k)
     stats = family.summarize(values)
     start = best_fit(family, stats)
-    k = len(family.parameters)
     criterion = _criterion(values, family, method, k, probabilities)
     template = dict(start)
 
@@ -108,18 +110,32 @@ def estimate(values: np.ndarray, family, method: str, probabilities=None) -> tup
     u0 = family.pack(start, stats)
     # (the statistics are sums of n terms: below ~1e-12 of their size their values are rounding, and a
     # tolerance under that would spend the evaluation budget on noise)
-    first = optimize.minimize(objective, u0, method="Nelder-Mead",
-                              options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000, "maxfev": 8000})
-    polished = optimize.minimize(objective, first.x, method="Powell",
-                                 options={"xtol": 1e-10, "ftol": 1e-13, "maxfev": 4000})
+    with np.errstate(all="ignore"):  # a simplex run off to an edge (negbinomial's size -> inf): inf, no warning
+        first = optimize.minimize(objective, u0, method="Nelder-Mead",
+                                  options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000, "maxfev": 8000})
+        polished = optimize.minimize(objective, first.x, method="Powell",
+                                     options={"xtol": 1e-10, "ftol": 1e-13, "maxfev": 4000})
     best = polished if polished.fun <= first.fun else first
     params = family.unpack(best.x, template, stats)
     value = float(best.fun)
     converged = bool(np.isfinite(value) and (first.success or polished.success))
-    if method == "mm" and value > 1e-16:  # the moments are matched exactly, or not at all
-        converged = False
     message = f"Nelder-Mead then Powell from the maximum-likelihood estimate: {best.message}"
+    if method == "mm" and value > 1e-16 and converged:  # the moments are matched exactly, or not at all
+        return params, value, False, (f"no {family.name} has the data's first {k} raw moments (its moments cannot "
+                                      f"take those values): the closest leaves {value:.3g}, the {CRITERIA['mm']}")
+    if not converged:
+        message = f"the search did not converge: {message}"
     return params, value, converged, message
+
+
+def _check_moments(family, k: int) -> None:
+    """Refuse at once a family whose moments do not exist (a cauchy's): matching them is no method."""
+    with np.errstate(all="ignore"):
+        dist = family.as_scipy(family.example)
+        finite = all(np.isfinite(dist.moment(j)) for j in range(1, k + 1))
+    if not finite:
+        raise UsageError(f"--method mm matches the first {k} raw moments, and a {family.name} has none (its mean "
+                         "is undefined): use another --method, such as quantile or mle")
 
 
 def _criterion(values, family, method, k, probabilities):

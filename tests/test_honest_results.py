@@ -461,3 +461,57 @@ def test_a_constant_column_lists_every_continuous_family_with_its_reason():
     assert "every value is the same" in failed["normal"]
     poisson = next(f for f in data["fits"] if f["distribution"] == "poisson")
     assert poisson["nll"] == pytest.approx(-4 * stats.poisson.logpmf(3, 3.0), rel=1e-12)
+
+
+# --- reading: old Mac line endings, an empty zip, notes before the header ---------------------------------
+def test_carriage_return_line_endings_are_read_as_lines(tmp_path):
+    values = [f"{v:.4f}" for v in np.random.default_rng(3).normal(size=200)]
+    content = ("x\r" + "\r".join(values) + "\r").encode()
+    result = invoke(tmp_path, {"mac.csv": content}, "fit", "{mac.csv}", "-d", "normal", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    x = np.array(values, dtype=float)
+    assert data["n"] == 200 and data["params"]["mu"] == pytest.approx(x.mean(), rel=1e-12)
+    piped = runner.invoke(app, ["fit", "-", "-d", "normal", "-f", "json"], input=content)
+    assert piped.exit_code == 0 and json.loads(piped.stdout)["n"] == 200
+
+
+def test_an_empty_zip_is_an_archive_of_no_files(tmp_path):
+    import io
+    import zipfile
+
+    packed = io.BytesIO()
+    zipfile.ZipFile(packed, "w").close()
+    result = invoke(tmp_path, {"empty.zip": packed.getvalue()}, "fit", "{empty.zip}", "-d", "normal")
+    assert result.exit_code == 1
+    assert result.stderr.endswith("empty.zip: the zip archive holds 0 files; mlfit reads one CSV\n")
+
+
+def test_notes_before_the_header_are_hinted_when_the_column_was_picked_for_the_user(tmp_path):
+    result = invoke(tmp_path, {"n.csv": "# a note\nx\n1\n2\n3\n"}, "fit", "{n.csv}", "-d", "normal")
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith("(the column's name '# a note' looks like a note before the header: skip "
+                                          "such lines with --comment '#' or --skip N)")
+    fixed = invoke(tmp_path, {"n.csv": "# a note\nx\n1\n2\n3\n"}, "fit", "{n.csv}", "-d", "normal", "--comment", "#")
+    assert fixed.exit_code == 0, fixed.stderr
+
+
+# --- other estimators ----------------------------------------------------------------------------------
+def test_the_method_of_moments_is_refused_at_once_for_a_family_without_moments(tmp_path):
+    import time
+
+    content = "x\n" + "\n".join(f"{v:.6g}" for v in np.random.default_rng(1).standard_cauchy(100)) + "\n"
+    began = time.process_time()
+    result = invoke(tmp_path, {"c.csv": content}, "fit", "{c.csv}", "-d", "cauchy", "--method", "mm")
+    assert time.process_time() - began < 5  # (it searched for 13 s; the bound is loose on purpose)
+    assert result.exit_code == 2
+    assert "--method mm matches the first 2 raw moments, and a cauchy has none" in result.stderr
+
+
+def test_moments_no_parameter_can_match_are_said_to_be_unmatched(tmp_path):
+    # A negative binomial's variance is always above its mean; here it is below.
+    result = invoke(tmp_path, {"u.csv": "x\n3\n3\n2\n4\n3\n3\n"}, "fit", "{u.csv}", "-d", "negbinomial", "--method",
+                    "mm")
+    assert result.exit_code == 3
+    assert "--method mm: no negbinomial has the data's first 2 raw moments" in result.stderr
+    assert "did not converge" not in result.stderr
