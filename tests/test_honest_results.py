@@ -515,3 +515,23 @@ def test_moments_no_parameter_can_match_are_said_to_be_unmatched(tmp_path):
     assert result.exit_code == 3
     assert "--method mm: no negbinomial has the data's first 2 raw moments" in result.stderr
     assert "did not converge" not in result.stderr
+
+
+# --- regress: a categorical response of measurements, long warnings ---------------------------------------
+def test_a_categorical_response_of_measurements_is_refused_at_once(tmp_path):
+    import time
+
+    rng = np.random.default_rng(1)
+    content = "y,x\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(rng.normal(size=300), rng.normal(size=300)))
+    began = time.process_time()
+    result = invoke(tmp_path, {"c.csv": content}, "regress", "{c.csv}", "y ~ x", "-d", "categorical")
+    assert time.process_time() - began < 5  # (it fitted 598 coefficients for 17 s)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    assert "the response 'y' has 300 classes for 300 rows" in result.stderr
+
+
+def test_a_warning_of_many_collinear_columns_stays_short():
+    from mlfit.regress.result import _listed
+
+    assert _listed([f"'c{i}'" for i in range(3)], 5) == "'c0', 'c1', 'c2'"
+    assert _listed([f"'c{i}'" for i in range(40)], 5) == "'c0', 'c1', 'c2', 'c3', 'c4', and 35 more"

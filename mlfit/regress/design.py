@@ -180,6 +180,10 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
             raise UsageError(f"{label}: column '{name}' has {frame[name].nunique():,} distinct values: as a categorical "
                              f"term it would make more than the {MAX_COEFFICIENTS:,} coefficients regress fits")
     y, classes = _response(response, cells, frame, family, label, rows, None if layout is None else layout.classes)
+    if classes is not None and layout is None and len(classes) > 2 and len(classes) > SATURATION * len(y):
+        raise UsageError(f"{label}: the response '{response}' has {len(classes):,} classes for {len(y):,} rows: a "
+                         "categorical model of it would give nearly every row its own class (a measurement, or an "
+                         "identifier?); for numbers use --dist normal, laplace or poisson", kind="column")
     if classes is not None and len(classes) - 1 > MAX_COEFFICIENTS:
         raise UsageError(f"{label}: the response '{response}' has {len(classes):,} classes: more than the "
                          f"{MAX_COEFFICIENTS:,} coefficients regress fits")
@@ -203,6 +207,8 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
 
 
 MAX_COEFFICIENTS = 1000  # beyond this the dense design and its information matrix are not worth holding
+# A categorical response with more classes than this share of its rows memorises the column (as compare's rule).
+SATURATION = 0.5
 # A value whose square float64 cannot hold: sums of squares and cross-products would overflow.
 LARGEST = 1e150
 

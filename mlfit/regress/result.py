@@ -149,11 +149,11 @@ class RegressionResult:
         where = f"{self.source}: {self.formula!r}"
         out = []
         if self.aliased:
-            parts = [f"'{t}' is a combination of {', '.join(repr(c) for c in of)}" if of else
+            parts = [f"'{t}' is a combination of {_listed([repr(c) for c in of], 6)}" if of else
                      f"'{t}' is constant on the rows used (the intercept holds it) or all 0"
                      for t, of in self.aliased.items()]
             out.append(f"{where}: collinear columns, left out of the fit (their coefficients do not exist): "
-                       + "; ".join(parts))
+                       + _listed(parts, 5, "; ") + (" (all of them in --format json)" if len(parts) > 5 else ""))
         if self.divergence is not None:
             out.append(f"{where}: the maximum-likelihood estimate does not exist: {self.divergence.explanation}; "
                        "no coefficient is reported (the NLL shown is where the reference method stopped, the "
@@ -287,3 +287,10 @@ def _number(value):
 
 def _count(n):
     return int(n) if float(n).is_integer() else float(n)
+
+
+def _listed(items: list[str], shown: int, separator: str = ", ") -> str:
+    """The first `shown` items and how many more: a warning stays a line a person reads."""
+    if len(items) <= shown:
+        return separator.join(items)
+    return separator.join(items[:shown]) + f"{separator}and {len(items) - shown:,} more"
