@@ -330,7 +330,7 @@ def fit(
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", metavar="ADDRESS", help="Fit the files (and globs, directories) as ONE data set on a "
         "Dask cluster: tcp://HOST:8786, local (a LocalCluster on this machine) or auto (DASK_SCHEDULER_ADDRESS). "
-        "Without it, several files are a batch of separate fits. Needs pip install 'mlfit[dask]'."),
+        "Without it, several files are a batch of separate fits. Needs dask: pip install '.[dask]' from a clone of mlfit."),
     method: Method = typer.Option("mle", "--method", help="mle (maximum likelihood), or fitdistrplus's and scipy's "
                                   "others: mm (moments), quantile (matching at --probs), cvm, ks, ad (the smallest "
                                   "goodness-of-fit statistic), spacing (maximum product of spacings). Only mle has "
@@ -350,7 +350,7 @@ def fit(
                                            "0.05,0.5,0.95; continuous families."),
     plot: Optional[str] = typer.Option(
         None, "--plot", metavar="FILE.png", help="Draw the fit (histogram/density, CDF, Q-Q and P-P panels; bars "
-        "for discrete families) to a .png, .svg or .pdf. Needs: pip install 'mlfit[plot]'."),
+        "for discrete families) to a .png, .svg or .pdf. Needs matplotlib: pip install '.[plot]' from a clone of mlfit."),
     plot_nll: Optional[str] = typer.Option(
         None, "--plot-nll", metavar="FILE.png", help="Draw the NLL landscape: the profile NLL against each "
         "parameter, and log10 of the raw likelihood of the first k rows against the underflow limits."),
@@ -712,7 +712,7 @@ def compare(
     plot: Optional[str] = typer.Option(
         None, "--plot", metavar="FILE.png", help="Overlay the ranked families' densities, CDFs, Q-Q and P-P plots "
         "(fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp), the legend in AIC order; bars and CDFs for counts. "
-        "Needs pip install 'mlfit[plot]'."),
+        "Needs matplotlib: pip install '.[plot]' from a clone of mlfit."),
     read_options=None,
 ) -> None:
     """Which family explains the column? Fit several and rank them by AIC.
@@ -844,7 +844,7 @@ def regress(
     level: float = LEVEL,
     plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="Draw fitted vs observed, residuals "
                                        "(or a calibration curve), a Q-Q plot and the NLL along one coefficient. Needs "
-                                       "pip install 'mlfit[plot]'."),
+                                       "matplotlib: pip install '.[plot]' from a clone of mlfit."),
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", metavar="ADDRESS", help="Fit the files (and globs, directories) as ONE data set on a "
         "Dask cluster (tcp://HOST:8786, local or auto; see fit --help): least squares from QR factors merged across "
@@ -961,7 +961,7 @@ def describe(
                              help="Resample the rows N times and show where the (skewness^2, kurtosis) point moves."),
     seed: int = SEED,
     plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="Draw the Cullen-Frey graph. Needs "
-                                       "pip install 'mlfit[plot]'."),
+                                       "matplotlib: pip install '.[plot]' from a clone of mlfit."),
     output: OutputFormat = FORMAT,
     read_options=None,
 ) -> None:
@@ -1068,7 +1068,7 @@ def calibrate(
     output_file: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE.csv",
                                               help="Write the calibrated probabilities, with each row's number."),
     plot: Optional[str] = typer.Option(None, "--plot", metavar="FILE.png", help="Draw the reliability diagram before "
-                                       "and after, with the bin counts. Needs pip install 'mlfit[plot]'."),
+                                       "and after, with the bin counts. Needs matplotlib: pip install '.[plot]' from a clone of mlfit."),
     output: OutputFormat = FORMAT,
     read_options=None,
 ) -> None:

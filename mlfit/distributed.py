@@ -14,7 +14,7 @@ a bracket placed by pass one's sample (about 1.6 % of them) and sums for the res
 statistic is their values (weibull, logistic, cauchy, student_t) gather them in the same tree, up
 to the in-memory limit of one process (IN_MEMORY_ROWS), and refuse a bigger data set.
 
-Dask (`pip install 'mlfit[dask]'`) is imported here only.
+Dask (`pip install '.[dask]'` from a clone of mlfit) is imported here only.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def connect(scheduler: str):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise UsageError("--scheduler needs dask's distributed package: pip install 'mlfit[dask]'") from None
+        raise UsageError("--scheduler needs dask's distributed package: pip install dask distributed (from a clone of mlfit, "
+                         "pip install '.[dask]' installs them)") from None
     try:
         if address == "local":
             return Client(LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0"))

@@ -1,5 +1,5 @@
 """Parquet files, read a column at a time with pyarrow (imported here only: pip install
-'mlfit[dask]', or pyarrow alone), in batches of rows: the same Columns the CSV reader gives, so the
+'.[dask]' from a clone, or pyarrow alone), in batches of rows: the same Columns the CSV reader gives, so the
 missing-value rules (a null is a missing cell), support checks and messages are the same."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _open(source: str):
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise UsageError(f"{source}: reading Parquet needs pyarrow: pip install 'mlfit[dask]'") from None
+        raise UsageError(f"{source}: reading Parquet needs pyarrow: pip install pyarrow (from a clone of mlfit, pip install '.[dask]' installs it)") from None
     try:
         if "://" in source:  # through fsspec, as the CSV reader opens URLs
             import contextlib

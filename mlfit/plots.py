@@ -1,6 +1,6 @@
 """Pictures of a fit: what fitdistrplus's plot(fitdist) shows, and the NLL landscape.
 
-matplotlib is optional (pip install 'mlfit[plot]') and imported only here, only when a plot is
+matplotlib is optional (pip install '.[plot]' from a clone) and imported only here, only when a plot is
 asked for. Each panel's data is computed apart from the drawing, so tests can check the numbers.
 Files are written to a temporary name beside the target and renamed into place: never half-written.
 """

@@ -535,3 +535,13 @@ def test_a_warning_of_many_collinear_columns_stays_short():
 
     assert _listed([f"'c{i}'" for i in range(3)], 5) == "'c0', 'c1', 'c2'"
     assert _listed([f"'c{i}'" for i in range(40)], 5) == "'c0', 'c1', 'c2', 'c3', 'c4', and 35 more"
+
+
+def test_install_hints_name_what_installs_from_a_clone():
+    """mlfit is installed from a clone: 'mlfit[dask]' names a package index entry that does not exist."""
+    root = Path(__file__).resolve().parent.parent
+    for path in [root / "README.md", *sorted((root / "mlfit").rglob("*.py"))]:
+        assert "mlfit[dask]" not in path.read_text() and "mlfit[plot]" not in path.read_text(), path
+    readme = (root / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start"):readme.index("## Use")]
+    assert ".venv/bin/pip install -q '.[plot]' && .venv/bin/mlfit fit sample_data/" in quick_start
