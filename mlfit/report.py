@@ -9,7 +9,7 @@ import math
 from rich import box
 from rich.console import Console, Group
 from rich.markup import escape
-from rich.table import Table
+from .tables import Table
 from rich.text import Text
 
 from .underflow import PRECISIONS

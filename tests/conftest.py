@@ -51,6 +51,13 @@ def numerical_hessian(family, stats, params):
     return hessian
 
 
+@pytest.fixture(autouse=True)
+def _terminal_width(monkeypatch):
+    """Every test sees one terminal width (rich reads COLUMNS): none depends on the developer's
+    terminal. Views fold long cells rather than cut them, so the checkout's path does not matter either."""
+    monkeypatch.setenv("COLUMNS", "80")
+
+
 @pytest.fixture
 def cli():
     return run

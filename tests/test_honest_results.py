@@ -545,3 +545,20 @@ def test_install_hints_name_what_installs_from_a_clone():
     readme = (root / "README.md").read_text()
     quick_start = readme[readme.index("## Quick start"):readme.index("## Use")]
     assert ".venv/bin/pip install -q '.[plot]' && .venv/bin/mlfit fit sample_data/" in quick_start
+
+
+# --- views that hold whatever the path or the terminal ----------------------------------------------------
+@pytest.mark.parametrize("command", [["fit", "-d", "gamma", "-c", "miles"], ["compare", "-c", "miles"],
+                                     ["describe", "-c", "miles"], ["regress", "miles ~ 1", "-d", "normal"],
+                                     ["fit", "-d", "lnorm", "-c", "miles", "--method", "quantile"]])
+def test_a_long_file_name_is_folded_never_cut(tmp_path, monkeypatch, command):
+    monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal: long cells (regress's method line) must fold too
+    folder = tmp_path / ("a_folder_name_long_enough_that_no_table_title_can_hold_it_on_one_line_" * 2)
+    folder.mkdir()
+    path = folder / "rivers.csv"
+    path.write_bytes((SAMPLES / "rivers.csv").read_bytes())
+    args = [command[0], str(path), *command[1:]]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "…" not in result.stdout  # rich's ellipsis: a cut cell
+    assert str(path) in "".join(result.stdout.split())  # every character of it, folded over lines
