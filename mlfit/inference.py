@@ -68,7 +68,9 @@ def flat_direction(family, stats, params: dict, fixed=()) -> bool:
     scale = np.sqrt(np.abs(np.diag(hessian)))
     if not (np.all(np.isfinite(hessian)) and np.all(scale > 0)):
         return False
-    return bool(np.linalg.eigvalsh(hessian / np.outer(scale, scale)).min() <= FLAT)
+    # Near 0, not below it: a clearly negative curvature is a saddle the search stopped at (it then
+    # has not converged, and says so), not a ridge of equal maxima.
+    return bool(abs(np.linalg.eigvalsh(hessian / np.outer(scale, scale)).min()) <= FLAT)
 
 
 def chi2_quantile(level: float, df: int = 1) -> float:

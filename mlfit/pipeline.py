@@ -176,10 +176,13 @@ def _fit_rescaled(family, stats, source, name, dropped, rows: InMemory, options:
     beyond = [p for p in family.data_units if p in params and not np.isfinite(params[p])
               and np.isfinite(inner.numerical.params[p])]  # (student_t's nu = inf is a limit, not an overflow)
     if beyond:
-        written = inner.numerical.params[beyond[0]]
-        raise DataError(f"{source}: column '{name}': the {family.name} fit's {beyond[0]} is {written:g} for the values "
-                        f"divided by 2^{math.frexp(c)[1] - 1}, which is beyond float64's range in the data's units; "
-                        f"rescale the column (multiply it by a power of ten) to fit {family.name}", kind="value")
+        written = float(inner.numerical.params[beyond[0]])
+        sign = -1 if family.data_units[beyond[0]] == "per data" else 1
+        exponent = math.log10(abs(written)) + sign * math.log10(c)  # of the value float64 cannot hold
+        size = f"{10 ** (exponent % 1):.2g}e{'+' if exponent >= 0 else '-'}{abs(math.floor(exponent)):d}"
+        raise DataError(f"{source}: column '{name}': the {family.name} fit's {beyond[0]} is about {size}, beyond "
+                        f"float64's largest number (1.8e+308); rescale the column (multiply it by a power of ten) to "
+                        f"fit {family.name}", kind="value")
     k = int(math.frexp(c)[1] - 1)
     numerical = replace(inner.numerical, params=params, nll=inner.numerical.nll + shift,
                         message=f"{inner.numerical.message} (fitted to the values divided by 2^{k}, exactly)")

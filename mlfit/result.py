@@ -146,7 +146,7 @@ class FitResult:
             why = self.family.why_unconverged(self.stats, self.params)
             if why:
                 found.append(f"{where}: {why}")
-        if not self.inference.unique:
+        if not self.inference.unique and self.numerical.converged:
             found.append(f"{where}: {self.inference.note}")
         if self.comparison is not None and not self.comparison.agrees:
             found.append(f"{where}: the numerical optimum disagrees with the {self.reference_method} "
