@@ -29,20 +29,23 @@ from .weights import count
 
 class InMemory:
     """Every value at hand: the exact goodness of fit, the raw product over every row.
-    `log_shift` is added to each row's log-density: -log c for values divided by c (a rescaled fit)."""
+    `scale`: the values are the file's divided by it (a rescaled fit); each row's log-density then
+    gains -log(scale), and messages show the file's values and parameters in its units."""
 
-    def __init__(self, data: Column, values: np.ndarray, log_shift: float = 0.0):
+    def __init__(self, data: Column, values: np.ndarray, scale: float = 1.0, shown: np.ndarray | None = None):
         self.data, self.values, self.weights = data, values, data.weights
-        self.log_shift = log_shift
+        self.scale, self.log_shift = scale, -math.log(scale)
+        self.shown = values if shown is None else shown  # as the file holds them, for messages
 
     def impossible(self, family, stats, params, fixed) -> DataError:
         encoded = family.encode(self.values, stats)
         with np.errstate(all="ignore"):
             rows = np.flatnonzero(~np.isfinite(family.log_prob(encoded, params)))
         if not rows.size:  # each row's log-probability is finite, their sum or the statistics are not
-            return beyond_range(self.data.source, self.data.name, family, self.values)
+            return beyond_range(self.data.source, self.data.name, family, self.shown)
         row = int(rows[0])
-        return DataError(f"{self.data.where(row)}: {_show(self.values[row])} has probability 0 {_given(fixed)}",
+        fixed = family.rescaled(fixed, self.scale) if self.scale != 1 else fixed
+        return DataError(f"{self.data.where(row)}: {_show(self.shown[row])} has probability 0 {_given(fixed)}",
                          kind="value", row=int(self.data.rows[row]))
 
     def underflow(self, family, stats, numerical):
@@ -146,7 +149,7 @@ SMALLEST_RESCALED = 2.0 ** -1000
 def rescaling(family, rows) -> float | None:
     """The power of two c to fit values / c by, for a scale-equivariant family whose values in memory
     lie beyond 2^±256; None where they do not (or no power of two brings all of them in)."""
-    if not family.data_units or not isinstance(rows, InMemory) or rows.log_shift:
+    if not family.data_units or not isinstance(rows, InMemory) or rows.scale != 1:
         return None
     values = np.asarray(rows.values, dtype=float)
     magnitudes = np.abs(values[values != 0])
@@ -166,7 +169,7 @@ def _fit_rescaled(family, stats, source, name, dropped, rows: InMemory, options:
     and standard errors with their parameters. A parameter that float64 cannot hold in data units
     (the rate of subnormal data, 1/mean past 1.8e308) is refused with the reason."""
     values = rows.values / c
-    inner_rows = InMemory(replace(rows.data, values=values), values, log_shift=-math.log(c))
+    inner_rows = InMemory(replace(rows.data, values=values), values, scale=c, shown=rows.values)
     inner_options = replace(options, fix=family.rescaled(fixed, 1 / c), chisq_breaks=None if options.chisq_breaks is None
                             else tuple(b / c for b in options.chisq_breaks))
     inner_stats = family.summarize(values, rows.weights)

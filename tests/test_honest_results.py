@@ -580,3 +580,17 @@ def test_a_search_stopped_at_a_saddle_is_not_called_a_ridge_of_maxima():
     assert flat_direction(two.family, two.stats, two.params)
     three = mlfit.fit(np.array([1.0, 2.0, 3.0]), "cauchy")
     assert not flat_direction(three.family, three.stats, three.params)
+
+
+def test_a_rescaled_fit_speaks_in_the_files_units(tmp_path):
+    result = invoke(tmp_path, {"u.csv": "x\n1e300\n2e300\n3e300\n"}, "fit", "{u.csv}", "-d", "uniform", "--fix",
+                    "low=1.5e300")
+    assert result.exit_code == 1
+    assert result.stderr.endswith("row 1: 1e+300 has probability 0 with low=1.5e+300 fixed, so no parameter value "
+                                  "can fit the column\n")
+    held = invoke(tmp_path, {"u.csv": "x\n1e300\n2e300\n3e300\n"}, "fit", "{u.csv}", "-d", "normal", "--fix",
+                  "sigma=1e300", "-f", "json")
+    data = json.loads(held.stdout)
+    assert data["params"] == {"mu": pytest.approx(2e300, rel=1e-15), "sigma": 1e300}
+    assert data["nll"] == pytest.approx(-stats.norm.logpdf([1.0, 2.0, 3.0], 2.0, 1.0).sum() + 3 * np.log(1e300),
+                                        rel=1e-12)
