@@ -371,10 +371,11 @@ def fit_censored(data: CensoredData, distribution: str, **options):
         logs = row_log_likelihoods(family, data, stats.pseudo_fit)
     if np.isneginf(logs).any():
         raise _impossible(family, data, int(np.flatnonzero(np.isneginf(logs))[0]))
-    result = fit_statistics(Censored(family), stats, data.source, data.name, data.dropped, CensoredRows(data),
-                            settings)
-    _check_maximum(family, data, result)
-    return result
+    if not data.counts()["exact"]:  # before intervals are sought along a climb that never ends
+        from .fitting import minimize_nll
+
+        _check_maximum(family, data, minimize_nll(Censored(family), stats))
+    return fit_statistics(Censored(family), stats, data.source, data.name, data.dropped, CensoredRows(data), settings)
 
 
 # Censored rows alone have probabilities, at most 1 each: a fitted likelihood within this of 1 was
@@ -382,17 +383,17 @@ def fit_censored(data: CensoredData, distribution: str, **options):
 LIKELIHOOD_ONE = 1e-8
 
 
-def _check_maximum(family, data: CensoredData, result) -> None:
+def _check_maximum(family, data: CensoredData, searched) -> None:
     """Where no row was observed exactly and the rows' bounds share values (every row right-censored
     at or below 11, say), one distribution piled on those shared values gives every row probability 1:
     the likelihood climbs towards 1 as the parameters run off (weibull's scale to infinity, a normal's
     sigma to 0) and has no maximum. The fit found that climb (its NLL within 1e-8 of 0): say so."""
-    if data.counts()["exact"] or not result.nll < LIKELIHOOD_ONE * max(1.0, float(result.n)):
+    if data.counts()["exact"] or not searched.nll < LIKELIHOOD_ONE * max(1.0, float(len(data.low))):
         return
     low, high = float(np.max(data.low)), float(np.min(data.high))
     shared = (f"values of at least {low:g}" if np.isposinf(high) else f"values of at most {high:g}" if np.isneginf(low)
               else f"the values from {low:g} to {high:g}" if low <= high else "common values")
-    where = ", ".join(f"{name} {float(value):.4g}" for name, value in result.params.items() if np.ndim(value) == 0)
+    where = ", ".join(f"{name} {float(value):.4g}" for name, value in searched.params.items() if np.ndim(value) == 0)
     raise DataError(f"{data.source}: columns {data.name}: every row is censored and all admit {shared}, "
                     f"so the {family.name} likelihood rises towards 1 without a maximum (the search ran off to {where}); "
                     "censored rows need some exactly observed values, or bounds that disagree", kind="degenerate")
