@@ -5,7 +5,8 @@ command line starts instantly for `--help`.
 """
 
 __version__ = "0.1.0"
-__all__ = ["fit", "fit_file", "fit_columns", "FitResult", "FAMILY_NAMES", "MlfitError", "DataError", "UsageError"]
+__all__ = ["fit", "fit_file", "fit_columns", "score_sequence", "FitResult", "FAMILY_NAMES", "MlfitError", "DataError",
+           "UsageError"]
 
 from .errors import DataError, MlfitError, UsageError
 from .families import NAMES as FAMILY_NAMES
@@ -16,6 +17,10 @@ def __getattr__(name):
         from . import api
 
         return getattr(api, name)
+    if name == "score_sequence":
+        from .sequences import score_sequence
+
+        return score_sequence
     if name == "FitResult":
         from .result import FitResult
 

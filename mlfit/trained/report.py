@@ -83,3 +83,32 @@ def print_calibration(result, console: Console) -> None:
     scores.add_row("Brier", _number(data["brier"]["before"], 6), _number(data["brier"]["after"], 6))
     console.print(Group(table, scores, stability_table(data["stability"]),
                         Text(result.underflow.explanation(), style="italic")))
+
+
+def print_sequence_score(score, console: Console) -> None:
+    """score-sequence: the cross-entropy and what it is, the underflow in words, the naive route."""
+    data = score.to_dict()
+    table = _pairs(escape(f"token likelihood of {data['file']}"))
+    table.add_row("tokens", f"{data['tokens']:,} scored in {data['sequences']:,} sequences")
+    table.add_row("NLL", f"{_number(data['nll'], 12)} nats (the sum of -log p over the scored tokens)")
+    table.add_row("cross-entropy", f"{_number(data['cross_entropy'], 10)} nats per token, "
+                  f"{_number(data['bits_per_token'], 6)} bits; perplexity {_number(data['perplexity'], 6)}")
+    if data.get("label_smoothing"):
+        smoothed = data["label_smoothing"]
+        table.add_row("label smoothing", f"eps {smoothed['epsilon']:g}: loss {_number(smoothed['loss'], 10)}")
+    if data.get("ensemble"):
+        members = ", ".join(_number(m, 6) for m in data["ensemble"]["members"])
+        table.add_row("ensemble", f"cross-entropy {_number(data['ensemble']['cross_entropy'], 10)} (members: {members})")
+    parts = [table]
+    if data["naive"] is not None:
+        naive = Table(box=box.SIMPLE_HEAD, title="the naive route: exp of the logits, divided by their sum, then log",
+                      title_justify="left")
+        naive.add_column("precision")
+        naive.add_column("tokens whose loss is inf or nan", justify="right")
+        for name, found in data["naive"].items():
+            naive.add_row(name, f"{found['nonfinite_losses']:,}")
+        parts.append(naive)
+    parts += [Text(line, style="italic") for line in score.sentences()]
+    if data.get("label_smoothing"):
+        parts.append(Text(data["label_smoothing"]["note"], style="dim"))
+    console.print(Group(*parts))
