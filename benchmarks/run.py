@@ -7,6 +7,7 @@
     python benchmarks/run.py --only-regress   # mlfit regress against statsmodels, 10^6 rows x 10 columns
     python benchmarks/run.py --only-reader    # the big-file rows, the 10^8-row one-column file, fit costs
     python benchmarks/run.py --dask           # 10^8 rows in 50 files: --scheduler local against one process
+    python benchmarks/run.py --sequences      # score-sequence on 10^6 tokens x 1000 logits (a 4 GB .npz)
 
 It generates its own data in a temporary folder, times each command in a fresh process (the
 median of --repeat runs), reads each command's peak memory from resource.getrusage of its child
@@ -441,6 +442,41 @@ def machine() -> str:
             f"numpy {np.__version__}, scipy {scipy.__version__}, pandas {pandas.__version__}")
 
 
+def write_sequences(path: str, tokens: int, vocabulary: int, positions: int = 1000, seed: int = 0) -> None:
+    """An .npz of float32 logits (B, T, V) and int64 targets, written a block of sequences at a time
+    through numpy's .npy format inside an uncompressed zip (as np.savez writes it), so writing it
+    never holds the whole array."""
+    import zipfile
+
+    sequences = max(1, tokens // positions)
+    rng = np.random.default_rng(seed)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        with archive.open("logits.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_2_0(member, {"descr": "<f4", "fortran_order": False,
+                                                          "shape": (sequences, positions, vocabulary)})
+            for start in range(0, sequences, 10):
+                count = min(10, sequences - start)
+                member.write(rng.normal(0, 2, (count, positions, vocabulary)).astype(np.float32).tobytes())
+        with archive.open("targets.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array(member, rng.integers(0, vocabulary, (sequences, positions)))
+
+
+def sequence_cost(folder: str, args) -> list[tuple]:
+    """score-sequence on B*T tokens against scipy's log_softmax over the same array plus a gather,
+    each reading the same .npz in a fresh process."""
+    path = os.path.join(folder, "tokens.npz")
+    print(f"writing {args.sequence_tokens:,} tokens x {args.vocabulary:,} float32 logits ...", file=sys.stderr)
+    write_sequences(path, args.sequence_tokens, args.vocabulary)
+    baseline = [PYTHON, "-c", "import numpy as np, scipy.special as s, sys; d = np.load(sys.argv[1]); "
+                "z = d['logits']; t = d['targets']; "
+                "print(np.take_along_axis(s.log_softmax(z, axis=2), t[..., None], 2).sum())", path]
+    base, base_mem = measure(baseline, args.repeat)
+    took, mem = measure(mlfit_command("score-sequence", path, "--format", "json"), args.repeat)
+    label = f"score-sequence, {args.sequence_tokens:,} tokens, V = {args.vocabulary:,} (float32)"
+    return [("sequences", label, took, f"scipy log_softmax + gather ({base_mem:,.0f} MB)", base, took / base,
+             "<= 1, <= 300 MB", mem)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows in the big CSV (default 10 million)")
@@ -463,14 +499,19 @@ def main() -> None:
                         help="rows of the --dask regression data set, in 8 files (default 2*10^6)")
     parser.add_argument("--only-reader", action="store_true",
                         help="measure only start-up, the big files and the fit cost (issue 17's targets)")
+    parser.add_argument("--sequences", action="store_true",
+                        help="measure only mlfit score-sequence against scipy's log_softmax (a 4 GB .npz by default)")
+    parser.add_argument("--sequence-tokens", type=int, default=10**6, help="tokens of the --sequences file (B*T)")
+    parser.add_argument("--vocabulary", type=int, default=1000, help="vocabulary of the --sequences file")
     parser.add_argument("--write", metavar="FILE", help="also write the results as markdown to FILE")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = parser.parse_args()
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
-    if args.only_regress or args.dask:
+    if args.only_regress or args.dask or args.sequences:
         folder = tempfile.mkdtemp(prefix="mlfit-bench-")
         try:
-            rows = dask_cost(folder, args) if args.dask else regress_cost(folder, args)
+            rows = (dask_cost(folder, args) if args.dask else sequence_cost(folder, args) if args.sequences
+                    else regress_cost(folder, args))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     else:
@@ -480,6 +521,8 @@ def main() -> None:
         return
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = (f"--dask --dask-rows {args.dask_rows} --dask-files {args.dask_files}" if args.dask
+               else f"--sequences --sequence-tokens {args.sequence_tokens} --vocabulary {args.vocabulary}"
+               if args.sequences
                else f"--only-regress --regress-rows {args.regress_rows}" if args.only_regress
                else f"--only-families --family-rows {args.family_rows}" if args.only_families
                else f"--only-reader --rows {args.rows} --narrow-rows {args.narrow_rows}" if args.only_reader

@@ -1107,10 +1107,10 @@ def calibrate(
 
 
 @app.command("score-sequence", epilog=_epilog(
-    "mlfit score-sequence batch.npz",
-    "mlfit score-sequence batch.npz --label-smoothing 0.1 --format json | jq .cross_entropy",
-    "mlfit score-sequence model_a.npz model_b.npz --ensemble",
-    "mlfit score-sequence tokens.csv --sequence doc --logprob logprob",
+    "mlfit score-sequence sample_data/tokens.npz",
+    "mlfit score-sequence sample_data/tokens.npz --label-smoothing 0.1 --format json | jq .cross_entropy",
+    "mlfit score-sequence sample_data/tokens.npz sample_data/tokens_b.npz --ensemble",
+    "mlfit score-sequence sample_data/tokens.csv --sequence sequence --logprob logprob",
 ))
 @reader_options
 def score_sequence(
