@@ -119,7 +119,7 @@ class Scored:
 
 
 def score_chunk(logits: np.ndarray, targets: np.ndarray, start: int, ignore_index: int, label: str,
-                naive: bool = True) -> Scored:
+                naive: bool = True, smoothing: bool = True) -> Scored:
     vocabulary = logits.shape[2]
     scored = targets != ignore_index
     outside = scored & ((targets < 0) | (targets >= vocabulary))
@@ -141,16 +141,36 @@ def score_chunk(logits: np.ndarray, targets: np.ndarray, start: int, ignore_inde
     own = np.take_along_axis(z, safe[..., None], axis=2)[..., 0]
     log_p = own - lse
     out = Scored([log_p[b][scored[b]] for b in range(len(z))])
-    out.smoothing = float(np.sum((lse - z.mean(axis=2))[scored]))
+    if smoothing:
+        out.smoothing = float(np.sum((lse - z.mean(axis=2))[scored]))
     if naive:
         for name in NAIVE:
-            with np.errstate(all="ignore"):
-                e = np.exp(logits.astype(name))
-                total = e.sum(axis=2, dtype=name)
-                p = np.take_along_axis(e, safe[..., None], axis=2)[..., 0] / total
-                loss = -np.log(p)
-            out.naive[name] = int(np.count_nonzero(~np.isfinite(loss) & scored))
+            out.naive[name] = naive_nonfinite(logits, safe, scored, lse, own, top[..., 0], name)
     return out
+
+
+def naive_nonfinite(logits, safe, scored, lse, own, top, precision: str) -> int:
+    """How many scored tokens' loss the naive route makes inf or nan in `precision`: exp of the
+    logits there, divided by their sum there, then log. Computed exactly, in that precision, for the
+    tokens where it could happen; the others are finite for certain, which float64's log-sum-exp
+    shows without the slow exps: no exp overflows (the largest logit), the sum cannot overflow (its
+    float64 value grown by the most that V roundings add), and neither the target's exp nor its
+    share of the sum can underflow to 0."""
+    info = np.finfo(precision)
+    vocabulary = logits.shape[2]
+    slack = math.log1p(vocabulary * float(info.eps)) + 1.0
+    largest, smallest = math.log(float(info.max)), math.log(float(info.smallest_subnormal))
+    doubt = scored & ((top >= largest - 1.0) | (lse + slack >= largest) | (own <= smallest + 1.0)
+                      | (own - lse <= smallest + slack))
+    if not doubt.any():
+        return 0
+    rows = logits[doubt]  # (tokens in doubt, V), in the logits' own precision
+    with np.errstate(all="ignore"):
+        e = np.exp(rows.astype(precision))
+        total = e.sum(axis=1, dtype=precision)
+        p = e[np.arange(len(rows)), safe[doubt]] / total
+        loss = -np.log(p)
+    return int(np.count_nonzero(~np.isfinite(loss)))
 
 
 def first_zero(log_probs: np.ndarray, precision: str) -> int | None:
@@ -254,7 +274,8 @@ def score_sequence(source, *, logits_key: str = "logits", targets_key: str = "ta
     for chunks in zip(*streams):
         start = chunks[0][0]
         block = targets[start:start + len(chunks[0][1])]
-        scored = [score_chunk(logits, block, start, ignore_index, label, naive=(i == 0 and not ensemble))
+        scored = [score_chunk(logits, block, start, ignore_index, label, naive=(i == 0 and not ensemble),
+                              smoothing=label_smoothing is not None)
                   for i, ((_, logits), label) in enumerate(zip(chunks, labels))]
         for i, s in enumerate(scored):
             member_nll[i] -= float(sum(np.sum(lp) for lp in s.log_probs))

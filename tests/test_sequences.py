@@ -195,3 +195,22 @@ def test_the_table_says_the_underflow_in_words(tmp_path):
     zero = sequential_first_zero(expected[worst], "float64")
     assert f"the raw probability of sequence {worst} is 10^{decades:.1f} (800 tokens): float64 reaches 0.0 at token {zero}" \
         in text
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_every_float_precision_is_read_and_scored_in_float64(tmp_path, dtype):
+    logits, targets = batch(np.random.default_rng(9), dtype=dtype)
+    from_file = mlfit.score_sequence(save(tmp_path, "p.npz", logits, targets))
+    in_memory = mlfit.score_sequence(logits, targets=targets)
+    expected = -sum(lp.sum() for lp in reference_log_probs(logits, targets))
+    assert from_file.nll == pytest.approx(expected, rel=1e-13) and in_memory.nll == from_file.nll
+
+
+@pytest.mark.parametrize("scale", [1.0, 3.0, 6.0, 12.0, 25.0, 60.0, 120.0, 1e4])
+def test_the_naive_counts_equal_the_naive_route_done_in_full_at_every_scale(scale):
+    # Scales where float16's exp (past 11.1) and float32's (past 88.7) begin to overflow, and the
+    # targets' shares to underflow: the screened count must be the full computation's.
+    logits, targets = batch(np.random.default_rng(int(scale)), sequences=6, positions=60, vocabulary=40, scale=scale)
+    found = mlfit.score_sequence(logits, targets=targets).naive
+    for precision in ("float32", "float16"):
+        assert found[precision]["nonfinite_losses"] == naive_nonfinite(logits, targets, precision), (scale, precision)
