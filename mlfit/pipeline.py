@@ -204,7 +204,19 @@ def _fit_rescaled(family, stats, source, name, dropped, rows: InMemory, options:
         values=rows.values,
         weights=rows.weights,
         stats=stats,
+        scale=c,
     )
+
+
+def rescaled_inference(result, level: float):
+    """A rescaled fit's inference at another level, made as the fit was: on its values divided by
+    its scale, then mapped back (FitResult.conf_int)."""
+    family, c = result.family, result.scale
+    shift = float(count(result.stats.n)) * math.log(c)
+    inner_stats = family.summarize(result.values / c, result.weights)
+    again = infer(family, inner_stats, family.rescaled(result.params, 1 / c), result.nll - shift, level,
+                  family.rescaled(result.fixed, 1 / c))
+    return _rescaled_inference(family, again, c, shift)
 
 
 def _rescaled_inference(family, inference, c: float, shift: float):

@@ -37,6 +37,9 @@ class FitResult:
     values: np.ndarray | None = field(default=None, repr=False, compare=False)  # the fitted values, for plots
     stats: object = field(default=None, repr=False, compare=False)  # the family's sufficient statistics
     weights: np.ndarray | None = field(default=None, repr=False, compare=False)  # --weights, one per value
+    # The power of two the values were divided by to fit them (data beyond 2^+-256, see
+    # pipeline.rescaling); every number above is in the data's own units.
+    scale: float = field(default=1.0, repr=False)
 
     def expanded_values(self) -> np.ndarray | None:
         """The rows as if each were written out weight times (the values themselves without
@@ -131,6 +134,10 @@ class FitResult:
         from .options import FitOptions
 
         level = FitOptions(level=level).level
+        if self.scale != 1.0:  # as the fit was made: on the values divided by the scale, mapped back
+            from .pipeline import rescaled_inference
+
+            return replace(self, inference=rescaled_inference(self, level)).intervals()
         again = infer(self.family, self.stats, self.params, self.nll, level, self.fixed)
         return replace(self, inference=again).intervals()
 

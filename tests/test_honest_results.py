@@ -594,3 +594,13 @@ def test_a_rescaled_fit_speaks_in_the_files_units(tmp_path):
     assert data["params"] == {"mu": pytest.approx(2e300, rel=1e-15), "sigma": 1e300}
     assert data["nll"] == pytest.approx(-stats.norm.logpdf([1.0, 2.0, 3.0], 2.0, 1.0).sum() + 3 * np.log(1e300),
                                         rel=1e-12)
+
+
+def test_intervals_at_another_level_of_a_rescaled_fit_are_made_as_the_fit_was():
+    x = mlfit.families.get_family("gamma").sample(np.random.default_rng(12), {"shape": 3.0, "rate": 2.0}, 80)
+    c = 2.0 ** 1000
+    at_one, scaled = mlfit.fit(x, "gamma"), mlfit.fit(x * c, "gamma")
+    one, far = at_one.conf_int(0.9), scaled.conf_int(0.9)
+    for kind in ("wald", "profile"):
+        assert far["shape"][kind] == pytest.approx(one["shape"][kind], rel=1e-9)
+        assert far["rate"][kind] == pytest.approx([end / c for end in one["rate"][kind]], rel=1e-9)
