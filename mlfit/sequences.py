@@ -26,7 +26,7 @@ from scipy import special
 from .errors import DataError, UsageError
 
 IGNORE_INDEX = -100  # PyTorch's: a padding target, not scored
-CHUNK_BYTES = 32 << 20  # float64 logits held per chunk of sequences
+CHUNK_BYTES = 16 << 20  # float64 logits held per chunk of sequences (the one float64 copy of the chunk)
 NAIVE = ("float32", "float16")
 PRECISIONS = ("float64", "float32", "float16")
 
@@ -134,15 +134,18 @@ def score_chunk(logits: np.ndarray, targets: np.ndarray, start: int, ignore_inde
         raise DataError(f"{label}: sequence {start + b}, position {t}: logit {v} is {logits[b, t, v]}, not a finite "
                         "number", kind="value")
     safe = np.where(scored, targets, 0)
-    z = logits.astype(np.float64)
+    z = logits.astype(np.float64)  # the one float64 copy: shifted and exponentiated in place below
     top = z.max(axis=2, keepdims=True)
-    with np.errstate(under="ignore"):
-        lse = np.log(np.exp(z - top).sum(axis=2)) + top[..., 0]
     own = np.take_along_axis(z, safe[..., None], axis=2)[..., 0]
+    means = z.mean(axis=2) if smoothing else None
+    np.subtract(z, top, out=z)
+    with np.errstate(under="ignore"):
+        np.exp(z, out=z)
+    lse = np.log(z.sum(axis=2)) + top[..., 0]
     log_p = own - lse
     out = Scored([log_p[b][scored[b]] for b in range(len(z))])
     if smoothing:
-        out.smoothing = float(np.sum((lse - z.mean(axis=2))[scored]))
+        out.smoothing = float(np.sum((lse - means)[scored]))
     if naive:
         for name in NAIVE:
             out.naive[name] = naive_nonfinite(logits, safe, scored, lse, own, top[..., 0], name)
