@@ -157,11 +157,12 @@ def naive_nonfinite(logits, safe, scored, lse, own, top, precision: str) -> int:
     logits there, divided by their sum there, then log. Computed exactly, in that precision, for the
     tokens where it could happen; the others are finite for certain, which float64's log-sum-exp
     shows without the slow exps: no exp overflows (the largest logit), the sum cannot overflow (its
-    float64 value grown by the most that V roundings add), and neither the target's exp nor its
-    share of the sum can underflow to 0."""
+    float64 value grown by the most that V roundings, each at most one eps, can add: a factor
+    (1 + eps)^V), and neither the target's exp nor its share of the sum can underflow to 0. The
+    natural log of one more e covers the logits' own rounding to that precision."""
     info = np.finfo(precision)
     vocabulary = logits.shape[2]
-    slack = math.log1p(vocabulary * float(info.eps)) + 1.0
+    slack = vocabulary * math.log1p(float(info.eps)) + 1.0
     largest, smallest = math.log(float(info.max)), math.log(float(info.smallest_subnormal))
     doubt = scored & ((top >= largest - 1.0) | (lse + slack >= largest) | (own <= smallest + 1.0)
                       | (own - lse <= smallest + slack))

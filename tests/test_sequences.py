@@ -214,3 +214,12 @@ def test_the_naive_counts_equal_the_naive_route_done_in_full_at_every_scale(scal
     found = mlfit.score_sequence(logits, targets=targets).naive
     for precision in ("float32", "float16"):
         assert found[precision]["nonfinite_losses"] == naive_nonfinite(logits, targets, precision), (scale, precision)
+
+
+@pytest.mark.parametrize("scale", [2.0, 4.0, 8.0])
+def test_the_naive_counts_hold_for_a_large_vocabulary_where_float16_sums_grow(scale):
+    logits, targets = batch(np.random.default_rng(int(10 * scale)), sequences=2, positions=20, vocabulary=3000,
+                            scale=scale, padded=False)
+    found = mlfit.score_sequence(logits, targets=targets).naive
+    for precision in ("float32", "float16"):
+        assert found[precision]["nonfinite_losses"] == naive_nonfinite(logits, targets, precision), (scale, precision)
