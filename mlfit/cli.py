@@ -719,7 +719,7 @@ def compare(
 
     By default every family whose support holds all the values is tried: a 0/1 column bernoulli, the count families (poisson, negbinomial, geometric, binomial with --trials) and categorical; other non-negative integers the count families, categorical and the continuous families that admit them; positive numbers the positive families too (lognormal, gamma, weibull, exponential); numbers in (0, 1) beta as well; other numbers normal, laplace, logistic, cauchy, student_t and uniform; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
     """
-    from .compare import compare_censored, compare_distributed, compare_file
+    from .ranking import compare_censored, compare_distributed, compare_file
 
     if plot:
         from .plots import check_target
@@ -969,7 +969,7 @@ def describe(
 
     n, min, max, median, mean, sd, skewness and kurtosis (descdist's unbiased estimates, its default, and the plain sample ones; kurtosis is 3 for the normal), and where (skewness^2, kurtosis) lies among the normal, uniform, logistic and exponential points, the gamma, lognormal and weibull lines and the beta region, nearest first. The column is held in memory.
     """
-    from .describe import describe_file
+    from .shape import describe_file
 
     read_options = read_options
     if plot:
@@ -981,7 +981,7 @@ def describe(
 
     _present(description, output, print_description)
     if plot:
-        from .describe import draw_cullen_frey
+        from .shape import draw_cullen_frey
 
         draw_cullen_frey(description, plot)
 

@@ -193,8 +193,8 @@ def outcome(future):
 
 @returned
 def surveyed(path: str, column: str | None, trials: int | None, read_options: ReadOptions):
-    """One file's survey of which supports hold its values (a task; see mlfit.compare.Survey)."""
-    from .compare import Survey, registered_families
+    """One file's survey of which supports hold its values (a task; see mlfit.ranking.Survey)."""
+    from .ranking import Survey, registered_families
 
     found = Survey(registered_families(trials))
     for [data] in iter_columns(path, None if column is None else [column], options=read_options,

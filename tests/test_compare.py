@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mlfit.cli import app
-from mlfit.compare import candidate_families, compare_file
+from mlfit.ranking import candidate_families, compare_file
 
 runner = CliRunner()
 
@@ -120,7 +120,7 @@ def test_level_outside_zero_one_is_a_usage_error(tmp_path, level):
     ([["4"], [], ["x"]], ["categorical"]),
 ])
 def test_the_families_of_a_column_read_in_chunks(parts, expected):
-    from mlfit.compare import Survey, registered_families
+    from mlfit.ranking import Survey, registered_families
     from mlfit.data import Column
 
     found = Survey(registered_families())

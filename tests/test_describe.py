@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import run
-from mlfit.describe import (bootstrap, describe_file, in_beta_region, lognormal_curve, nearest, shape,
+from mlfit.shape import (bootstrap, describe_file, in_beta_region, lognormal_curve, nearest, shape,
                             weibull_curve)
 
 DATA = Path(__file__).parent / "data"

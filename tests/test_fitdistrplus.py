@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import mlfit
-from mlfit.compare import compare_file
+from mlfit.ranking import compare_file
 
 from conftest import numerical_hessian
 

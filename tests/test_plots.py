@@ -231,7 +231,7 @@ def test_student_t_at_the_normal_limit_draws_without_an_infinite_line(tmp_path):
 
 
 def test_the_comparison_plot_overlays_the_best_families_in_aic_order(tmp_path):
-    from mlfit.compare import compare_file
+    from mlfit.ranking import compare_file
     from mlfit.plots import COMPARED, comparison_panels
 
     ranking = compare_file("sample_data/rivers.csv", "miles", keep_values=True)

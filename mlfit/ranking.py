@@ -11,6 +11,7 @@ of measurements or identifiers.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 
@@ -73,6 +74,46 @@ class Ranking:
     @property
     def winner(self) -> Candidate | None:
         return self.ranked[0] if self.ranked else None
+
+    @property
+    def best(self) -> str | None:
+        """The winner's name (best by AIC among the ranked families), or None."""
+        return self.winner.distribution if self.winner else None
+
+    @property
+    def table(self):
+        """A pandas DataFrame, one row per family in the ranking's order: k, log-likelihood, AIC,
+        BIC, delta-AIC, Akaike weight, whether it is ranked, and why not (or the error)."""
+        import pandas as pd
+
+        rows = []
+        for candidate in self.candidates:
+            result = candidate.result
+            rows.append({"family": candidate.distribution, "k": result.inference.k if result else None,
+                         "log_likelihood": result.log_likelihood if result else None,
+                         "aic": result.aic if result else None, "bic": result.bic if result else None,
+                         "delta_aic": candidate.delta_aic, "weight": candidate.weight, "ranked": candidate.ranked,
+                         "note": candidate.error or candidate.warning})
+        return pd.DataFrame(rows).set_index("family")
+
+    def summary(self) -> str:
+        """The comparison as the table view prints it, as text."""
+        from rich.console import Console
+
+        from .report import print_ranking
+
+        console = Console(width=100, record=True, file=io.StringIO())
+        print_ranking(self, console)
+        return console.export_text()
+
+    def _repr_html_(self) -> str:
+        return self.table.to_html(float_format=lambda v: f"{v:.6g}", na_rep="")
+
+    def __repr__(self) -> str:
+        ranked = ", ".join(f"{c.distribution} {c.result.aic:.6g}" for c in self.ranked[:3])
+        more = f", ... {len(self.ranked) - 3} more" if len(self.ranked) > 3 else ""
+        return (f"<Ranking of '{self.column}' in {self.source}: best {self.best}; AIC {ranked}{more}; "
+                f"{len(self.candidates) - len(self.ranked)} not ranked>")
 
     @property
     def saturated(self) -> FitResult | None:
@@ -272,6 +313,33 @@ def survey(source: str, column: str | None, *, read_options: ReadOptions = DEFAU
         if not whole or found.settled:
             break
     return found
+
+
+def compare_values(values, distributions=None, *, name: str | None = None, weights=None, level: float = 0.95,
+                   **options) -> Ranking:
+    """compare_file for values in memory (a list, a numpy array, a pandas Series, whose name is the
+    column's): the families their support admits (or `distributions`), fitted and ranked alike."""
+    from .api import column_name, fit
+
+    name = column_name(values, name)
+    raw = np.asarray(values, dtype=object)
+    present = np.array([not (v is None or (isinstance(v, float) and np.isnan(v))) for v in raw], dtype=bool)
+    if distributions:
+        names = list(dict.fromkeys(canonical(d) for d in distributions))
+    else:
+        kept = raw[present]
+        as_numbers = kept.astype(float) if len(kept) and all(isinstance(v, (int, float, np.number)) and
+                                                             not isinstance(v, bool) for v in kept) else kept
+        names = candidate_families(as_numbers, trials=options.get("trials"))
+
+    def outcome(distribution):
+        try:
+            return fit(values, distribution, name=name, weights=weights, level=level, **options)
+        except MlfitError as error:
+            return error
+
+    fitted, unranked, failed = _sorted_out((d, outcome(d)) for d in names)
+    return _ranking("<data>", name, fitted, unranked, failed, level, [])
 
 
 def compare_file(source: str, column: str | None = None, distributions=None, *, weights: str | None = None,

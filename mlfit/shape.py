@@ -172,11 +172,24 @@ def bootstrap(values: np.ndarray, replicates: int, seed: int) -> np.ndarray:
 
 def describe_file(source: str, column: str | None, *, boot: int = 0, seed: int = 0,
                   read_options: ReadOptions = DEFAULT) -> Description:
-    from .families import get_family
-
     names = None if column is None else [column]
     chunks = [chunk[0] for chunk in iter_columns(source, names, options=read_options, only_one=column is None)]
-    data = joined(chunks)
+    return _described(joined(chunks), boot, seed)
+
+
+def describe_values(values, name: str = "x", *, boot: int = 0, seed: int = 0) -> Description:
+    """describe_file for values in memory; None and NaN are missing cells."""
+    from .data import Column
+
+    raw = np.asarray(values, dtype=object)
+    present = np.array([not (v is None or (isinstance(v, float) and np.isnan(v))) for v in raw], dtype=bool)
+    return _described(Column("<data>", name, raw[present], np.flatnonzero(present) + 1, int((~present).sum())),
+                      boot, seed)
+
+
+def _described(data, boot: int, seed: int) -> Description:
+    from .families import get_family
+
     values = to_support(data, get_family("normal"))  # numbers, with fit's messages for what is not
     if len(values) < 2:
         raise DataError(f"{data.source}: column '{data.name}' has {len(values)} value: describe needs two at least",
