@@ -1,4 +1,4 @@
-"""Every example a user is shown (in --help and in the README) runs, from a clone, on the files
+"""Every example a user is shown (in --help, the README and docs/) runs, from a clone, on the files
 shipped in sample_data/."""
 
 import os
@@ -32,7 +32,9 @@ def help_examples() -> list[str]:
 
 
 def readme_examples() -> list[str]:
-    lines = (ROOT / "README.md").read_text().splitlines()
+    """The README's examples and the docs pages'."""
+    lines = [line for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+             for line in page.read_text().splitlines()]
     found = []
     for line in lines:
         text = line.strip().removeprefix("$ ")
@@ -60,3 +62,11 @@ def test_an_example_runs_from_a_clone(example, tmp_path):
                           env={**os.environ, "COLUMNS": "100"}, timeout=300)
     assert done.returncode == 0, (command, done.stderr)
     assert "Traceback" not in done.stderr
+
+
+def test_the_readme_is_short_and_every_docs_page_is_linked_from_it():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.encode()) <= 20_000  # a newcomer reads it in two minutes
+    pages = sorted(path.name for path in (ROOT / "docs").glob("*.md"))
+    assert pages and all(f"(docs/{name})" in readme for name in pages)
+    assert "## Quick start" in readme and "## Exit codes" in readme

@@ -548,7 +548,7 @@ def test_a_warning_of_many_collinear_columns_stays_short():
 def test_install_hints_name_what_installs_from_a_clone():
     """mlfit is installed from a clone: 'mlfit[dask]' names a package index entry that does not exist."""
     root = Path(__file__).resolve().parent.parent
-    for path in [root / "README.md", *sorted((root / "mlfit").rglob("*.py"))]:
+    for path in [root / "README.md", *sorted((root / "docs").glob("*.md")), *sorted((root / "mlfit").rglob("*.py"))]:
         assert "mlfit[dask]" not in path.read_text() and "mlfit[plot]" not in path.read_text(), path
     readme = (root / "README.md").read_text()
     quick_start = readme[readme.index("## Quick start"):readme.index("## Use")]
