@@ -13,7 +13,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlfit.regress import regress_file  # noqa: E402
+from mlfit.regression import regress_file  # noqa: E402
 
 
 def digits(computed, certified) -> float:

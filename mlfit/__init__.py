@@ -5,15 +5,15 @@ command line starts instantly for `--help`.
 """
 
 __version__ = "0.1.0"
-__all__ = ["fit", "fit_file", "fit_columns", "compare", "describe", "score_sequence", "FitResult", "FAMILY_NAMES",
-           "MlfitError", "DataError", "UsageError"]
+__all__ = ["fit", "fit_file", "fit_columns", "compare", "describe", "regress", "score_sequence", "FitResult",
+           "FAMILY_NAMES", "MlfitError", "DataError", "UsageError"]
 
 from .errors import DataError, MlfitError, UsageError
 from .families import NAMES as FAMILY_NAMES
 
 
 def __getattr__(name):
-    if name in ("fit", "fit_file", "fit_columns", "compare", "describe"):
+    if name in ("fit", "fit_file", "fit_columns", "compare", "describe", "regress"):
         from . import api
 
         return getattr(api, name)

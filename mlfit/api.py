@@ -110,3 +110,15 @@ def describe(values, *, name: str | None = None, boot: int = 0, seed: int = 0):
     from .shape import describe_values
 
     return describe_values(values, column_name(values, name), boot=boot, seed=seed)
+
+
+def regress(data, formula: str, dist: str = "normal", *, sigma: str | None = None, weights: str | None = None,
+            level: float = 0.95, read_options: ReadOptions = DEFAULT):
+    """A model whose mean depends on columns (`mlfit regress`): `data` a pandas DataFrame or a dict
+    of equal-length columns, or a CSV path; `formula` as "y ~ x1 + C(g)"; `dist` the family (normal,
+    laplace, bernoulli, categorical, poisson). `to_dict()` is the CLI's JSON."""
+    from .regression import regress as regress_frame, regress_file
+
+    if isinstance(data, str):
+        return regress_file(data, formula, dist, sigma=sigma, weights=weights, level=level, read_options=read_options)
+    return regress_frame(data, formula, dist, sigma=sigma, weights=weights, level=level)

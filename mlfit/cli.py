@@ -870,7 +870,7 @@ def regress(
         from .data import check_output
 
         check_output(predict, tuple(files), "the predictions")
-    from .regress import regress_file
+    from .regression import regress_file
 
     options = {"sigma": sigma, "weights": weights, "level": level, "read_options": read_options}
     if scheduler is not None:
@@ -883,15 +883,15 @@ def regress(
         _regress_batch(files, formula, dist.value, output, fail_fast, options)
         return
     result = regress_file(files[0], formula, dist.value, **options)
-    from .regress.report import print_regression
+    from .regression.report import print_regression
 
     _present(result, output, print_regression)
     if predict:
-        from .regress.report import write_predictions
+        from .regression.report import write_predictions
 
         write_predictions(result, predict)
     if plot:
-        from .regress.plots import draw_regression
+        from .regression.plots import draw_regression
 
         draw_regression(result, plot)
     _warn_and_exit(result.warnings())
@@ -899,7 +899,7 @@ def regress(
 
 def _regress_distributed(files, formula, dist, output, scheduler, options) -> None:
     from .distributed import connect, regress_distributed
-    from .regress.report import print_regression
+    from .regression.report import print_regression
 
     client, progress = connect(scheduler), _cluster_progress()
     try:
@@ -914,7 +914,7 @@ def _regress_distributed(files, formula, dist, output, scheduler, options) -> No
 def _regress_batch(files, formula, dist, output, fail_fast, options) -> None:
     """Several files, one fit each: a failure is a line on stderr (and an error record), the rest
     go on, and the exit code is the most serious met, as for fit."""
-    from .regress import regress_file
+    from .regression import regress_file
     from .report import dumps
 
     codes, flagged, collected = set(), [], []
@@ -937,7 +937,7 @@ def _regress_batch(files, formula, dist, output, fail_fast, options) -> None:
         elif result is not None:
             from rich.console import Console
 
-            from .regress.report import print_regression
+            from .regression.report import print_regression
 
             console = console or Console()
             print_regression(result, console)

@@ -522,7 +522,7 @@ def _only_column(path: str, read_options: ReadOptions) -> str:
 
 class ClusterRunner:
     """A regression's passes over a data set's files on the cluster: a task per file, the parts
-    merged in a tree in file order (mlfit.regress.streamed.FileRows takes it as its runner)."""
+    merged in a tree in file order (mlfit.regression.streamed.FileRows takes it as its runner)."""
 
     def __init__(self, client, progress=None):
         self.client, self.progress = client, progress
@@ -541,7 +541,7 @@ class ClusterRunner:
         carried it (a task whose state is already done returns at once)."""
         from dask import delayed
 
-        from .regress.streamed import carry_file
+        from .regression.streamed import carry_file
 
         for source in rows.sources:
             state = delayed(returned(carry_file), pure=False)(rows, source, state, step, done)
@@ -554,9 +554,9 @@ def regress_distributed(sources: list[str], formula: str, distribution: str, *, 
     """Fit `formula` to the data set of `sources` (files, globs, directories) on the cluster: least
     squares from triangular factors merged across files (TSQR), the other models by Newton's
     method with a distributed pass per step (IRLS)."""
-    from .regress import streamed
-    from .regress.design import wanted_columns
-    from .regress.fit import check_model
+    from .regression import streamed
+    from .regression.design import wanted_columns
+    from .regression.fit import check_model
 
     paths = expand(sources)
     family = get_family(distribution)

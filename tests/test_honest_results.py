@@ -525,12 +525,12 @@ def test_moments_no_parameter_can_match_are_said_to_be_unmatched(tmp_path):
 
 # --- regress: a categorical response of measurements, long warnings ---------------------------------------
 def test_a_categorical_response_of_measurements_is_refused_at_once(tmp_path, monkeypatch):
-    import mlfit.regress
+    import mlfit.regression
 
     def no_fit(*args, **kwargs):  # refused before a model is fitted (it fitted 598 coefficients for 17 s)
         raise AssertionError("a model was fitted")
 
-    monkeypatch.setattr(mlfit.regress, "fit_design", no_fit)
+    monkeypatch.setattr(mlfit.regression, "fit_design", no_fit)
     rng = np.random.default_rng(1)
     content = "y,x\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(rng.normal(size=300), rng.normal(size=300)))
     result = invoke(tmp_path, {"c.csv": content}, "regress", "{c.csv}", "y ~ x", "-d", "categorical")
@@ -539,7 +539,7 @@ def test_a_categorical_response_of_measurements_is_refused_at_once(tmp_path, mon
 
 
 def test_a_warning_of_many_collinear_columns_stays_short():
-    from mlfit.regress.result import _listed
+    from mlfit.regression.result import _listed
 
     assert _listed([f"'c{i}'" for i in range(3)], 5) == "'c0', 'c1', 'c2'"
     assert _listed([f"'c{i}'" for i in range(40)], 5) == "'c0', 'c1', 'c2', 'c3', 'c4', and 35 more"

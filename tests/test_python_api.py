@@ -59,3 +59,17 @@ def test_describe_in_memory_equals_the_command_lines_json(serving):
     assert {k: v for k, v in ours.items() if k != "file"} == {k: v for k, v in cli.items() if k != "file"}
     with_missing = mlfit.describe([1.0, None, 2.5, np.nan, 4.0, 3.0]).to_dict()
     assert with_missing["n"] == 4 and with_missing["dropped"] == 2
+
+
+def test_regress_in_memory_equals_the_command_lines_json():
+    cars = Path(__file__).resolve().parent.parent / "sample_data" / "cars.csv"
+    import mlfit.regression  # (the package's import must not hide the function)
+
+    frame = pd.read_csv(cars)
+    ours = mlfit.regress(frame, "mpg ~ wt + hp", dist="normal").to_dict()
+    cli = json.loads(runner.invoke(app, ["regress", str(cars), "mpg ~ wt + hp", "-d", "normal", "-f", "json"]).stdout)
+    for key in ("coef", "se"):
+        for term, value in cli[key].items():
+            assert ours[key][term] == pytest.approx(value, rel=1e-12), (key, term)
+    assert ours["log_likelihood"] == pytest.approx(cli["log_likelihood"], rel=1e-12)
+    assert mlfit.regress(str(cars), "mpg ~ wt + hp", "normal").to_dict()["coef"] == cli["coef"]

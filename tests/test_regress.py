@@ -14,7 +14,7 @@ from scipy import optimize, special, stats
 
 from conftest import run as run_cli
 from mlfit.families import get_family
-from mlfit.regress import regress, regress_file
+from mlfit.regression import regress, regress_file
 
 def run(args):
     return run_cli(*args)
@@ -471,7 +471,7 @@ def test_the_table_prints_the_json_numbers():
 
 
 def test_plot_panels_hold_the_fit():
-    from mlfit.regress.plots import calibration, panels
+    from mlfit.regression.plots import calibration, panels
 
     predicted = np.array([0.05, 0.15, 0.12, 0.95, 0.91])
     observed = np.array([0.0, 1.0, 0.0, 1.0, 1.0])

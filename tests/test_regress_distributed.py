@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import mlfit
 from mlfit.cli import app
-from mlfit.regress import regress_file
+from mlfit.regression import regress_file
 from test_regress_streamed import CASES  # (the models that stream: the same on a cluster)
 
 pytest.importorskip("distributed")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlfit.regress import regress_file
+from mlfit.regression import regress_file
 
 NIST = Path(__file__).parent / "data" / "nist"
 REGRESS = Path(__file__).parent / "data" / "regress"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import run
-from mlfit.regress import regress_file
+from mlfit.regression import regress_file
 
 CASES = [
     ("sample_data/cars.csv", "mpg ~ wt + hp + C(cyl)", "normal", None, None),
@@ -25,7 +25,7 @@ CASES = [
 
 @pytest.fixture
 def tiny_memory(monkeypatch):
-    import mlfit.regress.streamed as streamed
+    import mlfit.regression.streamed as streamed
 
     monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
 
@@ -33,7 +33,7 @@ def tiny_memory(monkeypatch):
 @pytest.mark.parametrize("source, formula, dist, sigma, weights", CASES)
 def test_passes_over_the_file_give_the_in_memory_fit(source, formula, dist, sigma, weights, monkeypatch):
     held = regress_file(source, formula, dist, sigma=sigma, weights=weights)
-    import mlfit.regress.streamed as streamed
+    import mlfit.regression.streamed as streamed
 
     monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
     passed = regress_file(source, formula, dist, sigma=sigma, weights=weights)
@@ -61,7 +61,7 @@ def test_laplace_past_the_limit_is_refused_with_the_limit_named(tiny_memory):
 def test_predictions_from_passes_equal_the_in_memory_ones(tmp_path, monkeypatch):
     held, passed = tmp_path / "held.csv", tmp_path / "passed.csv"
     assert run("regress", "sample_data/cars.csv", "am ~ wt", "-d", "bernoulli", "--predict", held).exit_code == 0
-    import mlfit.regress.streamed as streamed
+    import mlfit.regression.streamed as streamed
 
     monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
     assert run("regress", "sample_data/cars.csv", "am ~ wt", "-d", "bernoulli", "--predict", passed).exit_code == 0

@@ -91,7 +91,7 @@ class ModelScore:
 
 
 def score_model(source: str, spec: Spec, options: ReadOptions = DEFAULT) -> ModelScore:
-    from ..regress.fit import loss_report, loss_sums
+    from ..regression.fit import loss_report, loss_sums
 
     label = "<stdin>" if source == "-" else source
     family = spec.family

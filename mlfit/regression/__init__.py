@@ -1,7 +1,7 @@
 """Conditional models: a family whose mean (probability, rate) is a linear function of columns,
 fitted by minimising the NLL, which is a training loss in disguise.
 
-    >>> import mlfit.regress as regress
+    >>> import mlfit.regression as regress
     >>> result = regress.regress_file("tests/data/nist/Norris.csv", "y ~ x", "normal")
     >>> round(result.to_dict()["coef"]["x"], 6)
     1.002117
