@@ -13,7 +13,15 @@ from .families import NAMES as FAMILY_NAMES
 
 
 def __getattr__(name):
-    if name in ("fit", "fit_file", "fit_columns", "compare", "describe", "regress"):
+    if name == "compare":
+        from .ranking import compare_values
+
+        return compare_values
+    if name == "describe":
+        from .shape import describe_values
+
+        return describe_values
+    if name in ("fit", "fit_file", "fit_columns", "regress"):
         from . import api
 
         return getattr(api, name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DEFAULT, Column, ReadOptions, require_column_for_weights, with_weights
+from .data import DEFAULT, Column, ReadOptions, column_name, require_column_for_weights, with_weights
 from .errors import MlfitError, UsageError
 from .families import get_family
 from .options import FitOptions
@@ -61,14 +61,6 @@ def fit_columns(source: str, distribution: str, columns: list[str] | None = None
     return results
 
 
-def column_name(values, name: str | None) -> str:
-    """The name a column of values in memory goes by: the one given, a pandas Series' own, or x."""
-    if name is not None:
-        return str(name)
-    own = getattr(values, "name", None)
-    return str(own) if own is not None else "x"
-
-
 def fit(values, distribution: str, *, name: str | None = None, weights=None, **options) -> FitResult:
     """Fit an in-memory sequence of values (a list, a numpy array, a pandas Series, whose name is
     the column's); None and NaN count as missing (and drop their weight). `weights`: one
@@ -94,22 +86,6 @@ def fit(values, distribution: str, *, name: str | None = None, weights=None, **o
 def fit_column(data: Column, family, **options) -> FitResult:
     """Fit a column read by `mlfit.data` (options as `fit_file`)."""
     return fit_in_memory(data, family, FitOptions.of(**options))
-
-
-def compare(values, distributions=None, **options):
-    """Fit the families the values admit (or `distributions`) and rank them by AIC: a Ranking with
-    `best`, `table` (a DataFrame), `summary()` and `to_dict()` (the CLI's JSON). Options as `fit`."""
-    from .ranking import compare_values
-
-    return compare_values(values, distributions, **options)
-
-
-def describe(values, *, name: str | None = None, boot: int = 0, seed: int = 0):
-    """The column's shape before any fit (`mlfit describe`): n, min, max, median, mean, sd,
-    skewness, kurtosis and the Cullen-Frey graph's nearest families; `to_dict()` is the CLI's JSON."""
-    from .shape import describe_values
-
-    return describe_values(values, column_name(values, name), boot=boot, seed=seed)
 
 
 def regress(data, formula: str, dist: str = "normal", *, sigma: str | None = None, weights: str | None = None,

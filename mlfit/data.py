@@ -84,6 +84,14 @@ class Column:
         return f"{self.source}: column '{self.name}', row {self.rows[index]}"
 
 
+def column_name(values, name: str | None) -> str:
+    """The name a column of values in memory goes by: the one given, a pandas Series' own, or x."""
+    if name is not None:
+        return str(name)
+    own = getattr(values, "name", None)
+    return str(own) if own is not None else "x"
+
+
 def with_weights(column: Column, weights: Column) -> Column:
     """The column with each value's weight from the same row of `weights`. A missing, negative or
     non-numeric weight on a row whose value is used is an error naming that row."""

@@ -19,9 +19,10 @@ from .errors import DataError
 from .families.base import power_of_two
 from .fitting import compare, lost, minimize_nll, restarted_at
 from .gof import GoodnessOfFit, goodness_of_fit
-from .inference import Interval, infer
+from .inference import infer
 from .options import FitOptions
 from .params import resolve
+from .rescaled import mapped_inference
 from .result import FitResult
 from .underflow import feed, report, running_products, underflow_report
 from .weights import count
@@ -198,7 +199,7 @@ def _fit_rescaled(family, stats, source, name, dropped, rows: InMemory, options:
         reference_params=reference,
         reference_nll=None if inner.reference_nll is None else inner.reference_nll + shift,
         underflow=inner_rows.underflow(family, inner_stats, replace(inner.numerical, nll=numerical.nll)),
-        inference=_rescaled_inference(family, inner.inference, c, shift),
+        inference=mapped_inference(family, inner.inference, c, shift),
         gof=gof,
         fixed=fixed,
         values=rows.values,
@@ -206,36 +207,6 @@ def _fit_rescaled(family, stats, source, name, dropped, rows: InMemory, options:
         stats=stats,
         scale=c,
     )
-
-
-def rescaled_inference(result, level: float):
-    """A rescaled fit's inference at another level, made as the fit was: on its values divided by
-    its scale, then mapped back (FitResult.conf_int)."""
-    family, c = result.family, result.scale
-    shift = float(count(result.stats.n)) * math.log(c)
-    inner_stats = family.summarize(result.values / c, result.weights)
-    again = infer(family, inner_stats, family.rescaled(result.params, 1 / c), result.nll - shift, level,
-                  family.rescaled(result.fixed, 1 / c))
-    return _rescaled_inference(family, again, c, shift)
-
-
-def _rescaled_inference(family, inference, c: float, shift: float):
-    """Standard errors and interval ends of the fit of values / c, in the data's units."""
-    def spread(name, se):
-        unit = family.data_units.get(name)
-        if se is None or unit in (None, "log data"):
-            return se
-        with np.errstate(over="ignore"):
-            return se * c if unit == "data" else se / c
-
-    def ends(name, pair):
-        return tuple(None if end is None else float(family.rescaled({name: end}, c)[name]) for end in pair)
-
-    intervals = {name: Interval(ends(name, interval.wald), ends(name, interval.profile))
-                 for name, interval in inference.intervals.items()}
-    stderr = {name: spread(name, se) for name, se in inference.stderr.items()}
-    return replace(inference, aic=inference.aic + 2 * shift, bic=inference.bic + 2 * shift, stderr=stderr,
-                   intervals=intervals)
 
 
 def _reference(family, stats, fixed) -> tuple[dict | None, float | None]:

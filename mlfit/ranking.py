@@ -317,9 +317,12 @@ def survey(source: str, column: str | None, *, read_options: ReadOptions = DEFAU
 
 def compare_values(values, distributions=None, *, name: str | None = None, weights=None, level: float = 0.95,
                    **options) -> Ranking:
-    """compare_file for values in memory (a list, a numpy array, a pandas Series, whose name is the
-    column's): the families their support admits (or `distributions`), fitted and ranked alike."""
-    from .api import column_name, fit
+    """`mlfit.compare`: compare_file for values in memory (a list, a numpy array, a pandas Series,
+    whose name is the column's): the families their support admits (or `distributions`), fitted
+    and ranked alike; a Ranking with `best`, `table` (a DataFrame), `summary()` and `to_dict()` (the
+    CLI's JSON). Options as `mlfit.fit`."""
+    from .api import fit
+    from .data import column_name
 
     name = column_name(values, name)
     raw = np.asarray(values, dtype=object)

@@ -135,7 +135,7 @@ class FitResult:
 
         level = FitOptions(level=level).level
         if self.scale != 1.0:  # as the fit was made: on the values divided by the scale, mapped back
-            from .pipeline import rescaled_inference
+            from .rescaled import rescaled_inference
 
             return replace(self, inference=rescaled_inference(self, level)).intervals()
         again = infer(self.family, self.stats, self.params, self.nll, level, self.fixed)

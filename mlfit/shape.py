@@ -177,9 +177,13 @@ def describe_file(source: str, column: str | None, *, boot: int = 0, seed: int =
     return _described(joined(chunks), boot, seed)
 
 
-def describe_values(values, name: str = "x", *, boot: int = 0, seed: int = 0) -> Description:
-    """describe_file for values in memory; None and NaN are missing cells."""
-    from .data import Column
+def describe_values(values, name: str | None = None, *, boot: int = 0, seed: int = 0) -> Description:
+    """`mlfit.describe`: the column's shape before any fit for values in memory (a list, an array, a
+    pandas Series, whose name is the column's); None and NaN are missing cells. `to_dict()` is the
+    CLI's JSON."""
+    from .data import Column, column_name
+
+    name = column_name(values, name)
 
     raw = np.asarray(values, dtype=object)
     present = np.array([not (v is None or (isinstance(v, float) and np.isnan(v))) for v in raw], dtype=bool)
