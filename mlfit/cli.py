@@ -719,7 +719,8 @@ def compare(
 
     By default every family whose support holds all the values is tried: a 0/1 column bernoulli, the count families (poisson, negbinomial, geometric, binomial with --trials) and categorical; other non-negative integers the count families, categorical and the continuous families that admit them; positive numbers the positive families too (lognormal, gamma, weibull, exponential); numbers in (0, 1) beta as well; other numbers normal, laplace, logistic, cauchy, student_t and uniform; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
     """
-    from .ranking import compare_censored, compare_distributed, compare_file
+    from .distributed import compare_distributed
+    from .ranking import compare_censored, compare_file
 
     if plot:
         from .plots import check_target

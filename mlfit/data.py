@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, UsageError
+from .remote import is_remote, open_remote as _open_remote
 
 STDIN = "-"
 MISSING_MARKERS = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A", "<NA>")
@@ -417,30 +418,6 @@ class _CarriageReturns(io.BufferedIOBase):
 
     def tell(self):
         return self.raw.tell()
-
-
-def is_remote(source: str) -> bool:
-    """A URL (s3://, gs://, https://, file://, ...): read through fsspec."""
-    return "://" in source
-
-
-def _open_remote(source: str, label: str, opened: contextlib.ExitStack):
-    """A seekable binary handle on a URL, through fsspec and the package of its protocol (s3fs for
-    s3://, gcsfs for gs://, aiohttp for https://), which must be installed: the error names it."""
-    try:
-        import fsspec
-    except ImportError:
-        raise UsageError(f"{label}: reading a URL needs fsspec: pip install fsspec (and its protocol's package, "
-                         "e.g. s3fs)", kind="file") from None
-    try:
-        return opened.enter_context(fsspec.open(source, "rb"))
-    except ImportError as error:  # the protocol's package: fsspec's message names it
-        raise UsageError(f"{label}: {error}", kind="file") from None
-    except FileNotFoundError:
-        raise UsageError(f"{label}: no such file", kind="file") from None
-    except (OSError, ValueError) as error:
-        raise UsageError(f"{label}: cannot open: {str(error).splitlines()[0] if str(error) else type(error).__name__}",
-                         kind="file") from None
 
 
 def _closed(stream) -> bool:

@@ -76,7 +76,7 @@ def _expand_url(source: str) -> list[str]:
     """A URL's files through fsspec: a glob's matches in name order, or the URL itself."""
     import contextlib
 
-    from .data import _open_remote
+    from .remote import open_remote as _open_remote
 
     if not glob.has_magic(source):
         with contextlib.ExitStack() as opened:
@@ -569,3 +569,30 @@ def regress_distributed(sources: list[str], formula: str, distribution: str, *, 
                              read_options, wanted,
                              runner=ClusterRunner(client, progress))
     return streamed.fit_rows(family, rows, level=level)
+
+
+def compare_distributed(sources: list[str], column: str | None = None, distributions=None, *, client,
+                        weights: str | None = None, read_options: ReadOptions = DEFAULT, level: float = 0.95,
+                        **options):
+    """ranking.compare_file over a data set of many files on a Dask cluster: a
+    survey pass, then one pass that summarises every candidate family, each fitted on the client
+    (those without sufficient statistics up to the in-memory limit)."""
+    from .data import require_column_for_weights
+    from .families import canonical
+    from .ranking import _ranking, _sorted_out
+
+    require_column_for_weights(column, weights)
+    trials = options.get("trials")
+    paths = expand(sources)  # (once: a URL is opened to check it)
+    pieces = partition(paths, read_options, client, options.pop("part_bytes", PART_BYTES))
+    if distributions:
+        names = list(dict.fromkeys(canonical(d) for d in distributions))
+        found = None
+    else:
+        found = survey_distributed(paths, column, client=client, trials=trials, pieces=pieces)
+        names = found.candidates
+    fitted, unranked, failed = _sorted_out(fit_families(paths, names, column, client=client, weights=weights,
+                                                        read_options=read_options, level=level, pieces=pieces,
+                                                        **options))
+    name = (found.column if found else None) or column or ""
+    return _ranking(label_of(paths), name, fitted, unranked, failed, level, [])

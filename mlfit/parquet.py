@@ -37,7 +37,7 @@ def _open(source: str):
         if "://" in source:  # through fsspec, as the CSV reader opens URLs
             import contextlib
 
-            from .data import _open_remote
+            from .remote import open_remote as _open_remote
 
             return pq.ParquetFile(_open_remote(source, source, contextlib.ExitStack()))
         return pq.ParquetFile(source)

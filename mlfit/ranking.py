@@ -422,31 +422,6 @@ def _ranking(source, column, fitted, unranked, failed, level, notes, censored=Fa
                    level=level, notes=notes, censored=censored)
 
 
-def compare_distributed(sources: list[str], column: str | None = None, distributions=None, *, client,
-                        weights: str | None = None, read_options: ReadOptions = DEFAULT, level: float = 0.95,
-                        **options) -> Ranking:
-    """compare_file over a data set of many files on a Dask cluster (see mlfit.distributed): a
-    survey pass, then one pass that summarises every candidate family, each fitted on the client
-    (those without sufficient statistics up to the in-memory limit, see mlfit.distributed)."""
-    from .distributed import PART_BYTES, expand, fit_families, label_of, partition, survey_distributed
-
-    require_column_for_weights(column, weights)
-    trials = options.get("trials")
-    paths = expand(sources)  # (once: a URL is opened to check it)
-    pieces = partition(paths, read_options, client, options.pop("part_bytes", PART_BYTES))
-    if distributions:
-        names = list(dict.fromkeys(canonical(d) for d in distributions))
-        found = None
-    else:
-        found = survey_distributed(paths, column, client=client, trials=trials, pieces=pieces)
-        names = found.candidates
-    fitted, unranked, failed = _sorted_out(fit_families(paths, names, column, client=client, weights=weights,
-                                                        read_options=read_options, level=level, pieces=pieces,
-                                                        **options))
-    name = (found.column if found else None) or column or ""
-    return _ranking(label_of(paths), name, fitted, unranked, failed, level, [])
-
-
 def compare_censored(data, distributions=None, *, level: float = 0.95, **options) -> Ranking:
     """Rank continuous families by AIC on censored rows (see mlfit.censored): by default every
     family a censored fit takes whose support holds each row's pseudo-value (the exact value, the

@@ -117,7 +117,8 @@ def test_every_family_declares_whether_it_has_sufficient_statistics():
 
 
 def test_compare_ranks_as_on_one_machine(client, parts):
-    from mlfit.ranking import compare_distributed, compare_file
+    from mlfit.distributed import compare_distributed
+    from mlfit.ranking import compare_file
 
     spread = compare_distributed([str(parts / "part-*.csv")], "count", client=client)
     single = compare_file(str(parts / "whole.csv.all"), "count")
@@ -156,7 +157,7 @@ def test_progress_counts_the_files_on_stderr_only(client, parts, monkeypatch, ca
 
 
 def test_a_file_without_the_column_is_one_line_and_no_worker_traceback(client, parts, tmp_path):
-    from mlfit.ranking import compare_distributed
+    from mlfit.distributed import compare_distributed
 
     (tmp_path / "a.csv").write_text((parts / "part-1.csv").read_text())
     (tmp_path / "b.csv").write_text("other\n1\n2\n")

@@ -293,9 +293,9 @@ def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, le
 
 def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
     """The fit by passes over `rows` (a file, or a data set of files on a cluster)."""
-    from . import fit as single
+    from .fit import DEVIANCE, _agreement, _covariance, check_model, loss_report
 
-    single.check_model(family, rows.sigma)
+    check_model(family, rows.sigma)
     label, formula, sigma = rows.label, rows.formula, rows.sigma
     layout = rows.layout = survey(rows)
     if not layout.rows:
@@ -336,21 +336,21 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
         solved = _newton(model)
     numerical = minimize(model)
     coef = np.array(solved.coef, dtype=float)
-    covariance = single._covariance(model, coef, solved)
+    covariance = _covariance(model, coef, solved)
     se_ols = None
     if solved.unscaled_covariance is not None:
         residual_variance = solved.residual_sum_of_squares / max(W - len(first.terms), 1.0)
         se_ols = np.append(np.sqrt(np.diag(solved.unscaled_covariance) * residual_variance), np.nan)
-    agreement = single._agreement(numerical, solved, covariance)
+    agreement = _agreement(numerical, solved, covariance)
     summary = _last_pass(model, coef, totals)
-    loss = single.loss_report(family, summary["loss"], summary["first_etas"], solved.nll, sigma is not None)
+    loss = loss_report(family, summary["loss"], summary["first_etas"], solved.nll, sigma is not None)
     names = [first.terms if p.role == "mean" else first.scale_terms for p in predictors]
     return RegressionResult(
         family=family, source=label, formula=formula, sigma_formula=sigma, n=W, rows=layout.rows,
         dropped=layout.dropped, predictors=predictors, names=names, classes=first.classes, coef=coef,
         covariance=covariance, se_ols=se_ols, level=level, nll=solved.nll, null_nll=summary["null_nll"],
         null_size=len(predictors), reference=solved, numerical=numerical, agreement=agreement, loss=loss,
-        deviance=summary["deviance"], deviance_definition=single.DEVIANCE[family.name],
+        deviance=summary["deviance"], deviance_definition=DEVIANCE[family.name],
         underflow=summary["underflow"], aliased={}, divergence=None, exact_fit=False,
         fitted={}, data_rows=None, model=model, residual_sum_of_squares=solved.residual_sum_of_squares,
         passes=rows.passes, runaway=summary["runaway"],
@@ -487,7 +487,7 @@ EXTREME = 30.0  # a fitted logit (or log rate) this far out: probabilities withi
 def _last_pass(model: StreamedModel, coef, totals) -> dict:
     """At the estimate: the deviance and loss sums and the intercept-only model's NLL over a pass,
     and the raw product's underflow, multiplied in file order until it settles."""
-    from . import fit as single
+    from .fit import deviance_sum, loss_sums
 
     family = model.family
     theta = model.to_scaled(coef)
@@ -503,8 +503,8 @@ def _last_pass(model: StreamedModel, coef, totals) -> dict:
         null_chunk = np.column_stack([np.full(design.n, value) + (offset if k == 0 and family.name == "poisson" else 0)
                                       for k, value in enumerate(null_etas)])
         return {"first_etas": etas[:1], "nll": float(w @ rows),
-                "deviance": single.deviance_sum(family, design, etas, w @ rows),
-                "loss": single.loss_sums(family, design, etas),
+                "deviance": deviance_sum(family, design, etas, w @ rows),
+                "loss": loss_sums(family, design, etas),
                 "null_nll": float(w @ family.conditional_nll(design.y, null_chunk)[0]),
                 "runaway": int(np.sum(np.abs(etas) > EXTREME)) if family.name != "normal" else 0}
 
