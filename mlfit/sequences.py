@@ -342,11 +342,11 @@ def score_logprob_rows(source: str, sequence: str, logprob: str, options) -> Seq
     observed token (an API's logprobs), sequences in order of their first row."""
     from .data import Column, _as_numbers, iter_columns, joined
 
+    label = "<stdin>" if source == "-" else source
     chunks = list(iter_columns(source, [sequence, logprob], options=options, text=True))
     if not chunks:
-        raise DataError(f"{source}: no rows", kind="empty")
+        raise DataError(f"{label}: no rows", kind="empty")
     ids, logs = (joined(list(parts)) for parts in zip(*chunks))
-    label = "<stdin>" if source == "-" else source
     if logs.dropped or ids.dropped:
         missing = np.setdiff1d(np.arange(1, max(len(logs.values) + logs.dropped, len(ids.values) + ids.dropped) + 1),
                                np.intersect1d(logs.rows, ids.rows))
@@ -362,6 +362,7 @@ def score_logprob_rows(source: str, sequence: str, logprob: str, options) -> Seq
     order = {}
     for key in keys:
         order.setdefault(key, len(order))
-    groups = np.array([order[k] for k in keys])
-    per_sequence = [values[groups == g] for g in range(len(order))]
+    groups = np.array([order[k] for k in keys], dtype=np.int64)
+    by_group = np.argsort(groups, kind="stable")  # each sequence's tokens together, in file order
+    per_sequence = np.split(values[by_group], np.flatnonzero(np.diff(groups[by_group])) + 1)
     return _result(label, per_sequence, 0.0, None, None, None, IGNORE_INDEX)

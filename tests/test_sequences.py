@@ -223,3 +223,14 @@ def test_the_naive_counts_hold_for_a_large_vocabulary_where_float16_sums_grow(sc
     found = mlfit.score_sequence(logits, targets=targets).naive
     for precision in ("float32", "float16"):
         assert found[precision]["nonfinite_losses"] == naive_nonfinite(logits, targets, precision), (scale, precision)
+
+
+def test_the_csv_form_keeps_each_sequences_tokens_in_file_order_when_sequences_interleave(tmp_path):
+    csv = tmp_path / "mixed.csv"
+    csv.write_text("doc,logprob\nb,-1\na,-0.5\nb,-800\na,-2\nb,-0.25\n")
+    data = json.loads(runner.invoke(app, ["score-sequence", str(csv), "--sequence", "doc", "--logprob", "logprob",
+                                          "-f", "json"]).stdout)
+    assert [s["tokens"] for s in data["per_sequence"]] == [3, 2]  # b first: the order of first appearance
+    assert [s["nll"] for s in data["per_sequence"]] == [801.25, 2.5]
+    # b's product reaches 0.0 in float64 at its second token (e^-800), whatever a's rows between
+    assert data["underflow"]["float64"] == {"sequences_underflowing": 1, "first_zero_token": 1}
