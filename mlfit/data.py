@@ -391,21 +391,12 @@ def _with_newlines(handle):
     return _CarriageReturns(handle)
 
 
-class _CarriageReturns(io.BufferedIOBase):
-    """A reader that gives each carriage return as a newline."""
+class _View(io.BufferedIOBase):
+    """A reader over another binary handle, positions and seeks passed through: what the readers
+    below share (each gives its own read and read1)."""
 
     def __init__(self, raw):
         self.raw = raw
-
-    @property
-    def fileobj(self):  # sizes and positions: the file's own (see _underlying)
-        return _underlying(self.raw)
-
-    def read(self, size=-1):
-        return self.raw.read(size).replace(b"\r", b"\n")
-
-    def read1(self, size=-1):
-        return getattr(self.raw, "read1", self.raw.read)(size).replace(b"\r", b"\n")
 
     def readable(self):
         return True
@@ -418,6 +409,26 @@ class _CarriageReturns(io.BufferedIOBase):
 
     def tell(self):
         return self.raw.tell()
+
+
+class _CarriageReturns(_View):
+    """A reader that gives each carriage return as a newline."""
+
+    @property
+    def fileobj(self):  # sizes and positions: the file's own (see _underlying)
+        return _underlying(self.raw)
+
+    def read(self, size=-1):
+        return self.raw.read(size).replace(b"\r", b"\n")
+
+    def read1(self, size=-1):
+        return getattr(self.raw, "read1", self.raw.read)(size).replace(b"\r", b"\n")
+
+
+def _compressed(handle) -> bool:
+    """Whether the bytes a reader gives are decompressed (under a CR-as-newline view or not): such a
+    file cannot be cut into byte ranges."""
+    return isinstance(handle, _Guarded) or isinstance(handle, _CarriageReturns) and isinstance(handle.raw, _Guarded)
 
 
 def _closed(stream) -> bool:
@@ -460,14 +471,15 @@ def _close_spools() -> None:
     _SPOOLS.clear()
 
 
-class _Guarded(io.BufferedIOBase):
+class _Guarded(_View):
     """A decompressing reader whose failures are the file's: a truncated or corrupt stream is
     bad data (exit 1), not the EOFError that the command line would take for end of input."""
 
     FAILURES = (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 
     def __init__(self, raw, label: str, name: str):
-        self.raw, self.label, self.name = raw, label, name
+        super().__init__(raw)
+        self.label, self.name = label, name
 
     @property
     def fileobj(self):  # sizes and positions count the compressed bytes (see _underlying)
@@ -485,42 +497,18 @@ class _Guarded(io.BufferedIOBase):
     def read1(self, size=-1):
         return self._guard(getattr(self.raw, "read1", self.raw.read), size)
 
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
     def seek(self, offset, whence=0):
         return self._guard(self.raw.seek, offset, whence)
 
-    def tell(self):
-        return self.raw.tell()
 
-
-class _Unclosable(io.BufferedIOBase):
+class _Unclosable(_View):
     """A view of the spool that the reader may close without deleting it."""
-
-    def __init__(self, raw):
-        self.raw = raw
 
     def read(self, size=-1):
         return self.raw.read(size)
 
     def read1(self, size=-1):
         return self.raw.read(size)
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def seek(self, offset, whence=0):
-        return self.raw.seek(offset, whence)
-
-    def tell(self):
-        return self.raw.tell()
 
 
 def _zip_member(handle, label: str, opened: contextlib.ExitStack):
@@ -790,7 +778,7 @@ def records_start(source: str, options: ReadOptions = DEFAULT) -> int | None:
         return None
     with contextlib.ExitStack() as opened:
         handle = _open(source, source, opened)
-        if isinstance(handle, _Guarded):
+        if _compressed(handle):
             return None
         options = _layout(handle, source, options)[0]
         raw = _ascii_compatible(handle, options.encoding)[1]

@@ -480,6 +480,17 @@ def test_carriage_return_line_endings_are_read_as_lines(tmp_path):
     assert piped.exit_code == 0 and json.loads(piped.stdout)["n"] == 200
 
 
+def test_a_compressed_file_with_carriage_returns_is_still_never_cut_into_parts(tmp_path):
+    import gzip
+
+    from mlfit.data import records_start
+
+    plain = write(tmp_path, b"x\r1\r2\r3\r", name="mac.csv")
+    packed = write(tmp_path, gzip.compress(b"x\r1\r2\r3\r"), name="mac.csv.gz")
+    assert records_start(str(plain)) == 2  # after the header "x\r", byte for byte
+    assert records_start(str(packed)) is None  # compressed: read whole, whatever its line endings
+
+
 def test_an_empty_zip_is_an_archive_of_no_files(tmp_path):
     import io
     import zipfile
