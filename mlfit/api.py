@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DEFAULT, Column, ReadOptions, column_name, require_column_for_weights, with_weights
+from .data import DEFAULT, Column, ReadOptions, column_name, memory_column, require_column_for_weights, with_weights
 from .errors import MlfitError, UsageError
 from .families import get_family
 from .options import FitOptions
@@ -68,18 +68,13 @@ def fit(values, distribution: str, *, name: str | None = None, weights=None, **o
     name = column_name(values, name)
     settings = FitOptions.of(**options)
     family = get_family(distribution, settings.trials)
-    raw = np.asarray(values, dtype=object if not family.support.numeric else None)
-    if raw.dtype == object:
-        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in raw], dtype=bool)
-    else:
-        raw = raw.astype(np.float64) if raw.dtype.kind in "biu" else raw
-        missing = np.isnan(raw) if raw.dtype.kind == "f" else np.zeros(len(raw), dtype=bool)
-    data = Column("<data>", name, raw[~missing], np.flatnonzero(~missing) + 1, int(missing.sum()))
+    data = memory_column(values, name, text=not family.support.numeric)
     if weights is not None:
         weights = np.asarray(weights, dtype=float)
-        if weights.shape != raw.shape:
-            raise UsageError(f"{len(weights)} weights for {len(raw)} values: give one weight per value")
-        data = with_weights(data, Column("<data>", "weights", weights, np.arange(1, len(raw) + 1), 0))
+        count = len(data.values) + data.dropped
+        if weights.shape != (count,):
+            raise UsageError(f"{len(weights)} weights for {count} values: give one weight per value")
+        data = with_weights(data, Column("<data>", "weights", weights, np.arange(1, count + 1), 0))
     return fit_in_memory(data, family, settings)
 
 

@@ -93,6 +93,32 @@ def column_name(values, name: str | None) -> str:
     return str(own) if own is not None else "x"
 
 
+def memory_column(values, name: str, text: bool = False) -> Column:
+    """Values held in memory (a list, an array, a pandas Series) as a Column: None and NaN are
+    missing cells, counted; `text` keeps every value as the object it is (labels), else numbers
+    stay numbers (whole ones as float64)."""
+    raw = np.asarray(values, dtype=object if text else None)
+    if raw.dtype == object:
+        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in raw], dtype=bool)
+    else:
+        raw = raw.astype(np.float64) if raw.dtype.kind in "biu" else raw
+        missing = np.isnan(raw) if raw.dtype.kind == "f" else np.zeros(len(raw), dtype=bool)
+    return Column("<data>", name, raw[~missing], np.flatnonzero(~missing) + 1, int(missing.sum()))
+
+
+def weight_positions(rows: np.ndarray, weights: Column, label: str | None = None) -> np.ndarray:
+    """Where each of `rows` sits among the weights' rows; a row with no weight is an error naming it
+    (`mlfit fit --weights` and `mlfit regress --weights` alike)."""
+    at = np.searchsorted(weights.rows, rows)
+    found = at < len(weights.rows)
+    found[found] = weights.rows[at[found]] == rows[found]
+    if not found.all():
+        row = int(rows[np.flatnonzero(~found)[0]])
+        raise DataError(f"{label or weights.source}: column '{weights.name}', row {row}: the weight is missing",
+                        kind="weight", row=row)
+    return at
+
+
 def with_weights(column: Column, weights: Column) -> Column:
     """The column with each value's weight from the same row of `weights`. A missing, negative or
     non-numeric weight on a row whose value is used is an error naming that row."""
@@ -100,13 +126,7 @@ def with_weights(column: Column, weights: Column) -> Column:
         numbers = _as_numbers(weights, accept_true_false=False)
     except DataError as error:
         raise DataError(str(error), kind="weight", row=error.row) from None
-    at = np.searchsorted(weights.rows, column.rows)
-    found = at < len(weights.rows)
-    found[found] = weights.rows[at[found]] == column.rows[found]
-    if not found.all():
-        row = int(column.rows[np.flatnonzero(~found)[0]])
-        raise DataError(f"{weights.source}: column '{weights.name}', row {row}: the weight is missing",
-                        kind="weight", row=row)
+    at = weight_positions(column.rows, weights)
     values = numbers[at]
     bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
     if bad.size:

@@ -322,15 +322,13 @@ def compare_values(values, distributions=None, *, name: str | None = None, weigh
     and ranked alike; a Ranking with `best`, `table` (a DataFrame), `summary()` and `to_dict()` (the
     CLI's JSON). Options as `mlfit.fit`."""
     from .api import fit
-    from .data import column_name
+    from .data import column_name, memory_column
 
     name = column_name(values, name)
-    raw = np.asarray(values, dtype=object)
-    present = np.array([not (v is None or (isinstance(v, float) and np.isnan(v))) for v in raw], dtype=bool)
     if distributions:
         names = list(dict.fromkeys(canonical(d) for d in distributions))
     else:
-        kept = raw[present]
+        kept = memory_column(values, name, text=True).values
         as_numbers = kept.astype(float) if len(kept) and all(isinstance(v, (int, float, np.number)) and
                                                              not isinstance(v, bool) for v in kept) else kept
         names = candidate_families(as_numbers, trials=options.get("trials"))

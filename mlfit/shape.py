@@ -18,6 +18,7 @@ from scipy import special
 
 from .data import DEFAULT, ReadOptions, iter_columns, joined, to_support
 from .errors import DataError
+from .families.base import power_of_two
 
 POINTS = {"normal": (0.0, 3.0), "uniform": (0.0, 1.8), "logistic": (0.0, 4.2), "exponential": (4.0, 9.0)}
 
@@ -26,8 +27,7 @@ def unit_scale(values: np.ndarray) -> float:
     """The power of two at the column's largest magnitude: dividing by it is exact and puts every
     value in [-2, 2], so that sums and powers neither overflow (values near 1e308) nor underflow
     (subnormal values, whose squares are 0 in float64). (2^1023 is the largest power float64 holds.)"""
-    largest = float(np.max(np.abs(values))) if len(values) else 0.0
-    return math.ldexp(1.0, math.frexp(largest)[1] - 1) if largest > 0 and math.isfinite(largest) else 1.0
+    return power_of_two(float(np.max(np.abs(values))) if len(values) else 0.0) or 1.0
 
 
 def scaled_moments(values: np.ndarray) -> tuple[float, float | None]:
@@ -181,14 +181,9 @@ def describe_values(values, name: str | None = None, *, boot: int = 0, seed: int
     """`mlfit.describe`: the column's shape before any fit for values in memory (a list, an array, a
     pandas Series, whose name is the column's); None and NaN are missing cells. `to_dict()` is the
     CLI's JSON."""
-    from .data import Column, column_name
+    from .data import column_name, memory_column
 
-    name = column_name(values, name)
-
-    raw = np.asarray(values, dtype=object)
-    present = np.array([not (v is None or (isinstance(v, float) and np.isnan(v))) for v in raw], dtype=bool)
-    return _described(Column("<data>", name, raw[present], np.flatnonzero(present) + 1, int((~present).sum())),
-                      boot, seed)
+    return _described(memory_column(values, column_name(values, name), text=True), boot, seed)
 
 
 def _described(data, boot: int, seed: int) -> Description:

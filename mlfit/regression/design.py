@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data import DEFAULT, Column, ReadOptions, column_names, iter_columns, joined, support_values, text_cells
+from ..data import (DEFAULT, Column, ReadOptions, column_names, iter_columns, joined, support_values, text_cells,
+                    weight_positions)
 from ..data import _show as show
 from ..errors import DataError, UsageError
 from .safe_formula import check_formula
@@ -147,15 +148,6 @@ def complete_rows(columns: list[Column], needed: set, start: int = 0) -> tuple[n
     return np.flatnonzero(complete) + 1 + start, total
 
 
-def _check_weights_present(weights: Column, rows: np.ndarray, label: str) -> None:
-    """A row the fit uses must have its weight: a missing one is an error naming the row, as in
-    `mlfit fit --weights`, not a row quietly left out."""
-    missing = np.flatnonzero(~np.isin(rows, weights.rows))
-    if missing.size:
-        row = int(rows[missing[0]])
-        raise DataError(f"{label}: column '{weights.name}', row {row}: the weight is missing", kind="weight", row=row)
-
-
 def design_of(label: str, columns: list[Column], formula: str, family, *, sigma: str | None = None,
               weights: str | None = None, layout: Layout | None = None, start: int = 0) -> Design:
     """The design from columns already read (missing cells left out, each value with its row);
@@ -164,8 +156,8 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
     sigma_terms = scale_terms(sigma)
     in_formulas = used_columns([response, terms, sigma_terms], [c.name for c in columns])
     rows, total = complete_rows(columns, set(in_formulas), start)
-    if weights is not None and weights not in in_formulas:
-        _check_weights_present(next(c for c in columns if c.name == weights), rows, label)
+    if weights is not None and weights not in in_formulas:  # a used row with no weight is an error, as in fit
+        weight_positions(rows, next(c for c in columns if c.name == weights), label)
     dropped = int(total - len(rows))
     if not len(rows) and layout is None:
         what = "no rows" if total == 0 else f"no row without a missing cell ({dropped} rows have one)"
