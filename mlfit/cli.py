@@ -1164,13 +1164,8 @@ def _sequence_progress():
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("scoring sequences"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("", total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+    with _bar("scoring sequences", "", counted="items") as progress:
+        yield progress
 
 
 PROGRESS_BYTES = 64 << 20  # files smaller than this are read before a bar would be worth drawing
@@ -1182,13 +1177,21 @@ def _progress(file: str):
     if not sys.stderr.isatty() or (file != "-" and os.path.isfile(file) and os.path.getsize(file) < PROGRESS_BYTES):
         yield None
         return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+    with _bar("reading", "<stdin>" if file == "-" else file, counted="bytes") as progress:
+        yield progress
 
+
+@contextlib.contextmanager
+def _bar(verb: str, what: str, counted: str):
+    """A transient rich bar on stderr; it yields progress(done, total). `what` is the task's
+    description, not part of the format string, so a file name holding braces is shown as it is."""
     from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("reading {task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+    count = DownloadColumn() if counted == "bytes" else MofNCompleteColumn()
+    with Progress(TextColumn(f"{verb} {{task.description}}"), BarColumn(), count, TimeRemainingColumn(),
                   console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("<stdin>" if file == "-" else file, total=None)
+        task = bar.add_task(what, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
