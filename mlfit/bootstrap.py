@@ -108,7 +108,7 @@ def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, 
     intervals: the result's own by default."""
     if kind not in KINDS:
         raise UsageError(f"--bootstrap-kind is parametric or nonparametric, not {kind!r}")
-    family, params, fixed = result.family, result.params, result.fixed
+    family, params, fixed = result.family, result.estimate, result.fixed
     quantiles = tuple(quantiles)
     if quantiles and not family.continuous:
         raise UsageError(f"--quantile is for continuous families; {family.name} is discrete")
@@ -153,12 +153,12 @@ def bootstrap(result, replicates: int, kind: str = "parametric", seed: int = 0, 
 def _draw(result, rng, n: int) -> np.ndarray:
     """n rows from the fitted distribution (a categorical's labels with the fitted probabilities)."""
     if result.labels is not None:
-        return np.asarray(result.labels, dtype=object)[rng.choice(len(result.labels), size=n, p=result.params["p"])]
-    return result.family.sample(rng, result.params, n)
+        return np.asarray(result.labels, dtype=object)[rng.choice(len(result.labels), size=n, p=result.estimate["p"])]
+    return result.family.sample(rng, result.estimate, n)
 
 
 def _quantile(result, q: float, draws: dict, level: float) -> dict:
-    family, params = result.family, result.params
+    family, params = result.family, result.estimate
     estimate = float(family.quantile(np.array([q]), params)[0])
     z = float(special.ndtri(0.5 + level / 2))
     se = _delta_se(result, q)
@@ -174,7 +174,7 @@ def _quantile(result, q: float, draws: dict, level: float) -> dict:
 def _delta_se(result, q: float) -> float | None:
     """sqrt(g' H^-1 g): g the quantile's gradient in the free scalar parameters, H the NLL's
     Hessian there, both by central differences of relative step 1e-4."""
-    family, params, stats = result.family, dict(result.params), result.stats
+    family, params, stats = result.family, dict(result.estimate), result.stats
     free = [p.name for p in family.parameters if p.name not in result.fixed and np.ndim(params[p.name]) == 0]
     if not free or any(np.ndim(params[p.name]) for p in family.parameters):
         return None

@@ -16,7 +16,7 @@ def chart_cells(result, width: int = WIDTH) -> tuple[np.ndarray, np.ndarray, str
     when there is nothing to draw (the values were not kept, or there are too many cells)."""
     if result.values is None:
         return None
-    family, values, params = result.family, result.values, result.params
+    family, values, params = result.family, result.values, result.estimate
     n = result.stats.n
     if family.continuous:
         edges = np.histogram_bin_edges(values, bins="auto")

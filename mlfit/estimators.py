@@ -22,6 +22,7 @@ from scipy import optimize
 
 from .censored import interval_log_probabilities
 from .errors import DataError, UsageError
+from .estimates import Entries, Estimates, covariance_from
 from .fitting import best_fit
 from .gof import edf_statistics
 
@@ -38,7 +39,7 @@ DEFAULT_PROBABILITIES = {1: (0.5,), 2: (1 / 3, 2 / 3), 3: (0.25, 0.5, 0.75)}
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(Estimates):
     """A fit by one of METHODS other than maximum likelihood: the parameters, the criterion's value
     there, and the likelihood at them (for AIC and BIC, as fitdistrplus gives them)."""
 
@@ -48,7 +49,7 @@ class Estimate:
     n: int
     dropped: int
     method: str
-    params: dict
+    estimate: dict  # as the family takes it; `params` is the same as a pandas Series
     criterion: float
     converged: bool
     message: str
@@ -74,9 +75,15 @@ class Estimate:
     def expanded_values(self) -> np.ndarray:
         return self.values
 
+    def _entries(self) -> Entries:
+        """These estimators give no standard errors (the bootstrap gives intervals): NaN."""
+        names = [p.name for p in self.family.parameters]
+        errors = np.full(len(names), np.nan)
+        return Entries(names, np.array([float(self.estimate[n]) for n in names]), errors, covariance_from(errors, None))
+
     def to_dict(self) -> dict:
         return {"distribution": self.distribution, "file": self.source, "column": self.column, "n": self.n,
-                "dropped": self.dropped, "method": self.method, "params": {k: float(v) for k, v in self.params.items()},
+                "dropped": self.dropped, "method": self.method, "params": {k: float(v) for k, v in self.estimate.items()},
                 "criterion": {"name": CRITERIA[self.method], "value": self.criterion},
                 **({"probabilities": list(self.probabilities)} if self.probabilities else {}),
                 "converged": self.converged, "message": self.message, "nll": self.nll,

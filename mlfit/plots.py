@@ -64,7 +64,7 @@ def _pyplot():
 # --- panel data -----------------------------------------------------------------------------
 def fit_panels(result) -> dict:
     """The numbers each panel of the fit plot shows."""
-    family, params = result.family, result.params
+    family, params = result.family, result.estimate
     values = result.expanded_values()
     if values is None:
         raise UsageError("plots of weighted data need whole-number weights")
@@ -128,7 +128,7 @@ def _grouped(labels, observed, probabilities, ordered: bool):
 def nll_panels(result) -> list[dict]:
     """One panel per free parameter (per category for categorical): its profile NLL on a grid,
     the optimum and the reference solution marked; then the running log10 likelihood of the first k rows."""
-    family, params = result.family, result.params
+    family, params = result.family, result.estimate
     stats = result.stats
     profile = profile_function(family, params, result.fixed)
     threshold = result.nll + chi2_quantile(result.inference.level) / 2
@@ -171,7 +171,7 @@ def _span(result, parameter, index):
     """A range around the estimate wide enough to show where the profile interval ends."""
     interval = result.inference.intervals[parameter.name]
     interval = interval if index is None else interval[index]
-    estimate = result.params[parameter.name] if index is None else result.params[parameter.name][index]
+    estimate = result.estimate[parameter.name] if index is None else result.estimate[parameter.name][index]
     # the finite ends there are: an end may be missing (uniform has no Wald interval) or infinite
     # (nu's upper end when student_t's best fit is the normal limit)
     ends = [end for end in (*interval.profile, *interval.wald, estimate) if end is not None and math.isfinite(end)]
@@ -186,7 +186,7 @@ def _span(result, parameter, index):
 
 # --- drawing --------------------------------------------------------------------------------
 def title(result) -> str:
-    shown = result.plain(result.params)
+    shown = result.plain(result.estimate)
     errors = result.plain(result.inference.stderr)
     if any(isinstance(v, dict) for v in shown.values()):
         body = f"{len(result.labels)} categories"
@@ -327,10 +327,10 @@ def comparison_panels(ranking) -> dict:
         return {"kind": "continuous", "values": values, "grid": grid, "ecdf": (ordered, np.arange(1, n + 1) / n),
                 "left_out": len(kind) - len(fits),
                 "fits": [{"name": r.distribution, "aic": r.aic,
-                          "density": np.exp(r.family.log_prob(grid, r.params)),
-                          "cdf": np.exp(r.family.log_cdf(grid, r.params)),
-                          "qq": (r.family.quantile(positions, r.params), ordered),
-                          "pp": (positions, np.exp(r.family.log_cdf(ordered, r.params)))} for r in fits]}
+                          "density": np.exp(r.family.log_prob(grid, r.estimate)),
+                          "cdf": np.exp(r.family.log_cdf(grid, r.estimate)),
+                          "qq": (r.family.quantile(positions, r.estimate), ordered),
+                          "pp": (positions, np.exp(r.family.log_cdf(ordered, r.estimate)))} for r in fits]}
     panels = [fit_panels(r) for r in fits]
     labels = panels[0]["labels"]
     return {"kind": "discrete", "labels": labels, "observed": panels[0]["observed"], "left_out": len(kind) - len(fits),
@@ -398,7 +398,7 @@ def censored_panels(result, data) -> dict:
     grid = np.linspace(low - margin, high + margin, 400)
     family = result.family
     with np.errstate(all="ignore"):
-        fitted = np.exp(family.log_cdf(grid, result.params))
+        fitted = np.exp(family.log_cdf(grid, result.estimate))
     after = np.cumsum(estimate.mass)
     return {"grid": grid, "cdf": fitted, "left": estimate.left, "right": estimate.right,
             "before": after - estimate.mass, "after": after, "span": (low - margin, high + margin),

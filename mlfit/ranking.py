@@ -11,7 +11,6 @@ of measurements or identifiers.
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 
@@ -96,15 +95,44 @@ class Ranking:
                          "note": candidate.error or candidate.warning})
         return pd.DataFrame(rows).set_index("family")
 
+    # The estimates' questions are the winner's: params, bse, cov_params(), conf_int(level).
+    def _winner_result(self) -> FitResult:
+        if self.winner is None:
+            raise MlfitError(f"{self.source}: column '{self.column}': no family was ranked, so there are no "
+                             "estimates to give")
+        return self.winner.result
+
+    @property
+    def params(self):
+        return self._winner_result().params
+
+    @property
+    def bse(self):
+        return self._winner_result().bse
+
+    def cov_params(self):
+        return self._winner_result().cov_params()
+
+    def conf_int(self, level: float | None = None):
+        return self._winner_result().conf_int(level)
+
+    @property
+    def log_likelihood(self) -> float:
+        return self._winner_result().log_likelihood
+
+    @property
+    def aic(self) -> float:
+        return self._winner_result().aic
+
+    @property
+    def bic(self) -> float:
+        return self._winner_result().bic
+
     def summary(self) -> str:
         """The comparison as the table view prints it, as text."""
-        from rich.console import Console
+        from .report import print_ranking, printed_text
 
-        from .report import print_ranking
-
-        console = Console(width=100, record=True, file=io.StringIO())
-        print_ranking(self, console)
-        return console.export_text()
+        return printed_text(print_ranking, self)
 
     def _repr_html_(self) -> str:
         return self.table.to_html(float_format=lambda v: f"{v:.6g}", na_rep="")
@@ -461,7 +489,7 @@ def _density_on_whole_numbers(result) -> str | None:
     if values is None:
         return ("a density on whole numbers, past the in-memory limit: whether its AIC is comparable with the "
                 "count families' cannot be checked, so it is not ranked with them")
-    family, params = result.family, result.params
+    family, params = result.family, result.estimate
     with np.errstate(all="ignore"):
         density = family.log_prob(values, params)
         low, high = family.log_cdf(values - 0.5, params), family.log_cdf(values + 0.5, params)

@@ -184,7 +184,7 @@ def _parameters(result) -> Table:
     table.add_column("rel. diff", justify="right", overflow="fold")
     comparison = result.comparison
     reference = dict(_rows(result.plain(result.reference_params))) if comparison else {}
-    for label, value in _rows(result.plain(result.params), limit=TABLE_CATEGORIES):
+    for label, value in _rows(result.plain(result.estimate), limit=TABLE_CATEGORIES):
         held = " (fixed)" if label.split("[")[0] in result.fixed else ""
         if comparison:
             table.add_row(escape(label + held), f"{value:.10g}", f"{reference[label]:.10g}",
@@ -216,7 +216,7 @@ def summary_text(result) -> str:
     lines.append(f"{'parameter':<16}{'estimate':>16}{'std. error':>12}  {level:.4g} Wald{'':<18}profile")
     errors = dict(_rows(result.plain(result.inference.stderr)))
     intervals = dict(_rows(result.intervals(), leaf=lambda value: "wald" in value))
-    for label, value in _rows(result.plain(result.params), limit=TABLE_CATEGORIES):
+    for label, value in _rows(result.plain(result.estimate), limit=TABLE_CATEGORIES):
         error, interval = errors.get(label), intervals.get(label)
         held = label.split("[")[0] in result.fixed
         lines.append(f"{label:<16}{value:>16.8g}{'fixed' if held else _number(error):>12}  "
@@ -434,6 +434,15 @@ def _underflow(result) -> Table:
             event = "holds"
         table.add_row(name, f"10^{math.log10(r.smallest):.1f}", f"{r.margin_decades:+.1f}", event)
     return table
+
+
+def printed_text(printer, thing, width: int = 100) -> str:
+    """What `printer(thing, console)` shows, as plain text (a result's summary())."""
+    import io
+
+    console = Console(width=width, record=True, file=io.StringIO())
+    printer(thing, console)
+    return console.export_text()
 
 
 def print_description(description, console: Console) -> None:

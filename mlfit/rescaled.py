@@ -15,11 +15,11 @@ from .weights import count
 
 def rescaled_inference(result, level: float):
     """A rescaled fit's inference at another level, made as the fit was: on its values divided by
-    its scale, then mapped back (FitResult.conf_int)."""
+    its scale, then mapped back (FitResult.inference_at)."""
     family, c = result.family, result.scale
     shift = float(count(result.stats.n)) * math.log(c)
     inner_stats = family.summarize(result.values / c, result.weights)
-    again = infer(family, inner_stats, family.rescaled(result.params, 1 / c), result.nll - shift, level,
+    again = infer(family, inner_stats, family.rescaled(result.estimate, 1 / c), result.nll - shift, level,
                   family.rescaled(result.fixed, 1 / c))
     return mapped_inference(family, again, c, shift)
 

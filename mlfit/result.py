@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .estimates import Entries, Estimates, covariance_from
 from .fitting import NLL_TOLERANCE, PARAM_TOLERANCE, Comparison, NumericalFit
 from .gof import GoodnessOfFit
 from .inference import Inference
@@ -17,8 +18,8 @@ from .underflow import UnderflowReport
 from .weights import expand
 
 
-@dataclass(frozen=True)
-class FitResult:
+@dataclass(frozen=True, repr=False)
+class FitResult(Estimates):
     family: object  # the Family that was fitted
     source: str
     column: str
@@ -56,8 +57,10 @@ class FitResult:
         return getattr(self.stats, "censoring", None)
 
     @property
-    def params(self) -> dict:
-        """The numerical optimiser's estimate (the reference method's is `reference_params`)."""
+    def estimate(self) -> dict:
+        """The numerical optimiser's estimate as the family takes it ({name: value}, a vector
+        parameter an array); the reference method's is `reference_params`. `params` is the same as
+        a pandas Series."""
         return self.numerical.params
 
     @property
@@ -81,6 +84,11 @@ class FitResult:
         return out
 
     @property
+    def level(self) -> float:
+        """The level of the fit's own intervals."""
+        return self.inference.level
+
+    @property
     def aic(self) -> float:
         return self.inference.aic
 
@@ -88,10 +96,11 @@ class FitResult:
     def bic(self) -> float:
         return self.inference.bic
 
-    def intervals(self) -> dict:
-        """{name: {"wald": [lo, hi], "profile": [lo, hi]}}; a vector parameter maps each label."""
+    def intervals(self, level: float | None = None) -> dict:
+        """{name: {"wald": [lo, hi], "profile": [lo, hi]}} at `level` (the fit's own by default), as
+        the JSON gives them; a vector parameter maps each label. `conf_int` is the same as a DataFrame."""
         out = {}
-        for name, interval in self.inference.intervals.items():
+        for name, interval in self.inference_at(level).intervals.items():
             if isinstance(interval, list):
                 out[name] = {label: i.to_dict() for label, i in zip(self.labels, interval)}
             else:
@@ -100,7 +109,7 @@ class FitResult:
 
     def loss(self) -> dict:
         """The training loss the NLL is, at the fit, with the identity between them."""
-        return self.family.loss_report(self.stats, self.params)
+        return self.family.loss_report(self.stats, self.estimate)
 
     @property
     def closed_form_params(self) -> dict | None:
@@ -116,7 +125,7 @@ class FitResult:
         """A categorical fit's probabilities by category label; None for other families."""
         if self.labels is None:
             return None
-        return self.plain(self.params)["p"]
+        return self.plain(self.estimate)["p"]
 
     def nll_at(self, params: dict) -> float:
         """The NLL of this fit's data at other parameters (a categorical's p as {label: prob})."""
@@ -125,11 +134,11 @@ class FitResult:
         return float(self.family.nll(self.stats, resolve(self.family, self.stats, params, complete=True,
                                                           what="nll_at")))
 
-    def conf_int(self, level: float | None = None) -> dict:
-        """Wald and profile intervals ({name: {"wald": [lo, hi], "profile": [lo, hi]}}) at `level`,
-        computed afresh from the statistics, without refitting; the fit's own level by default."""
+    def inference_at(self, level: float | None = None) -> Inference:
+        """Standard errors and intervals at `level`, computed afresh from the statistics without
+        refitting; the fit's own level by default."""
         if level is None or level == self.inference.level:
-            return self.intervals()
+            return self.inference
         from .inference import infer
         from .options import FitOptions
 
@@ -137,9 +146,46 @@ class FitResult:
         if self.scale != 1.0:  # as the fit was made: on the values divided by the scale, mapped back
             from .rescaled import rescaled_inference
 
-            return replace(self, inference=rescaled_inference(self, level)).intervals()
-        again = infer(self.family, self.stats, self.params, self.nll, level, self.fixed)
-        return replace(self, inference=again).intervals()
+            return rescaled_inference(self, level)
+        return infer(self.family, self.stats, self.estimate, self.nll, level, self.fixed)
+
+    def _entries(self) -> Entries:
+        names, values, errors = [], [], []
+        for p in self.family.parameters:
+            value = self.estimate[p.name]
+            error = self.inference.stderr.get(p.name)
+            if np.ndim(value):
+                names += [f"{p.name}[{label}]" for label in self.labels]
+                values += list(np.asarray(value, dtype=float))
+                errors += list(np.full(len(value), np.nan) if error is None else np.asarray(error, dtype=float))
+            else:
+                names.append(p.name)
+                values.append(float(value))
+                errors.append(np.nan if error is None else float(error))
+        errors = np.array(errors, dtype=float)
+        free = [i for i, p in enumerate(self.family.parameters) if p.name not in self.fixed]
+        correlation = None
+        if len(free) > 1 or any(np.ndim(self.estimate[p.name]) for p in self.family.parameters):
+            found = self.family.correlation(self.stats, self.estimate, tuple(self.fixed))
+            if found is not None and len(found) == len(errors):  # every entry free
+                correlation = found
+            elif found is not None:  # some held: the free ones' block
+                correlation = np.eye(len(errors))
+                correlation[np.ix_(free, free)] = found
+        return Entries(names, np.array(values, dtype=float), errors, covariance_from(errors, correlation))
+
+    def _bounds(self, level: float) -> dict:
+        inference = self.inference_at(level)
+        columns = {"lower": [], "upper": [], "profile_lower": [], "profile_upper": []}
+        for p in self.family.parameters:
+            interval = inference.intervals.get(p.name)
+            width = np.size(self.estimate[p.name])
+            for each in (interval if isinstance(interval, list) else [interval] * width):
+                wald = (None, None) if each is None else each.wald
+                profile = (None, None) if each is None else each.profile
+                for column, end in zip(columns, (*wald, *profile)):
+                    columns[column].append(np.nan if end is None else float(end))
+        return {column: np.array(ends, dtype=float) for column, ends in columns.items()}
 
     def warnings(self) -> list[str]:
         """What a user must not miss: a fit that failed to converge or disagrees with the reference."""
@@ -150,7 +196,7 @@ class FitResult:
                 "and there is no reference solution to fall back on"
             found.append(f"{where}: the {self.numerical.method} optimiser did not converge "
                          f"({self.numerical.message}); {trust}")
-            why = self.family.why_unconverged(self.stats, self.params)
+            why = self.family.why_unconverged(self.stats, self.estimate)
             if why:
                 found.append(f"{where}: {why}")
         if not self.inference.unique and self.numerical.converged:
@@ -162,7 +208,7 @@ class FitResult:
         return found
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{name}={_short(value)}" for name, value in self.plain(self.params).items())
+        params = ", ".join(f"{name}={_short(value)}" for name, value in self.plain(self.estimate).items())
         return f"<FitResult {self.distribution}({params}) n={self.n:,} nll={self.nll:.6g} aic={self.aic:.6g}>"
 
     def summary(self) -> str:
@@ -186,7 +232,7 @@ class FitResult:
             "column": self.column,
             "n": self.n,
             "dropped": self.dropped,
-            "params": self.plain(self.params),
+            "params": self.plain(self.estimate),
             "fixed": self.plain(self.fixed),
             "nll": self.nll,
             "log_likelihood": self.log_likelihood,

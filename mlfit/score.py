@@ -77,4 +77,4 @@ def score_file(source: str, distribution: str, column: str | None, candidates: l
     scored = [score(text, resolve(family, stats, parse_assignments(text), complete=True,
                                   what=f"candidate '{text}'")) for text in candidates]
     scored.sort(key=lambda s: s.nll)
-    return Scoring(data.source, data.name, family.name, scored, score("MLE", fitted.params))
+    return Scoring(data.source, data.name, family.name, scored, score("MLE", fitted.estimate))

@@ -107,7 +107,7 @@ def nearest(skew2: float, kurtosis: float) -> list[dict]:
     return sorted(out, key=lambda entry: entry["distance"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Description:
     source: str
     column: str
@@ -138,6 +138,20 @@ class Description:
                     "skewness_squared_5_95": np.quantile(finite[:, 0], [0.05, 0.95]).tolist() if len(finite) else None,
                     "kurtosis_5_95": np.quantile(finite[:, 1], [0.05, 0.95]).tolist() if len(finite) else None}
         return out
+
+    def summary(self) -> str:
+        """The description as the table view prints it, as text."""
+        from .report import print_description, printed_text
+
+        return printed_text(print_description, self)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.summary())}</pre>"
+
+    def __repr__(self) -> str:
+        return f"<Description of '{self.column}' in {self.source}: n={self.n:,}; {self.verdict()}>"[:400]
 
     def verdict(self) -> str:
         data = self.to_dict()

@@ -15,7 +15,7 @@ def test_numacc4_sigma_within_certified_tolerance():
     result = mlfit.fit(NUMACC4, "normal")
     assert result.closed_form_params["mu"] == pytest.approx(10000000.2, rel=1e-15)
     assert abs(result.closed_form_params["sigma"] - NUMACC4_SIGMA) / NUMACC4_SIGMA < 1.2e-8
-    assert abs(result.params["sigma"] - NUMACC4_SIGMA) / NUMACC4_SIGMA < 1.2e-8
+    assert abs(result.estimate["sigma"] - NUMACC4_SIGMA) / NUMACC4_SIGMA < 1.2e-8
     assert result.comparison.agrees and result.numerical.converged
 
 
@@ -53,7 +53,7 @@ def test_variance_of_two_million_counts_is_exact_to_rounding(weighted):
 def test_laplace_even_count_accepts_any_mu_between_the_middle_values():
     xs = [1.0, 2.0, 10.0, 20.0]  # every mu in [2, 10] has the same NLL
     result = mlfit.fit(xs, "laplace")
-    assert 2.0 <= result.params["mu"] <= 10.0
+    assert 2.0 <= result.estimate["mu"] <= 10.0
     assert result.closed_form_params == {"mu": 6.0, "b": pytest.approx((5 + 4 + 4 + 14) / 4)}
     assert result.comparison.param_differences["mu"] == 0.0
     assert result.comparison.agrees
@@ -61,11 +61,11 @@ def test_laplace_even_count_accepts_any_mu_between_the_middle_values():
 
 def test_laplace_far_from_zero():
     result = mlfit.fit(NUMACC4, "laplace")
-    assert result.params["mu"] == pytest.approx(10000000.2, rel=1e-15)
+    assert result.estimate["mu"] == pytest.approx(10000000.2, rel=1e-15)
     # the closed form is exact up to parsing 10000000.1 into a double; Powell compares NLL
     # values, which stop differing in float64 around 1e-8 relative in b
     assert result.closed_form_params["b"] == pytest.approx(0.1 * 1000 / 1001, rel=1.2e-8)
-    assert result.params["b"] == pytest.approx(result.closed_form_params["b"], rel=1e-7)
+    assert result.estimate["b"] == pytest.approx(result.closed_form_params["b"], rel=1e-7)
     assert result.comparison.agrees
 
 
@@ -76,7 +76,7 @@ def test_laplace_far_from_zero():
 ])
 def test_boundary_optimum_is_reported_as_such(family, values, param, edge):
     result = mlfit.fit(values, family)
-    assert result.params[param] == edge
+    assert result.estimate[param] == edge
     assert result.numerical.at_boundary == (param,)
     assert result.numerical.converged
     assert result.nll == 0.0 == result.closed_form_nll
@@ -87,7 +87,7 @@ def test_near_boundary_interior_optimum_is_not_snapped():
     xs = [1.0] * 999_999 + [0.0]  # p = 1 - 1e-6 is the optimum; p = 1 has an infinite NLL
     result = mlfit.fit(xs, "bernoulli")
     assert result.numerical.at_boundary == ()
-    assert result.params["p"] == pytest.approx(1 - 1e-6, rel=1e-12)
+    assert result.estimate["p"] == pytest.approx(1 - 1e-6, rel=1e-12)
     assert result.comparison.agrees
 
 
@@ -104,7 +104,7 @@ def test_tiny_spread_and_huge_offset_scales():
         xs = offset + spread * rng.normal(size=500)
         result = mlfit.fit(xs, "normal")
         assert result.comparison.agrees, (offset, spread, result.comparison)
-        assert result.params["sigma"] == pytest.approx(np.std(xs), rel=1e-7)
+        assert result.estimate["sigma"] == pytest.approx(np.std(xs), rel=1e-7)
 
 
 def test_large_poisson_rate_and_rare_events():
@@ -112,7 +112,7 @@ def test_large_poisson_rate_and_rare_events():
     for lam in (1e6, 1e-3):
         xs = rng.poisson(lam, 20_000).astype(float)
         result = mlfit.fit(xs, "poisson")
-        assert result.params["lam"] == pytest.approx(xs.mean(), rel=1e-8)
+        assert result.estimate["lam"] == pytest.approx(xs.mean(), rel=1e-8)
         assert result.comparison.agrees
 
 
@@ -125,7 +125,7 @@ def test_a_search_that_stops_short_is_restarted_at_the_closed_form_and_says_so(m
     result = mlfit.fit(x, "normal")
     assert result.numerical.converged and result.comparison.agrees and result.warnings() == []
     assert "the search stopped short" in result.numerical.message
-    assert result.params["mu"] == pytest.approx(x.mean(), rel=1e-14)
+    assert result.estimate["mu"] == pytest.approx(x.mean(), rel=1e-14)
     assert result.nll == pytest.approx(-stats.norm.logpdf(x, x.mean(), x.std()).sum(), rel=1e-13)
 
 
@@ -140,7 +140,7 @@ def test_a_restart_newton_cannot_certify_reports_the_closed_form_and_warns(monke
     x = np.random.default_rng(1).normal(50, 3, 100)
     result = mlfit.fit(x, "normal")
     assert not result.numerical.converged
-    assert result.params["sigma"] == pytest.approx(x.std(), rel=1e-14)  # the closed form, not the search's point
+    assert result.estimate["sigma"] == pytest.approx(x.std(), rel=1e-14)  # the closed form, not the search's point
     messages = result.warnings()
     assert any("normal: the L-BFGS-B + Newton optimiser did not converge" in m for m in messages)
     assert any("so the closed form is the result" in m for m in messages)
@@ -185,4 +185,4 @@ def test_a_power_of_two_rescales_the_fit_exactly(family):
     plain, scaled = mlfit.fit(values, family), mlfit.fit(values * 2.0**-900, family)
     for name, value in plain.closed_form_params.items():
         assert scaled.closed_form_params[name] == value * 2.0**-900
-    assert scaled.params == pytest.approx({k: v * 2.0**-900 for k, v in plain.params.items()}, rel=1e-12)
+    assert scaled.estimate == pytest.approx({k: v * 2.0**-900 for k, v in plain.estimate.items()}, rel=1e-12)

@@ -200,4 +200,4 @@ def test_a_batch_of_a_family_without_a_reference_writes_csv(tmp_path):
     rows = list(csv.DictReader(result.stdout.splitlines()))
     assert [row["column"] for row in rows] == ["a", "b"] and {row["distribution"] for row in rows} == {"logistic"}
     assert all(row["agrees"] == "" and row["converged"] == "True" for row in rows)  # no reference to agree with
-    assert float(rows[1]["param.mu"]) == pytest.approx(mlfit.fit(b, "logistic").params["mu"], rel=1e-12)
+    assert float(rows[1]["param.mu"]) == pytest.approx(mlfit.fit(b, "logistic").estimate["mu"], rel=1e-12)

@@ -25,7 +25,7 @@ def test_parametric_replicates_are_refits_of_draws_from_the_fit(gamma_fit):
     drawn = bootstrap(result, 5, "parametric", seed=11)
     family, rng = get_family("gamma"), np.random.default_rng(11)
     for i in range(5):
-        again = best_fit(family, family.summarize(family.sample(rng, result.params, len(values))), {})
+        again = best_fit(family, family.summarize(family.sample(rng, result.estimate, len(values))), {})
         assert drawn.draws["shape"][i] == pytest.approx(again["shape"], rel=1e-12)
         assert drawn.draws["rate"][i] == pytest.approx(again["rate"], rel=1e-12)
     assert drawn.converged == 5
@@ -51,11 +51,11 @@ def test_delta_method_standard_errors_of_quantiles_match_their_closed_forms():
     values = np.random.default_rng(4).normal(5.0, 2.0, 400)
     result = fit(values, "normal")
     drawn = bootstrap(result, 0, quantiles=(0.1, 0.9))
-    n, sigma = len(values), result.params["sigma"]
+    n, sigma = len(values), result.estimate["sigma"]
     for q in (0.1, 0.9):
         z = stats.norm.ppf(q)
         part = drawn.quantiles[q]
-        assert part["estimate"] == pytest.approx(result.params["mu"] + z * sigma, rel=1e-12)
+        assert part["estimate"] == pytest.approx(result.estimate["mu"] + z * sigma, rel=1e-12)
         # var(mu) = sigma^2/n, var(sigma) = sigma^2/(2n), independent at the MLE
         assert part["se"] == pytest.approx(sigma * np.sqrt(1 / n + z * z / (2 * n)), rel=1e-4)
     exponential = fit(np.random.default_rng(5).exponential(3.0, 250), "exponential")

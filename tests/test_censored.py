@@ -40,7 +40,7 @@ def test_fitdistcens_on_its_own_data(key):
     assert result.log_likelihood >= stored["loglik"] - 1e-9
     assert result.log_likelihood == pytest.approx(stored["loglik"], abs=1e-5)
     for r_name, name in names.items():
-        assert result.params[name] == pytest.approx(stored["estimate"][r_name], rel=2e-5)
+        assert result.estimate[name] == pytest.approx(stored["estimate"][r_name], rel=2e-5)
         assert result.inference.stderr[name] == pytest.approx(stored["sd"][r_name], rel=2e-2)
     assert result.aic == pytest.approx(stored["aic"], abs=1e-4)
     assert result.bic == pytest.approx(stored["bic"], abs=1e-4)
@@ -56,7 +56,7 @@ def test_where_fitdistcens_fails_mlfit_fits():
     best = result.nll
     for name in ("shape", "rate"):
         for factor in (1 - 1e-4, 1 + 1e-4):
-            moved = {**result.params, name: result.params[name] * factor}
+            moved = {**result.estimate, name: result.estimate[name] * factor}
             assert -np.sum(row_log_likelihoods(family, data, moved)) > best
 
 
@@ -90,7 +90,7 @@ def test_scipy_censored_fits_reach_no_higher_likelihood(family, scipy_family, na
     their_nll = -np.sum(row_log_likelihoods(fam, data, theirs))
     assert ours.nll <= their_nll + 1e-9
     for name, value in theirs.items():
-        assert ours.params[name] == pytest.approx(value, rel=1e-4)
+        assert ours.estimate[name] == pytest.approx(value, rel=1e-4)
 
 
 def test_the_nll_is_scipys_log_densities_and_probabilities():
@@ -121,7 +121,7 @@ def test_exact_rows_alone_give_the_plain_fit():
     plain = fit(values, "gamma")
     assert censored.nll == pytest.approx(plain.nll, rel=1e-12)
     for name in ("shape", "rate"):
-        assert censored.params[name] == pytest.approx(plain.reference_params[name], rel=1e-7)
+        assert censored.estimate[name] == pytest.approx(plain.reference_params[name], rel=1e-7)
         assert censored.inference.stderr[name] == pytest.approx(plain.inference.stderr[name], rel=1e-4)
 
 
@@ -134,7 +134,7 @@ def test_right_censored_exponential_has_a_closed_form():
     event = times <= limit
     data = CensoredData("t", "x", seen, np.where(event, seen, np.inf), np.arange(1, 201), 0)
     result = fit_censored(data, "exponential")
-    assert result.params["rate"] == pytest.approx(event.sum() / seen.sum(), rel=1e-9)
+    assert result.estimate["rate"] == pytest.approx(event.sum() / seen.sum(), rel=1e-9)
     # the observed information: events / rate^2
     assert result.inference.stderr["rate"] == pytest.approx(np.sqrt(event.sum()) / seen.sum(), rel=1e-5)
 
@@ -149,7 +149,7 @@ def test_an_event_column_is_right_censoring(tmp_path):
     as_bounds.write_text("l,r\n3,3\n5,5\n5,\n8,8\n10,NA\n12,12\n15,15\n15,\n20,20\n")
     a = fit_censored(events, "weibull")
     b = fit_censored(read_bounds(str(as_bounds), "l", "r"), "weibull")
-    assert a.params == pytest.approx(b.params, rel=1e-12)
+    assert a.estimate == pytest.approx(b.estimate, rel=1e-12)
 
 
 def test_turnbull_is_kaplan_meier_for_right_censored_rows():
@@ -257,13 +257,13 @@ def test_survival_times_against_survreg():
     stored = json.loads((DATA / "survreg.json").read_text())
     data = read_events(str(Path(__file__).parents[1] / "sample_data" / "remission.csv"), "weeks", "relapsed")
     weibull = fit_censored(data, "weibull")
-    assert weibull.params["shape"] == pytest.approx(1 / stored["weibull"]["scale"], rel=1e-6)
-    assert weibull.params["scale"] == pytest.approx(np.exp(stored["weibull"]["intercept"]), rel=1e-6)
+    assert weibull.estimate["shape"] == pytest.approx(1 / stored["weibull"]["scale"], rel=1e-6)
+    assert weibull.estimate["scale"] == pytest.approx(np.exp(stored["weibull"]["intercept"]), rel=1e-6)
     lognormal = fit_censored(data, "lognormal")
-    assert lognormal.params["mu"] == pytest.approx(stored["lognormal"]["intercept"], rel=1e-6)
-    assert lognormal.params["sigma"] == pytest.approx(stored["lognormal"]["scale"], rel=1e-6)
+    assert lognormal.estimate["mu"] == pytest.approx(stored["lognormal"]["intercept"], rel=1e-6)
+    assert lognormal.estimate["sigma"] == pytest.approx(stored["lognormal"]["scale"], rel=1e-6)
     exponential = fit_censored(data, "exponential")
-    assert exponential.params["rate"] == pytest.approx(np.exp(-stored["exponential"]["intercept"]), rel=1e-6)
+    assert exponential.estimate["rate"] == pytest.approx(np.exp(-stored["exponential"]["intercept"]), rel=1e-6)
     for name, fit in (("weibull", weibull), ("lognormal", lognormal), ("exponential", exponential)):
         assert fit.log_likelihood >= stored[name]["loglik"] - 1e-9
         assert fit.log_likelihood == pytest.approx(stored[name]["loglik"], abs=1e-7)

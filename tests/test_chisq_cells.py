@@ -32,7 +32,7 @@ def check(gof, stored, rel):
 def test_discoveries_poisson_on_fitdistrplus_cells():
     # the closed-form lambda is R's (the mean), so the statistic is R's to rounding
     result = mlfit.fit_file(str(DATA / "discoveries.csv"), "poisson", chisq_cells="fitdistrplus")
-    assert result.params["lam"] == pytest.approx(R["discoveries_pois"]["estimate"]["lambda"], rel=1e-12)
+    assert result.estimate["lam"] == pytest.approx(R["discoveries_pois"]["estimate"]["lambda"], rel=1e-12)
     check(result.gof, R["discoveries_pois"], rel=1e-9)
     assert R["discoveries_pois"]["pvalue"] < 0.05  # rejected at 5 % on these cells ...
     pooled = mlfit.fit_file(str(DATA / "discoveries.csv"), "poisson").gof.to_dict()
@@ -91,7 +91,7 @@ def test_filliben_is_scipys_statistic():
     result = mlfit.fit(x, "gamma")
     n = len(x)
     k = np.arange(1, n + 1)
-    dist = stats.gamma(result.params["shape"], scale=1 / result.params["rate"])
+    dist = stats.gamma(result.estimate["shape"], scale=1 / result.estimate["rate"])
     expected = stats.pearsonr(np.sort(x), dist.ppf(stats.beta(k, n + 1 - k).median()))[0]
     assert result.gof.statistics["filliben"] == pytest.approx(expected, rel=1e-12)
 

@@ -49,8 +49,8 @@ def test_cells_opened_by_spaces_read_alike_in_every_chunk(tmp_path, chunk_bytes)
     assert labels == pytest.approx({"b": 198 / 200, "c, d": 2 / 200})
     x = mlfit.fit_file(str(path), "normal", "x")
     values = [2.5 if i == 150 else i % 3 + 0.5 for i in range(200) if i not in (170, 190)]
-    assert x.n == 198 and x.dropped == 2 and x.params["mu"] == pytest.approx(np.mean(values), rel=1e-12)
-    assert mlfit.fit_file(str(path), "poisson", "k").params["lam"] == pytest.approx(
+    assert x.n == 198 and x.dropped == 2 and x.estimate["mu"] == pytest.approx(np.mean(values), rel=1e-12)
+    assert mlfit.fit_file(str(path), "poisson", "k").estimate["lam"] == pytest.approx(
         np.mean([i % 4 for i in range(200) if i not in (150, 170, 190)] + [1, 2, 3]), rel=1e-12)
 
 
@@ -98,7 +98,7 @@ def test_numacc4_through_small_chunks(tmp_path, chunk_bytes):
     path.write_text("x\n10000000.2\n" + "10000000.1\n10000000.3\n" * 500)
     result = mlfit.fit_file(str(path), "normal")
     certified = 0.1 * np.sqrt(1000 / 1001)
-    assert abs(result.params["sigma"] - certified) / certified < 1.2e-8
+    assert abs(result.estimate["sigma"] - certified) / certified < 1.2e-8
 
 
 def test_a_chunk_of_short_rows_holds_no_more_rows_than_bytes(tmp_path, monkeypatch):
@@ -146,7 +146,7 @@ def test_a_count_below_float64_late_in_the_file(tmp_path, chunk_bytes):
     # in a continuous column the same cell is the number it rounds to, and every row is read
     fitted = mlfit.fit_file(str(path), "normal", "x")
     values = [i % 4 for i in range(600)] + [0.0, 2]
-    assert fitted.n == 602 and fitted.params["mu"] == pytest.approx(np.mean(values), rel=1e-14)
+    assert fitted.n == 602 and fitted.estimate["mu"] == pytest.approx(np.mean(values), rel=1e-14)
 
 
 def test_one_read_csv_call_for_plain_data(tmp_path, monkeypatch):

@@ -53,8 +53,8 @@ def test_the_cluster_fit_equals_the_single_machine_fit(client, parts, family):
         for name, value in single.reference_params.items():
             assert np.allclose(spread.reference_params[name], value, rtol=1e-12, atol=0), name
     numerical = 1e-7 if family == "laplace" else 1e-12  # (laplace's Powell search: ~1e-9 however it is fed)
-    for name, value in single.params.items():
-        assert np.allclose(spread.params[name], value, rtol=numerical, atol=0), name
+    for name, value in single.estimate.items():
+        assert np.allclose(spread.estimate[name], value, rtol=numerical, atol=0), name
         assert np.allclose(spread.inference.stderr[name], single.inference.stderr[name], rtol=max(numerical, 1e-9))
     assert spread.nll == pytest.approx(single.nll, rel=1e-12)
     # the raw product, followed file by file past the 12-row first file, as in one pass
@@ -84,8 +84,8 @@ def test_families_whose_statistic_is_their_values_gather_them_up_to_the_limit(cl
     spread = fit_distributed([str(parts / "part-*.csv")], family, column, client=client)
     single = mlfit.fit_file(str(parts / "whole.csv.all"), family, column)
     assert (spread.n, spread.dropped) == (single.n, single.dropped)
-    for name, value in single.params.items():  # the same values in the same order: the same search
-        assert spread.params[name] == pytest.approx(value, rel=1e-12), name
+    for name, value in single.estimate.items():  # the same values in the same order: the same search
+        assert spread.estimate[name] == pytest.approx(value, rel=1e-12), name
     assert spread.nll == pytest.approx(single.nll, rel=1e-12)
     with pytest.raises(mlfit.DataError, match=rf"4 files .*: column '{column}': {family} has no sufficient statistic "
                                               r"smaller than the values: .* up to 500 rows"):
@@ -197,8 +197,8 @@ def test_a_big_file_is_read_in_parts_with_the_same_fit(client, quoted, family, c
     single = mlfit.fit_file(str(quoted), family, column)
     assert (spread.n, spread.dropped) == (single.n, single.dropped)
     assert spread.nll == pytest.approx(single.nll, rel=1e-12)
-    for name, value in (single.reference_params or single.params).items():
-        assert np.allclose((spread.reference_params or spread.params)[name], value, rtol=1e-12), name
+    for name, value in (single.reference_params or single.estimate).items():
+        assert np.allclose((spread.reference_params or spread.estimate)[name], value, rtol=1e-12), name
 
 
 def test_a_bad_cell_in_a_part_names_its_row_in_the_file(client, quoted, tmp_path):

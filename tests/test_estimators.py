@@ -76,7 +76,7 @@ def test_fitdistrplus_estimators_on_groundbeef(key):
     else:
         rel = 1e-6
     for name, value in theirs.items():
-        assert result.params[name] == pytest.approx(value, rel=rel), name
+        assert result.estimate[name] == pytest.approx(value, rel=rel), name
     assert -result.nll == pytest.approx(stored["loglik"], abs=1e-3)
 
 

@@ -81,13 +81,13 @@ def test_laplace_numerical_matches_closed_form_and_scipy(xs):
     low, high = x[(n - 1) // 2], x[n // 2]
     # any mu between the two middle values is optimal; the closed form reports the midpoint
     slack = 1e-9 * max(abs(low), abs(high), result.closed_form_params["b"])
-    assert low - slack <= result.params["mu"] <= high + slack
+    assert low - slack <= result.estimate["mu"] <= high + slack
     assert result.closed_form_params["mu"] == pytest.approx(np.median(x), rel=1e-15, abs=1e-300)
     assert result.closed_form_params["b"] == pytest.approx(np.mean(np.abs(x - np.median(x))), rel=1e-12)
     # compared as mlfit compares NLLs (relative, with a floor of 1 nat): near 0 a relative test is
     # ill-conditioned, e.g. [0, 0, 0, 0, 0, 1.1015625] has NLL 0.0113 and Powell lands 2.4e-11 nats off
     assert result.nll == pytest.approx(result.closed_form_nll, rel=1e-9, abs=1e-9)
-    assert -result.nll == pytest.approx(scipy_log_likelihood("laplace", xs, result.params), rel=1e-10, abs=1e-8)
+    assert -result.nll == pytest.approx(scipy_log_likelihood("laplace", xs, result.estimate), rel=1e-10, abs=1e-8)
 
 
 @SETTINGS
@@ -96,7 +96,7 @@ def test_bernoulli_numerical_matches_closed_form_and_scipy(xs):
     result = mlfit.fit(xs, "bernoulli")
     assert_matches_closed_form(result)
     assert result.closed_form_params["p"] == sum(xs) / len(xs)
-    assert -result.nll == pytest.approx(scipy_log_likelihood("bernoulli", xs, result.params), rel=1e-10, abs=1e-9)
+    assert -result.nll == pytest.approx(scipy_log_likelihood("bernoulli", xs, result.estimate), rel=1e-10, abs=1e-9)
 
 
 @SETTINGS
@@ -105,7 +105,7 @@ def test_poisson_numerical_matches_closed_form_and_scipy(xs):
     result = mlfit.fit(xs, "poisson")
     assert_matches_closed_form(result)
     assert result.closed_form_params["lam"] == pytest.approx(np.mean(xs), rel=1e-15)
-    assert -result.nll == pytest.approx(scipy_log_likelihood("poisson", xs, result.params), rel=1e-10, abs=1e-9)
+    assert -result.nll == pytest.approx(scipy_log_likelihood("poisson", xs, result.estimate), rel=1e-10, abs=1e-9)
 
 
 @SETTINGS

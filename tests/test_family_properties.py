@@ -30,7 +30,7 @@ def fits_or_says_why(values, family, **options):
 
 def agrees(result):
     assert result.numerical.converged, result.numerical.message
-    assert result.comparison.agrees, (result.params, result.reference_params, result.comparison)
+    assert result.comparison.agrees, (result.estimate, result.reference_params, result.comparison)
 
 
 @SETTINGS
@@ -74,11 +74,11 @@ def test_location_scale_families_converge_and_beat_their_starts(xs):
             # sigma -> 0 send it to infinity), nor may a cauchy's with half the rows at one value
             # (or nearly: 0 and 1e-181 among three rows): a search on a few rows can head there.
             # Such a fit is flagged (exit 3), and where the family knows why, it says so.
-            assert family in ("student_t", "cauchy") and result.warnings(), (family, result.params)
-            why = result.family.why_unconverged(result.stats, result.params)
+            assert family in ("student_t", "cauchy") and result.warnings(), (family, result.estimate)
+            why = result.family.why_unconverged(result.stats, result.estimate)
             assert why is None or why in " ".join(result.warnings())
             k = max(xs.count(x) for x in xs)
-            if family == "student_t" and result.params["nu"] < k / (len(xs) - k):
+            if family == "student_t" and result.estimate["nu"] < k / (len(xs) - k):
                 assert why is not None
             continue
         assert result.numerical.converged, (family, result.numerical.message)

@@ -47,13 +47,13 @@ def test_the_log_likelihood_is_at_least_fitdistrplus(key):
     if result.comparison is not None:  # the optimum is the reference solution, to 1e-8
         assert result.comparison.largest < 1e-8, result.comparison
     for name, value in theirs["estimate"].items():  # R stops early, but not far off
-        assert result.params[ours(dist, name)] == pytest.approx(value, rel=2e-3), name
+        assert result.estimate[ours(dist, name)] == pytest.approx(value, rel=2e-3), name
     assert result.aic == pytest.approx(theirs["aic"], rel=1e-6)
     if dist == "unif":  # not a regular model: neither gives standard errors that mean anything
         return
     # Ours come from the analytic observed information, and match a numerical Hessian; R's from
     # optim's finite differences, close except where the parameters' scales differ widely.
-    covariance = np.linalg.inv(numerical_hessian(result.family, result.stats, result.params))
+    covariance = np.linalg.inv(numerical_hessian(result.family, result.stats, result.estimate))
     for i, p in enumerate(result.family.parameters):
         assert result.inference.stderr[p.name] == pytest.approx(np.sqrt(covariance[i, i]), rel=1e-3)
     for name, value in theirs["sd"].items():
@@ -73,7 +73,7 @@ def test_gamma_on_groundbeef_is_on_the_root_of_the_score_equation_where_r_stops_
     from scipy import special
 
     assert np.log(shape) - special.digamma(shape) == pytest.approx(np.log(x.mean()) - np.log(x).mean(), rel=1e-13)
-    assert result.params["shape"] == pytest.approx(shape, rel=1e-9)
+    assert result.estimate["shape"] == pytest.approx(shape, rel=1e-9)
     assert abs(REFERENCE["groundbeef:gamma"]["estimate"]["shape"] - shape) > 1e-5  # fitdistrplus' optimiser stopped
 
 
@@ -81,7 +81,7 @@ def test_the_exponential_fits_the_rivers_where_fitdistrplus_fails():
     assert "failed" in REFERENCE["rivers:exp"]["error"]
     result = fitted("rivers", "exp")
     x = np.loadtxt(DATA / "rivers.csv", skiprows=1)
-    assert result.params["rate"] == pytest.approx(1 / x.mean(), rel=1e-12)
+    assert result.estimate["rate"] == pytest.approx(1 / x.mean(), rel=1e-12)
     assert result.warnings() == []
 
 

@@ -25,8 +25,8 @@ def test_edf_statistics_match_scipy_for_normal_and_laplace(seed, n):
     normal = mlfit.fit(x, "normal")
     laplace = mlfit.fit(x, "laplace")
     expected = {
-        "normal": scipy_statistics(x, stats.norm(loc=normal.params["mu"], scale=normal.params["sigma"])),
-        "laplace": scipy_statistics(x, stats.laplace(loc=laplace.params["mu"], scale=laplace.params["b"])),
+        "normal": scipy_statistics(x, stats.norm(loc=normal.estimate["mu"], scale=normal.estimate["sigma"])),
+        "laplace": scipy_statistics(x, stats.laplace(loc=laplace.estimate["mu"], scale=laplace.estimate["b"])),
     }
     for result in (normal, laplace):
         for name, value in expected[result.distribution].items():
@@ -70,7 +70,7 @@ def test_poisson_chi_square_pools_cells_and_matches_scipy():
     assert gof.p_values["chi2_pvalue"] == pytest.approx(reference.pvalue, rel=1e-9)
     assert gof.df == len(cells) - 2
     # the cells' expected counts come from the poisson pmf and the tail beyond the largest count
-    lam = result.params["lam"]
+    lam = result.estimate["lam"]
     assert cells[0][2] == pytest.approx(400 * stats.poisson.pmf(0, lam), rel=1e-12)
     assert cells[-1][0].endswith(f">{int(x.max())}")
 

@@ -264,16 +264,16 @@ def test_a_family_fits_data_at_any_scale_as_at_scale_one(name, power):
     at_one, scaled = mlfit.fit(x, name), mlfit.fit(x * c, name)
     assert scaled.numerical.converged and scaled.warnings() == []
     assert scaled.nll == pytest.approx(at_one.nll + len(x) * np.log(c), rel=1e-9)
-    for p, value in at_one.params.items():
+    for p, value in at_one.estimate.items():
         unit = UNITS[name].get(p)
         factor = c if unit == "x" else 1 / c if unit == "/" else 1.0
         if unit == "+log":
-            assert scaled.params[p] == pytest.approx(value + np.log(c), abs=1e-7)
+            assert scaled.estimate[p] == pytest.approx(value + np.log(c), abs=1e-7)
         elif p in family.optimal_intervals(at_one.stats):  # laplace's mu, an even count: anywhere between the middle two
             low, high = family.optimal_intervals(at_one.stats)[p]
-            assert low * c * (1 - 1e-12) <= scaled.params[p] <= high * c * (1 + 1e-12)
+            assert low * c * (1 - 1e-12) <= scaled.estimate[p] <= high * c * (1 + 1e-12)
         else:
-            assert scaled.params[p] == pytest.approx(value * factor, rel=1e-7), p
+            assert scaled.estimate[p] == pytest.approx(value * factor, rel=1e-7), p
         se = at_one.inference.stderr[p]
         if se is not None and np.isfinite(se):
             assert scaled.inference.stderr[p] == pytest.approx(se * factor, rel=1e-5), p
@@ -592,9 +592,9 @@ def test_a_search_stopped_at_a_saddle_is_not_called_a_ridge_of_maxima():
         assert not any("not unique" in w for w in result.warnings())
     # a ridge (a zero curvature) is flat; a regular maximum is not
     two = mlfit.fit(np.array([1.5, 2.5]), "cauchy")
-    assert flat_direction(two.family, two.stats, two.params)
+    assert flat_direction(two.family, two.stats, two.estimate)
     three = mlfit.fit(np.array([1.0, 2.0, 3.0]), "cauchy")
-    assert not flat_direction(three.family, three.stats, three.params)
+    assert not flat_direction(three.family, three.stats, three.estimate)
 
 
 def test_a_rescaled_fit_speaks_in_the_files_units(tmp_path):
@@ -615,7 +615,7 @@ def test_intervals_at_another_level_of_a_rescaled_fit_are_made_as_the_fit_was():
     x = mlfit.families.get_family("gamma").sample(np.random.default_rng(12), {"shape": 3.0, "rate": 2.0}, 80)
     c = 2.0 ** 1000
     at_one, scaled = mlfit.fit(x, "gamma"), mlfit.fit(x * c, "gamma")
-    one, far = at_one.conf_int(0.9), scaled.conf_int(0.9)
+    one, far = at_one.intervals(0.9), scaled.intervals(0.9)
     for kind in ("wald", "profile"):
         assert far["shape"][kind] == pytest.approx(one["shape"][kind], rel=1e-9)
         assert far["rate"][kind] == pytest.approx([end / c for end in one["rate"][kind]], rel=1e-9)

@@ -29,11 +29,11 @@ def test_normal_standard_errors_match_the_numerical_hessian():
     x = np.random.default_rng(1).normal(3, 2, 400)
     result = mlfit.fit(x, "normal")
     nll = lambda t: -stats.norm.logpdf(x, t[0], t[1]).sum()
-    cov = np.linalg.inv(finite_difference_hessian(nll, [result.params["mu"], result.params["sigma"]]))
+    cov = np.linalg.inv(finite_difference_hessian(nll, [result.estimate["mu"], result.estimate["sigma"]]))
     se = result.inference.stderr
     assert se["mu"] == pytest.approx(np.sqrt(cov[0, 0]), rel=1e-4)
     assert se["sigma"] == pytest.approx(np.sqrt(cov[1, 1]), rel=1e-4)
-    assert se["mu"] == pytest.approx(result.params["sigma"] / np.sqrt(400), rel=1e-12)
+    assert se["mu"] == pytest.approx(result.estimate["sigma"] / np.sqrt(400), rel=1e-12)
 
 
 @pytest.mark.parametrize("family, data, name, logpdf", [
@@ -45,25 +45,25 @@ def test_normal_standard_errors_match_the_numerical_hessian():
 def test_one_parameter_standard_errors_match_the_numerical_hessian(family, data, name, logpdf):
     result = mlfit.fit(data, family)
     nll = lambda t: -logpdf(data, t[0]).sum()
-    variance = 1 / finite_difference_hessian(nll, [result.params[name]])[0, 0]
+    variance = 1 / finite_difference_hessian(nll, [result.estimate[name]])[0, 0]
     assert result.inference.stderr[name] == pytest.approx(np.sqrt(variance), rel=1e-4)
 
 
 def test_laplace_scale_standard_error_matches_the_numerical_hessian():
     x = np.random.default_rng(4).laplace(1, 2, 501)
     result = mlfit.fit(x, "laplace")
-    mu = result.params["mu"]
+    mu = result.estimate["mu"]
     nll = lambda t: -stats.laplace.logpdf(x, mu, t[0]).sum()
-    variance = 1 / finite_difference_hessian(nll, [result.params["b"]])[0, 0]
+    variance = 1 / finite_difference_hessian(nll, [result.estimate["b"]])[0, 0]
     assert result.inference.stderr["b"] == pytest.approx(np.sqrt(variance), rel=1e-4)
     # mu's NLL has kinks: its standard error is that of the median, b / sqrt(n)
-    assert result.inference.stderr["mu"] == pytest.approx(result.params["b"] / np.sqrt(501), rel=1e-12)
+    assert result.inference.stderr["mu"] == pytest.approx(result.estimate["b"] / np.sqrt(501), rel=1e-12)
 
 
 def test_categorical_standard_errors_are_the_multinomial_covariance():
     labels = np.random.default_rng(5).choice(["a", "b", "c", "d"], 500, p=[0.4, 0.3, 0.2, 0.1])
     result = mlfit.fit(labels, "categorical")
-    p = result.params["p"]
+    p = result.estimate["p"]
     counts = np.array([np.sum(labels == c) for c in "abcd"])
 
     def nll(free):  # the first K-1 probabilities; the last is what remains
@@ -98,7 +98,7 @@ def brute_force_interval(grid, profile, nll_min, level=0.95):
 def test_normal_profile_intervals_match_a_brute_force_grid():
     x = np.random.default_rng(6).normal(10, 3, 40)
     result = mlfit.fit(x, "normal")
-    mu_hat, sigma_hat = result.params["mu"], result.params["sigma"]
+    mu_hat, sigma_hat = result.estimate["mu"], result.estimate["sigma"]
     mus = np.linspace(mu_hat - 3, mu_hat + 3, 1201)
     sigmas = np.linspace(sigma_hat * 0.5, sigma_hat * 2, 1201)
     surface = -stats.norm.logpdf(x[None, None, :], mus[:, None, None], sigmas[None, :, None]).sum(axis=-1)
@@ -112,8 +112,8 @@ def test_normal_profile_intervals_match_a_brute_force_grid():
 def test_laplace_profile_interval_for_mu_matches_a_brute_force_grid():
     x = np.random.default_rng(7).laplace(-2, 1.5, 60)
     result = mlfit.fit(x, "laplace")
-    mus = np.linspace(result.params["mu"] - 2, result.params["mu"] + 2, 801)
-    bs = np.linspace(result.params["b"] * 0.5, result.params["b"] * 2, 801)
+    mus = np.linspace(result.estimate["mu"] - 2, result.estimate["mu"] + 2, 801)
+    bs = np.linspace(result.estimate["b"] * 0.5, result.estimate["b"] * 2, 801)
     surface = -stats.laplace.logpdf(x[None, None, :], mus[:, None, None], bs[None, :, None]).sum(axis=-1)
     expected = brute_force_interval(mus, surface.min(axis=1), result.nll)
     assert result.intervals()["mu"]["profile"] == pytest.approx(expected, abs=0.01)
@@ -187,7 +187,7 @@ def test_level_changes_the_intervals():
 ])
 def test_aic_and_bic_from_scipy_log_likelihood(family, data, k, logpdf):
     result = mlfit.fit(data, family)
-    loglik = logpdf(data, result.params).sum()
+    loglik = logpdf(data, result.estimate).sum()
     assert result.inference.k == k
     assert result.aic == pytest.approx(2 * k - 2 * loglik, rel=1e-10)
     assert result.bic == pytest.approx(k * np.log(len(data)) - 2 * loglik, rel=1e-10)
@@ -246,7 +246,7 @@ def test_a_hundred_thousand_categories_fit_in_linear_memory():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert result.numerical.converged and result.comparison.agrees
-    assert result.params["p"] == pytest.approx(np.full(100_000, 1e-5), rel=1e-9)
+    assert result.estimate["p"] == pytest.approx(np.full(100_000, 1e-5), rel=1e-9)
     # a dense Hessian alone would be 80 GB; the O(K) fit holds a few hundred arrays of K floats
     assert peak < 400e6, peak
     assert seconds < 120  # minutes before; a loose bound on a shared machine, not a benchmark

@@ -23,7 +23,7 @@ LABELS = RNG.choice(["a", "b", "c"], 300, p=[0.5, 0.3, 0.2])
 def test_normal_nll_is_scaled_mse_plus_a_constant():
     result = mlfit.fit(NORMAL, "normal")
     loss = result.loss()
-    mu, sigma, n = result.params["mu"], result.params["sigma"], len(NORMAL)
+    mu, sigma, n = result.estimate["mu"], result.estimate["sigma"], len(NORMAL)
     mse = np.mean((NORMAL - mu) ** 2)
     assert loss["mse"] == pytest.approx(mse, rel=1e-12)
     assert loss["nll_from_loss"] == pytest.approx(result.nll, rel=1e-10)
@@ -33,14 +33,14 @@ def test_normal_nll_is_scaled_mse_plus_a_constant():
 def test_laplace_nll_is_mae():
     result = mlfit.fit(LAPLACE, "laplace")
     loss = result.loss()
-    mae = np.mean(np.abs(LAPLACE - result.params["mu"]))
+    mae = np.mean(np.abs(LAPLACE - result.estimate["mu"]))
     assert loss["mae"] == pytest.approx(mae, rel=1e-12)
     assert loss["nll_from_loss"] == pytest.approx(result.nll, rel=1e-10)
 
 
 def test_bernoulli_nll_is_binary_cross_entropy():
     result = mlfit.fit(BERNOULLI, "bernoulli")
-    p = result.params["p"]
+    p = result.estimate["p"]
     bce = -np.mean(BERNOULLI * np.log(p) + (1 - BERNOULLI) * np.log(1 - p))
     assert result.loss()["bce"] == pytest.approx(bce, rel=1e-12)
     assert result.loss()["nll_from_loss"] == pytest.approx(result.nll, rel=1e-10)
@@ -48,7 +48,7 @@ def test_bernoulli_nll_is_binary_cross_entropy():
 
 def test_categorical_nll_is_cross_entropy_in_nats_and_bits():
     result = mlfit.fit(LABELS, "categorical")
-    p = dict(zip(result.labels, result.params["p"]))
+    p = dict(zip(result.labels, result.estimate["p"]))
     ce = -np.mean([math.log(p[v]) for v in LABELS])
     loss = result.loss()
     assert loss["cross_entropy_nats"] == pytest.approx(ce, rel=1e-12)
@@ -59,7 +59,7 @@ def test_categorical_nll_is_cross_entropy_in_nats_and_bits():
 
 def test_poisson_loss_as_torch_defines_it():
     result = mlfit.fit(COUNTS, "poisson")
-    lam, x = result.params["lam"], COUNTS
+    lam, x = result.estimate["lam"], COUNTS
     # torch.nn.PoissonNLLLoss(log_input=False, full=True), reduction="mean", written out:
     stirling = np.where(x > 1, x * np.log(np.where(x > 1, x, 1)) - x + 0.5 * np.log(2 * np.pi * np.where(x > 1, x, 1)), 0)
     torch_loss = np.mean(lam - x * np.log(lam + 1e-8) + stirling)
@@ -75,8 +75,8 @@ def test_poisson_loss_as_torch_defines_it():
 def test_normal_with_sigma_fixed_keeps_the_mean():
     result = mlfit.fit(NORMAL, "normal", fix={"sigma": "1"})
     assert result.closed_form_params == {"mu": pytest.approx(NORMAL.mean(), rel=1e-14), "sigma": 1.0}
-    assert result.params["mu"] == pytest.approx(NORMAL.mean(), rel=1e-10)
-    assert result.params["sigma"] == 1.0 and result.comparison.agrees
+    assert result.estimate["mu"] == pytest.approx(NORMAL.mean(), rel=1e-10)
+    assert result.estimate["sigma"] == 1.0 and result.comparison.agrees
     assert result.nll == pytest.approx(-stats.norm.logpdf(NORMAL, NORMAL.mean(), 1).sum(), rel=1e-12)
     assert result.inference.k == 1 and set(result.intervals()) == {"mu"}
     assert result.inference.stderr["mu"] == pytest.approx(1 / math.sqrt(len(NORMAL)))
@@ -86,22 +86,22 @@ def test_normal_with_mu_fixed_gives_the_rms_deviation():
     result = mlfit.fit(NORMAL, "normal", fix={"mu": "0"})
     rms = math.sqrt(np.mean(NORMAL**2))
     assert result.closed_form_params["sigma"] == pytest.approx(rms, rel=1e-12)
-    assert result.params["sigma"] == pytest.approx(rms, rel=1e-10)
+    assert result.estimate["sigma"] == pytest.approx(rms, rel=1e-10)
     assert result.comparison.agrees and set(result.intervals()) == {"sigma"}
 
 
 def test_laplace_with_either_parameter_fixed():
     with_b = mlfit.fit(LAPLACE, "laplace", fix={"b": "3"})
     assert with_b.closed_form_params["mu"] == pytest.approx(np.median(LAPLACE))
-    assert with_b.params["mu"] == pytest.approx(np.median(LAPLACE), abs=1e-8) and with_b.comparison.agrees
+    assert with_b.estimate["mu"] == pytest.approx(np.median(LAPLACE), abs=1e-8) and with_b.comparison.agrees
     with_mu = mlfit.fit(LAPLACE, "laplace", fix={"mu": "0.5"})
     assert with_mu.closed_form_params["b"] == pytest.approx(np.mean(np.abs(LAPLACE - 0.5)), rel=1e-12)
-    assert with_mu.params["b"] == pytest.approx(np.mean(np.abs(LAPLACE - 0.5)), rel=1e-7)
+    assert with_mu.estimate["b"] == pytest.approx(np.mean(np.abs(LAPLACE - 0.5)), rel=1e-7)
 
 
 def test_everything_fixed_is_evaluated_not_fitted():
     result = mlfit.fit(COUNTS, "poisson", fix={"lam": "2"})
-    assert result.params == {"lam": 2.0} and result.numerical.iterations == 0
+    assert result.estimate == {"lam": 2.0} and result.numerical.iterations == 0
     assert result.nll == pytest.approx(-stats.poisson.logpmf(COUNTS, 2).sum(), rel=1e-12)
     assert result.inference.k == 0 and result.aic == pytest.approx(2 * result.nll)
     cat = mlfit.fit(["a", "b", "b"], "categorical", fix={"p": {"a": "0.25", "b": "0.75"}})
@@ -110,7 +110,7 @@ def test_everything_fixed_is_evaluated_not_fitted():
 
 def test_a_constant_column_fits_once_sigma_is_fixed():
     result = mlfit.fit([2.0] * 10, "normal", fix={"sigma": "0.5"})
-    assert result.params["mu"] == pytest.approx(2.0)
+    assert result.estimate["mu"] == pytest.approx(2.0)
 
 
 def test_fix_through_the_cli(tmp_path):

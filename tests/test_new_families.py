@@ -46,7 +46,7 @@ def test_student_t_on_heavy_tails_finds_a_finite_nu():
     result = mlfit.fit(x, "student_t")
     assert result.numerical.at_boundary == () and result.warnings() == []
     low, high = result.intervals()["nu"]["profile"]
-    assert low < 3 < high and result.params["nu"] == pytest.approx(3, rel=0.3)
+    assert low < 3 < high and result.estimate["nu"] == pytest.approx(3, rel=0.3)
 
 
 def test_binomial_needs_its_trials(tmp_path):
@@ -88,10 +88,10 @@ def test_cauchy_keeps_the_best_of_several_local_optima():
     # two far-apart clusters: the likelihood in mu has a local maximum at each
     x = np.concatenate([np.full(30, -50.0) + np.linspace(-1, 1, 30), np.linspace(99, 101, 70)])
     result = mlfit.fit(x, "cauchy")
-    assert result.params["mu"] == pytest.approx(100, abs=1.5)
+    assert result.estimate["mu"] == pytest.approx(100, abs=1.5)
     assert "(the best of 3 starts)" in result.numerical.message  # two spreads, and the best grid point
     for mu in (-50.0, 25.0):  # no other start does better
-        assert result.nll_at({"mu": mu, "gamma": result.params["gamma"]}) > result.nll
+        assert result.nll_at({"mu": mu, "gamma": result.estimate["gamma"]}) > result.nll
 
 
 def test_the_python_api_validates_its_options():
@@ -109,13 +109,14 @@ def test_a_result_answers_questions_without_refitting():
     x = np.random.default_rng(5).gamma(3.0, 2.0, 400)
     result = mlfit.fit(x, "gamma", weights=np.ones(400), level=0.9)
     assert repr(result).startswith("<FitResult gamma(shape=") and "n=400" in repr(result)
-    assert result.nll_at(result.params) == pytest.approx(result.nll, rel=1e-14)
+    assert result.nll_at(result.estimate) == pytest.approx(result.nll, rel=1e-14)
     assert result.nll_at({"shape": 3.0, "rate": 0.5}) > result.nll
     at_99 = result.conf_int(0.99)
-    assert result.conf_int() == result.intervals()  # the fit's own level, 0.9
+    assert result.conf_int().equals(result.conf_int(0.9))  # the fit's own level, 0.9
     for name in ("shape", "rate"):
-        narrow, wide = result.intervals()[name]["profile"], at_99[name]["profile"]
-        assert wide[0] < narrow[0] < narrow[1] < wide[1]
+        narrow, wide = result.intervals()[name]["profile"], at_99.loc[name, ["profile_lower", "profile_upper"]]
+        assert wide.iloc[0] < narrow[0] < narrow[1] < wide.iloc[1]
+        assert result.intervals(0.99)[name]["wald"] == list(at_99.loc[name, ["lower", "upper"]])
     text = result.summary()
     assert "gamma fit of 'x'" in text and "root of the score equation" in text and "shape" in text
     assert result._repr_html_().startswith("<pre>")

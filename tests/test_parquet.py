@@ -43,8 +43,8 @@ def test_parquet_equals_csv(both, family, column):
     a = mlfit.fit_file(str(both / "data.parquet"), family, column)
     b = mlfit.fit_file(str(both / "data.csv"), family, column)
     assert (a.n, a.dropped) == (b.n, b.dropped)
-    for name, value in b.params.items():
-        assert np.allclose(a.params[name], value, rtol=1e-15, atol=0)
+    for name, value in b.estimate.items():
+        assert np.allclose(a.estimate[name], value, rtol=1e-15, atol=0)
 
 
 def test_a_damaged_parquet_file_is_one_line(both, tmp_path):
@@ -62,7 +62,7 @@ def test_parquet_files_on_the_cluster(both, tmp_path, dask_client):
         pq.write_table(table.slice(start, 250), tmp_path / f"part-{i}.parquet")
     spread = fit_distributed([str(tmp_path)], "poisson", "count", client=dask_client)
     local = mlfit.fit_file(str(both / "data.csv"), "poisson", "count")
-    assert spread.params["lam"] == pytest.approx(local.params["lam"], rel=1e-14) and spread.n == local.n
+    assert spread.estimate["lam"] == pytest.approx(local.estimate["lam"], rel=1e-14) and spread.n == local.n
 
 
 def test_a_pipe_is_not_sniffed_for_parquet(tmp_path):
@@ -76,7 +76,7 @@ def test_a_pipe_is_not_sniffed_for_parquet(tmp_path):
     writer.start()
     result = mlfit.fit_file(str(fifo), "poisson", "x")
     writer.join()
-    assert result.n == 3 and result.params["lam"] == pytest.approx(7 / 3)
+    assert result.n == 3 and result.estimate["lam"] == pytest.approx(7 / 3)
 
 
 def test_a_parquet_file_is_read_a_few_row_groups_a_task(both, dask_client):
@@ -89,5 +89,5 @@ def test_a_parquet_file_is_read_a_few_row_groups_a_task(both, dask_client):
         spread = fit_distributed([str(both / "data.parquet")], family, column, client=dask_client, part_bytes=2_000)
         local = mlfit.fit_file(str(both / "data.csv"), family, column)
         assert spread.n == local.n and spread.dropped == local.dropped
-        for name, value in local.params.items():
-            assert np.allclose(spread.params[name], value, rtol=1e-12), name
+        for name, value in local.estimate.items():
+            assert np.allclose(spread.estimate[name], value, rtol=1e-12), name

@@ -32,12 +32,12 @@ def test_continuous_fit_plot_and_its_panels(tmp_path):
     n = len(x)
     theoretical, ordered = panels["qq"]
     np.testing.assert_array_equal(ordered, np.sort(x))
-    expected = stats.norm.ppf((np.arange(1, n + 1) - 0.5) / n, result.params["mu"], result.params["sigma"])
+    expected = stats.norm.ppf((np.arange(1, n + 1) - 0.5) / n, result.estimate["mu"], result.estimate["sigma"])
     np.testing.assert_allclose(theoretical, expected, rtol=1e-12)
-    np.testing.assert_allclose(panels["pp"][1], stats.norm.cdf(np.sort(x), result.params["mu"], result.params["sigma"]),
+    np.testing.assert_allclose(panels["pp"][1], stats.norm.cdf(np.sort(x), result.estimate["mu"], result.estimate["sigma"]),
                                rtol=1e-12)
-    np.testing.assert_allclose(panels["density"], stats.norm.pdf(panels["grid"], result.params["mu"],
-                                                                 result.params["sigma"]), rtol=1e-12)
+    np.testing.assert_allclose(panels["density"], stats.norm.pdf(panels["grid"], result.estimate["mu"],
+                                                                 result.estimate["sigma"]), rtol=1e-12)
     assert "normal" in fig._suptitle.get_text() and "±" in fig._suptitle.get_text()
 
 
@@ -46,7 +46,7 @@ def test_laplace_quantiles_in_the_qq_panel(tmp_path):
     result = mlfit.fit(x, "laplace")
     theoretical, _ = fit_panels(result)["qq"]
     q = (np.arange(1, 102) - 0.5) / 101
-    np.testing.assert_allclose(theoretical, stats.laplace.ppf(q, result.params["mu"], result.params["b"]), rtol=1e-10)
+    np.testing.assert_allclose(theoretical, stats.laplace.ppf(q, result.estimate["mu"], result.estimate["b"]), rtol=1e-10)
 
 
 def test_discrete_plot_bars_are_observed_and_fitted_counts(tmp_path):
@@ -58,8 +58,8 @@ def test_discrete_plot_bars_are_observed_and_fitted_counts(tmp_path):
     panels = fit_panels(result)
     top = int(counts.max())
     np.testing.assert_array_equal(panels["observed"][:-1], np.bincount(counts.astype(int)))
-    np.testing.assert_allclose(panels["expected"][:-1], 400 * stats.poisson.pmf(np.arange(top + 1), result.params["lam"]))
-    assert panels["expected"][-1] == pytest.approx(400 * stats.poisson.sf(top, result.params["lam"]))
+    np.testing.assert_allclose(panels["expected"][:-1], 400 * stats.poisson.pmf(np.arange(top + 1), result.estimate["lam"]))
+    assert panels["expected"][-1] == pytest.approx(400 * stats.poisson.sf(top, result.estimate["lam"]))
     assert panels["cdf"][-1] == pytest.approx(1.0)
 
 
@@ -75,11 +75,11 @@ def test_nll_landscape_panels(tmp_path):
     sigma_of = np.sqrt(np.mean((x[None, :] - mu["grid"][:, None]) ** 2, axis=1))
     brute = -stats.norm.logpdf(x[None, :], mu["grid"][:, None], sigma_of[:, None]).sum(axis=1)
     np.testing.assert_allclose(mu["nll"], brute, rtol=1e-10)
-    assert mu["grid"][np.argmin(mu["nll"])] == pytest.approx(result.params["mu"], abs=np.diff(mu["grid"])[0])
+    assert mu["grid"][np.argmin(mu["nll"])] == pytest.approx(result.estimate["mu"], abs=np.diff(mu["grid"])[0])
     assert mu["reference"] == pytest.approx(x.mean())
     raw = panels[-1]
     np.testing.assert_allclose(raw["log10_likelihood"], np.cumsum(stats.norm.logpdf(
-        x, result.params["mu"], result.params["sigma"])) / math.log(10), rtol=1e-10)
+        x, result.estimate["mu"], result.estimate["sigma"])) / math.log(10), rtol=1e-10)
     assert raw["limits"]["float64"] == pytest.approx(math.log10(5e-324))
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 3
 
@@ -146,7 +146,7 @@ def test_chart_counts_and_fitted_marks():
     observed, expected, first, last = chart_cells(result)
     assert observed.sum() == 500
     edges = np.histogram_bin_edges(x, bins="auto")
-    np.testing.assert_allclose(expected, 500 * np.diff(stats.norm.cdf(edges, result.params["mu"], result.params["sigma"])),
+    np.testing.assert_allclose(expected, 500 * np.diff(stats.norm.cdf(edges, result.estimate["mu"], result.estimate["sigma"])),
                                rtol=1e-9, atol=1e-12)
     assert first == f"{x.min():.4g}" and last == f"{x.max():.4g}"
 
@@ -186,7 +186,7 @@ def test_many_cells_are_grouped_into_at_most_a_hundred_bars():
     counts = np.random.default_rng(12).choice(10**5, 5000, replace=False).astype(float)
     result = mlfit.fit(counts, "poisson")
     panels = fit_panels(result)
-    table = result.family.frequency_table(result.values, result.stats, result.params)
+    table = result.family.frequency_table(result.values, result.stats, result.estimate)
     assert len(panels["labels"]) == MAX_BARS
     assert panels["observed"].sum() == 5000 and panels["expected"].sum() == pytest.approx(table[2].sum() * 5000)
     assert panels["labels"][0].startswith("0..") and panels["labels"][-1].endswith(f"..>{int(counts.max())}")
@@ -219,13 +219,13 @@ def test_every_family_draws_its_fit_and_its_nll_landscape(tmp_path, name):
     if family.continuous:
         qq = fit_panels(result)["qq"][0]
         n = len(x)
-        np.testing.assert_allclose(qq, family.as_scipy(result.params).ppf((np.arange(1, n + 1) - 0.5) / n), rtol=1e-8)
+        np.testing.assert_allclose(qq, family.as_scipy(result.estimate).ppf((np.arange(1, n + 1) - 0.5) / n), rtol=1e-8)
 
 
 def test_student_t_at_the_normal_limit_draws_without_an_infinite_line(tmp_path):
     x = np.random.default_rng(14).normal(0, 1, 300)
     result = mlfit.fit(x, "student_t")
-    assert result.params["nu"] == math.inf
+    assert result.estimate["nu"] == math.inf
     fig = draw_nll(result, str(tmp_path / "nll.png"))
     assert "nu = inf" in fig._suptitle.get_text() and "nan" not in fig._suptitle.get_text()
 
@@ -240,8 +240,8 @@ def test_the_comparison_plot_overlays_the_best_families_in_aic_order(tmp_path):
     aics = [fit["aic"] for fit in data["fits"]]
     assert aics == sorted(aics) and len(aics) <= COMPARED
     best = next(c.result for c in ranking.ranked if c.distribution == data["fits"][0]["name"])
-    np.testing.assert_allclose(data["fits"][0]["density"], np.exp(best.family.log_prob(data["grid"], best.params)))
-    np.testing.assert_allclose(data["fits"][0]["pp"][1], np.exp(best.family.log_cdf(np.sort(best.values), best.params)))
+    np.testing.assert_allclose(data["fits"][0]["density"], np.exp(best.family.log_prob(data["grid"], best.estimate)))
+    np.testing.assert_allclose(data["fits"][0]["pp"][1], np.exp(best.family.log_cdf(np.sort(best.values), best.estimate)))
     counts = comparison_panels(compare_file("sample_data/goals.csv", "home_goals", keep_values=True))
     assert counts["kind"] == "discrete" and sum(counts["observed"]) == 380
     out = tmp_path / "comparison.png"

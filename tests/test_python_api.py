@@ -73,3 +73,79 @@ def test_regress_in_memory_equals_the_command_lines_json():
             assert ours[key][term] == pytest.approx(value, rel=1e-12), (key, term)
     assert ours["log_likelihood"] == pytest.approx(cli["log_likelihood"], rel=1e-12)
     assert mlfit.regress(str(cars), "mpg ~ wt + hp", "normal").to_dict()["coef"] == cli["coef"]
+
+
+# --- one results protocol: params, bse, cov_params(), conf_int(level) as pandas objects ----------
+def test_a_fits_estimates_are_pandas_objects_consistent_with_each_other_and_the_json(serving):
+    from scipy import stats
+
+    from conftest import numerical_hessian
+
+    result = mlfit.fit(serving, "gamma")
+    data = result.to_dict()
+    assert list(result.params.index) == ["shape", "rate"] and result.params.name == "estimate"
+    assert result.params.to_dict() == data["params"]
+    assert result.bse.to_dict() == data["stderr"]
+    covariance = result.cov_params()
+    assert np.allclose(np.diag(covariance), result.bse**2, rtol=1e-15, atol=0)
+    # the off-diagonal against an independent reference: central differences of the NLL
+    independent = np.linalg.inv(numerical_hessian(result.family, result.stats, result.estimate))
+    assert covariance.loc["shape", "rate"] == pytest.approx(independent[0, 1], rel=1e-4)
+    assert covariance.loc["shape", "rate"] == covariance.loc["rate", "shape"] > 0
+    at_90 = result.conf_int(0.9)
+    z = stats.norm.ppf(0.95)
+    assert list(at_90.columns) == ["lower", "upper", "profile_lower", "profile_upper"]
+    assert np.allclose(at_90["lower"], result.params - z * result.bse, rtol=1e-14)
+    assert np.allclose(at_90["upper"], result.params + z * result.bse, rtol=1e-14)
+    for name in ("shape", "rate"):
+        assert list(at_90.loc[name, ["profile_lower", "profile_upper"]]) == result.intervals(0.9)[name]["profile"]
+    assert result.conf_int().equals(result.conf_int(0.95))
+    assert len(repr(result)) < 400 and result._repr_html_().startswith("<pre>")
+
+
+def test_a_categorical_fits_covariance_is_the_multinomial_one():
+    labels = ["a"] * 5 + ["b"] * 3 + ["c"] * 2
+    result = mlfit.fit(labels, "categorical")
+    assert list(result.params.index) == ["p[a]", "p[b]", "p[c]"]
+    p = np.array([0.5, 0.3, 0.2])
+    assert np.allclose(result.params, p, rtol=1e-9)
+    assert np.allclose(result.cov_params(), (np.diag(p) - np.outer(p, p)) / 10, rtol=1e-8, atol=1e-15)
+
+
+def test_a_held_parameter_has_no_standard_error_and_no_covariance():
+    result = mlfit.fit([1.0, 2.0, 4.0, 3.5, 2.2], "gamma", fix={"shape": "2"})
+    assert result.params["shape"] == 2.0 and np.isnan(result.bse["shape"]) and result.bse["rate"] > 0
+    covariance = result.cov_params()
+    assert np.isnan(covariance.loc["shape"]).all() and covariance.loc["rate", "rate"] == pytest.approx(result.bse["rate"] ** 2, rel=1e-15)
+
+
+def test_a_regressions_estimates_are_labelled_by_term_and_equal_the_json():
+    from scipy import stats
+
+    cars = Path(__file__).resolve().parent.parent / "sample_data" / "cars.csv"
+    result = mlfit.regress(pd.read_csv(cars), "mpg ~ wt + hp", dist="normal")
+    data = result.to_dict()
+    assert list(result.params.index) == ["Intercept", "wt", "hp", "log_sigma: Intercept"]
+    for term in ("Intercept", "wt", "hp"):
+        assert result.params[term] == data["coef"][term] and result.bse[term] == data["se"][term]
+        assert list(result.conf_int().loc[term, ["lower", "upper"]]) == pytest.approx(data["ci"]["wald"][term],
+                                                                                    rel=1e-14)
+    assert np.allclose(np.diag(result.cov_params()), result.bse**2, rtol=1e-14)
+    z = stats.norm.ppf(0.95)
+    assert np.allclose(result.conf_int(0.9)["upper"], result.params + z * result.bse, rtol=1e-14)
+    assert len(repr(result)) < 400 and "<pre>" in result._repr_html_()
+
+
+def test_a_comparisons_estimates_are_its_winners(serving):
+    ranking = mlfit.compare(serving, ["gamma", "normal", "weibull"])
+    winner = mlfit.fit(serving, "gamma")
+    assert ranking.params.equals(winner.params) and ranking.bse.equals(winner.bse)
+    assert ranking.conf_int(0.9).equals(winner.conf_int(0.9)) and ranking.cov_params().equals(winner.cov_params())
+    with pytest.raises(mlfit.MlfitError, match="no family was ranked"):
+        mlfit.compare([-1.0, 2.0, 3.0], ["gamma"]).params
+
+
+def test_a_description_reads_as_the_table_view(serving):
+    description = mlfit.describe(serving)
+    assert "Cullen-Frey" in description.summary() and "<pre>" in description._repr_html_()
+    assert repr(description).startswith("<Description of 'serving'") and len(repr(description)) <= 400

@@ -108,7 +108,7 @@ def test_sampled_data_fits_back_to_its_parameters(family):
     else:
         assert result.comparison is None and result.to_dict()["reference"]["method"] == "none"
     for p in family.parameters:
-        value, truth = result.params[p.name], family.example[p.name]
+        value, truth = result.estimate[p.name], family.example[p.name]
         se = result.inference.stderr[p.name]
         interval = result.intervals()[p.name]["profile"]
         assert interval[0] <= value <= interval[1]
@@ -121,9 +121,14 @@ def test_sampled_data_fits_back_to_its_parameters(family):
 @pytest.mark.parametrize("family", [f for f in NUMERIC if f.smooth], ids=[f.name for f in NUMERIC if f.smooth])
 def test_standard_errors_match_a_numerical_hessian(family):
     result = mlfit.fit(draw(family, 2000, seed=4), family.name, **options(family))
-    covariance = np.linalg.inv(numerical_hessian(family, result.stats, result.params))
+    covariance = np.linalg.inv(numerical_hessian(family, result.stats, result.estimate))
     for i, p in enumerate(family.parameters):
         assert result.inference.stderr[p.name] == pytest.approx(np.sqrt(covariance[i, i]), rel=2e-3)
+    # cov_params(): the whole matrix, its diagonal the standard errors squared
+    ours = result.cov_params().to_numpy()
+    np.testing.assert_allclose(ours, covariance, rtol=5e-3, atol=1e-3 * np.sqrt(np.outer(np.diag(covariance),
+                                                                                         np.diag(covariance))).max())
+    np.testing.assert_allclose(np.diag(ours), result.bse.to_numpy() ** 2, rtol=1e-14)
 
 
 @pytest.mark.parametrize("family", NUMERIC, ids=IDS)
@@ -144,12 +149,12 @@ def test_merged_statistics_fit_as_the_whole_column_does(family):
         fits.append(fit_statistics(family, stats, "<data>", "x", 0, rows, FitOptions(**options(family))))
     assert fits[1].nll == pytest.approx(fits[0].nll, rel=1e-12)
     optimal = family.optimal_intervals(whole)  # laplace's mu with an even count: any point between the middle two
-    for name, value in fits[0].params.items():
+    for name, value in fits[0].estimate.items():
         if name in optimal:
             low, high = optimal[name]
-            assert low <= fits[1].params[name] <= high and low <= value <= high
+            assert low <= fits[1].estimate[name] <= high and low <= value <= high
         else:  # Powell (laplace) stops where the NLL is flat to rounding: b within ~1e-9 of its optimum
-            assert fits[1].params[name] == pytest.approx(value, rel=1e-9 if family.smooth else PARAM_TOLERANCE)
+            assert fits[1].estimate[name] == pytest.approx(value, rel=1e-9 if family.smooth else PARAM_TOLERANCE)
 
 
 @pytest.mark.parametrize("family", NUMERIC, ids=IDS)
@@ -160,8 +165,8 @@ def test_weights_count_as_rows_written_out(family):
     written = mlfit.fit(np.repeat(x, w), family.name, **options(family))
     assert weighted.n == written.n == w.sum()
     assert weighted.nll == pytest.approx(written.nll, rel=1e-10)
-    for name, value in written.params.items():
-        assert weighted.params[name] == pytest.approx(value, rel=1e-6, abs=1e-9)
+    for name, value in written.estimate.items():
+        assert weighted.estimate[name] == pytest.approx(value, rel=1e-6, abs=1e-9)
 
 
 @pytest.mark.parametrize("family", [f for f in NUMERIC if len(f.parameters) > 1],
@@ -170,11 +175,11 @@ def test_fixing_a_parameter_at_its_estimate_leaves_the_others_there(family):
     x = draw(family, 500, seed=8)
     free = mlfit.fit(x, family.name, **options(family))
     for p in family.parameters:
-        held = mlfit.fit(x, family.name, fix={p.name: repr(free.params[p.name])}, **options(family))
-        assert held.fixed == {p.name: free.params[p.name]}
+        held = mlfit.fit(x, family.name, fix={p.name: repr(free.estimate[p.name])}, **options(family))
+        assert held.fixed == {p.name: free.estimate[p.name]}
         assert held.nll == pytest.approx(free.nll, rel=1e-9)
-        for name, value in free.params.items():
-            assert held.params[name] == pytest.approx(value, rel=1e-6, abs=1e-9), (p.name, name)
+        for name, value in free.estimate.items():
+            assert held.estimate[name] == pytest.approx(value, rel=1e-6, abs=1e-9), (p.name, name)
         assert p.name not in held.inference.stderr and held.inference.k == free.inference.k - 1
 
 

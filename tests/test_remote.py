@@ -17,7 +17,7 @@ def test_a_file_url_reads_as_the_path(tmp_path):
     path.write_text("x\n" + "".join(f"{v:.4f}\n" for v in np.random.default_rng(61).gamma(2, 2, 300)))
     by_url = mlfit.fit_file(path.as_uri(), "gamma")
     by_path = mlfit.fit_file(str(path), "gamma")
-    assert by_url.params == by_path.params and by_url.source == path.as_uri()
+    assert by_url.estimate == by_path.estimate and by_url.source == path.as_uri()
 
 
 def test_a_parquet_url(tmp_path):
@@ -26,7 +26,7 @@ def test_a_parquet_url(tmp_path):
 
     values = np.random.default_rng(62).poisson(4, 200)
     pq.write_table(pa.table({"k": values}), tmp_path / "k.parquet")
-    assert mlfit.fit_file((tmp_path / "k.parquet").as_uri(), "poisson", "k").params["lam"] == pytest.approx(
+    assert mlfit.fit_file((tmp_path / "k.parquet").as_uri(), "poisson", "k").estimate["lam"] == pytest.approx(
         values.mean(), rel=1e-14)
 
 
@@ -51,4 +51,4 @@ def test_a_url_glob_on_the_cluster(tmp_path, dask_client):
                                                       for i in range(3)))
     spread = fit_distributed([tmp_path.as_uri() + "/p*.csv"], "normal", "x", client=dask_client)
     single = mlfit.fit_file(str(tmp_path / "all.csv"), "normal", "x")
-    assert spread.n == 450 and spread.params["mu"] == pytest.approx(single.params["mu"], rel=1e-13)
+    assert spread.n == 450 and spread.estimate["mu"] == pytest.approx(single.estimate["mu"], rel=1e-13)

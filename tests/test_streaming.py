@@ -95,7 +95,7 @@ def test_numacc4_streamed(tmp_path, tiny_limits):
     result = mlfit.fit_file(str(path), "normal")
     assert result.values is None  # it did stream
     certified = 0.1 * np.sqrt(1000 / 1001)
-    assert abs(result.params["sigma"] - certified) / certified < 1.2e-8
+    assert abs(result.estimate["sigma"] - certified) / certified < 1.2e-8
 
 
 def test_bad_value_in_the_last_chunk_when_streaming(tmp_path, tiny_limits):

@@ -19,7 +19,7 @@ def first_event(running, event):
 def test_zero_row_matches_cumprod_in_each_precision(seed):
     x = np.random.default_rng(seed).normal(size=2000)
     result = mlfit.fit(x, "normal")
-    densities = stats.norm.pdf(x, result.params["mu"], result.params["sigma"])
+    densities = stats.norm.pdf(x, result.estimate["mu"], result.estimate["sigma"])
     report = result.underflow
     for name in ("float64", "float32", "float16"):
         with np.errstate(under="ignore"):
@@ -30,7 +30,7 @@ def test_zero_row_matches_cumprod_in_each_precision(seed):
     # PERFORMANCE.md: float64 near row 526, float32 near 75, float16 near 13 for N(0,1)
     assert 300 < report.precisions["float64"].first_zero_at < 800
     assert report.log10_likelihood == pytest.approx(stats.norm.logpdf(
-        x, result.params["mu"], result.params["sigma"]).sum() / math.log(10), rel=1e-12)
+        x, result.estimate["mu"], result.estimate["sigma"]).sum() / math.log(10), rel=1e-12)
 
 
 def test_small_sample_reports_no_underflow():
@@ -46,7 +46,7 @@ def test_narrow_normal_overflows():
     x = np.random.default_rng(3).normal(0, 0.01, 2000)  # densities near 40
     result = mlfit.fit(x, "normal")
     f64 = result.underflow.precisions["float64"]
-    densities = stats.norm.pdf(x, result.params["mu"], result.params["sigma"])
+    densities = stats.norm.pdf(x, result.estimate["mu"], result.estimate["sigma"])
     with np.errstate(over="ignore"):
         assert f64.first_inf_at == first_event(np.cumprod(densities), np.isinf)
     assert f64.first_zero_at is None and f64.overflows

@@ -442,6 +442,30 @@ class Family:
         from one pass over them); None for the Hessian of a family that solves it without forming it."""
         return self.objective(stats, u)[1], None
 
+    def correlation(self, stats, params: dict, fixed=()) -> np.ndarray | None:
+        """The asymptotic correlation of the free parameters' estimates (a vector's entries in turn),
+        from the inverse observed information in the optimiser's coordinates: each is a monotone map
+        of one parameter, and at the optimum the correlation is the same in either. None where the
+        family has no Hessian (its estimates are then taken as asymptotically independent: laplace's
+        mu and b are) or no finite one there."""
+        if not self.smooth or any(np.ndim(params[p.name]) for p in self.parameters):
+            return None
+        free = [i for i, p in enumerate(self.parameters) if p.name not in fixed]
+        with np.errstate(all="ignore"):
+            u = self.pack(params, stats)
+            if not free or not np.all(np.isfinite(u)):
+                return None
+            hessian = np.asarray(self.hessian(stats, u), dtype=float)[np.ix_(free, free)]
+        try:
+            inverse = np.linalg.inv(hessian)
+        except np.linalg.LinAlgError:
+            return None
+        inverse = (inverse + inverse.T) / 2  # (inv's rounding leaves it asymmetric in the last digit)
+        spread = np.sqrt(np.diag(inverse))
+        if not np.all(np.isfinite(inverse)) or not np.all(spread > 0):
+            return None
+        return inverse / np.outer(spread, spread)
+
     def profile_intervals(self, stats, params: dict, name: str, threshold: float):
         """Every entry's profile-likelihood interval of a vector parameter at once, as (lows, highs),
         where the family has a form for them; None to search entry by entry."""

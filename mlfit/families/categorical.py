@@ -113,6 +113,14 @@ class Categorical(Family):
         p = params["p"]  # the multinomial covariance is (diag(p) - p p') / n
         return {"p": np.sqrt(p * (1 - p)) / np.sqrt(stats.n)}
 
+    def correlation(self, stats, params, fixed=()):
+        p = np.asarray(params["p"], dtype=float)  # of (diag(p) - p p') / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            spread = np.sqrt(p * (1 - p))
+            correlation = -np.outer(p, p) / np.outer(spread, spread)
+        np.fill_diagonal(correlation, 1.0)
+        return correlation
+
     def profile_nll(self, stats, name, value, index=None):
         # With p[index] held, the other categories share 1 - p[index] in proportion to their counts.
         counts = stats.counts

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from ..estimates import Entries, Estimates
+
 NLL_TOLERANCE = 1e-8  # relative (floor 1 nat) difference of the two NLLs that still agrees
 SE_TOLERANCE = 1e-3  # coefficient difference, in standard errors, that still agrees
 
@@ -43,8 +45,8 @@ class Agreement:
                 "agrees": self.agrees, "unique": self.unique}
 
 
-@dataclass(frozen=True)
-class RegressionResult:
+@dataclass(frozen=True, repr=False)
+class RegressionResult(Estimates):
     family: object
     source: str
     formula: str
@@ -268,10 +270,23 @@ class RegressionResult:
         })
         return out
 
+    def _entries(self) -> Entries:
+        """By label (`labels`): the mean's terms, a class's ("b: x"), the scale's ("log_sigma: x")."""
+        k = len(self.coef)
+        se = self.se
+        errors = np.full(k, np.nan) if se is None else np.where(np.isfinite(self.coef), se, np.nan)
+        covariance = np.full((k, k), np.nan) if self.covariance is None else np.array(self.covariance, dtype=float)
+        return Entries(self.labels(), np.array(self.coef, dtype=float), errors, covariance)
+
     def summary(self) -> str:
         from .report import summary_text
 
         return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.summary())}</pre>"
 
     def __repr__(self) -> str:
         return (f"RegressionResult({self.distribution}, {self.formula!r}, n={_count(self.n)}, "
