@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DEFAULT, Column, ReadOptions, column_name, memory_column, require_column_for_weights, with_weights
+from .columns import DEFAULT, Column, ReadOptions, column_name, memory_column
+from .data import require_column_for_weights, with_weights
 from .errors import MlfitError, UsageError
 from .families import get_family
 from .options import FitOptions

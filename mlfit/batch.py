@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .data import STDIN, ReadOptions
+from .columns import STDIN, ReadOptions
 from .errors import MlfitError
 from .families import get_family
 from .result import FitResult

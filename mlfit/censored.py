@@ -22,7 +22,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .data import DEFAULT, ReadOptions, _as_numbers, _show, iter_columns, joined
+from .columns import DEFAULT, ReadOptions, _show, joined
+from .data import _as_numbers, iter_columns
 from .errors import DataError, UsageError
 from .families import get_family
 from .families.base import NaturalFamily, Positive

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .data import (DEFAULT, Column, Part, ReadOptions, iter_columns, iter_weighted, label_of, part_records,
-                   records_start, require_column_for_weights, support_values)
+from .columns import DEFAULT, Column, Part, ReadOptions
+from .data import iter_columns, iter_weighted, label_of, require_column_for_weights, support_values
+from .csvtext import part_records, records_start
 from .errors import DataError, MlfitError, UsageError
 from .families import get_family
 from .families.base import NeedsEveryValue

@@ -191,7 +191,8 @@ def _criterion(values, family, method, k, probabilities):
 def estimate_file(source: str, distribution: str, column: str | None, method: str, probabilities=None, *,
                   read_options=None, level: float = 0.95, trials: int | None = None) -> Estimate:
     """Read one column and estimate by `method`."""
-    from .data import DEFAULT, read_weighted, to_support
+    from .columns import DEFAULT
+    from .data import read_weighted, to_support
     from .families import get_family
 
     family = get_family(distribution, trials)

@@ -13,8 +13,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from .data import Column, nothing_to_fit, support_values, weighs_nothing
-from .data import _show as show
+from .columns import Column
+from .data import nothing_to_fit, support_values, weighs_nothing
+from .columns import _show as show
 from .errors import DataError
 from .families.base import power_of_two
 from .fitting import compare, lost, minimize_nll, restarted_at

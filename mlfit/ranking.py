@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from .data import DEFAULT, Column, ReadOptions, accepted_share, iter_columns, require_column_for_weights, support_values, \
-    text_cells
+from .columns import DEFAULT, Column, ReadOptions
+from .data import accepted_share, iter_columns, require_column_for_weights, support_values, text_cells
 from .errors import DataError, MlfitError
 from .families import canonical, get_family
 from .families.base import RealLine
@@ -350,7 +350,7 @@ def compare_values(values, distributions=None, *, name: str | None = None, weigh
     and ranked alike; a Ranking with `best`, `table` (a DataFrame), `summary()` and `to_dict()` (the
     CLI's JSON). Options as `mlfit.fit`."""
     from .api import fit
-    from .data import column_name, memory_column
+    from .columns import column_name, memory_column
 
     name = column_name(values, name)
     if distributions:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import DEFAULT, ReadOptions, read_weighted
+from .columns import DEFAULT, ReadOptions
+from .data import read_weighted
 from .families import get_family
 from .params import parse_assignments, resolve
 from .underflow import underflow_report

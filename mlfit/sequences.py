@@ -340,7 +340,8 @@ def _result(source, per_sequence_logs, smoothing, naive, label_smoothing, member
 def score_logprob_rows(source: str, sequence: str, logprob: str, options) -> SequenceScore:
     """The long form: a row per token, its sequence's id and the log-probability the model gave the
     observed token (an API's logprobs), sequences in order of their first row."""
-    from .data import Column, _as_numbers, iter_columns, joined
+    from .columns import Column, joined
+    from .data import _as_numbers, iter_columns
 
     label = "<stdin>" if source == "-" else source
     chunks = list(iter_columns(source, [sequence, logprob], options=options, text=True))

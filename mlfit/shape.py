@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .data import DEFAULT, ReadOptions, iter_columns, joined, to_support
+from .columns import DEFAULT, ReadOptions, joined
+from .data import iter_columns, to_support
 from .errors import DataError
 from .families.base import power_of_two
 
@@ -195,7 +196,7 @@ def describe_values(values, name: str | None = None, *, boot: int = 0, seed: int
     """`mlfit.describe`: the column's shape before any fit for values in memory (a list, an array, a
     pandas Series, whose name is the column's); None and NaN are missing cells. `to_dict()` is the
     CLI's JSON."""
-    from .data import column_name, memory_column
+    from .columns import column_name, memory_column
 
     return _described(memory_column(values, column_name(values, name), text=True), boot, seed)
 

@@ -10,8 +10,8 @@ import tempfile
 
 import numpy as np
 
-from .data import (STDIN, Column, ReadOptions, iter_columns, iter_weighted, joined, support_values, to_support,
-                   weighs_nothing, with_weights)
+from .columns import STDIN, Column, ReadOptions, joined
+from .data import iter_columns, iter_weighted, support_values, to_support, weighs_nothing, with_weights
 from .errors import DataError, MlfitError, UsageError
 from .families.base import NeedsEveryValue
 from .families.statistics import NoSufficientStatistics

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 import mlfit
-import mlfit.data
+import mlfit.csvtext
 from mlfit.cli import app
 
 runner = CliRunner()
@@ -15,7 +15,7 @@ runner = CliRunner()
 
 @pytest.fixture(params=[7, 64, 1 << 24], ids=["7-byte", "64-byte", "16-MB"])
 def chunk_bytes(request, monkeypatch):
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", request.param)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", request.param)
     return request.param
 
 
@@ -103,7 +103,7 @@ def test_numacc4_through_small_chunks(tmp_path, chunk_bytes):
 
 def test_a_chunk_of_short_rows_holds_no_more_rows_than_bytes(tmp_path, monkeypatch):
     # a file of "3\n" rows packs the most rows into a chunk: memory per chunk follows CHUNK_BYTES
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 10)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 10)
     path = tmp_path / "short.csv"
     path.write_text('x\n' + "".join(f"{i % 3}\n" for i in range(95)) + '"1\n"\n' + "2\n" * 30)
     chunks = list(mlfit.data.iter_columns(str(path), ["x"], text=True))
@@ -151,10 +151,10 @@ def test_a_count_below_float64_late_in_the_file(tmp_path, chunk_bytes):
 
 def test_one_read_csv_call_for_plain_data(tmp_path, monkeypatch):
     # pandas' per-call set-up cost a sixth of a big file's read when it was called per megabyte
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 64)
     calls = []
-    read_csv = mlfit.data.pd.read_csv
-    monkeypatch.setattr(mlfit.data.pd, "read_csv", lambda *args, **kw: calls.append(kw) or read_csv(*args, **kw))
+    read_csv = mlfit.csvtext.pd.read_csv
+    monkeypatch.setattr(mlfit.csvtext.pd, "read_csv", lambda *args, **kw: calls.append(kw) or read_csv(*args, **kw))
     path = tmp_path / "plain.csv"
     path.write_text("x,y\n" + "".join(f"{i}.5,{i}\n" for i in range(500)))
     chunks = list(mlfit.data.iter_columns(str(path), ["x"]))

@@ -170,12 +170,12 @@ def test_missing_file_and_directory_exit_2(tmp_path):
 
 
 def test_unreadable_file_exits_2(tmp_path, monkeypatch):
-    import mlfit.data
+    import mlfit.sources
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(mlfit.data, "open", refuse, raising=False)
+    monkeypatch.setattr(mlfit.sources, "open", refuse, raising=False)
     path = write(tmp_path, "x\n1\n")
     assert_error(run("fit", path, "--dist", "normal"), 2, "cannot open: permission denied")
 

@@ -121,7 +121,7 @@ def test_level_outside_zero_one_is_a_usage_error(tmp_path, level):
 ])
 def test_the_families_of_a_column_read_in_chunks(parts, expected):
     from mlfit.ranking import Survey, registered_families
-    from mlfit.data import Column
+    from mlfit.columns import Column
 
     found = Survey(registered_families())
     for part in parts:
@@ -132,13 +132,13 @@ def test_the_families_of_a_column_read_in_chunks(parts, expected):
 def test_compare_streams_past_the_in_memory_limit(tmp_path, monkeypatch):
     import mlfit.api
     import mlfit.streaming
-    import mlfit.data
+    import mlfit.csvtext
 
     values = [str(v) for v in np.random.default_rng(5).poisson(2, 400)]
     values[390] = "2.5"  # one late non-integer: normal and laplace, though every chunk before was counts
     path = write_column(tmp_path, "x", values)
     whole = compare_file(str(path)).to_dict()
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 64)
     monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 50)
     monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 30)
     streamed = compare_file(str(path)).to_dict()

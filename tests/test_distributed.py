@@ -140,13 +140,13 @@ def test_progress_counts_the_files_on_stderr_only(client, parts, monkeypatch, ca
     import mlfit.cli
     from mlfit.distributed import fit_distributed
 
-    monkeypatch.setattr(mlfit.cli.sys.stderr, "isatty", lambda: True, raising=False)
-    show = mlfit.cli._cluster_progress()
+    monkeypatch.setattr(mlfit.cli.common.sys.stderr, "isatty", lambda: True, raising=False)
+    show = mlfit.cli.common._cluster_progress()
     fit_distributed([str(parts / "part-*.csv")], "poisson", "count", client=client, progress=show)
     show.close()
     out, err = capsys.readouterr()
     assert out == "" and err.endswith("mlfit: 4 of 4 parts read\n")
-    regression = mlfit.cli._cluster_progress()
+    regression = mlfit.cli.common._cluster_progress()
     from mlfit.distributed import regress_distributed
 
     result = regress_distributed([str(parts / "part-*.csv")], "made ~ x", "bernoulli", client=client,
@@ -188,7 +188,7 @@ def quoted(tmp_path_factory):
 
 @pytest.mark.parametrize("family, column", [("normal", "x"), ("laplace", "x"), ("poisson", "count")])
 def test_a_big_file_is_read_in_parts_with_the_same_fit(client, quoted, family, column):
-    from mlfit.data import DEFAULT
+    from mlfit.columns import DEFAULT
     from mlfit.distributed import fit_distributed, partition
 
     pieces = partition([str(quoted)], DEFAULT, client, part_bytes=2_000)

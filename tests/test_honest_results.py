@@ -483,7 +483,7 @@ def test_carriage_return_line_endings_are_read_as_lines(tmp_path):
 def test_a_compressed_file_with_carriage_returns_is_still_never_cut_into_parts(tmp_path):
     import gzip
 
-    from mlfit.data import records_start
+    from mlfit.csvtext import records_start
 
     plain = write(tmp_path, b"x\r1\r2\r3\r", name="mac.csv")
     packed = write(tmp_path, gzip.compress(b"x\r1\r2\r3\r"), name="mac.csv.gz")

@@ -98,10 +98,10 @@ def test_corpus(tmp_path, name):
 def test_directory_and_missing_file_and_permission(tmp_path, monkeypatch):
     assert_fails(run(tmp_path), 2, f"{tmp_path}: is a directory, not a CSV file")
     assert_fails(run(tmp_path / "nope.csv"), 2, f"{tmp_path / 'nope.csv'}: no such file")
-    import mlfit.data
+    import mlfit.sources
 
     path = write(tmp_path, "x\n1\n2\n")
-    monkeypatch.setattr(mlfit.data, "open", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")),
+    monkeypatch.setattr(mlfit.sources, "open", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")),
                         raising=False)
     assert_fails(run(path), 2, f"{path}: cannot open: permission denied")
 
@@ -299,7 +299,7 @@ def test_a_zero_written_with_a_long_exponent_is_still_zero(tmp_path):
 
 def test_a_number_in_an_error_is_short(tmp_path):
     path = write(tmp_path, "x\n1\n0\n2\n", name="d.csv")
-    from mlfit.data import _show
+    from mlfit.columns import _show
 
     assert _show(1e-320) == "1e-320" and _show(2.5) == "2.5" and _show(0.0) == "0" and _show(1e300) == "1e+300"
     assert run(path, dist="poisson").exit_code == 0

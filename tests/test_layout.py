@@ -69,3 +69,9 @@ def test_no_module_imports_another_that_imports_it_back():
 
 def test_a_circle_is_found_where_there_is_one():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_every_module_is_small_enough_to_read_alone():
+    sizes = {str(path.relative_to(PACKAGE.parent)): len(path.read_text().splitlines())
+             for path in PACKAGE.rglob("*.py")}
+    assert {path: lines for path, lines in sizes.items() if lines > 700} == {}

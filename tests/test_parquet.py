@@ -81,7 +81,7 @@ def test_a_pipe_is_not_sniffed_for_parquet(tmp_path):
 
 def test_a_parquet_file_is_read_a_few_row_groups_a_task(both, dask_client):
     from mlfit.distributed import fit_distributed, partition
-    from mlfit.data import DEFAULT
+    from mlfit.columns import DEFAULT
 
     pieces = partition([str(both / "data.parquet")], DEFAULT, dask_client, part_bytes=2_000)
     assert len(pieces) > 2 and pieces[1][1].part.rows_before == 128 * pieces[1][1].part.start

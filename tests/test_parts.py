@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import mlfit
-from mlfit.data import DEFAULT, Part, ReadOptions, iter_columns, part_records, records_start
+from mlfit.columns import DEFAULT, Part, ReadOptions
+from mlfit.data import iter_columns
+from mlfit.csvtext import part_records, records_start
 from mlfit.distributed import _record_parts, _row_group_parts
 
 TRICKY = ('id,value,note\n'

@@ -90,7 +90,7 @@ def test_the_command_line_fits_the_files_as_one_data_set(dask_client, tmp_path):
 
 
 def test_a_big_file_in_parts_gives_the_same_regression(dask_client, tmp_path):
-    from mlfit.data import DEFAULT
+    from mlfit.columns import DEFAULT
     from mlfit.distributed import partition, regress_distributed
 
     rng = np.random.default_rng(7)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 import mlfit
 import mlfit.api
 import mlfit.streaming
-import mlfit.data
+import mlfit.csvtext
 from mlfit.cli import app
 from mlfit.families import NAMES, get_family
 from mlfit.families.statistics import Values
@@ -22,7 +22,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def tiny_limits(monkeypatch):
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 97)
     monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
     monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 25)
 
@@ -65,7 +65,7 @@ def test_streamed_fit_equals_the_in_memory_fit(tmp_path, monkeypatch, family):
     path = write(tmp_path, [f'"{v}"' if "," in v else v for v in values], header="x")
     trials = ["--trials", str(TRIALS)] if family == "binomial" else []
     whole = fitted(path, "-d", family, *trials)
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 97)
     monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
     monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 25)
     kind = get_family(family, TRIALS)
@@ -145,7 +145,7 @@ def test_fractional_weights_late_in_the_file_are_powers_from_the_first_row(tmp_p
     rows[290] = rows[290].split(",")[0] + ",0.5"
     path = write(tmp_path, rows)
     whole = fitted(path, "-d", "normal", "-c", "x", "-w", "w")
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 97)
     monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
     monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 1000)  # the whole file: no second pass
     streamed = fitted(path, "-d", "normal", "-c", "x", "-w", "w")
@@ -220,7 +220,7 @@ def test_the_second_pass_reads_the_spill_not_the_file(tmp_path, tiny_limits, mon
 
 
 def test_progress_hears_the_bytes_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 512)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 512)
     path = write(tmp_path, [str(i % 9) for i in range(2000)], header="x")
     heard = []
     mlfit.fit_file(str(path), "poisson", progress=lambda done, total: heard.append((done, total)))
@@ -232,7 +232,7 @@ def test_progress_hears_the_bytes_read(tmp_path, monkeypatch):
 def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, monkeypatch):
     import mlfit.cli
 
-    monkeypatch.setattr(mlfit.cli, "PROGRESS_BYTES", 0)
+    monkeypatch.setattr(mlfit.cli.common, "PROGRESS_BYTES", 0)
     path = write(tmp_path, [str(i % 9) for i in range(2000)], header="x")
     result = runner.invoke(app, ["fit", str(path), "-d", "poisson", "-f", "json"])
     assert result.exit_code == 0 and result.stderr == ""
@@ -264,7 +264,7 @@ def test_a_batch_reads_each_file_once_and_streams_every_column(tmp_path, monkeyp
     rows[200] = rows[200].replace(",", ",x", 1)  # column b: a late cell that is not a number
     path = write(tmp_path, rows, header="a,b,c,w")
     whole = {column: fitted(path, "-d", "normal", "-c", column, "-w", "w") for column in ("a", "c")}
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 97)
     monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
     monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 25)
     monkeypatch.setattr(mlfit.streaming, "BATCH_ROWS", 90)  # three columns: 30 rows each held whole
@@ -308,7 +308,7 @@ def test_a_streamed_chunk_whose_weights_are_all_zero_fits_as_in_memory(tmp_path,
     weights[60:140] = 0  # whole chunks of rows that count for nothing
     path = write(tmp_path, [f"{v},{w}" for v, w in zip(values, weights)])
     whole = fitted(path, "-d", family, "-c", "x", "-w", "w")
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 97)
     monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
     monkeypatch.setattr(mlfit.streaming, "PREFIX_ROWS", 25)
     streamed = fitted(path, "-d", family, "-c", "x", "-w", "w")
@@ -319,7 +319,7 @@ def test_a_streamed_chunk_whose_weights_are_all_zero_fits_as_in_memory(tmp_path,
 def test_all_zero_weights_say_the_same_streamed_or_not(tmp_path, monkeypatch):
     path = write(tmp_path, [f"{v},0" for v in range(100)])
     whole = runner.invoke(app, ["fit", str(path), "-d", "normal", "-c", "x", "-w", "w"])
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 97)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 97)
     monkeypatch.setattr(mlfit.streaming, "IN_MEMORY_ROWS", 40)
     streamed = runner.invoke(app, ["fit", str(path), "-d", "normal", "-c", "x", "-w", "w"])
     assert whole.exit_code == streamed.exit_code == 1

@@ -150,10 +150,10 @@ def test_flags_that_do_not_belong_to_the_family_are_usage_errors():
 
 
 def test_score_model_is_the_same_read_a_few_rows_at_a_time(monkeypatch):
-    import mlfit.data
+    import mlfit.csvtext
 
     whole = _score("sample_data/predictions.csv", "categorical", "shot", logits="logit_*")
-    monkeypatch.setattr(mlfit.data, "CHUNK_BYTES", 200)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 200)
     chunked = _score("sample_data/predictions.csv", "categorical", "shot", logits="logit_*")
     assert chunked.nll == pytest.approx(whole.nll, rel=1e-13)
     assert chunked.n == whole.n

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data import DEFAULT, Column, ReadOptions
+from ..columns import DEFAULT, Column, ReadOptions
 from ..families import get_family
 from .design import Design, Streamed, design_of, read_design
 from .fit import fit_design

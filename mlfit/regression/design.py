@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data import (DEFAULT, Column, ReadOptions, column_names, iter_columns, joined, support_values, text_cells,
-                    weight_positions)
-from ..data import _show as show
+from ..columns import DEFAULT, Column, ReadOptions, joined
+from ..data import column_names, iter_columns, support_values, text_cells, weight_positions
+from ..columns import _show as show
 from ..errors import DataError, UsageError
 from .safe_formula import check_formula
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import DEFAULT, Column, ReadOptions, column_names, iter_columns, support_values
+from ..columns import DEFAULT, Column, ReadOptions
+from ..data import column_names, iter_columns, support_values
 from ..data import _as_numbers as as_numbers
-from ..data import _show as show
+from ..columns import _show as show
 from ..errors import DataError, UsageError
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data import DEFAULT, ReadOptions
+from ..columns import DEFAULT, ReadOptions
 from ..errors import DataError
 from ..underflow import UnderflowReport, feed, report, running_products
 from .columns import Spec, read_chunks

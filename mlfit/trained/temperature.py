@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
-from ..data import DEFAULT, ReadOptions
+from ..columns import DEFAULT, ReadOptions
 from ..errors import DataError, NoMaximum, UsageError
 from ..underflow import feed, report, running_products
 from .columns import Spec, read_chunks

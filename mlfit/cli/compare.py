@@ -1,0 +1,95 @@
+"""mlfit compare: every family the column admits (or those named), ranked by AIC."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ..errors import DataError, UsageError
+from .common import (BOOTSTRAP, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, COLUMN, ChisqCells, Distribution, FILE, FORMAT,
+                     LEFT, LEVEL, OutputFormat, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _censored_data,
+                     _closed_progress, _cluster_progress, _disconnect, _epilog, _show, _warn_and_exit, app,
+                     reader_options)
+
+
+@app.command(epilog=_epilog(
+    "mlfit compare sample_data/goals.csv --column home_goals",
+    "mlfit compare sample_data/free_throws.csv --column error_cm --gof-bootstrap 199",
+    "mlfit compare sample_data/free_throws.csv --column error_cm --dist normal --dist laplace --format json | jq -r .winner",
+    "mlfit compare sample_data/rivers.csv --column miles --dist gamma --dist weibull --dist lognormal",
+    "mlfit compare sample_data/rivers.csv --column miles --plot comparison.png",
+))
+@reader_options
+def compare(
+    file: str = FILE,
+    dist: Optional[list[Distribution]] = typer.Option(
+        None, "--dist", "-d", help="A family to include (repeat for several). Default: every family the column admits."),
+    column: Optional[str] = COLUMN,
+    output: OutputFormat = FORMAT,
+    level: float = LEVEL,
+    gof_bootstrap: int = BOOTSTRAP,
+    chisq_cells: ChisqCells = CHISQ_CELLS,
+    chisq_breaks: Optional[str] = CHISQ_BREAKS,
+    seed: int = SEED,
+    trials: Optional[int] = TRIALS,
+    weights: Optional[str] = WEIGHTS,
+    left: Optional[str] = LEFT,
+    right: Optional[str] = RIGHT,
+    censored: Optional[str] = CENSORED,
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", metavar="ADDRESS", help="FILE is a data set of files (a glob, a directory) ranked on "
+        "a Dask cluster: tcp://HOST:8786, local or auto (DASK_SCHEDULER_ADDRESS); see fit --help."),
+    plot: Optional[str] = typer.Option(
+        None, "--plot", metavar="FILE.png", help="Overlay the ranked families' densities, CDFs, Q-Q and P-P plots "
+        "(fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp), the legend in AIC order; bars and CDFs for counts. "
+        "Needs matplotlib: pip install '.[plot]' from a clone of mlfit."),
+    read_options=None,
+) -> None:
+    """Which family explains the column? Fit several and rank them by AIC.
+
+    By default every family whose support holds all the values is tried: a 0/1 column bernoulli, the count families (poisson, negbinomial, geometric, binomial with --trials) and categorical; other non-negative integers the count families, categorical and the continuous families that admit them; positive numbers the positive families too (lognormal, gamma, weibull, exponential); numbers in (0, 1) beta as well; other numbers normal, laplace, logistic, cauchy, student_t and uniform; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
+    """
+    from ..distributed import compare_distributed
+    from ..ranking import compare_censored, compare_file
+
+    if plot:
+        from ..plots import check_target
+
+        check_target(plot, inputs=(file,))
+    if scheduler is not None:
+        if plot or left or right or censored:
+            raise UsageError("--scheduler ranks families by maximum likelihood without --plot or censoring")
+        from ..distributed import connect
+
+        client, progress = connect(scheduler), _cluster_progress()
+        try:
+            ranking = compare_distributed([file], column, [d.value for d in dist or []], client=client,
+                                          weights=weights, read_options=read_options, level=level,
+                                          gof_bootstrap=gof_bootstrap, seed=seed, trials=trials,
+                                          chisq_cells=chisq_cells.value, chisq_breaks=_breaks(chisq_breaks),
+                                          progress=progress)
+        finally:
+            _closed_progress(progress)
+            _disconnect(client)
+    elif left or right or censored:
+        if plot:
+            raise UsageError("--plot of a comparison is not offered for censored data; fit --plot draws one family")
+        data = _censored_data([file], [column] if column else None, left, right, censored, weights, False, output,
+                              read_options)
+        ranking = compare_censored(data, [d.value for d in dist or []], level=level, gof_bootstrap=gof_bootstrap,
+                                   seed=seed, trials=trials)
+    else:
+        ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
+                               gof_bootstrap=gof_bootstrap, seed=seed, trials=trials, keep_values=bool(plot),
+                               read_options=read_options, chisq_cells=chisq_cells.value,
+                               chisq_breaks=_breaks(chisq_breaks))
+    _show(ranking, output, "print_ranking")
+    if plot and ranking.winner is not None:
+        from ..plots import draw_comparison
+
+        draw_comparison(ranking, plot)
+    if ranking.winner is None:
+        why = "no family could be ranked" if ranking.fitted else "no family could be fitted"
+        raise DataError(f"{ranking.source}: column '{ranking.column}': {why}")
+    _warn_and_exit([w for c in ranking.fitted for w in c.result.warnings()])

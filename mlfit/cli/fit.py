@@ -1,0 +1,333 @@
+"""mlfit fit: one column, many columns or files, censored data, other estimators, the bootstrap."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import typer
+
+from ..errors import EXIT_BAD_DATA, UsageError
+from .common import (BOOTSTRAP, BootstrapKind, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, ChisqCells, Distribution, FIX,
+                     FitFormat, LEFT, LEVEL, Method, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _censored_data,
+                     _closed_progress, _cluster_progress, _disconnect, _end_batch, _epilog, _progress, _show,
+                     _warn_and_exit, app, reader_options)
+
+
+@app.command(epilog=_epilog(
+    "mlfit fit sample_data/free_throws.csv --dist normal --column error_cm",
+    "cat sample_data/goals.csv | mlfit fit - --dist poisson --column home_goals --format json | jq .params",
+    "python -m mlfit fit sample_data/shots.csv.gz --dist categorical --column shot_type",
+    "mlfit fit sample_data/free_throws.csv --dist laplace --column error_cm --level 0.99 --gof-bootstrap 999",
+    "mlfit fit sample_data/*.csv --dist normal --columns-all --comment '#' --format jsonl | jq -c '[.file, .column, .params]'",
+    "mlfit fit sample_data/goals.csv --dist poisson --column home_goals --column away_goals --format csv > fits.csv",
+    "mlfit fit <(zcat sample_data/shots.csv.gz) --dist bernoulli --column made",
+    "mlfit fit sample_data/goals_table.csv --dist poisson --column goals --weights matches",
+    "mlfit fit sample_data/temperatures.csv --dist normal --column celsius --comment '#'",
+    "mlfit fit sample_data/rivers.csv --dist lnorm --column miles",
+    "mlfit fit sample_data/shots_per_game.csv --dist binomial --trials 10 --column made",
+    "mlfit fit sample_data/salinity.csv --left left --right right --dist lnorm",
+    "mlfit fit sample_data/remission.csv --column weeks --censored relapsed --dist weibull",
+    "mlfit fit sample_data/rivers.csv --dist gamma --column miles --method cvm --bootstrap 50",
+    "mlfit fit sample_data/goals.csv --dist poisson --column home_goals --chisq-cells fitdistrplus",
+    note="In a batch (several files or columns) each failure is a line on stderr (and an error record in "
+    "json, jsonl, csv and tsv), the rest go on, and the exit code is the most serious one met: 2 if a file, "
+    "column or --fix was wrong, else 1 if some data could not be fitted, else 3 if a fit warned.",
+))
+@reader_options
+def fit(
+    files: list[str] = typer.Argument(..., metavar="FILE...", help="CSV files (.csv, .gz, .bz2, .xz, .zip), - for "
+                                      "standard input (once at most)."),
+    dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution family to fit."),
+    column: Optional[list[str]] = typer.Option(
+        None, "--column", "-c", help="A column to fit (repeatable); may be left out when a file has one column."),
+    columns_all: bool = typer.Option(False, "--columns-all", help="Fit every column whose values the family "
+                                     "accepts; the others are named on stderr with the reason."),
+    output: FitFormat = typer.Option(FitFormat.table, "--format", "-f", help="table for people; json for one object; "
+                                     "jsonl for one object per fit per line; csv or tsv for one row per fit."),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="In a batch, stop at the first fit that fails."),
+    weights: Optional[str] = WEIGHTS,
+    level: float = LEVEL,
+    gof_bootstrap: int = BOOTSTRAP,
+    chisq_cells: ChisqCells = CHISQ_CELLS,
+    chisq_breaks: Optional[str] = CHISQ_BREAKS,
+    seed: int = SEED,
+    fix: Optional[list[str]] = FIX,
+    trials: Optional[int] = TRIALS,
+    left: Optional[str] = LEFT,
+    right: Optional[str] = RIGHT,
+    censored: Optional[str] = CENSORED,
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", metavar="ADDRESS", help="Fit the files (and globs, directories) as ONE data set on a "
+        "Dask cluster: tcp://HOST:8786, local (a LocalCluster on this machine) or auto (DASK_SCHEDULER_ADDRESS). "
+        "Without it, several files are a batch of separate fits. Needs dask: pip install '.[dask]' from a clone of mlfit."),
+    method: Method = typer.Option("mle", "--method", help="mle (maximum likelihood), or fitdistrplus's and scipy's "
+                                  "others: mm (moments), quantile (matching at --probs), cvm, ks, ad (the smallest "
+                                  "goodness-of-fit statistic), spacing (maximum product of spacings). Only mle has "
+                                  "likelihood intervals; the others take --bootstrap N."),
+    probs: Optional[str] = typer.Option(None, "--probs", metavar="P,P,...", help="--method quantile: one "
+                                        "probability per parameter (default 1/2; 1/3,2/3; 1/4,1/2,3/4)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", min=0, max=100_000, metavar="N",
+                                  help="Refit N bootstrap replicates for percentile intervals of the parameters "
+                                  "(fitdistrplus's bootdist), beside the Wald and profile ones; one fit only."),
+    bootstrap_kind: BootstrapKind = typer.Option("parametric", "--bootstrap-kind",
+                                                 help="Replicates drawn from the fitted distribution (parametric, "
+                                                 "bootdist's default) or from the rows (nonparametric)."),
+    bootstrap_draws: bool = typer.Option(False, "--bootstrap-draws", help="Put every replicate's parameters in "
+                                         "the JSON."),
+    quantile: Optional[str] = typer.Option(None, "--quantile", metavar="P,P,...", help="Fitted quantiles with "
+                                           "delta-method intervals (and bootstrap ones with --bootstrap), e.g. "
+                                           "0.05,0.5,0.95; continuous families."),
+    plot: Optional[str] = typer.Option(
+        None, "--plot", metavar="FILE.png", help="Draw the fit (histogram/density, CDF, Q-Q and P-P panels; bars "
+        "for discrete families) to a .png, .svg or .pdf. Needs matplotlib: pip install '.[plot]' from a clone of mlfit."),
+    plot_nll: Optional[str] = typer.Option(
+        None, "--plot-nll", metavar="FILE.png", help="Draw the NLL landscape: the profile NLL against each "
+        "parameter, and log10 of the raw likelihood of the first k rows against the underflow limits."),
+    chart: Optional[bool] = typer.Option(None, "--chart/--no-chart", help="Draw a small histogram with the fit "
+                                         "in the table view. Default: only when standard output is a terminal."),
+    read_options=None,
+) -> None:
+    """Fit one family to columns of CSV files by maximum likelihood.
+
+    Minimises the negative log-likelihood (NLL) with scipy.optimize, compares the optimum with the family's reference solution (its closed form, or the root of its score equations; logistic, cauchy and student_t have none), gives standard errors, Wald and profile-likelihood intervals, AIC, BIC and goodness of fit, and reports where the raw product of row likelihoods would underflow to 0.0 (or overflow to inf) in float64, float32 and float16. Missing cells (empty, NA, NaN) are skipped and counted.
+    """
+    from ..families import one_family
+    from ..params import parse_assignments
+
+    if files.count("-") > 1:
+        raise UsageError("standard input (-) can be read once only")
+    if columns_all and column:
+        raise UsageError("--columns-all and --column do not go together")
+    one_family(dist.value, trials)
+    if plot and plot_nll and os.path.realpath(plot) == os.path.realpath(plot_nll):
+        raise UsageError(f"--plot and --plot-nll name the same file ({plot}): the second would overwrite the first")
+    held = {}
+    for text in fix or []:
+        for name, value in parse_assignments(text).items():
+            if name in held:
+                raise UsageError(f"--fix gives {name} twice")
+            held[name] = value
+    read_options = read_options
+    fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held, "trials": trials,
+                   "chisq_cells": chisq_cells.value, "chisq_breaks": _breaks(chisq_breaks)}
+    if scheduler is not None:
+        if len(column or []) > 1 or columns_all or output.value not in ("table", "json") or held or bootstrap \
+                or quantile or plot or plot_nll or left or right or censored or method is not Method.mle or probs:
+            raise UsageError("--scheduler fits one column of one data set (table or json), by maximum likelihood, "
+                             "without --fix, --bootstrap, --quantile, plots or censoring")
+        _fit_distributed(files, dist.value, (column or [None])[0], weights, output, read_options, fit_options,
+                         scheduler, _draw_chart(chart))
+        return
+    _check_replicates(bootstrap, level)
+    if method is not Method.mle or probs is not None:
+        _estimate_one(files, dist.value, column, method.value, probs, weights, held, columns_all, output,
+                      read_options, level, trials, (bootstrap, bootstrap_kind.value, bootstrap_draws, seed),
+                      (left or right or censored, quantile, plot, plot_nll, gof_bootstrap))
+        return
+    if left or right or censored:
+        data = _censored_data(files, column, left, right, censored, weights, columns_all, output, read_options)
+        if bootstrap or quantile or plot_nll:
+            raise UsageError("--bootstrap, --quantile and --plot-nll are not offered for censored data")
+        _fit_censored(data, dist.value, output, fit_options, plot, _draw_chart(chart))
+        return
+    if weights is not None and not (column or columns_all):
+        raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
+    single = len(files) == 1 and len(column or []) <= 1 and not columns_all
+    if (plot or plot_nll) and not single:
+        raise UsageError("--plot and --plot-nll draw one fit: give one file and one column")
+    probabilities = _probabilities(quantile)
+    extras = {"bootstrap": bootstrap, "kind": bootstrap_kind.value, "draws": bootstrap_draws,
+              "quantiles": probabilities}
+    if (bootstrap or probabilities) and not (single and output.value in ("table", "json")):
+        raise UsageError("--bootstrap and --quantile go with one fit (one file, one column, table or json)")
+    if single and output.value in ("table", "json"):
+        _fit_one(files[0], dist.value, (column or [None])[0], weights, output, read_options, fit_options, plot,
+                 plot_nll, _draw_chart(chart), extras)
+    else:
+        _fit_batch(files, dist.value, column, columns_all, weights, output, fail_fast, read_options, fit_options,
+                   _draw_chart(chart))
+
+
+def _fit_censored(data, dist, output, fit_options, plot, chart) -> None:
+    from ..censored import fit_censored
+
+    if plot:
+        from ..plots import check_target
+
+        check_target(plot, inputs=(data.source,))
+    result = fit_censored(data, dist, **fit_options)
+    _show(result, output, "print_table", chart=chart)
+    if plot:
+        from ..plots import draw_censored
+
+        draw_censored(result, data, plot)
+    _warn_and_exit(result.warnings())
+
+
+def _fit_distributed(files, dist, column, weights, output, read_options, fit_options, scheduler, chart) -> None:
+    from ..distributed import connect, fit_distributed
+
+    client, progress = connect(scheduler), _cluster_progress()
+    try:
+        result = fit_distributed(files, dist, column, client=client, weights=weights, read_options=read_options,
+                                 progress=progress, **fit_options)
+    finally:
+        _closed_progress(progress)
+        _disconnect(client)
+    _show(result, output, "print_table", chart=chart)
+    _warn_and_exit(result.warnings())
+
+
+def _estimate_one(files, dist, column, method, probs, weights, held, columns_all, output, read_options, level,
+                  trials, resampling, refused) -> None:
+    """fit --method other than mle: one column, its estimate, and bootstrap intervals on request."""
+    from ..estimators import estimate_file, refit_by
+
+    if method == "mle":
+        raise UsageError("--probs goes with --method quantile")
+    if probs is not None and method != "quantile":
+        raise UsageError("--probs goes with --method quantile")
+    if len(files) != 1 or columns_all or len(column or []) > 1 or output.value not in ("table", "json"):
+        raise UsageError(f"--method {method} is one fit: one file, one column, table or json")
+    if weights or held or any(refused):
+        raise UsageError(f"--method {method} does not go with --weights, --fix, censored data, --quantile, --plot, "
+                         "--plot-nll or --gof-bootstrap (they are maximum likelihood's)")
+    replicates, kind, draws, seed = resampling
+    result = estimate_file(files[0], dist, (column or [None])[0], method, _probabilities(probs) or None,
+                           read_options=read_options, level=level, trials=trials)
+    drawn = None
+    if replicates:
+        from ..bootstrap import bootstrap
+
+        drawn = bootstrap(result, replicates, kind, seed, refit=refit_by(result), level=result.level)
+    from ..report import print_estimate
+
+    _show_resampled(result, drawn, output, draws, print_estimate)
+    told = [] if result.converged else [f"--method {method}: {result.message}"]
+    _warn_and_exit(told + (drawn.warnings() if drawn else []))
+
+
+def _show_resampled(result, drawn, output, with_draws: bool, printer, **view_options) -> None:
+    """A fit with its bootstrap intervals and fitted quantiles: the JSON's "bootstrap" (when
+    replicates were drawn) and "quantiles" (when asked for), or a table after the fit's."""
+    if output.value == "json":
+        from ..report import dumps
+
+        extra = {}
+        if drawn is not None and drawn.replicates:
+            extra["bootstrap"] = drawn.to_dict(with_draws)
+        if drawn is not None and drawn.quantiles:
+            extra["quantiles"] = drawn.quantiles_dict()
+        typer.echo(dumps({**result.to_dict(), **extra}))
+    else:
+        from rich.console import Console
+
+        from ..report import print_bootstrap
+
+        console = Console()
+        printer(result, console, **view_options)
+        if drawn is not None:
+            print_bootstrap(drawn, console)
+
+
+def _check_replicates(replicates: int, level: float) -> None:
+    from ..bootstrap import fewest_replicates
+
+    if 0 < replicates < fewest_replicates(level):
+        raise UsageError(f"--bootstrap {replicates}: a {level:.4g} percentile interval needs at least "
+                         f"{fewest_replicates(level)} replicates (one beyond each end; 1000 is usual)")
+
+
+def _draw_chart(asked: bool | None) -> bool:
+    return sys.stdout.isatty() if asked is None else asked
+
+
+def _probabilities(text: str | None) -> tuple:
+    if text is None:
+        return ()
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"--quantile takes probabilities separated by commas, e.g. 0.05,0.5,0.95, not {text!r}") \
+            from None
+    if not values or any(not 0 < v < 1 for v in values):
+        raise UsageError(f"--quantile: each probability lies strictly between 0 and 1 ({text!r})")
+    return values
+
+
+def _fit_one(file, dist, column, weights, output, read_options, fit_options, plot, plot_nll, chart,
+             extras=None) -> None:
+    from ..api import fit_file
+
+    extras = extras or {"bootstrap": 0, "quantiles": ()}
+    targets = [path for path in (plot, plot_nll) if path]
+    if targets:
+        from ..plots import check_target
+
+        for path in targets:
+            check_target(path, inputs=(file,))
+    resampled = bool(extras["bootstrap"] or extras["quantiles"])
+    with _progress(file) as progress:
+        result = fit_file(file, dist, column, weights=weights, read_options=read_options,
+                          keep_values=bool(targets) or resampled, progress=progress, **fit_options)
+    told = []
+    if resampled:
+        from ..bootstrap import bootstrap
+        from ..report import print_table
+
+        drawn = bootstrap(result, extras["bootstrap"], extras["kind"], fit_options["seed"], extras["quantiles"])
+        _show_resampled(result, drawn, output, extras["draws"], print_table, chart=chart)
+        told = drawn.warnings()
+    else:
+        _show(result, output, "print_table", chart=chart)
+    if targets:
+        from ..plots import draw_fit, draw_nll
+
+        if plot:
+            draw_fit(result, plot)
+        if plot_nll:
+            draw_nll(result, plot_nll)
+    _warn_and_exit(result.warnings() + told)
+
+
+def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, read_options, fit_options,
+               chart) -> None:
+    from rich.console import Console
+
+    from ..batch import fit_many
+    from ..families import get_family
+    from ..report import RecordWriter, print_table
+
+    family = get_family(dist, fit_options["trials"])
+    writer = None if output is FitFormat.table else RecordWriter(output.value, family, sys.stdout)
+    console = Console()
+    codes, flagged, skipped, met = set(), [], 0, 0
+    for record in fit_many(files, dist, columns, every_column=every_column, weights=weights,
+                           read_options=read_options, **fit_options):
+        if record.skipped:
+            typer.echo(f"mlfit: skipped {record.error}", err=True)
+            skipped += 1
+            continue
+        met += 1
+        if record.error is not None:
+            codes.add(record.error.exit_code)
+            typer.echo(f"mlfit: error: {' '.join(str(record.error).split())}", err=True)  # whatever the format
+        else:
+            flagged += record.result.warnings()
+            if writer is None:
+                print_table(record.result, console, chart=chart)
+        if writer is not None:
+            writer.write(record)
+        if codes and fail_fast:
+            break
+    if writer is not None:
+        writer.close()
+    if every_column and skipped and not met:
+        codes.add(EXIT_BAD_DATA)
+        typer.echo(f"mlfit: error: --columns-all: none of the {skipped} columns holds values {family.name} can fit "
+                   "(each skipped, above); nothing was fitted", err=True)
+    _end_batch(codes, flagged)
+
+
