@@ -34,11 +34,6 @@ from .pipeline import fit_statistics
 from .underflow import underflow_report
 
 KINDS = ("exact", "left", "right", "interval")  # what is known of a row: its value, an upper bound, a lower bound, both
-# Families a censored fit refuses, and why: the gradient-based fit needs a smooth likelihood.
-REFUSED = {
-    "laplace": "its NLL has a kink at every exact value, and censored fits follow the gradient",
-    "uniform": "its likelihood's maximum sits on the data's edges, where it has no gradient to follow",
-}
 
 
 @dataclass(frozen=True)
@@ -355,8 +350,8 @@ def fit_censored(data: CensoredData, distribution: str, **options):
     family = get_family(distribution, settings.trials)
     if not family.continuous:
         raise UsageError(f"{family.name} is not a continuous family: censored data needs a density and a CDF")
-    if family.name in REFUSED:
-        raise UsageError(f"{family.name} is not fitted to censored data: {REFUSED[family.name]}")
+    if family.uncensorable:
+        raise UsageError(f"{family.name} is not fitted to censored data: {family.uncensorable}")
     if not len(data.low):
         raise DataError(f"{data.source}: columns {data.name}: no row has a value or a bound to fit", kind="empty")
     _check_support(family, data)

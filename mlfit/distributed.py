@@ -195,7 +195,8 @@ def outcome(future):
 @returned
 def surveyed(path: str, column: str | None, trials: int | None, read_options: ReadOptions):
     """One file's survey of which supports hold its values (a task; see mlfit.ranking.Survey)."""
-    from .ranking import Survey, registered_families
+    from .families import registered_families
+    from .ranking import Survey
 
     found = Survey(registered_families(trials))
     for [data] in iter_columns(path, None if column is None else [column], options=read_options,
@@ -562,8 +563,8 @@ def regress_distributed(sources: list[str], formula: str, distribution: str, *, 
     paths = expand(sources)
     family = get_family(distribution)
     check_model(family, sigma)
-    if family.name == "laplace":
-        raise UsageError("laplace regression solves a linear program over every row, which needs them in one "
+    if family.solver == "least absolute deviations":
+        raise UsageError(f"{family.name} regression solves a linear program over every row, which needs them in one "
                          "process: it is not fitted on a cluster")
     wanted = wanted_columns(paths[0], formula, sigma=sigma, weights=weights, options=read_options)
     rows = streamed.FileRows(partition(paths, read_options, client, part_bytes), formula, family, sigma, weights,

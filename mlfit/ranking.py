@@ -20,7 +20,7 @@ from scipy import special
 from .columns import DEFAULT, Column, ReadOptions
 from .data import accepted_share, iter_columns, require_column_for_weights, support_values, text_cells
 from .errors import DataError, MlfitError
-from .families import canonical, get_family
+from .families import canonical, registered_families
 from .families.base import RealLine
 from .result import FitResult
 
@@ -220,22 +220,6 @@ def smallest_p_value(result) -> float | None:
 
 # A family that fails with one of these is listed as unable to fit; other errors are the file's.
 CANDIDATE_FAILURES = ("value", "empty", "degenerate", "size")
-
-
-def registered_families(trials: int | None = None) -> list:
-    """Every family in the registry that can be built (binomial only with `trials`)."""
-    from .errors import UsageError
-    from .families import NAMES, family_class
-
-    families = []
-    for name in NAMES:
-        if "trials" in family_class(name).needs and trials is None:
-            continue
-        try:
-            families.append(get_family(name, trials))
-        except UsageError:  # (a --trials the family cannot take is reported by fit itself)
-            continue
-    return families
 
 
 @dataclass
@@ -452,13 +436,13 @@ def compare_censored(data, distributions=None, *, level: float = 0.95, **options
     """Rank continuous families by AIC on censored rows (see mlfit.censored): by default every
     family a censored fit takes whose support holds each row's pseudo-value (the exact value, the
     known bound, or the interval's middle)."""
-    from .censored import REFUSED, fit_censored
+    from .censored import fit_censored
 
     if distributions:
         names = list(dict.fromkeys(canonical(d) for d in distributions))
     else:
         pseudo = data.pseudo_values()
-        names = [f.name for f in registered_families() if f.continuous and f.name not in REFUSED
+        names = [f.name for f in registered_families() if f.continuous and not f.uncensorable
                  and not f.support.violations(pseudo).any()]
     fitted, failed = [], []
     for distribution in names:

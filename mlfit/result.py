@@ -6,7 +6,7 @@ Views (rich tables, JSON) are made from it in `mlfit.report`; nothing here print
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 

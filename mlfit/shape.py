@@ -14,14 +14,31 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from .columns import DEFAULT, ReadOptions, joined
 from .data import iter_columns, to_support
 from .errors import DataError
 from .families.base import power_of_two
 
-POINTS = {"normal": (0.0, 3.0), "uniform": (0.0, 1.8), "logistic": (0.0, 4.2), "exponential": (4.0, 9.0)}
+KINDS = ("point", "line", "region")  # the order the loci are listed and drawn in
+
+
+def loci(largest: float = 100.0) -> list[tuple[str, str, dict]]:
+    """(family, kind, locus) of every registered family with a place in the Cullen-Frey plane
+    (`Family.cullen_frey`), points then lines then regions; lines sampled up to skewness^2 `largest`."""
+    from .families import registered_families
+
+    found = []
+    for family in registered_families():
+        locus = family.cullen_frey(largest)
+        if locus is None:
+            continue
+        kind = next(k for k in KINDS if k in locus)
+        if kind == "line":
+            line = locus["line"]
+            locus = {**locus, "line": line[line[:, 0] <= largest * 1.5]}
+        found.append((family.name, kind, locus))
+    return sorted(found, key=lambda entry: KINDS.index(entry[1]))
 
 
 def unit_scale(values: np.ndarray) -> float:
@@ -58,53 +75,34 @@ def shape(values: np.ndarray) -> dict:
                          "sample": kurtosis}}
 
 
-def lognormal_curve(sigma: np.ndarray) -> np.ndarray:
-    """(skewness^2, kurtosis) of the lognormal for each sigma."""
-    w = np.exp(sigma * sigma)
-    return np.column_stack([(w + 2) ** 2 * (w - 1), w ** 4 + 2 * w ** 3 + 3 * w ** 2 - 3])
-
-
-def weibull_curve(k: np.ndarray) -> np.ndarray:
-    """(skewness^2, kurtosis) of the weibull for each shape k."""
-    g = [special.gamma(1 + i / k) for i in range(5)]
-    variance = g[2] - g[1] ** 2
-    skew = (g[3] - 3 * g[1] * g[2] + 2 * g[1] ** 3) / variance ** 1.5
-    kurt = (g[4] - 4 * g[1] * g[3] + 6 * g[1] ** 2 * g[2] - 3 * g[1] ** 4) / variance ** 2
-    return np.column_stack([skew ** 2, kurt])
-
-
-def gamma_curve(skew2: np.ndarray) -> np.ndarray:
-    return np.column_stack([skew2, 3 + 1.5 * skew2])
-
-
-def curves(largest: float = 100.0) -> dict:
-    """Each family's line in the plane, sampled densely up to skewness^2 `largest`."""
-    sigma = np.linspace(1e-3, 2.5, 4000)
-    k = np.geomspace(0.35, 50, 4000)
-    lines = {"gamma": gamma_curve(np.linspace(0, largest, 4000)), "lognormal": lognormal_curve(sigma),
-             "weibull": weibull_curve(k)}
-    return {name: line[line[:, 0] <= largest * 1.5] for name, line in lines.items()}
+def in_region(region, skew2: float, kurtosis: float) -> bool:
+    (a, b), (c, d) = region
+    return a + b * skew2 < kurtosis < c + d * skew2
 
 
 def in_beta_region(skew2: float, kurtosis: float) -> bool:
-    """Between the bound every distribution obeys (kurtosis > skewness^2 + 1) and the gamma line."""
-    return skew2 + 1 < kurtosis < 3 + 1.5 * skew2
+    """Between the bound every distribution obeys (kurtosis > skewness^2 + 1) and the gamma line:
+    the beta family's region."""
+    from .families import get_family
+
+    return in_region(get_family("beta").cullen_frey(0.0)["region"], skew2, kurtosis)
 
 
 def nearest(skew2: float, kurtosis: float) -> list[dict]:
     """Every family's distance from the point in the (skewness^2, kurtosis) plane, nearest first."""
-    out = [{"family": name, "locus": "point", "distance": math.hypot(skew2 - a, kurtosis - b)}
-           for name, (a, b) in POINTS.items()]
-    for name, line in curves(max(skew2 * 2, 10.0)).items():
-        out.append({"family": name, "locus": "line",
-                    "distance": float(np.min(np.hypot(line[:, 0] - skew2, line[:, 1] - kurtosis)))})
-    if in_beta_region(skew2, kurtosis):
-        distance = 0.0
-    else:  # to the nearer of the region's two edges (for a point beyond the gamma line, or below the bound)
-        lower = abs(kurtosis - skew2 - 1) / math.sqrt(2)
-        upper = abs(kurtosis - 3 - 1.5 * skew2) / math.sqrt(1 + 1.5 ** 2)
-        distance = min(lower, upper)
-    out.append({"family": "beta", "locus": "region", "distance": distance})
+    out = []
+    for name, kind, locus in loci(max(skew2 * 2, 10.0)):
+        if kind == "point":
+            a, b = locus["point"]
+            distance = math.hypot(skew2 - a, kurtosis - b)
+        elif kind == "line":
+            line = locus["line"]
+            distance = float(np.min(np.hypot(line[:, 0] - skew2, line[:, 1] - kurtosis)))
+        elif in_region(locus["region"], skew2, kurtosis):
+            distance = 0.0
+        else:  # to the nearer of the region's two edges
+            distance = min(abs(kurtosis - a - b * skew2) / math.sqrt(1 + b * b) for a, b in locus["region"])
+        out.append({"family": name, "locus": kind, "distance": distance})
     return sorted(out, key=lambda entry: entry["distance"])
 
 
@@ -230,12 +228,14 @@ def draw_cullen_frey(description: Description, path: str) -> None:
     largest = max(4.5, 1.2 * max(p[0] for p in points))
     top = max(10.0, 1.1 * max(p[1] for p in points))
     grid = np.linspace(0, largest, 400)
-    axis.fill_between(grid, grid + 1, 3 + 1.5 * grid, color="lightgrey", label="beta")
-    for name, line in curves(largest).items():
-        axis.plot(line[:, 0], line[:, 1], label=name, linestyle={"gamma": "--", "lognormal": ":", "weibull": "-."}[name])
-    for name, (a, b) in POINTS.items():
-        axis.plot(a, b, marker={"normal": "*", "uniform": "^", "logistic": "+", "exponential": "s"}[name],
-                  linestyle="none", markersize=10, label=name)
+    for name, kind, locus in sorted(loci(largest), key=lambda entry: -KINDS.index(entry[1])):  # regions first
+        if kind == "region":
+            (a, b), (c, d) = locus["region"]
+            axis.fill_between(grid, a + b * grid, c + d * grid, color="lightgrey", label=name)
+        elif kind == "line":
+            axis.plot(locus["line"][:, 0], locus["line"][:, 1], label=name, linestyle=locus.get("style", "-"))
+        else:
+            axis.plot(*locus["point"], marker=locus.get("style", "o"), linestyle="none", markersize=10, label=name)
     if description.boot is not None:
         axis.plot(description.boot[:, 0], description.boot[:, 1], "o", color="orange", alpha=0.3, markersize=3,
                   label=f"bootstrap ({len(description.boot)})")

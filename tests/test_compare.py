@@ -120,7 +120,8 @@ def test_level_outside_zero_one_is_a_usage_error(tmp_path, level):
     ([["4"], [], ["x"]], ["categorical"]),
 ])
 def test_the_families_of_a_column_read_in_chunks(parts, expected):
-    from mlfit.ranking import Survey, registered_families
+    from mlfit.families import registered_families
+    from mlfit.ranking import Survey
     from mlfit.columns import Column
 
     found = Survey(registered_families())

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import run
-from mlfit.shape import (bootstrap, describe_file, in_beta_region, lognormal_curve, nearest, shape,
-                            weibull_curve)
+from mlfit.families.lognormal import lognormal_curve
+from mlfit.families.weibull import weibull_curve
+from mlfit.shape import bootstrap, describe_file, in_beta_region, nearest, shape
 
 DATA = Path(__file__).parent / "data"
 R = json.loads((DATA / "describe" / "describe_reference.json").read_text())

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Optional
 
 import typer
 
-from .common import FILE, FORMAT, LEVEL, OutputFormat, _epilog, _present, _warn_and_exit, app, reader_options
-
-
-class PredictionFamily(str, Enum):
-    normal = "normal"
-    laplace = "laplace"
-    bernoulli = "bernoulli"
-    categorical = "categorical"
-    poisson = "poisson"
-
-
-class LogitFamily(str, Enum):
-    bernoulli = "bernoulli"
-    categorical = "categorical"
+from .common import (FILE, FORMAT, LEVEL, Distribution, OutputFormat, _epilog, _present, _warn_and_exit, app,
+                     reader_options)
 
 
 TARGET = typer.Option(..., "--target", "-t", metavar="COLUMN", help="The true value: 0/1 (or true/false) for "
@@ -40,7 +27,8 @@ LOGITS = typer.Option(None, "--logits", metavar="C0,C1,...", help="categorical: 
 @reader_options
 def score_model(
     file: str = FILE,
-    dist: PredictionFamily = typer.Option(..., "--dist", "-d", help="The distribution the model predicts."),
+    dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution the model predicts: normal, laplace, "
+                                       "bernoulli, categorical or poisson (those whose parameters can depend on columns)."),
     target: str = TARGET,
     logit: Optional[str] = LOGIT,
     logits: Optional[str] = LOGITS,
@@ -63,8 +51,8 @@ def score_model(
 
     read_options = read_options
     label = "<stdin>" if file == "-" else file
-    spec = make_spec(dist.value, target, logit=logit, logits=logits, mean=mean, log_var=log_var, sigma=sigma,
-                     log_b=log_b, log_rate=log_rate, names=column_names(file, read_options), label=label)
+    spec = make_spec(dist.value, target, names=column_names(file, read_options), label=label, sigma=sigma,
+                     logit=logit, logits=logits, mean=mean, log_var=log_var, log_b=log_b, log_rate=log_rate)
     from ..trained.columns import check_columns
 
     check_columns(file, spec, read_options)
@@ -83,7 +71,7 @@ def score_model(
 @reader_options
 def calibrate(
     file: str = FILE,
-    dist: LogitFamily = typer.Option(..., "--dist", "-d", help="bernoulli (one logit) or categorical (a logit per class)."),
+    dist: Distribution = typer.Option(..., "--dist", "-d", help="bernoulli (one logit) or categorical (a logit per class)."),
     target: str = TARGET,
     logit: Optional[str] = LOGIT,
     logits: Optional[str] = LOGITS,
@@ -102,8 +90,7 @@ def calibrate(
     """
     from ..data import check_output, column_names
     from ..trained.columns import check_columns
-    from ..trained.scoring import make_spec
-    from ..trained.temperature import calibrate as fit_temperature
+    from ..trained.temperature import calibrate as fit_temperature, logit_spec
 
     read_options = read_options
     if plot:
@@ -113,8 +100,8 @@ def calibrate(
     if output_file:
         check_output(output_file, (file,), "the calibrated probabilities")
     label = "<stdin>" if file == "-" else file
-    spec = make_spec(dist.value, target, logit=logit, logits=logits, names=column_names(file, read_options),
-                     label=label)
+    spec = logit_spec(dist.value, target, names=column_names(file, read_options), label=label, logit=logit,
+                      logits=logits)
     check_columns(file, spec, read_options)
     result = fit_temperature(file, spec, bins=bins, level=level, options=read_options)
     from ..trained.report import print_calibration

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import MlfitError, UsageError
-from .common import (LEVEL, _closed_progress, _cluster_progress, _disconnect, _end_batch, _epilog, _present,
+from .common import (LEVEL, Distribution, _closed_progress, _cluster_progress, _disconnect, _end_batch, _epilog, _present,
                      _warn_and_exit, app, reader_options)
 
 
@@ -16,14 +16,6 @@ class RegressFormat(str, Enum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
-
-
-class RegressFamily(str, Enum):
-    normal = "normal"
-    laplace = "laplace"
-    bernoulli = "bernoulli"
-    categorical = "categorical"
-    poisson = "poisson"
 
 
 @app.command(epilog=_epilog(
@@ -46,7 +38,7 @@ def regress(
                                       "standard input (once at most); each is fitted on its own (with --scheduler, "
                                       "they are one data set)."),
     formula: str = typer.Argument(..., metavar="FORMULA", help="'response ~ terms', e.g. 'y ~ x1 + x2 + C(group)'."),
-    dist: RegressFamily = typer.Option(..., "--dist", "-d", help="normal (least squares), laplace (least absolute "
+    dist: Distribution = typer.Option(..., "--dist", "-d", help="normal (least squares), laplace (least absolute "
                                        "deviations), bernoulli (logistic), categorical (softmax) or poisson (log-linear)."),
     sigma: Optional[str] = typer.Option(None, "--sigma", metavar="'~ TERMS'", help="normal only: model log sigma "
                                         "as linear in these columns too (a model that learns its own noise)."),

@@ -64,6 +64,29 @@ def get_family(name: str, trials: int | None = None):
     return cls()
 
 
+def regression_families() -> list[str]:
+    """The families whose parameters can depend on columns (mlfit regress, score-model): those with
+    a conditional part. (Each family's module is imported to ask it.)"""
+    from .conditional import Conditional
+
+    return [name for name in NAMES if issubclass(family_class(name), Conditional)]
+
+
+def registered_families(trials: int | None = None) -> list:
+    """Every family in the registry that can be built (binomial only with `trials`)."""
+    from ..errors import UsageError
+
+    families = []
+    for name in NAMES:
+        if "trials" in family_class(name).needs and trials is None:
+            continue
+        try:
+            families.append(get_family(name, trials))
+        except UsageError:  # (a --trials the family cannot take is reported by fit itself)
+            continue
+    return families
+
+
 def one_family(name: str, trials: int | None = None):
     """The family a command fits alone, refusing options it would ignore: --trials belongs to the
     families that count successes out of trials (binomial), and another family given it would

@@ -316,6 +316,8 @@ class Family:
     continuous = False  # continuous families have a CDF for EDF goodness-of-fit statistics
     smooth = True  # False where the NLL has kinks and the optimiser must not use gradients
     second_pass = False  # True where finish() reads a big file's values again (laplace's median)
+    # Why a censored fit (which follows the gradient of a smooth likelihood) refuses the family; "" where it does not.
+    uncensorable = ""
     sufficient_statistics = True  # False where the statistics are the values themselves (statistics.Values)
     # How the solution the numerical fit is checked against is found (see REFERENCE_METHODS):
     # "none" where there is no independent one, and the output says so.
@@ -328,6 +330,14 @@ class Family:
     # Empty: the family is not scale-equivariant (counts, labels, proportions). A family that
     # declares it is fitted to data near float64's edges divided by a power of two, exactly.
     data_units: dict = {}
+
+    def cullen_frey(self, largest: float) -> dict | None:
+        """Where the family lies in the (skewness^2, kurtosis) plane of a Cullen-Frey graph (mlfit
+        describe): {"point": (s2, k)}, {"line": an array of (s2, k) rows, sampled up to skewness^2
+        `largest`}, or {"region": ((a, b), (c, d))}, between kurtosis = a + b s2 and c + d s2;
+        "style" the marker or line style descdist draws it with. None where the graph has no place
+        for it."""
+        return None
 
     def rescaled(self, params: dict, c: float) -> dict:
         """The parameters of data multiplied by c, from those of the data (see data_units)."""
@@ -503,23 +513,7 @@ class Family:
         """Names of the entries of a vector parameter (categories), or None."""
         return None
 
-    # A conditional model: the parameters vary by row, given by linear predictors through links.
-    # Families that define these three can be regressed (`mlfit regress`).
-    def predictors(self, classes: list[str] | None = None) -> list[Predictor] | None:
-        """The linear predictors of this family's conditional model, in the order of the columns
-        of `etas` below; None where the family has no conditional model."""
-        return None
-
-    def conditional_nll(self, y: np.ndarray, etas: np.ndarray, order: int = 0) -> tuple:
-        """Each row's NLL given its linear predictors `etas` (n x m), computed stably from them
-        (log-sum-exp, not the log of a probability), and for order 1 and 2 its gradient (n x m)
-        and Hessian (n x m x m) with respect to them (None beyond the order asked)."""
-        raise NotImplementedError
-
-    def conditional_params(self, etas: np.ndarray) -> dict:
-        """The family's parameters row by row (arrays) from the linear predictors, as `log_prob`
-        takes them."""
-        raise NotImplementedError
+    # A family whose parameters can vary by row (mlfit regress) mixes in conditional.Conditional.
 
     # Shared plumbing between natural and unconstrained coordinates.
     def pack(self, params: dict, stats) -> np.ndarray:

@@ -8,6 +8,7 @@ import numpy as np
 from scipy import special
 
 from .base import Family, Parameter, Predictor, UnitInterval, ZeroOne, xlogy
+from .conditional import Conditional, PredictionInput
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Successes:
         return Successes(self.n + other.n, self.successes + other.successes)
 
 
-class Bernoulli(Family):
+class Bernoulli(Conditional, Family):
     name = "bernoulli"
     parameters = (Parameter("p", UnitInterval()),)
     support = ZeroOne()
@@ -103,3 +104,32 @@ class Bernoulli(Family):
 
     def conditional_params(self, etas):
         return {"p": special.expit(etas[:, 0])}
+
+    solver = "iteratively reweighted"
+    separation = "binary"
+    outcome = "binary"
+    prediction_inputs = (PredictionInput("--logit", "logit", required=True),)
+
+    def predicted_class(self, inputs):
+        return (inputs[:, 0] > 0).astype(np.int64)
+
+    def naive_log_likelihood(self, y, inputs, scale, dtype):
+        t = np.dtype(dtype).type
+        with np.errstate(all="ignore"):
+            z = inputs.astype(dtype)
+            e = np.exp(-z[:, 0])
+            p = t(1) / (t(1) + e)
+            return np.where(y > 0.5, np.log(p), np.log(t(1) - p)), ~np.isfinite(e)
+
+    def intercept_only(self, totals):
+        return None if totals["offset_total"] is not None else [float(special.logit(totals["mean"]))]
+
+    def loss_sums(self, y, etas, w):
+        logit = etas[:, 0]
+        return {"weight": float(w.sum()),
+                "bce": float(w @ (np.maximum(logit, 0) - logit * y + np.log1p(np.exp(-np.abs(logit)))))}
+
+    def conditional_loss(self, sums, first_etas, learns_scale):
+        bce = sums["bce"] / sums["weight"]
+        return {"name": "binary cross-entropy with logits (torch.nn.BCEWithLogitsLoss)", "value": bce,
+                "identity": "NLL = n*BCE", "nll_from_loss": sums["weight"] * bce}

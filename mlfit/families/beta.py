@@ -21,6 +21,10 @@ class Beta(NaturalFamily):
     reference_method = "Newton on the score equations"
     example = {"alpha": 2.0, "beta": 5.0}
 
+    def cullen_frey(self, largest):
+        # between the bound every distribution obeys (kurtosis > skewness^2 + 1) and the gamma line
+        return {"region": ((1.0, 1.0), (3.0, 1.5))}
+
     def summarize(self, values, weights=None):
         return UnitMoments.of(values, weights)
 

@@ -8,6 +8,7 @@ import numpy as np
 from scipy import special
 
 from .base import Family, Labels, Parameter, Predictor, Simplex, xlogy
+from .conditional import Conditional, PredictionInput
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def _binomial_crossing(excess, estimate: np.ndarray, direction: int) -> np.ndarr
     return np.where(at_edge, edge, ends)
 
 
-class Categorical(Family):
+class Categorical(Conditional, Family):
     name = "categorical"
     parameters = (Parameter("p", Simplex()),)
     support = Labels()
@@ -179,3 +180,37 @@ class Categorical(Family):
 
     def conditional_params(self, etas):
         return {"p": special.softmax(np.column_stack([np.zeros(len(etas)), etas]), axis=1)}
+
+    solver = "multinomial newton"
+    separation = "classes"
+    outcome = "classes"
+    prediction_inputs = (PredictionInput("--logits", "logit", required=True, many=True),)
+
+    def etas_from_predictions(self, inputs, scale):
+        return inputs[:, 1:] - inputs[:, :1]  # relative to the first class's: softmax is the same
+
+    def predicted_class(self, inputs):
+        return np.argmax(inputs, axis=1)
+
+    def naive_log_likelihood(self, y, inputs, scale, dtype):
+        with np.errstate(all="ignore"):
+            e = np.exp(inputs.astype(dtype))
+            p = e / e.sum(axis=1, keepdims=True)
+            return np.log(p[np.arange(len(y)), y]), ~np.isfinite(e).all(axis=1)
+
+    def intercept_only(self, totals):
+        if totals["offset_total"] is not None:
+            return None
+        shares = totals["class_weights"] / totals["weight"]
+        with np.errstate(divide="ignore"):
+            return list(np.log(shares[1:]) - np.log(shares[0]))
+
+    def loss_sums(self, y, etas, w):
+        logits = np.column_stack([np.zeros(len(y)), etas])
+        log_softmax = logits - special.logsumexp(logits, axis=1, keepdims=True)
+        return {"weight": float(w.sum()), "ce": float(w @ -log_softmax[np.arange(len(y)), y])}
+
+    def conditional_loss(self, sums, first_etas, learns_scale):
+        ce = sums["ce"] / sums["weight"]
+        return {"name": "cross-entropy of log-softmax (torch.nn.CrossEntropyLoss)", "value": ce,
+                "identity": "NLL = n*CE", "nll_from_loss": sums["weight"] * ce}

@@ -17,6 +17,9 @@ class Exponential(NaturalFamily):
     continuous = True
     example = {"rate": 0.25}
 
+    def cullen_frey(self, largest):
+        return {"point": (4.0, 9.0), "style": "s"}
+
     def summarize(self, values, weights=None):
         return Mean.of(values, weights)
 

@@ -33,6 +33,10 @@ class Gamma(NaturalFamily):
     reference_method = "root of the score equation"
     example = {"shape": 2.5, "rate": 0.8}
 
+    def cullen_frey(self, largest):
+        skew2 = np.linspace(0, largest, 4000)  # kurtosis = 3 + 1.5 skewness^2
+        return {"line": np.column_stack([skew2, 3 + 1.5 * skew2]), "style": "--"}
+
     def summarize(self, values, weights=None):
         return LogMoments.of(values, weights)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Family, Parameter, Positive, Predictor, Real, RealLine, power_of_two
+from .conditional import Conditional, PredictionInput
 from .median_statistics import (Bracket, BracketCounts, BracketPart, Sample, Sketch, expected_inside, middle,
                                 narrowed)
 from .normal import standardized
@@ -18,7 +19,7 @@ def _standardized(x, params):
     return standardized(x, {"mu": params["mu"], "sigma": params["b"]})
 
 
-class Laplace(Family):
+class Laplace(Conditional, Family):
     name = "laplace"
     parameters = (Parameter("mu", Real(), scale_by="b", in_data_units=True),
                   Parameter("b", Positive(), in_data_units=True))
@@ -27,6 +28,7 @@ class Laplace(Family):
     loss = "mean absolute error"
     example = {"mu": 1.0, "b": 2.0}
     smooth = False  # |x - mu| has a kink at every data point
+    uncensorable = "its NLL has a kink at every exact value, and censored fits follow the gradient"
     second_pass = True  # the median of a file too big to hold: see finish
     continuous = True
 
@@ -183,6 +185,51 @@ class Laplace(Family):
 
     def conditional_params(self, etas):
         return {"mu": etas[:, 0], "b": np.exp(etas[:, 1])}
+
+    solver = "least absolute deviations"
+    prediction_inputs = (PredictionInput("--mean", "mean", required=True), PredictionInput("--log-b", "log_b"))
+    deviance_definition = "sum of absolute residuals (the LAD objective)"
+    se_note = ("se: the Laplace model's information with b estimated, b^2 (X'WX)^-1 (|y - mu| has no second "
+               "derivative, so the information of the coefficients is the expected one); quantreg's rank-inversion "
+               "and bootstrap intervals are other methods and differ")
+
+    def constant_scale(self, sums):
+        return sums["absolute"] / sums["weight"]
+
+    def residuals(self, y, fitted):
+        return {"mean": fitted["mu"], "residual": (y - fitted["mu"]) / fitted["b"],
+                "name": "standardised residual", "reference": ("laplace", {"mu": 0.0, "b": 1.0})}
+
+    def naive_log_likelihood(self, y, inputs, scale, dtype):
+        t = np.dtype(dtype).type
+        with np.errstate(all="ignore"):
+            z = inputs.astype(dtype)
+            r = y.astype(dtype) - z[:, 0]
+            b = np.exp(z[:, 1]) if z.shape[1] > 1 else np.full(len(y), t(scale), dtype=dtype)
+            density = np.exp(-np.abs(r) / b) / (t(2) * b)
+            return np.log(density), ~np.isfinite(b) | (b == 0)
+
+    def conditional_deviance(self, y, etas, w, nll):
+        return float(w @ np.abs(y - etas[:, 0]))
+
+    def loss_sums(self, y, etas, w):
+        absolute = np.abs(y - etas[:, 0])
+        with np.errstate(all="ignore"):  # (a scale of 0: inf, and unused where the scale is constant)
+            b = np.exp(etas[:, 1])
+            scaled = float(w @ (absolute / b + np.log(2.0 * b)))
+        return {"weight": float(w.sum()), "absolute": float(w @ absolute), "scaled": scaled}
+
+    def conditional_loss(self, sums, first_etas, learns_scale):
+        total = sums["weight"]
+        if learns_scale:  # the loss a training loop writes with a predicted log b
+            value = sums["scaled"] / total
+            return {"name": "Laplace NLL with a predicted scale: mean of |y - mu|/b + log(2b)", "value": value,
+                    "identity": "NLL = n * mean(|y - mu|/b + log(2b))", "nll_from_loss": total * value}
+        mae = sums["absolute"] / total
+        b = float(np.exp(first_etas[0, 1]))
+        return {"name": "mean absolute error", "value": mae,
+                "identity": "NLL = n*log(2*b) + n*MAE/b; at the MLE b = MAE, so NLL = n*(log(2*MAE) + 1)",
+                "nll_from_loss": -np.inf if b == 0 else total * float(np.log(2 * b)) + total * mae / b}
 
     def smoothed_conditional_nll(self, y, etas, epsilon, order=0):
         """conditional_nll with |y - mu| replaced by sqrt((y - mu)^2 + epsilon^2): smooth, and the

@@ -17,6 +17,9 @@ class Logistic(LocationScale):
     loss = "logistic loss of the standardized residual: |z| + 2*log(1 + exp(-|z|))"
     example = {"mu": 2.0, "s": 1.5}
 
+    def cullen_frey(self, largest):
+        return {"point": (0.0, 4.2), "style": "+"}
+
     def rho(self, z, params, order=2):
         # With e = exp(-|z|): rho = |z| + 2 log(1 + e), rho' = tanh(z/2) = sign(z) (1 - e)/(1 + e),
         # rho'' = (1 - tanh^2(z/2))/2 = 2e/(1 + e)^2: one exponential and one logarithm a row.

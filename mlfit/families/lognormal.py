@@ -7,16 +7,25 @@ import numpy as np
 from scipy import special
 
 from .base import PositiveReals
-from .normal import Normal
+from .normal import Gaussian
 from .statistics import Moments
 
 
-class Lognormal(Normal):
+def lognormal_curve(sigma: np.ndarray) -> np.ndarray:
+    """(skewness^2, kurtosis) of the lognormal for each sigma."""
+    w = np.exp(sigma * sigma)
+    return np.column_stack([(w + 2) ** 2 * (w - 1), w ** 4 + 2 * w ** 3 + 3 * w ** 2 - 3])
+
+
+class Lognormal(Gaussian):
     name = "lognormal"
     support = PositiveReals()
     data_units = {"mu": "log data"}  # log(c x) = log x + log c; sigma, a spread of log x, stays
     loss = "mean squared error of log x"
     example = {"mu": 1.0, "sigma": 0.5}
+
+    def cullen_frey(self, largest):
+        return {"line": lognormal_curve(np.linspace(1e-3, 2.5, 4000)), "style": ":"}
 
     def summarize(self, values, weights=None):
         # Normal's statistics of log x: its mean is also the Jacobian term's sum(log x) / n.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import special
 
 from .base import Family, Parameter, Positive, Predictor, Real, RealLine, power_of_two
+from .conditional import Conditional, PredictionInput
 from .statistics import Moments
 
 HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
@@ -32,7 +35,9 @@ def standardized(x, params):
         return difference / params["sigma"]  # may be inf: a density that is 0 in float64
 
 
-class Normal(Family):
+class Gaussian(Family):
+    """The normal likelihood: normal's, and lognormal's of log x."""
+
     name = "normal"
     parameters = (Parameter("mu", Real(), scale_by="sigma", in_data_units=True),
                   Parameter("sigma", Positive(), in_data_units=True))
@@ -143,8 +148,15 @@ class Normal(Family):
         with np.errstate(over="ignore"):  # z beyond 1e154: a density of 0 in float64, log -inf
             return -0.5 * z * z - np.log(params["sigma"]) - HALF_LOG_2PI
 
-    # The conditional model: mu linear in the formula's columns, log sigma constant or linear in
-    # the --sigma formula's ("a model that learns its own noise").
+
+
+class Normal(Conditional, Gaussian):
+    """The normal family, whose mean can be linear in columns (least squares) and its log sigma
+    constant or linear in the --sigma formula's ("a model that learns its own noise")."""
+
+    def cullen_frey(self, largest):
+        return {"point": (0.0, 3.0), "style": "*"}
+
     def predictors(self, classes=None):
         return [Predictor("mu", "identity", "mean"), Predictor("log_sigma", "log", "scale")]
 
@@ -167,3 +179,56 @@ class Normal(Family):
 
     def conditional_params(self, etas):
         return {"mu": etas[:, 0], "sigma": np.exp(etas[:, 1])}
+
+    solver = "least squares"
+    scale_formula = True
+    prediction_inputs = (PredictionInput("--mean", "mean", required=True),
+                         PredictionInput("--log-var", "log_var", factor=0.5))
+    constant_scale_flag = "--sigma"
+    deviance_definition = "sum of squared residuals (R's deviance for the gaussian family)"
+    se_note = ("se: the inverse observed information at the MLE (sigma^2 (X'WX)^-1 with sigma^2 = RSS/n); se_ols: "
+               "the classical ones, RSS/(n - p) in place of RSS/n, as R's lm and statsmodels' OLS print")
+
+    def constant_scale(self, sums):
+        return math.sqrt(sums["squares"] / sums["weight"])
+
+    def residuals(self, y, fitted):
+        return {"mean": fitted["mu"], "residual": (y - fitted["mu"]) / fitted["sigma"],
+                "name": "standardised residual", "reference": ("normal", {"mu": 0.0, "sigma": 1.0})}
+
+    def naive_log_likelihood(self, y, inputs, scale, dtype):
+        t = np.dtype(dtype).type
+        with np.errstate(all="ignore"):
+            z = inputs.astype(dtype)
+            r = y.astype(dtype) - z[:, 0]
+            variance = np.exp(z[:, 1]) if z.shape[1] > 1 else np.full(len(y), t(scale) * t(scale), dtype=dtype)
+            density = np.exp(-r * r / (t(2) * variance)) / np.sqrt(t(2 * np.pi) * variance)
+            return np.log(density), ~np.isfinite(variance) | (variance == 0)
+
+    def intercept_only(self, totals):
+        return [totals["mean"], math.log(totals["spread"]) if totals["spread"] > 0 else 0.0]
+
+    def conditional_deviance(self, y, etas, w, nll):
+        r = y - etas[:, 0]
+        return float(w @ (r * r))
+
+    def loss_sums(self, y, etas, w):
+        r = y - etas[:, 0]
+        with np.errstate(all="ignore"):  # (an exact fit has sigma 0: "gaussian" is then -inf or undefined, and unused)
+            variance = np.exp(2.0 * etas[:, 1])
+            gaussian = float(w @ (0.5 * (np.log(variance) + r * r / variance)))
+        return {"weight": float(w.sum()), "squares": float(w @ (r * r)), "gaussian": gaussian}
+
+    def conditional_loss(self, sums, first_etas, learns_scale):
+        total = sums["weight"]
+        if learns_scale:
+            value = sums["gaussian"] / total + HALF_LOG_2PI
+            return {"name": "Gaussian NLL with a predicted variance (torch.nn.GaussianNLLLoss(full=True))",
+                    "value": value, "identity": "NLL = n*GaussianNLL", "nll_from_loss": total * value}
+        mse = sums["squares"] / total
+        sigma = math.exp(first_etas[0, 1])
+        return {"name": "mean squared error", "value": mse,
+                "identity": "NLL = n/2*log(2*pi*sigma^2) + n*MSE/(2*sigma^2); at the MLE sigma^2 = MSE, so "
+                "NLL = n/2*(log(2*pi*MSE) + 1)",
+                "nll_from_loss": -math.inf if sigma == 0 else
+                total / 2 * math.log(2 * math.pi * sigma * sigma) + total * mse / (2 * sigma * sigma)}

@@ -8,6 +8,7 @@ import numpy as np
 from scipy import special
 
 from .base import Family, NonNegative, NonNegativeIntegers, Parameter, Predictor, power_of_two, xlogy
+from .conditional import Conditional, PredictionInput
 from .statistics import HISTOGRAM_LIMIT, count_table
 
 
@@ -57,7 +58,7 @@ def stirling(x: np.ndarray) -> np.ndarray:
     return np.where(x > 1, safe * np.log(safe) - safe + 0.5 * np.log(2 * np.pi * safe), 0.0)
 
 
-class Poisson(Family):
+class Poisson(Conditional, Family):
     name = "poisson"
     parameters = (Parameter("lam", NonNegative()),)
     support = NonNegativeIntegers()
@@ -148,3 +149,45 @@ class Poisson(Family):
 
     def conditional_params(self, etas):
         return {"lam": np.exp(etas[:, 0])}
+
+    solver = "iteratively reweighted"
+    separation = "zero counts"
+    outcome = "count"
+    prediction_inputs = (PredictionInput("--log-rate", "log_rate", required=True),)
+
+    def residuals(self, y, fitted):
+        lam = fitted["lam"]
+        return {"mean": lam, "residual": (y - lam) / np.sqrt(lam), "name": "Pearson residual",
+                "reference": ("normal", {"mu": 0.0, "sigma": 1.0})}
+
+    def naive_log_likelihood(self, y, inputs, scale, dtype):
+        with np.errstate(all="ignore"):
+            z = inputs.astype(dtype)
+            rate = np.exp(z[:, 0])
+            factorial = special.gamma(y + 1).astype(dtype)
+            return np.log(rate ** y.astype(dtype) * np.exp(-rate) / factorial), ~np.isfinite(rate)
+    deviance_definition = "2 * sum(y log(y/mu) - (y - mu)) (R's glm)"
+
+    def intercept_only(self, totals):
+        mean, exposure = totals["mean"], totals["offset_total"]
+        if mean <= 0:
+            return [-np.inf]
+        # with an offset, lam_i = exp(b + offset_i): b = log(sum w y / sum w exp(offset))
+        return [float(np.log(mean * totals["weight"] / exposure)) if exposure is not None else float(np.log(mean))]
+
+    def conditional_deviance(self, y, etas, w, nll):
+        mu = np.exp(etas[:, 0])
+        return float(2.0 * (w @ (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))))
+
+    def loss_sums(self, y, etas, w):
+        log_rate = etas[:, 0]
+        return {"weight": float(w.sum()), "poisson": float(w @ (np.exp(log_rate) - y * log_rate)),
+                "log_factorials": float(w @ special.gammaln(y + 1))}
+
+    def conditional_loss(self, sums, first_etas, learns_scale):
+        total = sums["weight"]
+        value = sums["poisson"] / total
+        return {"name": "Poisson NLL with log input (torch.nn.PoissonNLLLoss(log_input=True))", "value": value,
+                "log_factorial_sum": sums["log_factorials"],
+                "identity": "NLL = n*PoissonNLL + sum(log(y!)): the loss leaves out log(y!), constant in the "
+                "coefficients", "nll_from_loss": total * value + sums["log_factorials"]}

@@ -37,7 +37,11 @@ class Uniform(Family):
     loss = "log of the interval's width (every value inside it)"
     continuous = True
     smooth = False  # the NLL jumps to infinity at the smallest and largest values
+    uncensorable = "its likelihood's maximum sits on the data's edges, where it has no gradient to follow"
     example = {"low": -1.0, "high": 3.0}
+
+    def cullen_frey(self, largest):
+        return {"point": (0.0, 1.8), "style": "^"}
 
     def summarize(self, values, weights=None):
         return Range.of(values, weights)

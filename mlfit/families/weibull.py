@@ -10,6 +10,15 @@ from .base import NaturalFamily, Parameter, Positive, PositiveReals, root_in_log
 from .statistics import Values
 
 
+def weibull_curve(k: np.ndarray) -> np.ndarray:
+    """(skewness^2, kurtosis) of the weibull for each shape k."""
+    g = [special.gamma(1 + i / k) for i in range(5)]
+    variance = g[2] - g[1] ** 2
+    skew = (g[3] - 3 * g[1] * g[2] + 2 * g[1] ** 3) / variance ** 1.5
+    kurt = (g[4] - 4 * g[1] * g[3] + 6 * g[1] ** 2 * g[2] - 3 * g[1] ** 4) / variance ** 2
+    return np.column_stack([skew ** 2, kurt])
+
+
 class Weibull(NaturalFamily):
     name = "weibull"
     parameters = (Parameter("shape", Positive()), Parameter("scale", Positive()))
@@ -20,6 +29,9 @@ class Weibull(NaturalFamily):
     sufficient_statistics = False  # the values themselves (see Values)
     reference_method = "root of the score equation"
     example = {"shape": 1.7, "scale": 3.0}
+
+    def cullen_frey(self, largest):
+        return {"line": weibull_curve(np.geomspace(0.35, 50, 4000)), "style": "-."}
 
     def summarize(self, values, weights=None):
         return Values(values, weights)

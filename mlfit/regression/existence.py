@@ -71,9 +71,9 @@ class Divergence:
 
 def divergence(model) -> Divergence | None:
     """The direction along which this model's likelihood has no maximum, or None where the MLE
-    exists. Bernoulli, categorical and poisson; None for the others."""
-    family = model.family.name
-    if family not in ("bernoulli", "categorical", "poisson"):
+    exists, for a family whose MLE can fail to by separation (`Conditional.separation`); None otherwise."""
+    separation = model.family.separation
+    if separation is None:
         return None
     X = model.scaled_blocks[0]
     w = np.ones(len(model.y)) if model.weights is None else model.weights
@@ -82,7 +82,7 @@ def divergence(model) -> Divergence | None:
     p = X.shape[1]
     if p == 0:
         return None
-    if family == "bernoulli":
+    if separation == "binary":
         signs = np.where(y > 0.5, 1.0, -1.0)
         margins = signs[:, None] * X  # each row's margin x'd, signed by its class, must be >= 0
         direction, gains = _best_direction(margins, p)
@@ -97,7 +97,7 @@ def divergence(model) -> Divergence | None:
                           f"{kind}: a combination of {', '.join(t for t in terms)} puts the rows of each class on "
                           f"its own side, so the coefficients run to infinity and {int(strict.sum())} rows' "
                           "fitted probabilities to exactly 0 or 1")
-    if family == "categorical":
+    if separation == "classes":
         k = len(model.design.classes) - 1
         # Variables: the direction d_c (p each) of the logit of each class but the first (whose
         # logit is 0). For every row and every other class c', logit[y] - logit[c'] must not fall.

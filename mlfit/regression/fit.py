@@ -8,9 +8,10 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from scipy import special
 
 from ..errors import UsageError
+from ..families import get_family, regression_families
+from ..families.conditional import regresses
 from ..underflow import underflow_report
 from .design import Design
 from .existence import aliased_columns, divergence
@@ -25,11 +26,14 @@ EXTREME_LOGIT = 16.0
 
 
 def check_model(family, sigma_formula: str | None) -> None:
-    """The families regress fits, and --sigma only with normal."""
-    if family.predictors() is None:
-        raise UsageError(f"regress fits normal, laplace, bernoulli, categorical and poisson models, not {family.name}")
-    if sigma_formula is not None and family.name != "normal":
-        raise UsageError("--sigma models the normal family's standard deviation; other families have none to model")
+    """The families regress fits (those with a conditional part), and --sigma only with one whose
+    scale takes a formula."""
+    if not regresses(family):
+        raise UsageError(f"regress fits {', '.join(regression_families())} models, not {family.name}")
+    if sigma_formula is not None and not family.scale_formula:
+        takes = [name for name in regression_families() if get_family(name).scale_formula]
+        raise UsageError(f"--sigma models the {' and '.join(takes)} family's standard deviation; other families have "
+                         "none to model")
 
 
 def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: str | None = None) -> RegressionResult:
@@ -72,7 +76,7 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
     etas = model.etas(model.to_scaled(coef if found is None else solved.coef))
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         row_nll = family.conditional_nll(design.y, etas)[0]
-    deviance, definition = _deviance(family, design, etas, nll)
+    deviance = family.conditional_deviance(design.y, etas, _weights(design), nll)
     names = [design.terms if p.role == "mean" else design.scale_terms for p in predictors]
     return RegressionResult(
         family=family, source=design.source, formula=design.formula, sigma_formula=sigma_formula,
@@ -80,7 +84,7 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
         classes=design.classes, coef=coef, covariance=covariance, se_ols=se_ols, level=level,
         nll=nll, null_nll=null.nll, null_size=null.size, reference=solved, numerical=numerical,
         agreement=agreement, loss=_loss(family, design, etas, nll, sigma_formula is not None),
-        deviance=deviance, deviance_definition=definition,
+        deviance=deviance, deviance_definition=family.deviance_definition,
         underflow=None if not np.isfinite(nll) else underflow_report(-row_nll, nll, design.weights),
         aliased=aliased, divergence=found, exact_fit=exact,
         fitted=family.conditional_params(etas), data_rows=design.rows, model=model,
@@ -88,20 +92,23 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
 
 
 def _divergence(model, solved):
-    if model.family.name not in ("bernoulli", "categorical", "poisson"):
+    separation = model.family.separation
+    if separation is None:
         return None
     if model.design.n > ALWAYS_CHECK_ROWS and solved.converged:
         etas = model.etas(model.to_scaled(solved.coef))
-        extreme = np.abs(etas).max(initial=0.0) > EXTREME_LOGIT if model.family.name != "poisson" \
-            else (etas < -EXTREME_LOGIT).any()
+        # zero counts: a log rate running to -inf; a class: a logit running either way
+        extreme = (etas < -EXTREME_LOGIT).any() if separation == "zero counts" \
+            else np.abs(etas).max(initial=0.0) > EXTREME_LOGIT
         if not extreme:
             return None
     return divergence(model)
 
 
 def _exact_fit(model, solved) -> bool:
-    """Every residual 0 (to float64's resolution): the normal's sigma or laplace's b goes to 0."""
-    if model.family.name not in ("normal", "laplace"):
+    """Every residual 0 (to float64's resolution): a constant scale (normal's sigma, laplace's b)
+    goes to 0."""
+    if not any(p.role == "scale" for p in model.predictors):
         return False
     scale = model.y.std() if len(model.y) else 0.0
     return not np.isfinite(solved.coef[-1]) or math.exp(solved.coef[-1]) <= 4 * np.finfo(float).eps * max(
@@ -161,99 +168,10 @@ def _null_model(family, design: Design) -> _Null:
     return _Null(solved.nll, model.size)
 
 
-DEVIANCE = {
-    "normal": "sum of squared residuals (R's deviance for the gaussian family)",
-    "laplace": "sum of absolute residuals (the LAD objective)",
-    "poisson": "2 * sum(y log(y/mu) - (y - mu)) (R's glm)",
-    "bernoulli": "2 * NLL (the saturated model of ungrouped rows has likelihood 1)",
-    "categorical": "2 * NLL (the saturated model of ungrouped rows has likelihood 1)",
-}
-
-
-def _deviance(family, design, etas, nll):
-    return deviance_sum(family, design, etas, nll), DEVIANCE[family.name]
-
-
-def deviance_sum(family, design, etas, nll) -> float:
-    """The deviance of these rows (`nll` their NLL), by R's definition for the family."""
-    w = np.ones(design.n) if design.weights is None else design.weights
-    y = design.y
-    if family.name == "normal":
-        r = y - etas[:, 0]
-        return float(w @ (r * r))
-    if family.name == "laplace":
-        return float(w @ np.abs(y - etas[:, 0]))
-    if family.name == "poisson":
-        mu = np.exp(etas[:, 0])
-        return float(2.0 * (w @ (special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu))))
-    return 2.0 * float(nll)
-
-
-def loss_sums(family, design, etas) -> dict:
-    """The weighted sums a loss is made of, over these rows (they add up chunk by chunk)."""
-    w = np.ones(design.n) if design.weights is None else design.weights
-    y, name = design.y, family.name
-    sums = {"weight": float(w.sum())}
-    if name in ("normal", "laplace"):
-        r = y - etas[:, 0]
-        sums["squares"] = float(w @ (r * r))
-        sums["absolute"] = float(w @ np.abs(r))
-        if name == "normal":  # (an exact fit has sigma 0: this sum is then -inf or undefined, and unused)
-            with np.errstate(all="ignore"):
-                variance = np.exp(2.0 * etas[:, 1])
-                sums["gaussian"] = float(w @ (0.5 * (np.log(variance) + r * r / variance)))
-    elif name == "bernoulli":
-        logit = etas[:, 0]
-        sums["bce"] = float(w @ (np.maximum(logit, 0) - logit * y + np.log1p(np.exp(-np.abs(logit)))))
-    elif name == "categorical":
-        logits = np.column_stack([np.zeros(design.n), etas])
-        log_softmax = logits - special.logsumexp(logits, axis=1, keepdims=True)
-        sums["ce"] = float(w @ -log_softmax[np.arange(design.n), y])
-    else:
-        log_rate = etas[:, 0]
-        sums["poisson"] = float(w @ (np.exp(log_rate) - y * log_rate))
-        sums["log_factorials"] = float(w @ special.gammaln(y + 1))
-    return sums
+def _weights(design) -> np.ndarray:
+    return np.ones(design.n) if design.weights is None else design.weights
 
 
 def _loss(family, design, etas, nll, learns_sigma) -> dict:
-    return loss_report(family, loss_sums(family, design, etas), etas[:1], nll, learns_sigma)
+    return family.conditional_loss(family.loss_sums(design.y, etas, _weights(design)), etas[:1], learns_sigma)
 
-
-def loss_report(family, sums, first_etas, nll, learns_sigma) -> dict:
-    """The deep-learning loss this NLL is, computed the way a framework computes it, and the NLL
-    rebuilt from it by the exact identity. `first_etas`: a row's linear predictors (the constant
-    scale is read from it)."""
-    total = sums["weight"]
-    name = family.name
-    if name == "normal" and not learns_sigma:
-        mse = sums["squares"] / total
-        sigma = math.exp(first_etas[0, 1])
-        return {"name": "mean squared error", "value": mse,
-                "identity": "NLL = n/2*log(2*pi*sigma^2) + n*MSE/(2*sigma^2); at the MLE sigma^2 = MSE, so "
-                "NLL = n/2*(log(2*pi*MSE) + 1)",
-                "nll_from_loss": -math.inf if sigma == 0 else
-                total / 2 * math.log(2 * math.pi * sigma * sigma) + total * mse / (2 * sigma * sigma)}
-    if name == "normal":
-        value = sums["gaussian"] / total + 0.5 * math.log(2 * math.pi)
-        return {"name": "Gaussian NLL with a predicted variance (torch.nn.GaussianNLLLoss(full=True))",
-                "value": value, "identity": "NLL = n*GaussianNLL", "nll_from_loss": total * value}
-    if name == "laplace":
-        mae = sums["absolute"] / total
-        b = math.exp(first_etas[0, 1])
-        return {"name": "mean absolute error", "value": mae,
-                "identity": "NLL = n*log(2*b) + n*MAE/b; at the MLE b = MAE, so NLL = n*(log(2*MAE) + 1)",
-                "nll_from_loss": -math.inf if b == 0 else total * math.log(2 * b) + total * mae / b}
-    if name == "bernoulli":
-        bce = sums["bce"] / total
-        return {"name": "binary cross-entropy with logits (torch.nn.BCEWithLogitsLoss)", "value": bce,
-                "identity": "NLL = n*BCE", "nll_from_loss": total * bce}
-    if name == "categorical":
-        ce = sums["ce"] / total
-        return {"name": "cross-entropy of log-softmax (torch.nn.CrossEntropyLoss)", "value": ce,
-                "identity": "NLL = n*CE", "nll_from_loss": total * ce}
-    value = sums["poisson"] / total
-    return {"name": "Poisson NLL with log input (torch.nn.PoissonNLLLoss(log_input=True))", "value": value,
-            "log_factorial_sum": sums["log_factorials"],
-            "identity": "NLL = n*PoissonNLL + sum(log(y!)): the loss leaves out log(y!), constant in the coefficients",
-            "nll_from_loss": total * value + sums["log_factorials"]}

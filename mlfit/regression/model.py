@@ -88,8 +88,9 @@ class ConditionalModel:
         self.sizes = [B.shape[1] for B in self.blocks]
         self.starts = np.cumsum([0, *self.sizes])
         self.total_weight = float(len(self.y) if self.weights is None else self.weights.sum())
-        constant_scale = family.name == "normal" and Z.shape[1] == 1 and np.all(Z == 1.0)
-        self.gram = CrossProducts.of(self) if constant_scale and scalings is None else None
+        # least squares with a constant scale: the NLL is a function of the cross-products
+        least_squares = family.solver == "least squares" and Z.shape[1] == 1 and np.all(Z == 1.0)
+        self.gram = CrossProducts.of(self) if least_squares and scalings is None else None
 
     @property
     def size(self) -> int:

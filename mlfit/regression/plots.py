@@ -5,9 +5,8 @@ each panel come from `panels` (tested); `draw_regression` only draws them."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-
 from ..errors import UsageError
+from ..families import get_family
 
 CALIBRATION_BINS = 10
 
@@ -17,34 +16,30 @@ def panels(result) -> dict:
         raise UsageError("no plot of a model whose maximum-likelihood estimate does not exist")
     if result.passes:
         raise UsageError("the regression plot draws every row: a file this big is fitted by passes and not held")
-    family, y = result.distribution, result.model.y
+    family, y = result.family, result.model.y
     weights = result.model.weights
-    out = {"distribution": family}
-    if family in ("normal", "laplace", "poisson"):
-        mean = result.fitted["mu"] if family != "poisson" else result.fitted["lam"]
+    out = {"distribution": family.name}
+    if family.outcome not in ("binary", "classes"):
+        found = family.residuals(y, result.fitted)
+        mean, residual = found["mean"], found["residual"]
         out["fitted"] = (mean, y)
-        if family == "poisson":
-            residual = (y - mean) / np.sqrt(mean)  # Pearson residuals
-            out["residual_name"] = "Pearson residual"
-        else:
-            scale = result.fitted["sigma"] if family == "normal" else result.fitted["b"]
-            residual = (y - mean) / scale
-            out["residual_name"] = "standardised residual"
+        out["residual_name"] = found["name"]
         out["residuals"] = (mean, residual)
         ordered = np.sort(residual)
         positions = (np.arange(1, len(ordered) + 1) - 0.5) / len(ordered)
-        theory = stats.laplace.ppf(positions) if family == "laplace" else stats.norm.ppf(positions)
-        out["qq"] = (theory, ordered, "laplace" if family == "laplace" else "normal")
+        reference, params = found["reference"]
+        out["qq"] = (get_family(reference).quantile(positions, params), ordered, reference)
     else:
         probabilities = result.fitted["p"]
-        if family == "bernoulli":
+        binary = family.outcome == "binary"
+        if binary:
             predicted, observed = probabilities, y
         else:  # every class's predicted probability against whether the row is of that class
             predicted = probabilities.ravel()
             observed = (np.arange(probabilities.shape[1])[None, :] == y[:, None]).astype(float).ravel()
         w = np.ones(len(observed)) if weights is None else np.repeat(weights, len(predicted) // len(weights))
         out["calibration"] = calibration(predicted, observed, w)
-        chosen = probabilities if family == "bernoulli" else probabilities[np.arange(len(y)), y]
+        chosen = probabilities if binary else probabilities[np.arange(len(y)), y]
         out["observed_probability"] = chosen
     index = _slice_index(result)
     estimate = float(result.coef[index])

@@ -38,16 +38,20 @@ class Reference:
 
 
 def reference(model: ConditionalModel) -> Reference:
-    family = model.family.name
-    if family == "normal" and model.design.Z.shape[1] == 1 and np.all(model.design.Z == 1.0):
-        return least_squares(model)
-    if family == "normal":
-        return joint_newton(model)
-    if family == "laplace":
+    """The reference solution by the solver the family declares (`Conditional.solver`)."""
+    solver = model.family.solver
+    if solver == "least squares":
+        return least_squares(model) if constant_scale(model.design) else joint_newton(model)
+    if solver == "least absolute deviations":
         return least_absolute_deviations(model)
-    if family == "categorical":
+    if solver == "multinomial newton":
         return multinomial_newton(model)
     return iteratively_reweighted(model)
+
+
+def constant_scale(design) -> bool:
+    """The scale's design is the intercept alone (no --sigma formula)."""
+    return design.Z.shape[1] == 1 and bool(np.all(design.Z == 1.0))
 
 
 def _weights(model) -> np.ndarray:

@@ -19,17 +19,6 @@ NLL_TOLERANCE = 1e-8  # relative (floor 1 nat) difference of the two NLLs that s
 SE_TOLERANCE = 1e-3  # coefficient difference, in standard errors, that still agrees
 
 
-SE_NOTES = {
-    "normal": "se: the inverse observed information at the MLE (sigma^2 (X'WX)^-1 with sigma^2 = RSS/n); se_ols: "
-              "the classical ones, RSS/(n - p) in place of RSS/n, as R's lm and statsmodels' OLS print",
-    "laplace": "se: the Laplace model's information with b estimated, b^2 (X'WX)^-1 (|y - mu| has no second "
-               "derivative, so the information of the coefficients is the expected one); quantreg's rank-inversion "
-               "and bootstrap intervals are other methods and differ",
-    "default": "se: the inverse observed information at the MLE (for these canonical links also the expected one, "
-               "as R's glm reports)",
-}
-
-
 @dataclass(frozen=True)
 class Agreement:
     largest_in_se: float  # the largest coefficient difference, in standard errors
@@ -142,7 +131,7 @@ class RegressionResult(Estimates):
         """The test against the intercept-only model: 2 (NLL_null - NLL), chi-square on the extra
         coefficients."""
         df = self.size - self.null_size
-        if df <= 0 or not np.isfinite(self.nll):
+        if df <= 0 or not np.isfinite(self.nll) or not np.isfinite(self.null_nll):
             return None
         statistic = max(2.0 * (self.null_nll - self.nll), 0.0)
         return {"statistic": statistic, "df": df, "p_value": float(special.chdtrc(df, statistic))}
@@ -227,7 +216,7 @@ class RegressionResult(Estimates):
         }
         if self.se_ols is not None:
             out["se_ols"] = self._mean_part(self._by_term(self.se_ols))
-        out["se_note"] = SE_NOTES.get(self.distribution, SE_NOTES["default"])
+        out["se_note"] = self.family.se_note
         scale = self._scale_part(by_coef)
         if scale is not None:
             name = self.predictors[-1].name.removeprefix("log_")

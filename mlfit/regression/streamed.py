@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, special
+from scipy import linalg
 
 from ..data import iter_columns, label_of, text_cells
 from ..errors import DataError, UsageError
@@ -284,8 +284,8 @@ def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, le
     from .fit import check_model
 
     check_model(family, sigma)
-    if family.name == "laplace":
-        raise DataError(f"{_label(source)}: laplace regression solves a linear program over every row, which needs "
+    if family.solver == "least absolute deviations":
+        raise DataError(f"{_label(source)}: {family.name} regression solves a linear program over every row, which needs "
                         f"them in memory: at most {IN_MEMORY_CELLS:,} cells of the used columns")
     rows = FileRows([source], formula, family, sigma, weights, options, wanted)
     return fit_rows(family, rows, level=level)
@@ -293,7 +293,7 @@ def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, le
 
 def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
     """The fit by passes over `rows` (a file, or a data set of files on a cluster)."""
-    from .fit import DEVIANCE, _agreement, _covariance, check_model, loss_report
+    from .fit import _agreement, _covariance, check_model
 
     check_model(family, rows.sigma)
     label, formula, sigma = rows.label, rows.formula, rows.sigma
@@ -317,14 +317,14 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
     W = totals["weight"]
     scale_x = Scaling(D_x @ linalg.solve_triangular(totals["R_x"], np.eye(len(first.terms))) * math.sqrt(W) * unit)
     scale_z = Scaling(D_z @ linalg.solve_triangular(totals["R_z"], np.eye(len(first.scale_terms))) * math.sqrt(W))
-    least_squares = family.name == "normal" and sigma is None
+    least_squares = family.solver == "least squares" and sigma is None
     gram = None
     if least_squares:
         gram = FactorSquares(totals["c"], totals["r"], math.sqrt(W) * unit, W)
     model = StreamedModel(family, rows, first, scale_x, scale_z, W, gram, totals["spread"])
     if least_squares:
         solved = _least_squares(model, totals, D_x)
-    elif family.name == "normal":  # --sigma: Newton from the least-squares fit with a constant sigma
+    elif family.solver == "least squares":  # --sigma: Newton from the least-squares fit with a constant sigma
         start = np.zeros(model.size)
         p = len(first.terms)
         start[:p] = D_x @ linalg.solve_triangular(totals["R_x"], totals["c"])
@@ -343,14 +343,14 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
         se_ols = np.append(np.sqrt(np.diag(solved.unscaled_covariance) * residual_variance), np.nan)
     agreement = _agreement(numerical, solved, covariance)
     summary = _last_pass(model, coef, totals)
-    loss = loss_report(family, summary["loss"], summary["first_etas"], solved.nll, sigma is not None)
+    loss = family.conditional_loss(summary["loss"], summary["first_etas"], sigma is not None)
     names = [first.terms if p.role == "mean" else first.scale_terms for p in predictors]
     return RegressionResult(
         family=family, source=label, formula=formula, sigma_formula=sigma, n=W, rows=layout.rows,
         dropped=layout.dropped, predictors=predictors, names=names, classes=first.classes, coef=coef,
         covariance=covariance, se_ols=se_ols, level=level, nll=solved.nll, null_nll=summary["null_nll"],
         null_size=len(predictors), reference=solved, numerical=numerical, agreement=agreement, loss=loss,
-        deviance=summary["deviance"], deviance_definition=DEVIANCE[family.name],
+        deviance=summary["deviance"], deviance_definition=family.deviance_definition,
         underflow=summary["underflow"], aliased={}, divergence=None, exact_fit=False,
         fitted={}, data_rows=None, model=model, residual_sum_of_squares=solved.residual_sum_of_squares,
         passes=rows.passes, runaway=summary["runaway"],
@@ -374,7 +374,8 @@ def _first_pass(family, rows: FileRows, D_x, D_z) -> dict:
     def of_chunk(design):
         w = np.ones(design.n) if design.weights is None else design.weights
         root = np.sqrt(w)
-        y = design.y if design.offset is None or family.name != "normal" else design.y - design.offset
+        identity = family.predictors(design.classes)[0].link == "identity"  # the offset is in y's units
+        y = design.y - design.offset if design.offset is not None and identity else design.y
         numeric_y = y if design.classes is None else np.zeros(design.n)
         weight = float(w.sum())
         mean = float(w @ numeric_y / weight) if weight > 0 else 0.0
@@ -487,26 +488,27 @@ EXTREME = 30.0  # a fitted logit (or log rate) this far out: probabilities withi
 def _last_pass(model: StreamedModel, coef, totals) -> dict:
     """At the estimate: the deviance and loss sums and the intercept-only model's NLL over a pass,
     and the raw product's underflow, multiplied in file order until it settles."""
-    from .fit import deviance_sum, loss_sums
-
     family = model.family
     theta = model.to_scaled(coef)
-    null_etas = _null(family, totals)
-    chunk_model = model.chunk_model
+    null_etas = family.intercept_only(totals)
+    chunk_model, predictors = model.chunk_model, model.predictors  # (what a worker is sent: not the model)
 
     def of_chunk(design):
         etas = chunk_model(design).etas(theta)
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             rows = family.conditional_nll(design.y, etas)[0]
         w = np.ones(design.n) if design.weights is None else design.weights
-        offset = np.zeros(design.n) if design.offset is None else design.offset
-        null_chunk = np.column_stack([np.full(design.n, value) + (offset if k == 0 and family.name == "poisson" else 0)
-                                      for k, value in enumerate(null_etas)])
+        null_nll = math.nan
+        if null_etas is not None:  # the offset, as every model's, adds to the mean's predictor
+            offset = np.zeros(design.n) if design.offset is None else design.offset
+            null_chunk = np.column_stack([np.full(design.n, value) + (offset if p.role == "mean" else 0.0)
+                                          for value, p in zip(null_etas, predictors)])
+            null_nll = float(w @ family.conditional_nll(design.y, null_chunk)[0])
         return {"first_etas": etas[:1], "nll": float(w @ rows),
-                "deviance": deviance_sum(family, design, etas, w @ rows),
-                "loss": loss_sums(family, design, etas),
-                "null_nll": float(w @ family.conditional_nll(design.y, null_chunk)[0]),
-                "runaway": int(np.sum(np.abs(etas) > EXTREME)) if family.name != "normal" else 0}
+                "deviance": family.conditional_deviance(design.y, etas, w, w @ rows),
+                "loss": family.loss_sums(design.y, etas, w),
+                "null_nll": null_nll,
+                "runaway": int(np.sum(np.abs(etas) > EXTREME)) if family.separation is not None else 0}
 
     def merged(a, b):
         return {**added({k: v for k, v in a.items() if k != "first_etas"},
@@ -527,22 +529,6 @@ def _last_pass(model: StreamedModel, coef, totals) -> dict:
 
 def _count(n):
     return int(n) if float(n).is_integer() else n
-
-
-def _null(family, totals):
-    """The intercept-only model's linear predictors, in closed form."""
-    weight, mean = totals["weight"], totals["mean"]
-    if family.name == "normal":
-        return [mean, math.log(totals["spread"]) if totals["spread"] > 0 else 0.0]
-    if family.name == "bernoulli":
-        return [special.logit(mean)]
-    if family.name == "poisson":
-        if totals["offset_total"] is not None:
-            return [math.log(mean * weight / totals["offset_total"]) if mean > 0 else -math.inf]
-        return [math.log(mean) if mean > 0 else -math.inf]
-    shares = totals["class_weights"] / weight
-    with np.errstate(divide="ignore"):
-        return list(np.log(shares[1:]) - np.log(shares[0]))
 
 
 def _predictions(model: StreamedModel, coef):

@@ -88,7 +88,7 @@ def _numbers(column: Column, label: str) -> np.ndarray:
 
 def _target(column: Column, spec: Spec, label: str) -> np.ndarray:
     family = spec.family
-    if family.name != "categorical":
+    if family.outcome != "classes":
         return support_values(column, family)
     # the class's 0-based position among the logit columns, or the name of its logit column
     positions = {name: i for i, name in enumerate(spec.inputs)}

@@ -46,7 +46,7 @@ class Logits:
             self.dropped += chunk.dropped
             if not len(chunk.y):
                 continue
-            z = chunk.inputs if self.spec.family.name == "categorical" else \
+            z = chunk.inputs if self.spec.family.outcome == "classes" else \
                 np.column_stack([np.zeros(len(chunk.y)), chunk.inputs[:, 0]])
             y = chunk.y.astype(np.int64)
             yield z, y, chunk.rows
@@ -94,7 +94,7 @@ def calibration(s: float, logits: Logits, bins: int) -> Calibration:
     correct = np.zeros(bins)
     confident = np.zeros(bins)
     brier, n = 0.0, 0
-    binary = logits.spec.family.name == "bernoulli"
+    binary = logits.spec.family.outcome == "binary"
     for z, y, _ in logits.chunks():
         p = special.softmax(s * z, axis=1)
         confidence = p.max(axis=1)
@@ -148,7 +148,7 @@ class CalibrationResult:
             "temperature": self.temperature, "stderr": self.stderr,
             "ci": {"level": self.level, "wald": list(self.wald), "profile": list(self.profile)},
             "nll": self.nll_after, "mean_nll": self.nll_after / self.n, "nll_uncalibrated": self.nll_before,
-            "loss": {"name": "cross-entropy of log-softmax(logits / T)" if self.spec.family.name == "categorical"
+            "loss": {"name": "cross-entropy of log-softmax(logits / T)" if self.spec.family.outcome == "classes"
                      else "binary cross-entropy with logits / T", "value": self.nll_after / self.n},
             "accuracy": self.accuracy,
             "ece": {"before": self.before.ece, "after": self.after.ece, "bins": self.before.bins},
@@ -166,11 +166,24 @@ def _listed(values):
     return [None if not np.isfinite(v) else float(v) for v in values]
 
 
+def logit_spec(distribution: str, target: str, *, names: list[str], label: str, logit=None, logits=None) -> Spec:
+    """The logit columns of a classifier (`Conditional.outcome` binary or classes), checked."""
+    from ..families import get_family
+    from .scoring import make_spec
+
+    family = get_family(distribution)
+    if getattr(family, "outcome", None) not in ("binary", "classes"):
+        raise UsageError(f"calibrate scales a classifier's logits (a bernoulli or categorical model), not {family.name} "
+                         "predictions")
+    return make_spec(distribution, target, names=names, label=label, logit=logit, logits=logits)
+
+
 def calibrate(source: str, spec: Spec, *, bins: int = 15, level: float = 0.95,
               options: ReadOptions = DEFAULT) -> CalibrationResult:
     label = "<stdin>" if source == "-" else source
-    if spec.family.name not in ("bernoulli", "categorical"):
-        raise UsageError("calibrate scales the logits of a bernoulli or categorical model")
+    if spec.family.outcome not in ("binary", "classes"):
+        raise UsageError(f"calibrate scales a classifier's logits (a bernoulli or categorical model), not "
+                         f"{spec.family.name} predictions")
     logits = Logits(source, spec, options)
     n = sum(len(y) for _, y, _ in logits.chunks())
     if n == 0:
@@ -188,8 +201,8 @@ def calibrate(source: str, spec: Spec, *, bins: int = 15, level: float = 0.95,
     for z, y, _ in logits.chunks():  # at the fitted temperature: the naive route and the raw product
         correct += float(np.sum(np.argmax(z, axis=1) == y))
         scaled = s * z
-        inputs = scaled if spec.family.name == "categorical" else scaled[:, 1:]
-        stability.add(spec.family.name, y if spec.family.name == "categorical" else y.astype(float), inputs, None)
+        classes = spec.family.outcome == "classes"
+        stability.add(spec.family, y if classes else y.astype(float), scaled if classes else scaled[:, 1:], None)
         feed(products, np.take_along_axis(scaled, y[:, None], 1)[:, 0] - special.logsumexp(scaled, axis=1), None,
              written_out=True)
     return CalibrationResult(label, spec, n, logits.dropped, temperature, stderr, level, wald, profile, before_value,
@@ -293,7 +306,7 @@ def write_calibrated(result: CalibrationResult, path: str) -> None:
     per class), a chunk at a time."""
     import csv
 
-    binary = result.spec.family.name == "bernoulli"
+    binary = result.spec.family.outcome == "binary"
     from ..data import written_atomically
 
     with written_atomically(path, "the calibrated probabilities") as handle:
