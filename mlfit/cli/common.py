@@ -18,13 +18,34 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
+from ..families import NAMES as _BUILT_IN
 from ..errors import (EXIT_BAD_DATA, EXIT_FIT_WARNING, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DataError,
                      MlfitError, UsageError)
-from ..families import ALIASES, NAMES
 
 
-# The families' names, then R's and scipy's names for them (lnorm, nbinom, t, ...).
-Distribution = Enum("Distribution", {name: name for name in (*NAMES, *ALIASES)}, type=str)
+def _family_names() -> tuple[str, ...]:
+    """The registry's names, then R's and scipy's names for them (lnorm, nbinom, t, ...), read when a
+    command runs: a family registered from Python (families.register) is a choice too."""
+    from ..families import family_aliases, family_names
+
+    return (*family_names(), *family_aliases())
+
+
+def _check_family(value):
+    names = _family_names()
+    for name in [value] if isinstance(value, str) else value or []:
+        if name not in names:
+            raise typer.BadParameter(f"{name!r} is not one of {', '.join(repr(n) for n in names)}.")
+    return value
+
+
+def distribution_option(help: str, many: bool = False, listed: bool = True):
+    """The --dist/-d option of a command (`many`: repeatable, none given means every family;
+    `listed`: the help lists every family, where `help` does not name the ones the command takes)."""
+    every = f" One of: {', '.join(_BUILT_IN)} (or R's and scipy's names: lnorm, nbinom, t, ...)." if listed else ""
+    return typer.Option(None if many else ..., "--dist", "-d", metavar="FAMILY", callback=_check_family,
+                        autocompletion=lambda incomplete: [n for n in _family_names() if n.startswith(incomplete)],
+                        help=help + every)
 
 
 class OutputFormat(str, Enum):

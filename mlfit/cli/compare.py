@@ -7,9 +7,9 @@ from typing import Optional
 import typer
 
 from ..errors import DataError, UsageError
-from .common import (BOOTSTRAP, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, COLUMN, ChisqCells, Distribution, FILE, FORMAT,
-                     LEFT, LEVEL, OutputFormat, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _censored_data,
-                     _closed_progress, _cluster_progress, _disconnect, _epilog, _show, _warn_and_exit, app,
+from .common import (BOOTSTRAP, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, COLUMN, ChisqCells, FILE, FORMAT, LEFT, LEVEL,
+                     OutputFormat, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _censored_data, _closed_progress,
+                     _cluster_progress, _disconnect, _epilog, _show, _warn_and_exit, app, distribution_option,
                      reader_options)
 
 
@@ -23,8 +23,8 @@ from .common import (BOOTSTRAP, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, COLUMN, Chi
 @reader_options
 def compare(
     file: str = FILE,
-    dist: Optional[list[Distribution]] = typer.Option(
-        None, "--dist", "-d", help="A family to include (repeat for several). Default: every family the column admits."),
+    dist: Optional[list[str]] = distribution_option(
+        many=True, help="A family to include (repeat for several). Default: every family the column admits."),
     column: Optional[str] = COLUMN,
     output: OutputFormat = FORMAT,
     level: float = LEVEL,
@@ -64,7 +64,7 @@ def compare(
 
         client, progress = connect(scheduler), _cluster_progress()
         try:
-            ranking = compare_distributed([file], column, [d.value for d in dist or []], client=client,
+            ranking = compare_distributed([file], column, list(dist or []), client=client,
                                           weights=weights, read_options=read_options, level=level,
                                           gof_bootstrap=gof_bootstrap, seed=seed, trials=trials,
                                           chisq_cells=chisq_cells.value, chisq_breaks=_breaks(chisq_breaks),
@@ -77,10 +77,10 @@ def compare(
             raise UsageError("--plot of a comparison is not offered for censored data; fit --plot draws one family")
         data = _censored_data([file], [column] if column else None, left, right, censored, weights, False, output,
                               read_options)
-        ranking = compare_censored(data, [d.value for d in dist or []], level=level, gof_bootstrap=gof_bootstrap,
+        ranking = compare_censored(data, list(dist or []), level=level, gof_bootstrap=gof_bootstrap,
                                    seed=seed, trials=trials)
     else:
-        ranking = compare_file(file, column, [d.value for d in dist or []], weights=weights, level=level,
+        ranking = compare_file(file, column, list(dist or []), weights=weights, level=level,
                                gof_bootstrap=gof_bootstrap, seed=seed, trials=trials, keep_values=bool(plot),
                                read_options=read_options, chisq_cells=chisq_cells.value,
                                chisq_breaks=_breaks(chisq_breaks))

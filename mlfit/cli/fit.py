@@ -9,10 +9,10 @@ from typing import Optional
 import typer
 
 from ..errors import EXIT_BAD_DATA, UsageError
-from .common import (BOOTSTRAP, BootstrapKind, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, ChisqCells, Distribution, FIX,
-                     FitFormat, LEFT, LEVEL, Method, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _censored_data,
-                     _closed_progress, _cluster_progress, _disconnect, _end_batch, _epilog, _progress, _show,
-                     _warn_and_exit, app, reader_options)
+from .common import (BOOTSTRAP, BootstrapKind, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, ChisqCells, FIX, FitFormat, LEFT,
+                     LEVEL, Method, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _censored_data, _closed_progress,
+                     _cluster_progress, _disconnect, _end_batch, _epilog, _progress, _show, _warn_and_exit, app,
+                     distribution_option, reader_options)
 
 
 @app.command(epilog=_epilog(
@@ -39,7 +39,7 @@ from .common import (BOOTSTRAP, BootstrapKind, CENSORED, CHISQ_BREAKS, CHISQ_CEL
 def fit(
     files: list[str] = typer.Argument(..., metavar="FILE...", help="CSV files (.csv, .gz, .bz2, .xz, .zip), - for "
                                       "standard input (once at most)."),
-    dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution family to fit."),
+    dist: str = distribution_option(help="The distribution family to fit."),
     column: Optional[list[str]] = typer.Option(
         None, "--column", "-c", help="A column to fit (repeatable); may be left out when a file has one column."),
     columns_all: bool = typer.Option(False, "--columns-all", help="Fit every column whose values the family "
@@ -100,7 +100,7 @@ def fit(
         raise UsageError("standard input (-) can be read once only")
     if columns_all and column:
         raise UsageError("--columns-all and --column do not go together")
-    one_family(dist.value, trials)
+    one_family(dist, trials)
     if plot and plot_nll and os.path.realpath(plot) == os.path.realpath(plot_nll):
         raise UsageError(f"--plot and --plot-nll name the same file ({plot}): the second would overwrite the first")
     held = {}
@@ -117,12 +117,12 @@ def fit(
                 or quantile or plot or plot_nll or left or right or censored or method is not Method.mle or probs:
             raise UsageError("--scheduler fits one column of one data set (table or json), by maximum likelihood, "
                              "without --fix, --bootstrap, --quantile, plots or censoring")
-        _fit_distributed(files, dist.value, (column or [None])[0], weights, output, read_options, fit_options,
+        _fit_distributed(files, dist, (column or [None])[0], weights, output, read_options, fit_options,
                          scheduler, _draw_chart(chart))
         return
     _check_replicates(bootstrap, level)
     if method is not Method.mle or probs is not None:
-        _estimate_one(files, dist.value, column, method.value, probs, weights, held, columns_all, output,
+        _estimate_one(files, dist, column, method.value, probs, weights, held, columns_all, output,
                       read_options, level, trials, (bootstrap, bootstrap_kind.value, bootstrap_draws, seed),
                       (left or right or censored, quantile, plot, plot_nll, gof_bootstrap))
         return
@@ -130,7 +130,7 @@ def fit(
         data = _censored_data(files, column, left, right, censored, weights, columns_all, output, read_options)
         if bootstrap or quantile or plot_nll:
             raise UsageError("--bootstrap, --quantile and --plot-nll are not offered for censored data")
-        _fit_censored(data, dist.value, output, fit_options, plot, _draw_chart(chart))
+        _fit_censored(data, dist, output, fit_options, plot, _draw_chart(chart))
         return
     if weights is not None and not (column or columns_all):
         raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
@@ -143,10 +143,10 @@ def fit(
     if (bootstrap or probabilities) and not (single and output.value in ("table", "json")):
         raise UsageError("--bootstrap and --quantile go with one fit (one file, one column, table or json)")
     if single and output.value in ("table", "json"):
-        _fit_one(files[0], dist.value, (column or [None])[0], weights, output, read_options, fit_options, plot,
+        _fit_one(files[0], dist, (column or [None])[0], weights, output, read_options, fit_options, plot,
                  plot_nll, _draw_chart(chart), extras)
     else:
-        _fit_batch(files, dist.value, column, columns_all, weights, output, fail_fast, read_options, fit_options,
+        _fit_batch(files, dist, column, columns_all, weights, output, fail_fast, read_options, fit_options,
                    _draw_chart(chart))
 
 

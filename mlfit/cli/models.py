@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from .common import (FILE, FORMAT, LEVEL, Distribution, OutputFormat, _epilog, _present, _warn_and_exit, app,
+from .common import (FILE, FORMAT, LEVEL, OutputFormat, _epilog, _present, _warn_and_exit, app, distribution_option,
                      reader_options)
 
 
@@ -27,7 +27,7 @@ LOGITS = typer.Option(None, "--logits", metavar="C0,C1,...", help="categorical: 
 @reader_options
 def score_model(
     file: str = FILE,
-    dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution the model predicts: normal, laplace, "
+    dist: str = distribution_option(listed=False, help="The distribution the model predicts: normal, laplace, "
                                        "bernoulli, categorical or poisson (those whose parameters can depend on columns)."),
     target: str = TARGET,
     logit: Optional[str] = LOGIT,
@@ -51,7 +51,7 @@ def score_model(
 
     read_options = read_options
     label = "<stdin>" if file == "-" else file
-    spec = make_spec(dist.value, target, names=column_names(file, read_options), label=label, sigma=sigma,
+    spec = make_spec(dist, target, names=column_names(file, read_options), label=label, sigma=sigma,
                      logit=logit, logits=logits, mean=mean, log_var=log_var, log_b=log_b, log_rate=log_rate)
     from ..trained.columns import check_columns
 
@@ -71,7 +71,7 @@ def score_model(
 @reader_options
 def calibrate(
     file: str = FILE,
-    dist: Distribution = typer.Option(..., "--dist", "-d", help="bernoulli (one logit) or categorical (a logit per class)."),
+    dist: str = distribution_option(listed=False, help="bernoulli (one logit) or categorical (a logit per class)."),
     target: str = TARGET,
     logit: Optional[str] = LOGIT,
     logits: Optional[str] = LOGITS,
@@ -100,7 +100,7 @@ def calibrate(
     if output_file:
         check_output(output_file, (file,), "the calibrated probabilities")
     label = "<stdin>" if file == "-" else file
-    spec = logit_spec(dist.value, target, names=column_names(file, read_options), label=label, logit=logit,
+    spec = logit_spec(dist, target, names=column_names(file, read_options), label=label, logit=logit,
                       logits=logits)
     check_columns(file, spec, read_options)
     result = fit_temperature(file, spec, bins=bins, level=level, options=read_options)

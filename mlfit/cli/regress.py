@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from ..errors import MlfitError, UsageError
-from .common import (LEVEL, Distribution, _closed_progress, _cluster_progress, _disconnect, _end_batch, _epilog, _present,
-                     _warn_and_exit, app, reader_options)
+from .common import (LEVEL, _closed_progress, _cluster_progress, _disconnect, _end_batch, _epilog, _present,
+                     _warn_and_exit, app, distribution_option, reader_options)
 
 
 class RegressFormat(str, Enum):
@@ -38,7 +38,7 @@ def regress(
                                       "standard input (once at most); each is fitted on its own (with --scheduler, "
                                       "they are one data set)."),
     formula: str = typer.Argument(..., metavar="FORMULA", help="'response ~ terms', e.g. 'y ~ x1 + x2 + C(group)'."),
-    dist: Distribution = typer.Option(..., "--dist", "-d", help="normal (least squares), laplace (least absolute "
+    dist: str = distribution_option(listed=False, help="normal (least squares), laplace (least absolute "
                                        "deviations), bernoulli (logistic), categorical (softmax) or poisson (log-linear)."),
     sigma: Optional[str] = typer.Option(None, "--sigma", metavar="'~ TERMS'", help="normal only: model log sigma "
                                         "as linear in these columns too (a model that learns its own noise)."),
@@ -86,12 +86,12 @@ def regress(
         if plot or predict or output is RegressFormat.jsonl:
             raise UsageError("--scheduler fits one data set (table or json), without --plot or --predict: those "
                              "need every row in one place")
-        _regress_distributed(files, formula, dist.value, output, scheduler, options)
+        _regress_distributed(files, formula, dist, output, scheduler, options)
         return
     if not single:
-        _regress_batch(files, formula, dist.value, output, fail_fast, options)
+        _regress_batch(files, formula, dist, output, fail_fast, options)
         return
-    result = regress_file(files[0], formula, dist.value, **options)
+    result = regress_file(files[0], formula, dist, **options)
     from ..regression.report import print_regression
 
     _present(result, output, print_regression)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from .common import (COLUMN, Distribution, FILE, FORMAT, OutputFormat, TRIALS, WEIGHTS, _epilog, _show, app,
+from .common import (COLUMN, FILE, FORMAT, OutputFormat, TRIALS, WEIGHTS, _epilog, _show, app, distribution_option,
                      reader_options)
 
 
@@ -18,7 +18,7 @@ from .common import (COLUMN, Distribution, FILE, FORMAT, OutputFormat, TRIALS, W
 @reader_options
 def score(
     file: str = FILE,
-    dist: Distribution = typer.Option(..., "--dist", "-d", help="The distribution family of the candidates."),
+    dist: str = distribution_option(help="The distribution family of the candidates."),
     candidate: list[str] = typer.Option(..., "--candidate", metavar="NAME=VALUE,...",
                                         help="Parameter values to score (repeatable), e.g. \"mu=0,sigma=1\"; "
                                         "for categorical \"p=a:0.5,b:0.5\", a label holding a comma, colon, "
@@ -36,7 +36,7 @@ def score(
     from ..families import one_family
     from ..score import score_file
 
-    one_family(dist.value, trials)
-    scoring = score_file(file, dist.value, column, candidate, weights=weights, trials=trials,
+    one_family(dist, trials)
+    scoring = score_file(file, dist, column, candidate, weights=weights, trials=trials,
                          read_options=read_options)
     _show(scoring, output, "print_scores")

@@ -2,7 +2,8 @@
 
 Each line names the module and class, then the other names `--dist` accepts for it (R's and
 scipy's). Families are imported on first use, so listing their names (for `--help`) costs
-nothing: numpy and scipy load only when a fit needs them.
+nothing: numpy and scipy load only when a fit needs them. A family defined elsewhere (a user's,
+a test's) joins with `register(cls, *aliases)`, and every command takes it from here.
 """
 
 from __future__ import annotations
@@ -29,13 +30,37 @@ REGISTRY = {
     "student_t": ("student_t:StudentT", "t"),
     "binomial": ("binomial:Binomial", "binom"),
 }
-NAMES = tuple(REGISTRY)
+NAMES = tuple(REGISTRY)  # the built-in families; `family_names()` includes registered ones
 ALIASES = {alias: name for name, (_, *aliases) in REGISTRY.items() for alias in aliases}
+
+
+def family_names() -> tuple[str, ...]:
+    return tuple(REGISTRY)
+
+
+def family_aliases() -> dict[str, str]:
+    return {alias: name for name, (_, *aliases) in REGISTRY.items() for alias in aliases}
+
+
+def register(cls, *aliases: str) -> None:
+    """Add a family class defined outside this package (a subclass of base.Family, with a
+    conditional.Conditional part if it regresses): fit, compare, score, describe, regress and
+    score-model then take it by its `name` or an alias, as they take the built-in ones."""
+    from .base import Family
+
+    if not (isinstance(cls, type) and issubclass(cls, Family) and cls.name):
+        raise TypeError(f"{cls!r} is not a family class with a name")
+    taken = set(REGISTRY) | set(family_aliases())
+    clash = [n for n in (cls.name, *aliases) if n in taken and REGISTRY.get(n, (None,))[0] is not cls]
+    if clash:
+        raise ValueError(f"the name {clash[0]!r} is taken by another family")
+    REGISTRY[cls.name] = (cls, *aliases)
+    get_family.cache_clear()
 
 
 def canonical(name: str) -> str:
     """The family's own name for a name or alias ('lnorm' -> 'lognormal'); unknown names unchanged."""
-    return ALIASES.get(name, name)
+    return family_aliases().get(name, name)
 
 
 def family_class(name: str):
@@ -43,9 +68,12 @@ def family_class(name: str):
 
     name = canonical(name)
     if name not in REGISTRY:
-        raise UsageError(f"unknown distribution '{name}'; choose one of: {', '.join(NAMES)} "
-                         f"(or R's and scipy's names: {', '.join(ALIASES)})")
-    module, cls = REGISTRY[name][0].split(":")
+        raise UsageError(f"unknown distribution '{name}'; choose one of: {', '.join(family_names())} "
+                         f"(or R's and scipy's names: {', '.join(family_aliases())})")
+    where = REGISTRY[name][0]
+    if isinstance(where, type):  # registered at run time
+        return where
+    module, cls = where.split(":")
     return getattr(import_module(f".{module}", __name__), cls)
 
 
@@ -69,7 +97,7 @@ def regression_families() -> list[str]:
     a conditional part. (Each family's module is imported to ask it.)"""
     from .conditional import Conditional
 
-    return [name for name in NAMES if issubclass(family_class(name), Conditional)]
+    return [name for name in family_names() if issubclass(family_class(name), Conditional)]
 
 
 def registered_families(trials: int | None = None) -> list:
@@ -77,7 +105,7 @@ def registered_families(trials: int | None = None) -> list:
     from ..errors import UsageError
 
     families = []
-    for name in NAMES:
+    for name in family_names():
         if "trials" in family_class(name).needs and trials is None:
             continue
         try:

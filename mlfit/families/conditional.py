@@ -41,7 +41,10 @@ class PredictionInput:
     factor: float = 1.0  # the linear predictor is factor * the column (a log-variance is 2 log sigma: 0.5)
 
 
-SOLVERS = ("least squares", "least absolute deviations", "iteratively reweighted", "multinomial newton")
+# least squares (an identity-link mean, a log scale), least absolute deviations, iteratively reweighted
+# (glm's Fisher scoring, for the logit and log links), the multinomial's Newton, and Newton's method
+# on the score equations from the family's exact derivatives (any family)
+SOLVERS = ("least squares", "least absolute deviations", "iteratively reweighted", "multinomial newton", "newton")
 SEPARATIONS = (None, "binary", "classes", "zero counts")
 REQUIRED = ("predictors", "conditional_nll", "conditional_params", "loss_sums", "conditional_loss",
             "naive_log_likelihood")

@@ -10,7 +10,9 @@
   lower the NLL;
 - categorical: Newton on the multinomial score equations, the Hessian assembled from the class
   probabilities, with the same step halving;
-- normal with --sigma: Newton on the joint score equations, from the least-squares fit.
+- normal with --sigma: Newton on the joint score equations, from the least-squares fit;
+- any other family (solver "newton"): Newton on the score equations with the family's exact
+  derivatives, from the neutral start, halving steps that do not lower the NLL.
 """
 
 from __future__ import annotations
@@ -46,7 +48,10 @@ def reference(model: ConditionalModel) -> Reference:
         return least_absolute_deviations(model)
     if solver == "multinomial newton":
         return multinomial_newton(model)
-    return iteratively_reweighted(model)
+    if solver == "iteratively reweighted" and model.predictors[0].link in ("logit", "log"):
+        return iteratively_reweighted(model)
+    return newton(model, model.neutral_start(), lambda theta: model.derivatives(theta)[1:],
+                  "Newton on the score equations (the family's exact derivatives), from the neutral start")
 
 
 def constant_scale(design) -> bool:
