@@ -20,6 +20,7 @@ CASES = [
     ("tests/data/regress/ucb_admissions.csv", "admitted ~ Gender + Dept", "bernoulli", None, "Freq"),
     ("sample_data/cars.csv", "gear ~ wt", "categorical", None, None),
     ("sample_data/claims.csv", "claims ~ C(district) + age + offset(np.log(holders))", "poisson", None, None),
+    ("sample_data/cars.csv", "mpg ~ wt + offset(hp / 10)", "normal", None, None),  # the null model's offset too
 ]
 
 
@@ -51,6 +52,38 @@ def test_passes_over_the_file_give_the_in_memory_fit(source, formula, dist, sigm
     assert b["underflow"]["log10_likelihood"] == pytest.approx(a["underflow"]["log10_likelihood"], rel=1e-12)
     assert (b["n"], b["dropped"]) == (a["n"], a["dropped"])
     assert passed.warnings() == []
+
+
+def test_collinear_columns_are_left_out_and_named_in_passes_as_in_memory(tmp_path, monkeypatch):
+    rng = np.random.default_rng(8)
+    x, z = rng.normal(size=40), rng.normal(size=40)
+    y = 1.0 + 2.0 * x - z + rng.normal(size=40)
+    path = tmp_path / "c.csv"
+    path.write_text("y,x,x2,z\n" + "".join(f"{a!r},{b!r},{2 * b!r},{c!r}\n" for a, b, c in zip(y.tolist(), x.tolist(),
+                                                                                                z.tolist())))
+    held = regress_file(str(path), "y ~ x + x2 + z", "normal")
+    import mlfit.regression.streamed as streamed
+
+    monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
+    passed = regress_file(str(path), "y ~ x + x2 + z", "normal")
+    assert passed.passes > 1 and set(passed.aliased) == set(held.aliased) == {"x2"}
+    assert passed.labels() == held.labels()
+    np.testing.assert_allclose(passed.coef, held.coef, rtol=1e-11)
+    assert any("collinear" in w and "'x2'" in w for w in passed.warnings())
+
+
+def test_an_exact_fit_is_found_in_passes_as_in_memory(tmp_path, monkeypatch):
+    x = np.arange(1.0, 21.0)
+    path = tmp_path / "e.csv"
+    path.write_text("y,x\n" + "".join(f"{1 + 2 * v!r},{v!r}\n" for v in x.tolist()))
+    held = regress_file(str(path), "y ~ x", "normal")
+    import mlfit.regression.streamed as streamed
+
+    monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
+    passed = regress_file(str(path), "y ~ x", "normal")
+    assert held.exact_fit and passed.exact_fit and passed.passes > 1
+    np.testing.assert_allclose(passed.coef[:2], [1.0, 2.0], rtol=1e-12)
+    assert [w.split(": ", 2)[-1] for w in passed.warnings()] == [w.split(": ", 2)[-1] for w in held.warnings()]
 
 
 def test_laplace_past_the_limit_is_refused_with_the_limit_named(tiny_memory):

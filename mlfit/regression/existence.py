@@ -45,8 +45,14 @@ def aliased_columns(X: np.ndarray, weights: np.ndarray | None, names: list[str],
     if rank == p and n >= p:
         return {}
     kept = sorted(pivots[:rank].tolist())
+    # Of collinear columns the later ones are left out, as R's lm does, where the columns in order
+    # show it (each later one's part orthogonal to those before it lost in rounding): the pivoted
+    # choice among equals is arbitrary.
+    in_order = [j for j in range(p) if abs(R0[j, j]) > tolerance] if n >= p else kept  # (R0's columns: norm 1)
+    if len(in_order) == rank:
+        kept = in_order
     aliased = {}
-    for j in sorted(pivots[rank:].tolist()):
+    for j in (j for j in range(p) if j not in kept):
         combination, *_ = np.linalg.lstsq(scaled[:, kept], scaled[:, j], rcond=None)
         big = np.abs(combination) > 1e-8 * max(np.abs(combination).max(initial=0.0), 1e-300)
         # a constant column is 0 once centred (to rounding): the intercept holds it

@@ -54,21 +54,7 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
     found = _divergence(model, solved)
     exact = _exact_fit(model, solved)
     numerical = None if exact or found is not None else minimize(model)
-    coef = np.array(solved.coef, dtype=float)
-    covariance = se_ols = None
-    if found is not None:
-        # Along the direction the coefficients have no finite value, and the others' limits
-        # depend on how the rows are split: none is printed as if it were an estimate.
-        coef = np.full(model.size, np.nan)
-    elif exact:
-        covariance = np.zeros((model.size, model.size))
-        se_ols = np.zeros(model.size)
-    else:
-        covariance = _covariance(model, coef, solved)
-        if solved.unscaled_covariance is not None:
-            p = design.X.shape[1]
-            residual_variance = solved.residual_sum_of_squares / max(model.total_weight - p, 1.0)
-            se_ols = np.append(np.sqrt(np.diag(solved.unscaled_covariance) * residual_variance), np.nan)
+    coef, covariance, se_ols = coefficient_inference(model, solved, found, exact)
     nll = solved.nll
     agreement = None if numerical is None else _agreement(numerical, solved, covariance)
     null = _null_model(family, design)
@@ -91,6 +77,30 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
         residual_sum_of_squares=solved.residual_sum_of_squares)
 
 
+def coefficient_inference(model, solved, divergence, exact: bool):
+    """The coefficients, their covariance and (least squares) the classical standard errors, the
+    same wherever the rows were: none where the MLE does not exist, zeros for an exact fit."""
+    coef = np.array(solved.coef, dtype=float)
+    if divergence is not None:
+        # Along the direction the coefficients have no finite value, and the others' limits
+        # depend on how the rows are split: none is printed as if it were an estimate.
+        return np.full(model.size, np.nan), None, None
+    if exact:
+        return coef, np.zeros((model.size, model.size)), np.zeros(model.size)
+    se_ols = None
+    if solved.unscaled_covariance is not None:
+        p = solved.unscaled_covariance.shape[0]
+        residual_variance = solved.residual_sum_of_squares / max(model.total_weight - p, 1.0)
+        se_ols = np.append(np.sqrt(np.diag(solved.unscaled_covariance) * residual_variance), np.nan)
+    return coef, _covariance(model, coef, solved), se_ols
+
+
+def exactly_fitted(sigma_coef: float, spread: float, largest: float) -> bool:
+    """A constant scale's estimate (its log `sigma_coef`) at float64's resolution of the response
+    (its spread and largest magnitude): every residual is 0 and the scale goes to 0."""
+    return not np.isfinite(sigma_coef) or math.exp(sigma_coef) <= 4 * np.finfo(float).eps * max(spread, largest)
+
+
 def _divergence(model, solved):
     separation = model.family.separation
     if separation is None:
@@ -111,8 +121,7 @@ def _exact_fit(model, solved) -> bool:
     if not any(p.role == "scale" for p in model.predictors):
         return False
     scale = model.y.std() if len(model.y) else 0.0
-    return not np.isfinite(solved.coef[-1]) or math.exp(solved.coef[-1]) <= 4 * np.finfo(float).eps * max(
-        scale, np.abs(model.y).max(initial=0.0))
+    return exactly_fitted(solved.coef[-1], scale, np.abs(model.y).max(initial=0.0))
 
 
 def _covariance(model, coef, solved):

@@ -46,12 +46,14 @@ class FileRows:
     are read one after the other; a `runner` given (mlfit.distributed's) reads each on a worker,
     its parts merged in a tree."""
 
-    def __init__(self, sources, formula, family, sigma, weights, options, wanted, layout=None, runner=None):
+    def __init__(self, sources, formula, family, sigma, weights, options, wanted, layout=None, runner=None,
+                 kept=None):
         self.sources = list(sources)
         self.formula, self.family = formula, family
         self.sigma, self.weights, self.options = sigma, weights, options
         self.wanted, self.layout = wanted, layout
         self.runner = runner
+        self.kept = kept  # (columns of X, columns of Z) the fit keeps: the aliased ones left out
         self.passes = 0
 
     def designs(self, source):
@@ -64,7 +66,7 @@ class FileRows:
                                weights=self.weights, layout=self.layout, start=start)
             start += size
             if design.n:
-                yield design
+                yield design if self.kept is None else _keeping(design, *self.kept)
 
     def each_file(self, per_file, merge):
         """per_file(rows, source) of every file, merged in file order (None: a file without a row)."""
@@ -90,11 +92,16 @@ class FileRows:
     def plain(self) -> "FileRows":
         """These rows read in the process they are in (what a worker is sent)."""
         return FileRows(self.sources, self.formula, self.family, self.sigma, self.weights, self.options,
-                        self.wanted, self.layout)
+                        self.wanted, self.layout, kept=self.kept)
 
     @property
     def label(self):
         return label_of(list(dict.fromkeys(_label(_split(source, self.options)[0]) for source in self.sources)))
+
+
+def _keeping(design, keep_x, keep_z):
+    return replace(design, X=design.X[:, keep_x], terms=[design.terms[i] for i in keep_x],
+                   Z=design.Z[:, keep_z], scale_terms=[design.scale_terms[i] for i in keep_z])
 
 
 def _split(source, options):
@@ -293,7 +300,7 @@ def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, le
 
 def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
     """The fit by passes over `rows` (a file, or a data set of files on a cluster)."""
-    from .fit import _agreement, _covariance, check_model
+    from .fit import _agreement, check_model, coefficient_inference, exactly_fitted
 
     check_model(family, rows.sigma)
     label, formula, sigma = rows.label, rows.formula, rows.sigma
@@ -306,11 +313,13 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
                          "predict")
     first, D_x, D_z = rows.carry(None, _opening, lambda found: found is not None)
     totals = _first_pass(family, rows, D_x, D_z)
-    aliased = {**_aliased(totals["R_x"], first.terms), **{f"sigma: {k}": v for k, v in
-                                                          _aliased(totals["R_z"], first.scale_terms).items()}}
-    if aliased:
-        raise DataError(f"{label}: collinear columns ({', '.join(aliased)}); a data set this big is fitted by "
-                        "passes, which need columns of full rank: leave them out of the formula")
+    aliased_x, aliased_z = _aliased(totals["R_x"], first.terms), _aliased(totals["R_z"], first.scale_terms)
+    if aliased_x or aliased_z:  # left out, as in memory: the fit goes on with the columns of full rank
+        rows.kept = ([i for i, t in enumerate(first.terms) if t not in aliased_x],
+                     [i for i, t in enumerate(first.scale_terms) if t not in aliased_z])
+        first, D_x, D_z = rows.carry(None, _opening, lambda found: found is not None)
+        totals = _first_pass(family, rows, D_x, D_z)
+    aliased = {**aliased_x, **{f"sigma: {k}": v for k, v in aliased_z.items()}}
     predictors = family.predictors(first.classes)
     identity = predictors[0].link == "identity"
     unit = totals["spread"] if identity and totals["spread"] > 0 else 1.0
@@ -334,14 +343,10 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
                          "a pass over the data per step")
     else:
         solved = _newton(model)
-    numerical = minimize(model)
-    coef = np.array(solved.coef, dtype=float)
-    covariance = _covariance(model, coef, solved)
-    se_ols = None
-    if solved.unscaled_covariance is not None:
-        residual_variance = solved.residual_sum_of_squares / max(W - len(first.terms), 1.0)
-        se_ols = np.append(np.sqrt(np.diag(solved.unscaled_covariance) * residual_variance), np.nan)
-    agreement = _agreement(numerical, solved, covariance)
+    exact = least_squares and exactly_fitted(solved.coef[-1], totals["spread"], abs(totals["mean"]))
+    numerical = None if exact else minimize(model)
+    coef, covariance, se_ols = coefficient_inference(model, solved, None, exact)
+    agreement = None if numerical is None else _agreement(numerical, solved, covariance)
     summary = _last_pass(model, coef, totals)
     loss = family.conditional_loss(summary["loss"], summary["first_etas"], sigma is not None)
     names = [first.terms if p.role == "mean" else first.scale_terms for p in predictors]
@@ -351,7 +356,7 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
         covariance=covariance, se_ols=se_ols, level=level, nll=solved.nll, null_nll=summary["null_nll"],
         null_size=len(predictors), reference=solved, numerical=numerical, agreement=agreement, loss=loss,
         deviance=summary["deviance"], deviance_definition=family.deviance_definition,
-        underflow=summary["underflow"], aliased={}, divergence=None, exact_fit=False,
+        underflow=summary["underflow"], aliased=aliased, divergence=None, exact_fit=exact,
         fitted={}, data_rows=None, model=model, residual_sum_of_squares=solved.residual_sum_of_squares,
         passes=rows.passes, runaway=summary["runaway"],
         predictions=lambda: _predictions(model, coef))
@@ -429,11 +434,23 @@ def _merge(running, block):
 
 
 def _aliased(R, names):
-    from .existence import aliased_columns
-
-    if R.shape[0] < R.shape[1]:
-        return {names[j]: [] for j in range(R.shape[0], R.shape[1])}
-    return aliased_columns(R, None, names, centred=False)
+    """{column: the earlier columns it is a combination of}, read from the merged factor R (X = QR):
+    a column whose part orthogonal to the columns before it (|R_jj|) is lost in rounding is a
+    combination of them, as the in-memory check names the later of two collinear columns."""
+    p = len(names)
+    if R.shape[0] < p:  # fewer rows than columns: the last ones have nothing left to be fitted on
+        R = np.vstack([R, np.zeros((p - R.shape[0], p))])
+    norms = np.linalg.norm(R, axis=0)
+    tolerance = max(p, 1) * np.finfo(float).eps * 64
+    kept, aliased = [], {}
+    for j in range(p):
+        if norms[j] == 0 or abs(R[j, j]) <= tolerance * norms[j]:
+            combination = np.linalg.lstsq(R[:, kept], R[:, j], rcond=None)[0] if kept else np.zeros(0)
+            big = np.abs(combination) > 1e-8 * max(np.abs(combination).max(initial=0.0), 1e-300)
+            aliased[names[j]] = [names[kept[i]] for i in np.flatnonzero(big)]
+        else:
+            kept.append(j)
+    return aliased
 
 
 def _least_squares(model: StreamedModel, totals, D) -> Reference:
