@@ -563,9 +563,6 @@ def regress_distributed(sources: list[str], formula: str, distribution: str, *, 
     paths = expand(sources)
     family = get_family(distribution)
     check_model(family, sigma)
-    if family.solver == "least absolute deviations":
-        raise UsageError(f"{family.name} regression solves a linear program over every row, which needs them in one "
-                         "process: it is not fitted on a cluster")
     wanted = wanted_columns(paths[0], formula, sigma=sigma, weights=weights, options=read_options)
     rows = streamed.FileRows(partition(paths, read_options, client, part_bytes), formula, family, sigma, weights,
                              read_options, wanted,

@@ -65,12 +65,21 @@ def test_a_bad_cell_names_its_file_and_its_row_there(dask_client, tmp_path):
         regress_distributed([pattern], "mpg ~ wt", "normal", client=dask_client)
 
 
-def test_laplace_and_sigma_outside_normal_are_refused(dask_client, tmp_path):
+@pytest.mark.slow  # (about 400 distributed passes: the reweighting's, then the numerical check's)
+def test_laplace_on_a_cluster_equals_the_linear_program(dask_client, tmp_path):
     from mlfit.distributed import regress_distributed
 
     pattern = split("sample_data/cars.csv", tmp_path)
-    with pytest.raises(mlfit.UsageError, match="linear program over every row"):
-        regress_distributed([pattern], "mpg ~ wt", "laplace", client=dask_client)
+    spread = regress_distributed([pattern], "mpg ~ wt", "laplace", client=dask_client)
+    single = regress_file("sample_data/cars.csv", "mpg ~ wt", "laplace")
+    np.testing.assert_allclose(spread.coef, single.coef, rtol=1e-9)
+    assert spread.nll == pytest.approx(single.nll, rel=1e-13) and spread.warnings() == []
+
+
+def test_sigma_outside_normal_is_refused_on_a_cluster(dask_client, tmp_path):
+    from mlfit.distributed import regress_distributed
+
+    pattern = split("sample_data/cars.csv", tmp_path)
     with pytest.raises(mlfit.UsageError, match="--sigma models the normal family"):
         regress_distributed([pattern], "am ~ wt", "bernoulli", sigma="~ wt", client=dask_client)
 

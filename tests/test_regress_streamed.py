@@ -86,9 +86,19 @@ def test_an_exact_fit_is_found_in_passes_as_in_memory(tmp_path, monkeypatch):
     assert [w.split(": ", 2)[-1] for w in passed.warnings()] == [w.split(": ", 2)[-1] for w in held.warnings()]
 
 
-def test_laplace_past_the_limit_is_refused_with_the_limit_named(tiny_memory):
-    result = run("regress", "sample_data/cars.csv", "mpg ~ wt", "-d", "laplace")
-    assert result.exit_code == 1 and "linear program over every row" in result.stderr
+def test_laplace_past_the_limit_is_fitted_by_reweighting_and_equals_the_linear_program(monkeypatch):
+    held = regress_file("sample_data/cars.csv", "mpg ~ wt + hp", "laplace")
+    import mlfit.regression.streamed as streamed
+
+    monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
+    passed = regress_file("sample_data/cars.csv", "mpg ~ wt + hp", "laplace")
+    assert "linear program" in held.reference.method and "reweighted" in passed.reference.method
+    assert passed.reference.converged and passed.passes > passed.reference.iterations > 10
+    np.testing.assert_allclose(passed.coef, held.coef, rtol=1e-9)
+    np.testing.assert_allclose(passed.se, held.se, rtol=1e-9)
+    assert passed.nll == pytest.approx(held.nll, rel=1e-13)
+    assert passed.agreement.agrees and passed.warnings() == []
+    assert passed.to_dict()["deviance"] == pytest.approx(held.to_dict()["deviance"], rel=1e-12)
 
 
 def test_predictions_from_passes_equal_the_in_memory_ones(tmp_path, monkeypatch):

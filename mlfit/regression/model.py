@@ -170,6 +170,11 @@ class ConditionalModel:
 
         return total, g, assemble if lazy else assemble()
 
+    @property
+    def response_spread(self) -> float:
+        """The response's root-mean-square deviation from its mean (the unit of the search's steps)."""
+        return _spread(self.y, self.weights)
+
     def neutral_start(self) -> np.ndarray:
         """Every coefficient 0, but a scale predictor's intercept at the log of the response's
         spread: the NLL is then of the order of one nat per row, whatever the response's units."""
@@ -272,10 +277,11 @@ def _spread(y: np.ndarray, weights: np.ndarray | None) -> float:
     return float(np.sqrt((w @ (y - centre) ** 2) / w.sum()))
 
 
-def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> NumericalFit:
+def minimize(model: ConditionalModel, start: np.ndarray | None = None, polish: bool = True) -> NumericalFit:
     """Minimise the NLL with scipy.optimize from the neutral start (scaled coordinates). Smooth
     families use a trust region with the exact Hessian; laplace, whose NLL has a kink at every
-    row, Powell's derivative-free search."""
+    row, the trust region on the NLL with its kinks rounded off ever less, then (`polish`) Powell's
+    derivative-free search on the exact NLL."""
     theta0 = model.neutral_start() if start is None else start
     scale = model.total_weight
 
@@ -325,19 +331,23 @@ def minimize(model: ConditionalModel, start: np.ndarray | None = None) -> Numeri
         # |y - mu| has a kink at every row: follow the minimum of the NLL with the kinks rounded
         # off at a width shrinking from a tenth of the response's spread to 1e-13 of it, then let
         # Powell's derivative-free search finish on the exact NLL.
-        unit = _spread(model.y, model.weights) or 1.0
+        unit = model.response_spread or 1.0
         iterations, theta = 0, theta0
         for width in 10.0 ** -np.arange(1, 14):
             stage = trust_region(theta, smoothing=width * unit)
             iterations += int(stage.nit)
             theta = stage.x
-        found = optimize.minimize(mean_nll, theta, method="Powell",
-                                  options={"xtol": 1e-14, "ftol": 1e-16, "maxiter": 100_000, "maxfev": 100_000})
-        if not found.fun <= mean_nll(theta):
-            found.x, found.fun = theta, mean_nll(theta)
-        found.nit = iterations + int(getattr(found, "nit", 0) or 0)
         method = ("scipy.optimize.minimize(method='trust-exact') on the NLL with its kinks rounded off, "
-                  "the rounding shrunk to 1e-13 of the spread, then method='Powell' on the exact NLL")
+                  "the rounding shrunk to 1e-13 of the spread")
+        if polish:
+            found = optimize.minimize(mean_nll, theta, method="Powell",
+                                      options={"xtol": 1e-14, "ftol": 1e-16, "maxiter": 100_000, "maxfev": 100_000})
+            if not found.fun <= mean_nll(theta):
+                found.x, found.fun = theta, mean_nll(theta)
+            method += ", then method='Powell' on the exact NLL"
+        else:
+            found = stage
+        found.nit = iterations + (int(getattr(found, "nit", 0) or 0) if polish else 0)
     theta = np.asarray(found.x, dtype=float)
     return NumericalFit(model.to_original(theta), model.nll(theta), method, int(getattr(found, "nit", 0) or 0),
                         bool(found.success), str(found.message))

@@ -8,13 +8,16 @@ response's classes), so every chunk's design has the same columns. Then:
   is as accurate as one QR of the whole design; from R come the solution, the residual sum of
   squares, the rank and the cross-products the numerical optimiser minimises over, with no pass
   of its own. Passes of refinement with residuals in extended precision follow, as in memory;
+- least absolute deviations (laplace): iteratively reweighted least squares (weights 1/|r|), a
+  pass per step, from the least-squares fit; the linear program that solves it in memory needs
+  every row at once;
 - the other models: Newton's method with a pass over the file per step (IRLS: for these
   canonical links Newton and Fisher scoring are the same steps), and the numerical optimiser's
   NLL, gradient and Hessian summed over a pass per evaluation. Memory holds one chunk.
 
-Linear programming (laplace, and the search for separation) needs the rows in memory: laplace
-is refused beyond the limit, and separation is only suspected (exit 3) where Newton's
-coefficients run away.
+The rules are the in-memory fit's: collinear columns are left out and named (read from the merged
+factor, column by column), an exact fit is found. The search for separation is a linear program
+over every row: here separation is only suspected (exit 3) where Newton's coefficients run away.
 """
 
 from __future__ import annotations
@@ -286,14 +289,15 @@ class StreamedModel(ConditionalModel):
     def neutral_start(self):
         return self.to_scaled(self.neutral_coefficients(self.unit))
 
+    @property
+    def response_spread(self) -> float:
+        return self.unit
+
 
 def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, level) -> RegressionResult:
     from .fit import check_model
 
     check_model(family, sigma)
-    if family.solver == "least absolute deviations":
-        raise DataError(f"{_label(source)}: {family.name} regression solves a linear program over every row, which needs "
-                        f"them in memory: at most {IN_MEMORY_CELLS:,} cells of the used columns")
     rows = FileRows([source], formula, family, sigma, weights, options, wanted)
     return fit_rows(family, rows, level=level)
 
@@ -341,10 +345,13 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
             start[p + first.scale_terms.index("Intercept")] = math.log(totals["r"] / math.sqrt(W))
         solved = _newton(model, model.to_scaled(start), "Newton on the score equations, from the least-squares fit, "
                          "a pass over the data per step")
+    elif family.solver == "least absolute deviations":
+        solved = _least_absolute_deviations(model, totals, D_x)
     else:
         solved = _newton(model)
-    exact = least_squares and exactly_fitted(solved.coef[-1], totals["spread"], abs(totals["mean"]))
-    numerical = None if exact else minimize(model)
+    exact = (least_squares or family.solver == "least absolute deviations") and exactly_fitted(solved.coef[-1], totals["spread"], abs(totals["mean"]))
+    # (the kinked NLL's last search, Powell's, would take a pass per evaluation: the smoothed stages stand)
+    numerical = None if exact else minimize(model, polish=family.smooth)
     coef, covariance, se_ols = coefficient_inference(model, solved, None, exact)
     agreement = None if numerical is None else _agreement(numerical, solved, covariance)
     summary = _last_pass(model, coef, totals)
@@ -472,6 +479,42 @@ def _least_squares(model: StreamedModel, totals, D) -> Reference:
     nll = model.nll(model.to_scaled(coef)) if sigma > 0 else -math.inf
     return Reference(coef, nll, "least squares: the QR factors of the chunks merged (TSQR), refined with residuals "
                      "in extended precision, a pass over the data each", True, 1, G @ G.T, rss)
+
+
+LAD_MOST = 500  # passes of reweighting at most
+
+
+def _least_absolute_deviations(model: StreamedModel, totals, D) -> Reference:
+    """Least absolute deviations by iteratively reweighted least squares (each row weighted by
+    1/|r|, Schlossmacher's method), from the least-squares fit, a pass over the file per step; the
+    linear program that solves it in memory needs every row at once."""
+    R, c = totals["R_x"], totals["c"]
+    beta = D @ linalg.solve_triangular(R, c)
+    floor = 1e-13 * (totals["spread"] or 1.0)  # |r| below this weighs as this: a row the fit passes through
+    previous, converged, iterations = np.inf, False, 0
+    for iterations in range(1, LAD_MOST + 1):
+        gram, moment, absolute = model.rows.fold(functools.partial(_reweighted, beta=beta, D=D, floor=floor), added)
+        if absolute >= previous * (1 - 1e-15):
+            converged = True
+            break
+        previous = absolute
+        beta = D @ np.linalg.lstsq(gram, moment, rcond=None)[0]
+    b = previous / model.total_weight
+    coef = np.append(beta, math.log(b) if b > 0 else -math.inf)
+    nll = model.nll(model.to_scaled(coef)) if b > 0 else -math.inf
+    return Reference(coef, nll, "least absolute deviations by iteratively reweighted least squares (weights 1/|r|), "
+                     "a pass over the file per step", converged, iterations)
+
+
+def _reweighted(design, beta, D, floor):
+    """A chunk's weighted cross-products with weights w/|r| at `beta`, and its sum of w|r|."""
+    w = np.ones(design.n) if design.weights is None else design.weights
+    y = design.y if design.offset is None else design.y - design.offset
+    XD = design.X @ D
+    absolute = np.abs(y - design.X @ beta)
+    weight = w / np.maximum(absolute, floor)
+    weighted = weight[:, None] * XD
+    return XD.T @ weighted, weighted.T @ y, float(w @ absolute)
 
 
 def _residuals(design, beta):
