@@ -35,7 +35,7 @@ def fit_many(files: list[str], distribution: str, columns: list[str] | None = No
     """One record per (file, column), in the order given. `every_column` fits each column the
     family accepts and marks the others skipped; `weights` names a column of case weights.
     Each file is read once, whatever the number of columns, in bounded memory."""
-    from .api import fit_columns
+    from .fits import fit_columns
 
     get_family(distribution, fit_options.get("trials"))  # an unknown family is a usage error before any file is read
     for source in files:

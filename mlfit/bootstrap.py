@@ -40,6 +40,7 @@ class ParameterBootstrap:
     draws: dict  # name -> replicates (x categories) array; NaN where a replicate failed
     quantiles: dict  # probability -> {"estimate", "se", "delta": [lo, hi], "bootstrap": [lo, hi]}
     labels: list | None = None  # a categorical's categories, the columns of its draws of p
+    with_draws: bool = False  # the JSON carries every replicate's parameters
 
     @property
     def enough(self) -> bool:
@@ -82,7 +83,8 @@ class ParameterBootstrap:
                         f"needs at least {fewest_replicates(self.level)} (one beyond each end), so none is given")
         return told
 
-    def to_dict(self, with_draws: bool = False) -> dict:
+    def to_dict(self, with_draws: bool | None = None) -> dict:
+        with_draws = self.with_draws if with_draws is None else with_draws
         out = {"kind": self.kind, "replicates": self.replicates, "converged": self.converged,
                "converged_share": self.converged / self.replicates if self.replicates else None,
                "level": self.level, "seed": self.seed, "intervals": self.intervals()}

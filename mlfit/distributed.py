@@ -114,6 +114,14 @@ def connect(scheduler: str):
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {' '.join(str(error).split())}") from None
 
 
+def disconnect(client) -> None:
+    """Close the client, and the LocalCluster of --scheduler local with it."""
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
 SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 _ADDRESS = re.compile(r"(?:(?P<scheme>[A-Za-z][\w+.-]*)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\d{1,5})")
 

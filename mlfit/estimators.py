@@ -24,6 +24,7 @@ from .censored import interval_log_probabilities
 from .errors import DataError, UsageError
 from .estimates import Entries, Estimates, covariance_from
 from .fitting import best_fit
+from .result import with_resampling
 from .gof import edf_statistics
 
 METHODS = ("mle", "mm", "quantile", "cvm", "ks", "ad", "spacing")
@@ -59,6 +60,7 @@ class Estimate(Estimates):
     level: float = 0.95
     fixed: dict = field(default_factory=dict)  # (none: what the bootstrap reads of a fit)
     labels: list | None = None
+    resampled: object = None  # bootstrap.ParameterBootstrap, where asked for
 
     @property
     def distribution(self) -> str:
@@ -82,14 +84,15 @@ class Estimate(Estimates):
         return Entries(names, np.array([float(self.estimate[n]) for n in names]), errors, covariance_from(errors, None))
 
     def to_dict(self) -> dict:
-        return {"distribution": self.distribution, "file": self.source, "column": self.column, "n": self.n,
-                "dropped": self.dropped, "method": self.method, "params": {k: float(v) for k, v in self.estimate.items()},
-                "criterion": {"name": CRITERIA[self.method], "value": self.criterion},
-                **({"probabilities": list(self.probabilities)} if self.probabilities else {}),
-                "converged": self.converged, "message": self.message, "nll": self.nll,
-                "log_likelihood": -self.nll, "aic": self.aic, "bic": self.bic,
-                "note": "only maximum likelihood gives likelihood-based intervals: use --bootstrap N for "
-                        "percentile intervals, each replicate refitted by this method"}
+        return with_resampling(self, {
+            "distribution": self.distribution, "file": self.source, "column": self.column, "n": self.n,
+            "dropped": self.dropped, "method": self.method, "params": {k: float(v) for k, v in self.estimate.items()},
+            "criterion": {"name": CRITERIA[self.method], "value": self.criterion},
+            **({"probabilities": list(self.probabilities)} if self.probabilities else {}),
+            "converged": self.converged, "message": self.message, "nll": self.nll,
+            "log_likelihood": -self.nll, "aic": self.aic, "bic": self.bic,
+            "note": "only maximum likelihood gives likelihood-based intervals: use --bootstrap N for "
+                    "percentile intervals, each replicate refitted by this method"})
 
 
 def estimate(values: np.ndarray, family, method: str, probabilities=None) -> tuple[dict, float, bool, str]:
@@ -192,11 +195,18 @@ def estimate_file(source: str, distribution: str, column: str | None, method: st
                   read_options=None, level: float = 0.95, trials: int | None = None) -> Estimate:
     """Read one column and estimate by `method`."""
     from .columns import DEFAULT
-    from .data import read_weighted, to_support
+    from .data import read_weighted
     from .families import get_family
 
     family = get_family(distribution, trials)
     data = read_weighted(source, column, None, text=not family.support.numeric, options=read_options or DEFAULT)
+    return estimate_column(data, family, method, probabilities, level=level)
+
+
+def estimate_column(data, family, method: str, probabilities=None, *, level: float = 0.95) -> Estimate:
+    """Estimate by `method` from a column read (or held) by mlfit.data."""
+    from .data import to_support
+
     values = to_support(data, family)
     if len(values) < len(family.parameters) + 1:
         raise DataError(f"{data.source}: column '{data.name}': {len(values)} values are too few for "

@@ -333,7 +333,7 @@ def compare_values(values, distributions=None, *, name: str | None = None, weigh
     whose name is the column's): the families their support admits (or `distributions`), fitted
     and ranked alike; a Ranking with `best`, `table` (a DataFrame), `summary()` and `to_dict()` (the
     CLI's JSON). Options as `mlfit.fit`."""
-    from .api import fit
+    from .fits import fit
     from .columns import column_name, memory_column
 
     name = column_name(values, name)
@@ -362,7 +362,7 @@ def compare_file(source: str, column: str | None = None, distributions=None, *, 
     Each family's fit streams over the file as `mlfit.fit_file` does, so memory stays bounded;
     choosing the families takes one more pass. `keep_values` holds each fit's values (the
     comparison plot needs them). Options as `mlfit.fit_file`."""
-    from .api import fit_file
+    from .fits import fit_file
 
     require_column_for_weights(column, weights)
     trials = options.get("trials")

@@ -41,6 +41,7 @@ class FitResult(Estimates):
     # The power of two the values were divided by to fit them (data beyond 2^+-256, see
     # pipeline.rescaling); every number above is in the data's own units.
     scale: float = field(default=1.0, repr=False)
+    resampled: object = field(default=None, repr=False)  # bootstrap.ParameterBootstrap, where asked for
 
     def expanded_values(self) -> np.ndarray | None:
         """The rows as if each were written out weight times (the values themselves without
@@ -273,7 +274,18 @@ class FitResult(Estimates):
         })
         if self.inference.note:
             out["ci_note"] = self.inference.note
-        return out
+        return with_resampling(self, out)
+
+
+def with_resampling(result, out: dict) -> dict:
+    """A fit's JSON with its bootstrap ("bootstrap": the replicates' intervals) and fitted quantiles
+    ("quantiles") beside it, where they were asked for."""
+    drawn = result.resampled
+    if drawn is not None and drawn.replicates:
+        out["bootstrap"] = drawn.to_dict()
+    if drawn is not None and drawn.quantiles:
+        out["quantiles"] = drawn.quantiles_dict()
+    return out
 
 
 def _short(value) -> str:

@@ -58,7 +58,7 @@ class Scoring:
 
 def score_file(source: str, distribution: str, column: str | None, candidates: list[str], *,
                weights: str | None = None, read_options: ReadOptions = DEFAULT, trials: int | None = None) -> Scoring:
-    from .api import fit_column
+    from .fits import fit_column
 
     family = get_family(distribution, trials)
     data = read_weighted(source, column, weights, text=not family.support.numeric, options=read_options)

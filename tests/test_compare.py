@@ -131,7 +131,7 @@ def test_the_families_of_a_column_read_in_chunks(parts, expected):
 
 
 def test_compare_streams_past_the_in_memory_limit(tmp_path, monkeypatch):
-    import mlfit.api
+    import mlfit.fits
     import mlfit.streaming
     import mlfit.csvtext
 

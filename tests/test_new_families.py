@@ -97,8 +97,10 @@ def test_cauchy_keeps_the_best_of_several_local_optima():
 def test_the_python_api_validates_its_options():
     with pytest.raises(UsageError, match="level must lie strictly between 0 and 1"):
         mlfit.fit([1.0, 2.0, 4.0], "gamma", level=1.5)
-    with pytest.raises(UsageError, match="unknown fit option bootstrap"):
-        mlfit.fit([1.0, 2.0, 4.0], "gamma", bootstrap=9)
+    with pytest.raises(UsageError, match="unknown fit option bootstraps"):
+        mlfit.fit([1.0, 2.0, 4.0], "gamma", bootstraps=9)
+    with pytest.raises(UsageError, match="--bootstrap 9: a 0.95 percentile interval needs at least 40"):
+        mlfit.fit([1.0, 2.0, 4.0], "gamma", bootstrap=9)  # the command line's words, from the library
     with pytest.raises(UsageError, match="2 weights for 3 values"):
         mlfit.fit([1.0, 2.0, 4.0], "gamma", weights=[1, 2])
     with pytest.raises(UsageError, match="unknown distribution 'gompertz'"):

@@ -167,13 +167,13 @@ def test_chart_in_the_table_view_and_no_chart(tmp_path):
 def test_without_matplotlib_plot_fails_before_reading_the_data(tmp_path, monkeypatch):
     import importlib.util
 
-    import mlfit.api
+    import mlfit.fits
 
     data = tmp_path / "x.csv"
     data.write_text("x\n1\n2\n4\n")
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
-    monkeypatch.setattr(mlfit.api, "fit_columns", lambda *a, **k: pytest.fail("the data was read"))
+    monkeypatch.setattr(mlfit.fits, "fit_columns", lambda *a, **k: pytest.fail("the data was read"))
     result = runner.invoke(app, ["fit", str(data), "-d", "poisson", "--plot", str(tmp_path / "p.png")])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == ("mlfit: error: plots need matplotlib, which is not installed: pip install matplotlib "

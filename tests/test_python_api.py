@@ -149,3 +149,62 @@ def test_a_description_reads_as_the_table_view(serving):
     description = mlfit.describe(serving)
     assert "Cullen-Frey" in description.summary() and "<pre>" in description._repr_html_()
     assert repr(description).startswith("<Description of 'serving'") and len(repr(description)) <= 400
+
+
+# --- every option of mlfit fit from Python, with the command line's result -----------------------
+RIVERS = Path(__file__).resolve().parent.parent / "sample_data" / "rivers.csv"
+REMISSION = Path(__file__).resolve().parent.parent / "sample_data" / "remission.csv"
+SALINITY = Path(__file__).resolve().parent.parent / "sample_data" / "salinity.csv"
+
+
+def cli_json(*args):
+    result = runner.invoke(app, [str(a) for a in args] + ["-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_bootstrap_and_quantiles_from_python_equal_the_command_lines():
+    miles = pd.read_csv(RIVERS)["miles"]
+    ours = mlfit.fit(miles, "gamma", bootstrap=50, quantiles=[0.5, 0.9], seed=3)
+    cli = cli_json("fit", RIVERS, "-d", "gamma", "-c", "miles", "--bootstrap", "50", "--quantile", "0.5,0.9",
+                   "--seed", "3")
+    data = ours.to_dict()
+    assert data["bootstrap"] == {**cli["bootstrap"]} and data["quantiles"] == cli["quantiles"]
+    assert ours.resampled.converged == 50 and set(data["quantiles"]) == {"0.5", "0.9"}
+
+
+def test_another_method_from_python_equals_the_command_lines():
+    miles = pd.read_csv(RIVERS)["miles"]
+    ours = mlfit.fit(miles, "gamma", method="cvm").to_dict()
+    cli = cli_json("fit", RIVERS, "-d", "gamma", "-c", "miles", "--method", "cvm")
+    assert ours["params"] == pytest.approx(cli["params"], rel=1e-12) and ours["method"] == "cvm"
+    assert ours["criterion"]["value"] == pytest.approx(cli["criterion"]["value"], rel=1e-12)
+
+
+def test_censored_data_from_python_equal_the_command_lines():
+    frame = pd.read_csv(REMISSION)
+    ours = mlfit.fit(frame["weeks"], "weibull", events=frame["relapsed"]).to_dict()
+    cli = cli_json("fit", REMISSION, "-c", "weeks", "--censored", "relapsed", "-d", "weibull")
+    assert ours["params"] == pytest.approx(cli["params"], rel=1e-12) and ours["censoring"] == cli["censoring"]
+    assert ours["column"] == "weeks"
+    from mlfit.censored import CensoredData
+
+    bounds = pd.read_csv(SALINITY)
+    by_bounds = mlfit.fit(CensoredData.of(bounds["left"], bounds["right"]), "lognormal").to_dict()
+    cli = cli_json("fit", SALINITY, "--left", "left", "--right", "right", "-d", "lnorm")
+    assert by_bounds["params"] == pytest.approx(cli["params"], rel=1e-12)
+    assert mlfit.fit_file(str(SALINITY), "lognormal", left="left", right="right").to_dict()["nll"] == cli["nll"]
+
+
+def test_options_that_do_not_go_together_are_refused_by_the_library_in_the_command_lines_words():
+    miles = pd.read_csv(RIVERS)["miles"]
+    with pytest.raises(mlfit.UsageError, match="--method cvm does not go with --weights"):
+        mlfit.fit(miles, "gamma", method="cvm", weights=np.ones(len(miles)))
+    with pytest.raises(mlfit.UsageError, match="--probs goes with --method quantile"):
+        mlfit.fit(miles, "gamma", probs=[0.5])
+    with pytest.raises(mlfit.UsageError, match="not offered for censored data"):
+        mlfit.fit(miles, "weibull", events=np.ones(len(miles)), bootstrap=100)
+    with pytest.raises(mlfit.UsageError, match="--quantile: each probability lies strictly between 0 and 1"):
+        mlfit.fit(miles, "gamma", quantiles=[1.5])
+    cli = runner.invoke(app, ["fit", str(RIVERS), "-d", "gamma", "-c", "miles", "--method", "cvm", "-w", "miles"])
+    assert cli.exit_code == 2 and "--method cvm does not go with --weights" in cli.stderr

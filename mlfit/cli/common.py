@@ -338,7 +338,10 @@ def _show(result, output: OutputFormat, table_view: str, **view_options) -> None
     else:
         from rich.console import Console
 
-        getattr(report, table_view)(result, Console(), **view_options)
+        console = Console()
+        getattr(report, table_view)(result, console, **view_options)
+        if getattr(result, "resampled", None) is not None:  # the bootstrap's intervals and fitted quantiles
+            report.print_bootstrap(result.resampled, console)
 
 
 def _present(result, output: OutputFormat, printer) -> None:
@@ -414,14 +417,6 @@ def _censored_data(files, column, left, right, censored, weights, columns_all, o
     if column:
         raise UsageError("with --left and --right the rows are those two columns: leave out --column")
     return read_bounds(files[0], left, right, read_options)
-
-
-def _disconnect(client) -> None:
-    """Close the client, and the LocalCluster of --scheduler local with it."""
-    cluster = getattr(client, "cluster", None)
-    client.close()
-    if cluster is not None:
-        cluster.close()
 
 
 def _cluster_progress():

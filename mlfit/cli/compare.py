@@ -9,7 +9,7 @@ import typer
 from ..errors import DataError, UsageError
 from .common import (BOOTSTRAP, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, COLUMN, ChisqCells, FILE, FORMAT, LEFT, LEVEL,
                      OutputFormat, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _censored_data, _closed_progress,
-                     _cluster_progress, _disconnect, _epilog, _show, _warn_and_exit, app, distribution_option,
+                     _cluster_progress, _epilog, _show, _warn_and_exit, app, distribution_option,
                      reader_options)
 
 
@@ -60,7 +60,7 @@ def compare(
     if scheduler is not None:
         if plot or left or right or censored:
             raise UsageError("--scheduler ranks families by maximum likelihood without --plot or censoring")
-        from ..distributed import connect
+        from ..distributed import connect, disconnect
 
         client, progress = connect(scheduler), _cluster_progress()
         try:
@@ -71,7 +71,7 @@ def compare(
                                           progress=progress)
         finally:
             _closed_progress(progress)
-            _disconnect(client)
+            disconnect(client)
     elif left or right or censored:
         if plot:
             raise UsageError("--plot of a comparison is not offered for censored data; fit --plot draws one family")

@@ -10,9 +10,8 @@ import typer
 
 from ..errors import EXIT_BAD_DATA, UsageError
 from .common import (BOOTSTRAP, BootstrapKind, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, ChisqCells, FIX, FitFormat, LEFT,
-                     LEVEL, Method, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _censored_data, _closed_progress,
-                     _cluster_progress, _disconnect, _end_batch, _epilog, _progress, _show, _warn_and_exit, app,
-                     distribution_option, reader_options)
+                     LEVEL, Method, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _closed_progress, _cluster_progress,
+                     _end_batch, _epilog, _progress, _show, _warn_and_exit, app, distribution_option, reader_options)
 
 
 @app.command(epilog=_epilog(
@@ -93,14 +92,13 @@ def fit(
 
     Minimises the negative log-likelihood (NLL) with scipy.optimize, compares the optimum with the family's reference solution (its closed form, or the root of its score equations; logistic, cauchy and student_t have none), gives standard errors, Wald and profile-likelihood intervals, AIC, BIC and goodness of fit, and reports where the raw product of row likelihoods would underflow to 0.0 (or overflow to inf) in float64, float32 and float16. Missing cells (empty, NA, NaN) are skipped and counted.
     """
-    from ..families import one_family
     from ..params import parse_assignments
+    from ..request import FitRequest
 
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read once only")
     if columns_all and column:
         raise UsageError("--columns-all and --column do not go together")
-    one_family(dist, trials)
     if plot and plot_nll and os.path.realpath(plot) == os.path.realpath(plot_nll):
         raise UsageError(f"--plot and --plot-nll name the same file ({plot}): the second would overwrite the first")
     held = {}
@@ -109,187 +107,79 @@ def fit(
             if name in held:
                 raise UsageError(f"--fix gives {name} twice")
             held[name] = value
-    read_options = read_options
     fit_options = {"level": level, "gof_bootstrap": gof_bootstrap, "seed": seed, "fix": held, "trials": trials,
                    "chisq_cells": chisq_cells.value, "chisq_breaks": _breaks(chisq_breaks)}
-    if scheduler is not None:
-        if len(column or []) > 1 or columns_all or output.value not in ("table", "json") or held or bootstrap \
-                or quantile or plot or plot_nll or left or right or censored or method is not Method.mle or probs:
-            raise UsageError("--scheduler fits one column of one data set (table or json), by maximum likelihood, "
-                             "without --fix, --bootstrap, --quantile, plots or censoring")
-        _fit_distributed(files, dist, (column or [None])[0], weights, output, read_options, fit_options,
-                         scheduler, _draw_chart(chart))
-        return
-    _check_replicates(bootstrap, level)
-    if method is not Method.mle or probs is not None:
-        _estimate_one(files, dist, column, method.value, probs, weights, held, columns_all, output,
-                      read_options, level, trials, (bootstrap, bootstrap_kind.value, bootstrap_draws, seed),
-                      (left or right or censored, quantile, plot, plot_nll, gof_bootstrap))
-        return
-    if left or right or censored:
-        data = _censored_data(files, column, left, right, censored, weights, columns_all, output, read_options)
-        if bootstrap or quantile or plot_nll:
-            raise UsageError("--bootstrap, --quantile and --plot-nll are not offered for censored data")
-        _fit_censored(data, dist, output, fit_options, plot, _draw_chart(chart))
-        return
-    if weights is not None and not (column or columns_all):
-        raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
+    asked = {"method": method.value, "probs": probs, "bootstrap": bootstrap, "bootstrap_kind": bootstrap_kind.value,
+             "bootstrap_draws": bootstrap_draws, "quantiles": quantile}
+    request = FitRequest.of(dist, censored=bool(left or right or censored), weighted=weights is not None,
+                            scheduler=scheduler, plots=[kind for kind, path in (("fit", plot), ("nll", plot_nll)) if path],
+                            **asked, **fit_options)
+    # What each view can show: the rules of the library's request are checked; these are the outputs'.
+    one_view = output.value in ("table", "json")
     single = len(files) == 1 and len(column or []) <= 1 and not columns_all
-    if (plot or plot_nll) and not single:
+    if scheduler is not None and (len(column or []) > 1 or columns_all or not one_view):
+        raise UsageError("--scheduler fits one column of one data set (table or json), by maximum likelihood, "
+                         "without --fix, --bootstrap, --quantile, plots or censoring")
+    if request.method != "mle" and not (single and one_view):
+        raise UsageError(f"--method {request.method} is one fit: one file, one column, table or json")
+    if request.censored:
+        if len(files) != 1 or columns_all or not one_view:
+            raise UsageError("censored data (--left/--right, --censored) is one data set: one file, table or json")
+        if censored and not (left or right) and len(column or []) != 1:
+            raise UsageError("--censored names the event column: give the value column with one --column")
+    if request.plots and not single:
         raise UsageError("--plot and --plot-nll draw one fit: give one file and one column")
-    probabilities = _probabilities(quantile)
-    extras = {"bootstrap": bootstrap, "kind": bootstrap_kind.value, "draws": bootstrap_draws,
-              "quantiles": probabilities}
-    if (bootstrap or probabilities) and not (single and output.value in ("table", "json")):
+    if request.resampling.asked and not (single and one_view):
         raise UsageError("--bootstrap and --quantile go with one fit (one file, one column, table or json)")
-    if single and output.value in ("table", "json"):
-        _fit_one(files[0], dist, (column or [None])[0], weights, output, read_options, fit_options, plot,
-                 plot_nll, _draw_chart(chart), extras)
+    if weights is not None and not (column or columns_all) and not request.censored:
+        raise UsageError("with --weights, name the columns to fit with --column (or --columns-all)")
+    if scheduler is not None or (single and one_view):
+        _fit_one(files, dist, (column or [None])[0], request, output, read_options, plot, plot_nll,
+                 _draw_chart(chart), weights=weights, left=left, right=right, censored=censored, **asked,
+                 **fit_options)
     else:
         _fit_batch(files, dist, column, columns_all, weights, output, fail_fast, read_options, fit_options,
                    _draw_chart(chart))
-
-
-def _fit_censored(data, dist, output, fit_options, plot, chart) -> None:
-    from ..censored import fit_censored
-
-    if plot:
-        from ..plots import check_target
-
-        check_target(plot, inputs=(data.source,))
-    result = fit_censored(data, dist, **fit_options)
-    _show(result, output, "print_table", chart=chart)
-    if plot:
-        from ..plots import draw_censored
-
-        draw_censored(result, data, plot)
-    _warn_and_exit(result.warnings())
-
-
-def _fit_distributed(files, dist, column, weights, output, read_options, fit_options, scheduler, chart) -> None:
-    from ..distributed import connect, fit_distributed
-
-    client, progress = connect(scheduler), _cluster_progress()
-    try:
-        result = fit_distributed(files, dist, column, client=client, weights=weights, read_options=read_options,
-                                 progress=progress, **fit_options)
-    finally:
-        _closed_progress(progress)
-        _disconnect(client)
-    _show(result, output, "print_table", chart=chart)
-    _warn_and_exit(result.warnings())
-
-
-def _estimate_one(files, dist, column, method, probs, weights, held, columns_all, output, read_options, level,
-                  trials, resampling, refused) -> None:
-    """fit --method other than mle: one column, its estimate, and bootstrap intervals on request."""
-    from ..estimators import estimate_file, refit_by
-
-    if method == "mle":
-        raise UsageError("--probs goes with --method quantile")
-    if probs is not None and method != "quantile":
-        raise UsageError("--probs goes with --method quantile")
-    if len(files) != 1 or columns_all or len(column or []) > 1 or output.value not in ("table", "json"):
-        raise UsageError(f"--method {method} is one fit: one file, one column, table or json")
-    if weights or held or any(refused):
-        raise UsageError(f"--method {method} does not go with --weights, --fix, censored data, --quantile, --plot, "
-                         "--plot-nll or --gof-bootstrap (they are maximum likelihood's)")
-    replicates, kind, draws, seed = resampling
-    result = estimate_file(files[0], dist, (column or [None])[0], method, _probabilities(probs) or None,
-                           read_options=read_options, level=level, trials=trials)
-    drawn = None
-    if replicates:
-        from ..bootstrap import bootstrap
-
-        drawn = bootstrap(result, replicates, kind, seed, refit=refit_by(result), level=result.level)
-    from ..report import print_estimate
-
-    _show_resampled(result, drawn, output, draws, print_estimate)
-    told = [] if result.converged else [f"--method {method}: {result.message}"]
-    _warn_and_exit(told + (drawn.warnings() if drawn else []))
-
-
-def _show_resampled(result, drawn, output, with_draws: bool, printer, **view_options) -> None:
-    """A fit with its bootstrap intervals and fitted quantiles: the JSON's "bootstrap" (when
-    replicates were drawn) and "quantiles" (when asked for), or a table after the fit's."""
-    if output.value == "json":
-        from ..report import dumps
-
-        extra = {}
-        if drawn is not None and drawn.replicates:
-            extra["bootstrap"] = drawn.to_dict(with_draws)
-        if drawn is not None and drawn.quantiles:
-            extra["quantiles"] = drawn.quantiles_dict()
-        typer.echo(dumps({**result.to_dict(), **extra}))
-    else:
-        from rich.console import Console
-
-        from ..report import print_bootstrap
-
-        console = Console()
-        printer(result, console, **view_options)
-        if drawn is not None:
-            print_bootstrap(drawn, console)
-
-
-def _check_replicates(replicates: int, level: float) -> None:
-    from ..bootstrap import fewest_replicates
-
-    if 0 < replicates < fewest_replicates(level):
-        raise UsageError(f"--bootstrap {replicates}: a {level:.4g} percentile interval needs at least "
-                         f"{fewest_replicates(level)} replicates (one beyond each end; 1000 is usual)")
 
 
 def _draw_chart(asked: bool | None) -> bool:
     return sys.stdout.isatty() if asked is None else asked
 
 
-def _probabilities(text: str | None) -> tuple:
-    if text is None:
-        return ()
-    try:
-        values = tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise UsageError(f"--quantile takes probabilities separated by commas, e.g. 0.05,0.5,0.95, not {text!r}") \
-            from None
-    if not values or any(not 0 < v < 1 for v in values):
-        raise UsageError(f"--quantile: each probability lies strictly between 0 and 1 ({text!r})")
-    return values
-
-
-def _fit_one(file, dist, column, weights, output, read_options, fit_options, plot, plot_nll, chart,
-             extras=None) -> None:
+def _fit_one(files, dist, column, request, output, read_options, plot, plot_nll, chart, **keywords) -> None:
+    """One fit, by the library's fit_file: on a cluster, censored, by another method, with the
+    bootstrap; shown, drawn, and its warnings told."""
     from ..api import fit_file
 
-    extras = extras or {"bootstrap": 0, "quantiles": ()}
     targets = [path for path in (plot, plot_nll) if path]
     if targets:
         from ..plots import check_target
 
         for path in targets:
-            check_target(path, inputs=(file,))
-    resampled = bool(extras["bootstrap"] or extras["quantiles"])
-    with _progress(file) as progress:
-        result = fit_file(file, dist, column, weights=weights, read_options=read_options,
-                          keep_values=bool(targets) or resampled, progress=progress, **fit_options)
-    told = []
-    if resampled:
-        from ..bootstrap import bootstrap
-        from ..report import print_table
-
-        drawn = bootstrap(result, extras["bootstrap"], extras["kind"], fit_options["seed"], extras["quantiles"])
-        _show_resampled(result, drawn, output, extras["draws"], print_table, chart=chart)
-        told = drawn.warnings()
+            check_target(path, inputs=tuple(files))
+    if request.scheduler is not None:
+        progress = _cluster_progress()
+        try:
+            result = fit_file(files, dist, column, scheduler=request.scheduler, read_options=read_options,
+                              progress=progress, **keywords)
+        finally:
+            _closed_progress(progress)
     else:
-        _show(result, output, "print_table", chart=chart)
+        with _progress(files[0]) as progress:
+            result = fit_file(files[0], dist, column, read_options=read_options, keep_values=bool(targets),
+                              progress=progress, **keywords)
+    estimated = request.method != "mle"
+    _show(result, output, "print_estimate" if estimated else "print_table", **({} if estimated else {"chart": chart}))
     if targets:
-        from ..plots import draw_fit, draw_nll
+        from ..plots import draw_censored, draw_fit, draw_nll
 
         if plot:
-            draw_fit(result, plot)
+            draw_censored(result, result.stats.data, plot) if request.censored else draw_fit(result, plot)
         if plot_nll:
             draw_nll(result, plot_nll)
-    _warn_and_exit(result.warnings() + told)
+    told = ([] if result.converged else [f"--method {request.method}: {result.message}"]) if estimated \
+        else result.warnings()
+    _warn_and_exit(told + (result.resampled.warnings() if result.resampled is not None else []))
 
 
 def _fit_batch(files, dist, columns, every_column, weights, output, fail_fast, read_options, fit_options,

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import MlfitError, UsageError
-from .common import (LEVEL, _closed_progress, _cluster_progress, _disconnect, _end_batch, _epilog, _present,
+from .common import (LEVEL, _closed_progress, _cluster_progress, _end_batch, _epilog, _present,
                      _warn_and_exit, app, distribution_option, reader_options)
 
 
@@ -107,7 +107,7 @@ def regress(
 
 
 def _regress_distributed(files, formula, dist, output, scheduler, options) -> None:
-    from ..distributed import connect, regress_distributed
+    from ..distributed import connect, disconnect, regress_distributed
     from ..regression.report import print_regression
 
     client, progress = connect(scheduler), _cluster_progress()
@@ -115,7 +115,7 @@ def _regress_distributed(files, formula, dist, output, scheduler, options) -> No
         result = regress_distributed(files, formula, dist, client=client, progress=progress, **options)
     finally:
         _closed_progress(progress)
-        _disconnect(client)
+        disconnect(client)
     _present(result, output, print_regression)
     _warn_and_exit(result.warnings())
 
