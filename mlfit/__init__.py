@@ -5,7 +5,8 @@ command line starts instantly for `--help`.
 """
 
 __version__ = "0.1.0"
-__all__ = ["fit", "fit_file", "fit_columns", "compare", "describe", "regress", "score_sequence", "FitResult",
+__all__ = ["fit", "fit_file", "fit_columns", "compare", "describe", "regress", "score_model", "calibrate",
+           "score_sequence", "FitResult",
            "FAMILY_NAMES", "MlfitError", "DataError", "UsageError"]
 
 from .errors import DataError, MlfitError, UsageError
@@ -21,7 +22,7 @@ def __getattr__(name):
         from .shape import describe_values
 
         return describe_values
-    if name in ("fit", "fit_file", "fit_columns", "regress"):
+    if name in ("fit", "fit_file", "fit_columns", "regress", "score_model", "calibrate"):
         from . import api
 
         return getattr(api, name)

@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 from .columns import DEFAULT, ReadOptions
+from .errors import UsageError
 from .fits import fit, fit_column, fit_columns, fit_request
 from .request import FitRequest
 
-__all__ = ["fit", "fit_file", "fit_columns", "fit_column", "fit_request", "regress"]
+__all__ = ["fit", "fit_file", "fit_columns", "fit_column", "fit_request", "regress", "score_model", "calibrate"]
 
 
 def fit_file(source, distribution: str, column: str | None = None, *, scheduler: str | None = None,
@@ -53,3 +54,37 @@ def regress(data, formula: str, dist: str = "normal", *, sigma: str | None = Non
     if isinstance(data, str):
         return regress_file(data, formula, dist, sigma=sigma, weights=weights, level=level, read_options=read_options)
     return regress_frame(data, formula, dist, sigma=sigma, weights=weights, level=level)
+
+
+def score_model(data, distribution: str, target: str, *, sigma: float | None = None,
+                read_options: ReadOptions = DEFAULT, **columns):
+    """A trained model's predictions judged as likelihoods (`mlfit score-model`): `data` a CSV path
+    or a table in memory (a pandas DataFrame, a dict of columns); the prediction columns by flag,
+    without the dashes: logit="made_logit", logits="logit_*", mean="mu", log_var="lv", log_b=,
+    log_rate=; `sigma` a fixed standard deviation (normal). `to_dict()` is the CLI's JSON."""
+    from .trained.columns import check_columns, source_columns, source_label
+    from .trained.scoring import make_spec, score_model as judge
+
+    spec = make_spec(distribution, target, names=source_columns(data, read_options), label=source_label(data),
+                     sigma=sigma, **columns)
+    check_columns(data, spec, read_options)
+    return judge(data, spec, read_options)
+
+
+def calibrate(data, distribution: str, target: str, *, logit: str | None = None, logits: str | None = None,
+              bins: int = 15, level: float = 0.95, read_options: ReadOptions = DEFAULT):
+    """One temperature for a classifier's logits (`mlfit calibrate`): `data` a CSV path or a table
+    in memory; `logit` the one column of a binary model, `logits` the columns of a categorical one
+    (a list as "c0,c1,c2" or a glob). `params`, `bse`, `conf_int()` give the temperature;
+    `to_dict()` is the CLI's JSON."""
+    from .options import FitOptions
+    from .trained.columns import check_columns, source_columns, source_label
+    from .trained.temperature import calibrate as fit_temperature, logit_spec
+
+    level = FitOptions(level=level).level
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 10_000:
+        raise UsageError(f"bins must be a whole number from 1 to 10,000, not {bins!r}")
+    spec = logit_spec(distribution, target, names=source_columns(data, read_options), label=source_label(data),
+                      logit=logit, logits=logits)
+    check_columns(data, spec, read_options)
+    return fit_temperature(data, spec, bins=bins, level=level, options=read_options)

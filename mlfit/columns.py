@@ -131,3 +131,15 @@ def _show(value) -> str:
     if number == 0 or 1e-6 <= abs(number) < 1e16 or not np.isfinite(number):
         return np.format_float_positional(number, trim="-")
     return repr(number)
+
+
+def frame_columns(data, label: str = "<data>") -> list[Column]:
+    """The columns of a table in memory (a pandas DataFrame, or a dict of equal-length columns), as
+    reading a file gives them: None and NaN are missing cells, each column's rows counted from 1."""
+    frame = pd.DataFrame(data)
+    columns = []
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        missing = pd.isna(values)
+        columns.append(Column(label, str(name), values[~missing], np.flatnonzero(~missing) + 1, int(missing.sum())))
+    return columns

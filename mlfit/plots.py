@@ -202,7 +202,7 @@ def _error(errors: dict, name: str) -> str:
     return "" if error is None or not math.isfinite(error) else f" ± {error:.2g}"  # (none: uniform, nu = inf)
 
 
-def draw_fit(result, path: str):
+def draw_fit(result, path: str | None = None):
     plt = _pyplot()
     data = fit_panels(result)
     if data["kind"] == "continuous":
@@ -235,12 +235,11 @@ def draw_fit(result, path: str):
             _categories(ax, positions, data["labels"])
             ax.legend(loc="best", fontsize="small")
     fig.suptitle(title(result), fontsize="medium")
-    save_atomically(fig, path)
-    plt.close(fig)  # free pyplot's hold on it; the caller may still inspect the figure
+    return finished(fig, path)
     return fig
 
 
-def draw_nll(result, path: str):
+def draw_nll(result, path: str | None = None):
     plt = _pyplot()
     panels = nll_panels(result)
     columns = min(len(panels), 3)
@@ -265,8 +264,7 @@ def draw_nll(result, path: str):
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.suptitle(title(result), fontsize="medium")
-    save_atomically(fig, path)
-    plt.close(fig)
+    return finished(fig, path)
     return fig
 
 
@@ -286,6 +284,19 @@ def _categories(ax, positions, labels):
     step = max(1, len(labels) // 20)  # keep tick labels from running into each other
     ax.set_xticks(positions[::step], labels[::step], rotation=45 if max(map(len, labels)) > 3 else 0,
                   ha="right" if max(map(len, labels)) > 3 else "center")
+
+
+def finished(fig, path: str | None):
+    """The figure saved to `path` (under a temporary name renamed into place: never half-written),
+    or only returned where a Python caller gave no path; pyplot lets go of it either way (the
+    figure stays usable: fig.savefig, or a notebook's display)."""
+    plt = _pyplot()
+    try:
+        if path is not None:
+            save_atomically(fig, path)
+    finally:
+        plt.close(fig)
+    return fig
 
 
 def save_atomically(fig, path: str) -> None:
@@ -339,7 +350,7 @@ def comparison_panels(ranking) -> dict:
                      for r, panel in zip(fits, panels) if panel["labels"] == labels]}
 
 
-def draw_comparison(ranking, path: str):
+def draw_comparison(ranking, path: str | None = None):
     plt = _pyplot()
     data = comparison_panels(ranking)
     legend = [f"{f['name']} (AIC {f['aic']:.6g})" for f in data["fits"]]  # in AIC order, as ranked
@@ -379,8 +390,7 @@ def draw_comparison(ranking, path: str):
             ax.legend(loc="best", fontsize="x-small")
     left_out = f" (the {len(data['fits'])} best; {data['left_out']} more in the table)" if data["left_out"] else ""
     fig.suptitle(f"'{ranking.column}' in {ranking.source}: families ranked by AIC{left_out}", fontsize="medium")
-    save_atomically(fig, path)
-    plt.close(fig)
+    return finished(fig, path)
     return fig
 
 
@@ -389,7 +399,7 @@ def draw_comparison(ranking, path: str):
 def censored_panels(result, data) -> dict:
     """The numbers of the censored-data plot: Turnbull's NPMLE as the CDF after each innermost
     interval (its rise inside an interval is not determined: drawn as a box), and the fitted CDF."""
-    from .censored import turnbull
+    from .turnbull import turnbull
 
     estimate = turnbull(data)
     finite = np.concatenate([v[np.isfinite(v)] for v in (data.low, data.high, estimate.left, estimate.right)])
@@ -405,7 +415,7 @@ def censored_panels(result, data) -> dict:
             "converged": estimate.converged}
 
 
-def draw_censored(result, data, path: str):
+def draw_censored(result, data, path: str | None = None):
     plt = _pyplot()
     panels = censored_panels(result, data)
     fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
@@ -427,6 +437,5 @@ def draw_censored(result, data, path: str):
            ylabel="cumulative probability", ylim=(-0.02, 1.02))
     ax.legend(loc="best", fontsize="small")
     fig.suptitle(title(result), fontsize="medium")
-    save_atomically(fig, path)
-    plt.close(fig)
+    return finished(fig, path)
     return fig

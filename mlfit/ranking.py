@@ -134,6 +134,13 @@ class Ranking:
 
         return printed_text(print_ranking, self)
 
+    def plot(self, path: str | None = None):
+        """`mlfit compare --plot`: the best few families' densities, CDFs, Q-Q and P-P panels over the
+        data (the fits must hold their values); to `path`, or returned as a matplotlib Figure."""
+        from .plots import draw_comparison
+
+        return draw_comparison(self, path)
+
     def _repr_html_(self) -> str:
         return self.table.to_html(float_format=lambda v: f"{v:.6g}", na_rep="")
 

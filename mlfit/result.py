@@ -223,6 +223,20 @@ class FitResult(Estimates):
 
         return f"<pre>{escape(self.summary())}</pre>"
 
+    def plot(self, path: str | None = None):
+        """The fit drawn as `mlfit fit --plot` draws it (density or bars, CDF, Q-Q, P-P; censored rows
+        as Turnbull's estimate against the fit), to `path`, or returned as a matplotlib Figure."""
+        from .plots import draw_censored, draw_fit
+
+        if self.censoring is not None:
+            return draw_censored(self, self.stats.data, path)
+        if self.values is None:
+            from .errors import UsageError
+
+            raise UsageError("this fit did not keep its values (a file read in chunks): fit it with "
+                             "keep_values=True to plot it")
+        return draw_fit(self, path)
+
     def to_dict(self) -> dict:
         num, comparison = self.numerical, self.comparison
         reference = None if self.reference_params is None else {

@@ -149,6 +149,10 @@ class Description:
 
         return f"<pre>{escape(self.summary())}</pre>"
 
+    def plot(self, path: str | None = None):
+        """The Cullen-Frey graph (`mlfit describe --plot`), to `path`, or returned as a matplotlib Figure."""
+        return draw_cullen_frey(self, path)
+
     def __repr__(self) -> str:
         return f"<Description of '{self.column}' in {self.source}: n={self.n:,}; {self.verdict()}>"[:400]
 
@@ -210,11 +214,11 @@ def _described(data, boot: int, seed: int) -> Description:
                        seed)
 
 
-def draw_cullen_frey(description: Description, path: str) -> None:
+def draw_cullen_frey(description: Description, path: str | None = None):
     """The skewness-kurtosis plane as descdist draws it (kurtosis downwards), with the families'
     points, lines and the beta region, the data's point and the bootstrap cloud."""
     from .errors import UsageError
-    from .plots import _pyplot, save_atomically
+    from .plots import _pyplot, finished
 
     data = description.to_dict()
     if "cullen_frey" not in data:
@@ -244,7 +248,4 @@ def draw_cullen_frey(description: Description, path: str) -> None:
              title=f"Cullen and Frey graph: '{description.column}'")
     axis.legend(fontsize=8, loc="lower left")
     figure.tight_layout()
-    try:
-        save_atomically(figure, path)  # a temporary name renamed into place: never half-written
-    finally:
-        plt.close(figure)
+    return finished(figure, path)

@@ -10,7 +10,8 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from mlfit.censored import CensoredData, Censored, read_bounds, read_events, row_log_likelihoods, turnbull
+from mlfit.censored import CensoredData, Censored, read_bounds, read_events, row_log_likelihoods
+from mlfit.turnbull import turnbull
 from mlfit.censored import fit_censored
 from mlfit.cli import app
 from mlfit.families import get_family

@@ -208,3 +208,61 @@ def test_options_that_do_not_go_together_are_refused_by_the_library_in_the_comma
         mlfit.fit(miles, "gamma", quantiles=[1.5])
     cli = runner.invoke(app, ["fit", str(RIVERS), "-d", "gamma", "-c", "miles", "--method", "cvm", "-w", "miles"])
     assert cli.exit_code == 2 and "--method cvm does not go with --weights" in cli.stderr
+
+
+# --- score-model and calibrate from Python, on a file or a table in memory ----------------------
+PREDICTIONS = Path(__file__).resolve().parent.parent / "sample_data" / "predictions.csv"
+
+
+def test_score_model_in_memory_equals_the_command_lines_json():
+    cli = cli_json("score-model", PREDICTIONS, "-d", "normal", "--mean", "mu", "--log-var", "log_var", "-t",
+                   "distance")
+    frame = pd.read_csv(PREDICTIONS)
+    for data in (frame, str(PREDICTIONS)):
+        ours = mlfit.score_model(data, "normal", "distance", mean="mu", log_var="log_var").to_dict()
+        assert {k: v for k, v in ours.items() if k != "file"} == {k: v for k, v in cli.items() if k != "file"}
+    scored = mlfit.score_model(frame, "categorical", "shot", logits="logit_*")
+    assert scored.source == "<data>" and "<data>" in repr(scored) and len(repr(scored)) < 400
+    assert "cross-entropy" in scored.summary() and "<pre>" in scored._repr_html_()
+    with pytest.raises(mlfit.UsageError, match="--log-b is not for normal predictions"):
+        mlfit.score_model(frame, "normal", "distance", mean="mu", log_b="log_var")
+
+
+def test_calibrate_in_memory_equals_the_command_lines_json_and_answers_as_an_estimate():
+    from scipy import stats
+
+    cli = cli_json("calibrate", PREDICTIONS, "-d", "categorical", "--logits", "logit_*", "-t", "shot")
+    result = mlfit.calibrate(pd.read_csv(PREDICTIONS), "categorical", "shot", logits="logit_*")
+    ours = result.to_dict()
+    assert {k: v for k, v in ours.items() if k != "file"} == {k: v for k, v in cli.items() if k != "file"}
+    assert result.params["temperature"] == cli["temperature"] and result.bse["temperature"] == cli["stderr"]
+    interval = result.conf_int()
+    assert list(interval.loc["temperature", ["lower", "upper"]]) == pytest.approx(cli["ci"]["wald"], rel=1e-12)
+    assert list(interval.loc["temperature", ["profile_lower", "profile_upper"]]) == cli["ci"]["profile"]
+    z = stats.norm.ppf(0.95)
+    assert result.conf_int(0.9).loc["temperature", "upper"] == pytest.approx(
+        cli["temperature"] + z * cli["stderr"], rel=1e-14)
+    assert result.log_likelihood == -cli["nll"] and "<pre>" in result._repr_html_() and len(repr(result)) < 400
+    with pytest.raises(mlfit.UsageError, match="calibrate scales a classifier's logits"):
+        mlfit.calibrate(str(PREDICTIONS), "poisson", "goals", logit="log_rate")
+
+
+def test_every_result_draws_itself_as_its_command_does(tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    frame = pd.read_csv(Path(__file__).resolve().parent.parent / "sample_data" / "cars.csv")
+    miles = pd.read_csv(RIVERS)["miles"]
+    drawn = {
+        "fit": mlfit.fit(miles, "gamma"),
+        "compare": mlfit.compare(miles, ["gamma", "weibull"]),
+        "describe": mlfit.describe(miles),
+        "regress": mlfit.regress(frame, "mpg ~ wt", dist="normal"),
+        "calibrate": mlfit.calibrate(pd.read_csv(PREDICTIONS), "bernoulli", "made", logit="made_logit"),
+        "censored": mlfit.fit(pd.read_csv(REMISSION)["weeks"], "weibull", events=pd.read_csv(REMISSION)["relapsed"]),
+    }
+    for name, result in drawn.items():
+        assert isinstance(result.plot(), Figure), name
+        path = tmp_path / f"{name}.png"
+        result.plot(str(path))
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name

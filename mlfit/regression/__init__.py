@@ -11,9 +11,7 @@ formulaic (the formula parser) is imported only here, on first use.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..columns import DEFAULT, Column, ReadOptions
+from ..columns import DEFAULT, ReadOptions, frame_columns
 from ..families import get_family
 from .design import Design, Streamed, design_of, read_design
 from .fit import fit_design
@@ -43,15 +41,7 @@ def regress(data, formula: str, distribution: str, *, sigma: str | None = None, 
             level: float = 0.95) -> RegressionResult:
     """The same for data in memory: a pandas DataFrame or a dict of equal-length columns; None
     and NaN are missing cells (their rows are left out and counted)."""
-    import pandas as pd
-
-    frame = pd.DataFrame(data)
-    columns = []
-    for name in frame.columns:
-        values = frame[name].to_numpy()
-        missing = pd.isna(values)
-        columns.append(Column("<data>", str(name), values[~missing], np.flatnonzero(~missing) + 1,
-                              int(missing.sum())))
+    columns = frame_columns(data)
     family = get_family(distribution)
     design = design_of("<data>", columns, formula, family, sigma=sigma, weights=weights)
     return fit_design(family, design, level=level, sigma_formula=sigma)

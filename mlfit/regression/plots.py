@@ -70,8 +70,8 @@ def _slice_index(result) -> int:
     return 0
 
 
-def draw_regression(result, path: str) -> None:
-    from ..plots import _pyplot, save_atomically
+def draw_regression(result, path: str | None = None):
+    from ..plots import _pyplot, finished
 
     data = panels(result)
     plt = _pyplot()
@@ -107,7 +107,4 @@ def draw_regression(result, path: str) -> None:
     fourth.set(xlabel=label, ylabel="NLL", title="NLL along one coefficient (the others at the MLE)")
     figure.suptitle(f"{result.distribution} regression: {result.formula}")
     figure.tight_layout()
-    try:
-        save_atomically(figure, path)  # a temporary name renamed into place: never half-written
-    finally:
-        plt.close(figure)
+    return finished(figure, path)

@@ -277,6 +277,13 @@ class RegressionResult(Estimates):
 
         return f"<pre>{escape(self.summary())}</pre>"
 
+    def plot(self, path: str | None = None):
+        """`mlfit regress --plot`: fitted against observed, residuals (calibration for a classifier),
+        Q-Q, the NLL along one coefficient; to `path`, or returned as a matplotlib Figure."""
+        from .plots import draw_regression
+
+        return draw_regression(self, path)
+
     def __repr__(self) -> str:
         return (f"RegressionResult({self.distribution}, {self.formula!r}, n={_count(self.n)}, "
                 f"nll={self.nll:.6g})")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..columns import DEFAULT, Column, ReadOptions
+from ..columns import DEFAULT, Column, ReadOptions, frame_columns
 from ..data import column_names, iter_columns, support_values
 from ..data import _as_numbers as as_numbers
 from ..columns import _show as show
@@ -47,12 +47,30 @@ class Chunk:
     dropped: int
 
 
-def read_chunks(source: str, spec: Spec, options: ReadOptions = DEFAULT):
-    """The file's rows a chunk at a time (memory holds one)."""
-    label = "<stdin>" if source == "-" else source
+def in_memory(source) -> bool:
+    """A table held in memory (a pandas DataFrame, a dict of columns) rather than a file's name."""
+    return not isinstance(source, str)
+
+
+def source_label(source) -> str:
+    return "<data>" if in_memory(source) else "<stdin>" if source == "-" else source
+
+
+def source_columns(source, options: ReadOptions = DEFAULT) -> list[str]:
+    """The column names of a file's header, or of a table in memory."""
+    return [c.name for c in frame_columns(source)] if in_memory(source) else column_names(source, options)
+
+
+def read_chunks(source, spec: Spec, options: ReadOptions = DEFAULT):
+    """The file's rows a chunk at a time (memory holds one); a table in memory is one chunk."""
+    label = source_label(source)
     wanted = list(dict.fromkeys([spec.target, *spec.inputs]))
     start = 0
-    for chunk in iter_columns(source, wanted, options=options):
+    if in_memory(source):
+        chunks = [[c for c in frame_columns(source) if c.name in wanted]]
+    else:
+        chunks = iter_columns(source, wanted, options=options)
+    for chunk in chunks:
         by_name = {c.name: c for c in chunk}
         total = max(len(c.values) + c.dropped for c in chunk)
         present = np.ones(total, dtype=bool)
@@ -109,10 +127,10 @@ def _target(column: Column, spec: Spec, label: str) -> np.ndarray:
     return out
 
 
-def check_columns(source: str, spec: Spec, options: ReadOptions) -> None:
-    """Every named column is in the header, before any row is read."""
-    label = "<stdin>" if source == "-" else source
-    names = column_names(source, options)
+def check_columns(source, spec: Spec, options: ReadOptions) -> None:
+    """Every named column is in the header (or the table), before any row is read."""
+    label = source_label(source)
+    names = source_columns(source, options)
     for name in [spec.target, *spec.inputs]:
         if name not in names:
             shown = ", ".join(repr(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")

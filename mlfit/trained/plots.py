@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def draw_reliability(result, path: str) -> None:
-    from ..plots import _pyplot, save_atomically
+def draw_reliability(result, path: str | None = None):
+    from ..plots import _pyplot, finished
 
     plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 5), sharey=True)
@@ -27,7 +27,4 @@ def draw_reliability(result, path: str) -> None:
     axes[0].set_ylabel("accuracy")
     axes[0].legend(loc="upper left", fontsize=8)
     figure.tight_layout()
-    try:
-        save_atomically(figure, path)  # a temporary name renamed into place: never half-written
-    finally:
-        plt.close(figure)
+    return finished(figure, path)

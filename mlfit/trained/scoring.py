@@ -17,11 +17,11 @@ import numpy as np
 from ..columns import DEFAULT, ReadOptions
 from ..errors import DataError
 from ..underflow import UnderflowReport, feed, report, running_products
-from .columns import Spec, read_chunks
+from .columns import Spec, read_chunks, source_label
 from .stability import Stability
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ModelScore:
     source: str
     spec: Spec
@@ -49,6 +49,22 @@ class ModelScore:
                        "cost")
         return out
 
+    def summary(self) -> str:
+        """The score as the table view prints it, as text."""
+        from ..report import printed_text
+        from .report import print_model_score
+
+        return printed_text(print_model_score, self)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.summary())}</pre>"
+
+    def __repr__(self) -> str:
+        return (f"<ModelScore {self.spec.family.name} predictions of '{self.spec.target}' in {self.source}: "
+                f"n={self.n:,} nll={self.nll:.6g}>")[:400]
+
     def to_dict(self) -> dict:
         out = {
             "file": self.source, "distribution": self.spec.family.name, "target": self.spec.target,
@@ -66,7 +82,7 @@ class ModelScore:
 
 
 def score_model(source: str, spec: Spec, options: ReadOptions = DEFAULT) -> ModelScore:
-    label = "<stdin>" if source == "-" else source
+    label = source_label(source)
     family = spec.family
     scale, estimated = spec.sigma, False
     # a scale predictor, and no column predicting it: a constant scale, given or estimated
@@ -123,7 +139,7 @@ def _estimated_scale(source, spec, options) -> float:
         return 1.0
     scale = family.constant_scale(sums)
     if scale == 0:
-        raise DataError(f"{source}: every prediction equals its target, so the best constant scale is 0 and the "
+        raise DataError(f"{source_label(source)}: every prediction equals its target, so the best constant scale is 0 and the "
                         f"likelihood has no maximum; give {family.constant_scale_flag or 'a column'} (or a column "
                         "predicting the scale)")
     return scale

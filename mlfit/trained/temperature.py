@@ -18,7 +18,8 @@ from scipy import optimize, special
 from ..columns import DEFAULT, ReadOptions
 from ..errors import DataError, NoMaximum, UsageError
 from ..underflow import feed, report, running_products
-from .columns import Spec, read_chunks
+from ..estimates import Entries, Estimates, covariance_from, wald_bounds
+from .columns import Spec, read_chunks, source_label
 from .stability import Stability
 
 IN_MEMORY_CELLS = 2 ** 25
@@ -119,8 +120,8 @@ def calibration(s: float, logits: Logits, bins: int) -> Calibration:
                        accuracy, mean_confidence, counts)
 
 
-@dataclass(frozen=True)
-class CalibrationResult:
+@dataclass(frozen=True, repr=False)
+class CalibrationResult(Estimates):
     source: str
     spec: Spec
     n: int
@@ -140,6 +141,44 @@ class CalibrationResult:
     stability: dict
     underflow: object
     logits: object = None
+
+    # The estimate's questions: params, bse, cov_params(), conf_int(level) of the temperature.
+    def _entries(self) -> Entries:
+        errors = np.array([self.stderr])
+        return Entries(["temperature"], np.array([self.temperature]), errors, covariance_from(errors, None))
+
+    def _bounds(self, level: float) -> dict:
+        bounds = wald_bounds(np.array([self.temperature]), np.array([self.stderr]), level)
+        if level == self.level:  # the profile interval is the one the fit made; at another level, Wald's only
+            bounds.update(profile_lower=np.array([self.profile[0]]), profile_upper=np.array([self.profile[1]]))
+        return bounds
+
+    @property
+    def log_likelihood(self) -> float:
+        return -self.nll_after
+
+    def summary(self) -> str:
+        """The calibration as the table view prints it, as text."""
+        from ..report import printed_text
+        from .report import print_calibration
+
+        return printed_text(print_calibration, self)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.summary())}</pre>"
+
+    def __repr__(self) -> str:
+        return (f"<CalibrationResult {self.spec.family.name} logits of '{self.spec.target}' in {self.source}: "
+                f"T={self.temperature:.6g} (se {self.stderr:.3g}) n={self.n:,}>")[:400]
+
+    def plot(self, path: str | None = None):
+        """The reliability diagram before and after (`--plot`), to `path`, or returned as a matplotlib
+        Figure."""
+        from .plots import draw_reliability
+
+        return draw_reliability(self, path)
 
     def to_dict(self) -> dict:
         return {
@@ -180,7 +219,7 @@ def logit_spec(distribution: str, target: str, *, names: list[str], label: str, 
 
 def calibrate(source: str, spec: Spec, *, bins: int = 15, level: float = 0.95,
               options: ReadOptions = DEFAULT) -> CalibrationResult:
-    label = "<stdin>" if source == "-" else source
+    label = source_label(source)
     if spec.family.outcome not in ("binary", "classes"):
         raise UsageError(f"calibrate scales a classifier's logits (a bernoulli or categorical model), not "
                          f"{spec.family.name} predictions")
