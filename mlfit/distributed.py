@@ -39,13 +39,11 @@ from .families.statistics import NoSufficientStatistics, Values
 from .streaming import IN_MEMORY_ROWS, PREFIX_ROWS, Gathering
 from .underflow import feed, joined_paths, log_paths, running_products, starting_points
 
-BRACKET_VALUES = 1 << 22  # laplace's pass two gathers at most about this many values (32 MB) ...
-NARROWINGS = 3  # ... after up to this many counting passes that narrow its bracket
 PART_BYTES = 128 * 2 ** 20  # a CSV file bigger than this is read in parts of about this many bytes
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".gz", ".bz2", ".xz", ".zip", ".parquet")
 
 
-def expand(sources: list[str]) -> list[str]:
+def expand_sources(sources: list[str]) -> list[str]:
     """The files of a data set, in order: a glob's matches and a directory's data files sorted by
     name, listed files as given."""
     paths = []
@@ -149,10 +147,10 @@ class Summary:
     error: MlfitError | None = None  # the first error met, in file order
 
 
-def summarize(path: str, first: bool, distributions: tuple[str, ...], trials: int | None, column: str | None,
-              weights: str | None, read_options: ReadOptions, values_limit: int = IN_MEMORY_ROWS) -> dict:
-    """One file's summary for each family, from one reading of it (a task on a worker)."""
-    families = [get_family(name, trials) for name in distributions]
+def summarize(path: str, first: bool, families: tuple, column: str | None, weights: str | None,
+              read_options: ReadOptions, values_limit: int = IN_MEMORY_ROWS) -> dict:
+    """One file's summary for each family (the family objects, built once on the client), from one
+    reading of it (a task on a worker)."""
     text = any(not family.support.numeric for family in families)  # (numeric families parse text cells too)
     gatherings = {family.name: Gathering(family, column, keep_all=False,
                                          limit=0 if family.sufficient_statistics else values_limit,
@@ -240,20 +238,19 @@ def merged(a: Summary, b: Summary, values_limit: int = IN_MEMORY_ROWS) -> Summar
 
 
 @returned
-def log_path(path: str, distribution: str, trials: int | None, column: str | None, weights: str | None,
-             read_options: ReadOptions, stats, params: dict, whole_weights: bool) -> dict:
+def log_path(path: str, family, column: str | None, weights: str | None, read_options: ReadOptions, stats,
+             params: dict, whole_weights: bool) -> dict:
     """One part's rows' log-likelihoods at the fitted parameters, summed in order, for each
     precision (a task)."""
     found = log_paths(np.zeros(0), None, True)
-    for log_probs, row_weights in _log_probs(path, distribution, trials, column, weights, read_options, stats, params):
+    for log_probs, row_weights in _log_probs(path, family, column, weights, read_options, stats, params):
         found = joined_paths(found, log_paths(log_probs, row_weights, whole_weights))
     return found
 
 
 @returned
-def follow(products: dict, path: str, index: int, starts: dict, distribution: str, trials: int | None,
-           column: str | None, weights: str | None, read_options: ReadOptions, stats, params: dict,
-           whole_weights: bool) -> dict:
+def follow(products: dict, path: str, index: int, starts: dict, family, column: str | None, weights: str | None,
+           read_options: ReadOptions, stats, params: dict, whole_weights: bool) -> dict:
     """The running products carried through part `index` at the fitted parameters (a task): those
     that start here resume from their logarithm, those not yet started or settled are left alone."""
     for name, (start, log_product, rows) in starts.items():
@@ -263,7 +260,7 @@ def follow(products: dict, path: str, index: int, starts: dict, distribution: st
               if name in starts and starts[name][0] <= index and not product.settled}
     if not active:
         return products
-    for log_probs, row_weights in _log_probs(path, distribution, trials, column, weights, read_options, stats, params):
+    for log_probs, row_weights in _log_probs(path, family, column, weights, read_options, stats, params):
         feed(active, log_probs, row_weights, whole_weights)
         if all(product.settled for product in active.values()):
             break
@@ -276,21 +273,19 @@ def _values(path: str, family, column: str | None, weights: str | None, read_opt
         yield support_values(data, family), data.weights
 
 
-def _log_probs(path, distribution, trials, column, weights, read_options, stats, params):
+def _log_probs(path, family, column, weights, read_options, stats, params):
     """A part's rows' log-likelihoods at `params` and their weights, a chunk at a time."""
-    family = get_family(distribution, trials)
     for values, row_weights in _values(path, family, column, weights, read_options):
         with np.errstate(all="ignore"):
             yield family.log_prob(family.encode(values, stats), params), row_weights
 
 
 @returned
-def extra_pass_part(path: str, step: str, plan, distribution: str, trials: int | None, column: str | None,
-                    weights: str | None, read_options: ReadOptions):
-    """One part's share of a family's extra pass (a task): `step` is the family's method that
-    reads the part's values against `plan` (laplace: "narrowing_part", "second_pass_part")."""
-    family = get_family(distribution, trials)
-    return getattr(family, step)(plan, _values(path, family, column, weights, read_options))
+def extra_pass_part(path: str, read, plan, family, column: str | None, weights: str | None,
+                    read_options: ReadOptions):
+    """One part's share of a family's extra pass (a task): `read(plan, chunks)`, the family's method
+    that reads the part's values against `plan` (two_pass.TwoPass)."""
+    return read(plan, _values(path, family, column, weights, read_options))
 
 
 @returned
@@ -340,7 +335,7 @@ def fit_distributed(sources: list[str], distribution: str, column: str | None = 
                     weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
                     **options):
     """Fit one data set (files, globs, directories) on the cluster `client` is connected to."""
-    [(_, outcome)] = fit_families(expand(sources), [distribution], column, client=client, weights=weights,
+    [(_, outcome)] = fit_families(expand_sources(sources), [distribution], column, client=client, weights=weights,
                                   read_options=read_options, progress=progress, **options)
     if isinstance(outcome, MlfitError):
         raise outcome
@@ -351,7 +346,7 @@ def fit_families(paths: list[str], distributions: list[str], column: str | None 
                  weights: str | None = None, read_options: ReadOptions = DEFAULT, progress=None,
                  part_bytes: int = PART_BYTES, pieces: list | None = None, values_limit: int = IN_MEMORY_ROWS,
                  **options) -> list[tuple[str, object]]:
-    """Fit several families to the data set of `paths` (as `expand` gives them), reading each part
+    """Fit several families to the data set of `paths` (as `expand_sources` gives them), reading each part
     (`pieces`, as `partition` gives them) once: (name, FitResult or the MlfitError that family
     met) per family, in order."""
     from dask import delayed
@@ -360,9 +355,8 @@ def fit_families(paths: list[str], distributions: list[str], column: str | None 
     settings = FitOptions.of(**options)
     families = [get_family(name, settings.trials) for name in distributions]
     label = label_of(paths)
-    names = tuple(family.name for family in families)
     pieces = pieces or partition(paths, read_options, client, part_bytes)
-    parts = client.compute([delayed(summarize, pure=False)(path, i == 0, names, settings.trials, column, weights,
+    parts = client.compute([delayed(summarize, pure=False)(path, i == 0, tuple(families), column, weights,
                                                            reading, values_limit)
                             for i, (path, reading) in enumerate(pieces)])
     if progress is not None:
@@ -374,7 +368,7 @@ def fit_families(paths: list[str], distributions: list[str], column: str | None 
     for family in families:
         try:
             outcomes.append((family.name, _fitted(family, summaries[family.name], pieces, label, name, client,
-                                                  (settings.trials, column, weights), settings, values_limit)))
+                                                  (column, weights), settings, values_limit)))
         except MlfitError as error:
             outcomes.append((family.name, error))
     return outcomes
@@ -395,30 +389,19 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
     if summary.stats is None:
         raise DataError(f"{label}: column '{name}': no value to fit ({summary.dropped:,} missing skipped)",
                         kind="empty")
-    trials, column, weights = reading
+    column, weights = reading
     first = Column(label, name, np.zeros(0), np.zeros(0, dtype=np.int64), 0,
                    weights=np.zeros(0) if weights else None)
     stats = summary.stats
 
-    def extra_pass(step, plan):  # a task per part, the parts merged in a tree
-        tasks = [delayed(extra_pass_part, pure=False)(path, step, plan, family.name, trials, column, weights, part)
+    def extra_pass(read, plan):  # a task per part, the parts merged in a tree
+        tasks = [delayed(extra_pass_part, pure=False)(path, read, plan, family, column, weights, part)
                  for path, part in pieces]
         return outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))
 
-    if family.second_pass:  # laplace's median: pass two (after counting passes where it would gather too much)
-        plan = family.second_pass_plan(stats)
-        held = family.second_pass_size(stats, plan)
-        for _ in range(NARROWINGS):
-            if held <= BRACKET_VALUES:
-                break
-            counted = extra_pass("narrowing_part", plan)
-            before = held
-            plan, held = family.narrowed_plan(stats, plan, counted)
-            if held >= before:
-                break
-        part = extra_pass("second_pass_part", plan)
+    if family.second_pass:  # laplace's median: the family's two passes, each a task per part
         try:
-            stats = family.finish_with(stats, plan, part)
+            stats = family.complete(stats, extra_pass)
         except NeedsEveryValue:
             raise DataError(f"{label}: column '{name}': the first pass's sample misplaced the bracket around the "
                             "median (a rare draw); run the fit again, or on one machine", kind="size") from None
@@ -427,14 +410,14 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
         """The raw products in file order: every part's log path in parallel says where each
         precision's product comes near its limits; from there on, part after part, it is multiplied
         for real (in practice within the first part: the chain is short)."""
-        paths = client.compute([delayed(log_path, pure=False)(path, family.name, trials, column, weights, part,
+        paths = client.compute([delayed(log_path, pure=False)(path, family, column, weights, part,
                                                               stats, params, summary.whole_weights)
                                 for path, part in pieces])
         starts = starting_points([outcome(future) for future in paths])
         products = delayed(running_products, pure=False)()
         for index, (path, part) in enumerate(pieces):
             if starts and index >= min(start for start, _, _ in starts.values()):
-                products = delayed(follow, pure=False)(products, path, index, starts, family.name, trials, column,
+                products = delayed(follow, pure=False)(products, path, index, starts, family, column,
                                                        weights, part, stats, params, summary.whole_weights)
         return outcome(client.compute(products))
 
@@ -445,7 +428,7 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
 def survey_distributed(paths: list[str], column: str | None, *, client, trials: int | None = None,
                        read_options: ReadOptions = DEFAULT, part_bytes: int = PART_BYTES,
                        pieces: list | None = None):
-    """Which families' supports hold every value of the data set of `paths` (as `expand` gives
+    """Which families' supports hold every value of the data set of `paths` (as `expand_sources` gives
     them): a survey task per part, merged."""
     from dask import delayed
 
@@ -568,7 +551,7 @@ def regress_distributed(sources: list[str], formula: str, distribution: str, *, 
     from .regression.design import wanted_columns
     from .regression.fit import check_model
 
-    paths = expand(sources)
+    paths = expand_sources(sources)
     family = get_family(distribution)
     check_model(family, sigma)
     wanted = wanted_columns(paths[0], formula, sigma=sigma, weights=weights, options=read_options)
@@ -590,7 +573,7 @@ def compare_distributed(sources: list[str], column: str | None = None, distribut
 
     require_column_for_weights(column, weights)
     trials = options.get("trials")
-    paths = expand(sources)  # (once: a URL is opened to check it)
+    paths = expand_sources(sources)  # (once: a URL is opened to check it)
     pieces = partition(paths, read_options, client, options.pop("part_bytes", PART_BYTES))
     if distributions:
         names = list(dict.fromkeys(canonical(d) for d in distributions))

@@ -175,7 +175,7 @@ def _median(values: np.ndarray) -> float:
     return low + (high - low) / 2 if math.isfinite(high - low) else low / 2 + high / 2
 
 
-def bootstrap(values: np.ndarray, replicates: int, seed: int) -> np.ndarray:
+def bootstrap_shapes(values: np.ndarray, replicates: int, seed: int) -> np.ndarray:
     """(skewness^2, kurtosis), unbiased, of `replicates` resamples of the rows with replacement."""
     rng = np.random.default_rng(seed)
     n = len(values)
@@ -210,7 +210,7 @@ def _described(data, boot: int, seed: int) -> Description:
     if len(values) < 2:
         raise DataError(f"{data.source}: column '{data.name}' has {len(values)} value: describe needs two at least",
                         kind="empty")
-    return Description(data.source, data.name, values, data.dropped, bootstrap(values, boot, seed) if boot else None,
+    return Description(data.source, data.name, values, data.dropped, bootstrap_shapes(values, boot, seed) if boot else None,
                        seed)
 
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import run
 from mlfit.families.lognormal import lognormal_curve
 from mlfit.families.weibull import weibull_curve
-from mlfit.shape import bootstrap, describe_file, in_beta_region, nearest, shape
+from mlfit.shape import bootstrap_shapes, describe_file, in_beta_region, nearest, shape
 
 DATA = Path(__file__).parent / "data"
 R = json.loads((DATA / "describe" / "describe_reference.json").read_text())
@@ -46,7 +46,7 @@ def test_the_loci_are_the_families_moments():
 
 def test_the_bootstrap_cloud_is_the_shape_of_resampled_rows():
     values = np.random.default_rng(2).gamma(2.0, size=80)
-    cloud = bootstrap(values, 5, seed=7)
+    cloud = bootstrap_shapes(values, 5, seed=7)
     rng = np.random.default_rng(7)
     for point in cloud:
         resample = values[rng.integers(0, 80, 80)]

@@ -225,7 +225,9 @@ def test_laplace_narrows_its_bracket_where_pass_two_would_gather_too_many(client
     held = []
     real = Laplace.narrowed_plan
     monkeypatch.setattr(Laplace, "narrowed_plan", lambda *a: held.append(real(*a)[1]) or real(*a))
-    monkeypatch.setattr(mlfit.distributed, "BRACKET_VALUES", 3)
+    import mlfit.families.two_pass
+
+    monkeypatch.setattr(mlfit.families.two_pass, "GATHERED", 3)
     spread = fit_distributed([str(quoted)], "laplace", "x", client=client, part_bytes=2_000)
     single = mlfit.fit_file(str(quoted), "laplace", "x")
     assert held and held[-1] <= 3  # a counting pass narrowed the bracket (~24 values by the sample) to 3 or fewer

@@ -471,11 +471,11 @@ def test_the_table_prints_the_json_numbers():
 
 
 def test_plot_panels_hold_the_fit():
-    from mlfit.regression.plots import calibration, panels
+    from mlfit.regression.plots import calibration_bins, panels
 
     predicted = np.array([0.05, 0.15, 0.12, 0.95, 0.91])
     observed = np.array([0.0, 1.0, 0.0, 1.0, 1.0])
-    mean_predicted, frequency, weight = calibration(predicted, observed, np.ones(5))
+    mean_predicted, frequency, weight = calibration_bins(predicted, observed, np.ones(5))
     np.testing.assert_allclose(mean_predicted, [0.05, 0.135, 0.93])
     np.testing.assert_allclose(frequency, [0.0, 0.5, 1.0])
     np.testing.assert_allclose(weight, [1, 2, 2])

@@ -173,10 +173,10 @@ def test_laplace_even_count_and_far_from_zero_when_streamed(tmp_path, tiny_limit
 def test_a_misplaced_bracket_falls_back_to_holding_every_value(tmp_path, tiny_limits, monkeypatch):
     from mlfit.families import base, median_statistics
 
-    def misplaced(sketch, values_again):
+    def misplaced(sketch, edges, part):
         raise base.NeedsEveryValue
 
-    monkeypatch.setattr(median_statistics.Bracket, "of", classmethod(lambda cls, sketch, again: misplaced(sketch, again)))
+    monkeypatch.setattr(median_statistics.Bracket, "completed", classmethod(lambda cls, *a: misplaced(*a)))
     path = write(tmp_path, [f"{v:.3f}" for v in np.random.default_rng(3).laplace(size=200)], header="x")
     result = mlfit.fit_file(str(path), "laplace")
     assert result.values is not None and result.comparison.agrees

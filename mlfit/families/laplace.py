@@ -6,6 +6,7 @@ import numpy as np
 
 from .base import Family, Parameter, Positive, Predictor, Real, RealLine, power_of_two
 from .conditional import Conditional, PredictionInput
+from .two_pass import TwoPass
 from .median_statistics import (Bracket, BracketCounts, BracketPart, Sample, Sketch, expected_inside, middle,
                                 narrowed)
 from .normal import standardized
@@ -19,7 +20,7 @@ def _standardized(x, params):
     return standardized(x, {"mu": params["mu"], "sigma": params["b"]})
 
 
-class Laplace(Conditional, Family):
+class Laplace(TwoPass, Conditional, Family):
     name = "laplace"
     parameters = (Parameter("mu", Real(), scale_by="b", in_data_units=True),
                   Parameter("b", Positive(), in_data_units=True))
@@ -29,7 +30,6 @@ class Laplace(Conditional, Family):
     example = {"mu": 1.0, "b": 2.0}
     smooth = False  # |x - mu| has a kink at every data point
     uncensorable = "its NLL has a kink at every exact value, and censored fits follow the gradient"
-    second_pass = True  # the median of a file too big to hold: see finish
     continuous = True
 
     def summarize(self, values, weights=None):
@@ -38,12 +38,8 @@ class Laplace(Conditional, Family):
     def sketch(self, values, weights=None, seed=0):
         return Sketch.of(values, weights, seed)
 
-    def finish(self, sketch, values_again):
-        """The median needs a second pass over a file too big to hold: see Bracket."""
-        return Bracket.of(sketch, values_again)
-
-    # The second pass in pieces (a cluster runs one per file): where the bracket lies, each piece's
-    # rows against it (parts merge), and the bracket from the merged part.
+    # The median of a file too big to hold needs a second pass (two_pass.TwoPass drives it): where
+    # the bracket lies, each piece's rows against it (parts merge), and the bracket from the merged part.
     def second_pass_plan(self, sketch):
         return Bracket.edges(sketch)
 

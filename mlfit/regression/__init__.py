@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..columns import DEFAULT, ReadOptions, frame_columns
 from ..families import get_family
-from .design import Design, Streamed, design_of, read_design
+from .design import Design, PastTheLimit, design_of, read_design
 from .fit import fit_design
 from .result import RegressionResult
 
@@ -31,7 +31,7 @@ def regress_file(source: str, formula: str, distribution: str, *, sigma: str | N
     family = get_family(distribution)
     design = read_design(source, formula, family, sigma=sigma, weights=weights, options=read_options,
                          limit=streamed.IN_MEMORY_CELLS)
-    if isinstance(design, Streamed):  # too big to hold: passes over the file
+    if isinstance(design, PastTheLimit):  # too big to hold: passes over the file
         return streamed.fit_streamed(family, source, formula, sigma=sigma, weights=weights, options=read_options,
                                      wanted=design.wanted, level=level)
     return fit_design(family, design, level=level, sigma_formula=sigma)

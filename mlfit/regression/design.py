@@ -92,7 +92,7 @@ def read_design(source: str, formula: str, family, *, sigma: str | None = None, 
         chunks.append(chunk)
         cells += sum(len(c.values) + c.dropped for c in chunk)
         if limit is not None and cells > limit:
-            return Streamed(wanted)
+            return PastTheLimit(wanted)
     columns = [joined(list(parts)) for parts in zip(*chunks)]
     return design_of(label, columns, formula, family, sigma=sigma, weights=weights)
 
@@ -119,7 +119,7 @@ def wanted_columns(source: str, formula: str, *, sigma: str | None = None, weigh
 
 
 @dataclass(frozen=True)
-class Streamed:
+class PastTheLimit:
     """The answer of read_design for a file past the in-memory limit: the columns to read by passes."""
     wanted: list[str]
 

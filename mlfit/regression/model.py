@@ -192,7 +192,7 @@ class ConditionalModel:
 
 
 @dataclass(frozen=True)
-class NumericalFit:
+class NumericalRegression:
     coef: np.ndarray  # on the columns as given
     nll: float
     method: str
@@ -277,7 +277,7 @@ def _spread(y: np.ndarray, weights: np.ndarray | None) -> float:
     return float(np.sqrt((w @ (y - centre) ** 2) / w.sum()))
 
 
-def minimize(model: ConditionalModel, start: np.ndarray | None = None, polish: bool = True) -> NumericalFit:
+def minimize(model: ConditionalModel, start: np.ndarray | None = None, polish: bool = True) -> NumericalRegression:
     """Minimise the NLL with scipy.optimize from the neutral start (scaled coordinates). Smooth
     families use a trust region with the exact Hessian; laplace, whose NLL has a kink at every
     row, the trust region on the NLL with its kinks rounded off ever less, then (`polish`) Powell's
@@ -349,5 +349,5 @@ def minimize(model: ConditionalModel, start: np.ndarray | None = None, polish: b
             found = stage
         found.nit = iterations + (int(getattr(found, "nit", 0) or 0) if polish else 0)
     theta = np.asarray(found.x, dtype=float)
-    return NumericalFit(model.to_original(theta), model.nll(theta), method, int(getattr(found, "nit", 0) or 0),
+    return NumericalRegression(model.to_original(theta), model.nll(theta), method, int(getattr(found, "nit", 0) or 0),
                         bool(found.success), str(found.message))

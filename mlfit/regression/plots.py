@@ -38,7 +38,7 @@ def panels(result) -> dict:
             predicted = probabilities.ravel()
             observed = (np.arange(probabilities.shape[1])[None, :] == y[:, None]).astype(float).ravel()
         w = np.ones(len(observed)) if weights is None else np.repeat(weights, len(predicted) // len(weights))
-        out["calibration"] = calibration(predicted, observed, w)
+        out["calibration"] = calibration_bins(predicted, observed, w)
         chosen = probabilities if binary else probabilities[np.arange(len(y)), y]
         out["observed_probability"] = chosen
     index = _slice_index(result)
@@ -50,7 +50,7 @@ def panels(result) -> dict:
     return out
 
 
-def calibration(predicted: np.ndarray, observed: np.ndarray, weights: np.ndarray, bins: int = CALIBRATION_BINS):
+def calibration_bins(predicted: np.ndarray, observed: np.ndarray, weights: np.ndarray, bins: int = CALIBRATION_BINS):
     """Equal-width bins of predicted probability: each bin's mean prediction, observed frequency
     and weight (empty bins left out)."""
     which = np.minimum((predicted * bins).astype(int), bins - 1)

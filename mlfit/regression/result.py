@@ -54,7 +54,7 @@ class RegressionResult(Estimates):
     null_nll: float
     null_size: int
     reference: object  # reference.Reference, or None
-    numerical: object  # model.NumericalFit, or None (an exact fit leaves nothing to minimise)
+    numerical: object  # model.NumericalRegression, or None (an exact fit leaves nothing to minimise)
     agreement: Agreement | None
     loss: dict
     deviance: float

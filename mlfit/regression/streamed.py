@@ -150,7 +150,7 @@ def added(a, b):
 
 
 @dataclass
-class Tally:
+class ColumnTally:
     """What the first pass counts in a file (or a run of files, merged): each used column's numeric
     and other cells and their distinct values (up to the coefficient limit), the response's
     classes, the rows used and spanned."""
@@ -163,21 +163,21 @@ class Tally:
     used: int = 0
     spanned: int = 0
 
-    def merge(self, other: "Tally") -> "Tally":
-        return Tally(added(self.numeric_cells, other.numeric_cells), added(self.other_cells, other.other_cells),
+    def merge(self, other: "ColumnTally") -> "ColumnTally":
+        return ColumnTally(added(self.numeric_cells, other.numeric_cells), added(self.other_cells, other.other_cells),
                      {name: self.texts[name] | other.texts[name] for name in self.texts},
                      {name: self.numbers[name] | other.numbers[name] for name in self.numbers},
                      self.classes | other.classes, self.used + other.used, self.spanned + other.spanned)
 
 
-def tally_file(rows: FileRows, source) -> Tally:
+def tally_file(rows: FileRows, source) -> ColumnTally:
     """One file's part of the first pass."""
     formula, family, sigma, weights, wanted = rows.formula, rows.family, rows.sigma, rows.weights, rows.wanted
     response, terms = split_formula(formula)
     sigma_terms = scale_terms(sigma)
     term_columns = set(used_columns([terms, sigma_terms], wanted))
     needed = {*used_columns([response, terms, sigma_terms], wanted), weights}
-    found = Tally(dict.fromkeys(wanted, 0), dict.fromkeys(wanted, 0), {name: set() for name in wanted},
+    found = ColumnTally(dict.fromkeys(wanted, 0), dict.fromkeys(wanted, 0), {name: set() for name in wanted},
                   {name: set() for name in _inside_c([terms, sigma_terms], wanted)}, set())
     path, options = _split(source, rows.options)
     start = 0 if options.part is None else options.part.rows_before
@@ -206,11 +206,11 @@ def tally_file(rows: FileRows, source) -> Tally:
     return found
 
 
-def survey(rows: FileRows) -> Layout:
+def survey_layout(rows: FileRows) -> Layout:
     """The first pass: each used column's kind (numbers, or categories with their levels), the
     response's classes, and the rows used and left out."""
     rows.passes += 1
-    found = rows.each_file(tally_file, Tally.merge)
+    found = rows.each_file(tally_file, ColumnTally.merge)
     _, terms = split_formula(rows.formula)
     categorical = {}
     for name in used_columns([terms, scale_terms(rows.sigma)], rows.wanted):
@@ -308,7 +308,7 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
 
     check_model(family, rows.sigma)
     label, formula, sigma = rows.label, rows.formula, rows.sigma
-    layout = rows.layout = survey(rows)
+    layout = rows.layout = survey_layout(rows)
     if not layout.rows:
         raise DataError(f"{label}: the columns of {formula!r} have no row without a missing cell; there is nothing "
                         "to fit", kind="empty")
