@@ -142,6 +142,9 @@ def _check_moments(family, k: int) -> None:
     """Refuse at once a family whose moments do not exist (a cauchy's): matching them is no method."""
     with np.errstate(all="ignore"):
         dist = family.as_scipy(family.example)
+        if dist is None:
+            raise UsageError(f"--method mm matches raw moments, and {family.name} gives none (it declares no "
+                             "scipy.stats twin): use another --method, such as quantile or mle")
         finite = all(np.isfinite(dist.moment(j)) for j in range(1, k + 1))
     if not finite:
         raise UsageError(f"--method mm matches the first {k} raw moments, and a {family.name} has none (its mean "

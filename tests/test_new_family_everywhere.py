@@ -205,3 +205,16 @@ def test_score_model_takes_it_and_calibrate_refuses_it_in_one_line(data):
 def test_a_name_is_registered_once():
     with pytest.raises(ValueError, match="taken"):
         register(type("Other", (UnitNormal,), {"name": "normal"}))
+
+
+def test_the_other_estimators_and_the_bootstrap_take_it(data):
+    path, _, y = data
+    by_quantile = cli("fit", path, "-d", "unit_normal", "-c", "y", "--method", "quantile", "-f", "json")
+    assert by_quantile.exit_code == 0, by_quantile.stderr
+    assert json.loads(by_quantile.stdout)["params"]["mu"] == pytest.approx(np.quantile(y, 0.5), rel=1e-6)
+    by_moments = cli("fit", path, "-d", "unit_normal", "-c", "y", "--method", "mm")
+    assert by_moments.exit_code == 2 and by_moments.stderr.strip().splitlines() == [
+        "mlfit: error: --method mm matches raw moments, and unit_normal gives none (it declares no scipy.stats "
+        "twin): use another --method, such as quantile or mle"]
+    drawn = json.loads(cli("fit", path, "-d", "unit_normal", "-c", "y", "--bootstrap", "40", "-f", "json").stdout)
+    assert drawn["bootstrap"]["converged"] == 40

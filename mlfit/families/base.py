@@ -331,6 +331,11 @@ class Family:
     # declares it is fitted to data near float64's edges divided by a power of two, exactly.
     data_units: dict = {}
 
+    def as_scipy(self, params: dict):
+        """The frozen scipy.stats twin at `params` (its moments for --method mm; the tests compare
+        against it), or None where the family has none."""
+        return None
+
     def cullen_frey(self, largest: float) -> dict | None:
         """Where the family lies in the (skewness^2, kurtosis) plane of a Cullen-Frey graph (mlfit
         describe): {"point": (s2, k)}, {"line": an array of (s2, k) rows, sampled up to skewness^2
