@@ -46,7 +46,8 @@ class UnitNormal(Conditional, base.NaturalFamily):
         return value, np.array([n * (mu - stats.mean)]), np.array([[float(n)]])
 
     def log_prob(self, encoded, params):
-        return -0.5 * (encoded - params["mu"]) ** 2 - HALF_LOG_2PI
+        with np.errstate(over="ignore"):  # x beyond 1e154: a density of 0 in float64, log -inf
+            return -0.5 * (encoded - params["mu"]) ** 2 - HALF_LOG_2PI
 
     def log_cdf(self, x, params):
         return special.log_ndtr(x - params["mu"])
