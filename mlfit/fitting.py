@@ -79,7 +79,11 @@ def minimize_nll(family, stats, fixed: dict | None = None) -> NumericalFit:
 
     method = "L-BFGS-B" if family.smooth else "Powell"
     searches = [_search(family, stats, start, free, method) for start in starts]
-    search, u, u0, start = min(searches, key=lambda found: found[0].fun if np.isfinite(found[0].fun) else np.inf)
+    # The lowest minimum among the searches that stayed in float64's range (one that ran out of it
+    # has no point to report, whatever value it saw last: a start at a spread of 1e-251 among
+    # values of order 1 can).
+    search, u, u0, start = min(searches, key=lambda found: found[0].fun if np.isfinite(found[0].fun)
+                               and np.all(np.isfinite(found[1][free])) else np.inf)
     message = search.message if isinstance(search.message, str) else str(search.message)
     if len(starts) > 1:
         message += f" (the best of {len(starts)} starts)"

@@ -82,4 +82,7 @@ def test_location_scale_families_converge_and_beat_their_starts(xs):
                 assert why is not None
             continue
         assert result.numerical.converged, (family, result.numerical.message)
+        if not result.inference.unique:  # a ridge of equal maxima (a cauchy on two pairs): flagged, not hidden
+            assert family == "cauchy" and result.warnings() == [f"<data>: column 'x': cauchy: {result.inference.note}"]
+            continue
         assert result.warnings() == []

@@ -619,3 +619,16 @@ def test_intervals_at_another_level_of_a_rescaled_fit_are_made_as_the_fit_was():
     for kind in ("wald", "profile"):
         assert far["shape"][kind] == pytest.approx(one["shape"][kind], rel=1e-9)
         assert far["rate"][kind] == pytest.approx([end / c for end in one["rate"][kind]], rel=1e-9)
+
+
+@pytest.mark.parametrize("values", [[0.0, 0.0, 1.0, 2.1584305147317125e-251], [0.0, 1.0, 1.840766085402911e-244, 5e-324]])
+def test_a_location_scale_fit_of_a_tight_cluster_and_a_far_row_finds_scipys_optimum(values):
+    # (hypothesis found these: every robust spread is 1e-251, and the search from there ran out of
+    # float64; the half range is now a start, and the optimiser's unit)
+    from scipy import stats as scipy_stats
+
+    result = mlfit.fit(values, "logistic")
+    theirs = scipy_stats.logistic.fit(values)
+    assert result.numerical.converged and result.warnings() == []
+    assert result.nll <= -scipy_stats.logistic.logpdf(values, *theirs).sum() + 1e-12
+    assert [result.estimate["mu"], result.estimate["s"]] == pytest.approx(theirs, rel=1e-6)

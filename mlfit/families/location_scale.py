@@ -30,7 +30,7 @@ class LocationScale(NaturalFamily):
         return Values(values, weights)
 
     def unit(self, stats):
-        return power_of_two(self._spreads(stats)[-1]) or 1.0
+        return power_of_two(self._starting_spreads(stats)[-1]) or 1.0
 
     def _spreads(self, stats) -> list[float]:
         """Robust spreads, most robust first: the median absolute deviation (half the rows may be
@@ -58,9 +58,20 @@ class LocationScale(NaturalFamily):
         return {self.location: stats.quantile(0.5), self.scale: self._spreads(stats)[0]}
 
     def starts(self, stats):
-        # One search per robust spread that tells a different story (see _spreads): usually one.
+        # One search per robust spread that tells a different story (see _spreads): usually one;
+        # and from half the range where even the widest is a thousand times narrower (three rows
+        # within 1e-251 of 0 and one at 1: every robust spread is 1e-251, and a search from there
+        # cannot leave float64's range of the far row's cost).
         first = self.start(stats)
-        return [{**first, self.scale: spread} for spread in self._spreads(stats)]
+        return [{**first, self.scale: spread} for spread in self._starting_spreads(stats)]
+
+    def _starting_spreads(self, stats) -> list[float]:
+        """The robust spreads, and half the range where even the widest is a thousand times
+        narrower; the optimiser's unit is the last (a unit of 1e-251 would leave the Hessian of a
+        spread of order 1 below float64's range)."""
+        spreads = self._spreads(stats)
+        half_range = 0.5 * (stats.quantile(1.0) - stats.quantile(0.0))
+        return [*spreads, float(half_range)] if half_range > 1e3 * spreads[-1] else spreads
 
     def standardized(self, stats, params):
         with np.errstate(over="ignore"):
