@@ -125,7 +125,9 @@ def _right_censored(values, events):
         raise UsageError(f"{len(events)} events for {len(times)} values: give one 0/1 per value")
     if not np.all(np.isin(events[~np.isnan(events)], (0.0, 1.0))):
         raise UsageError("events are 1 (observed) or 0 (right-censored)")
-    return CensoredData.of(times, np.where(events == 1, times, np.inf), name=column_name(values, None))
+    missing = np.isnan(events)  # no event recorded: the row is missing, as an empty cell would be
+    high = np.where(missing, np.nan, np.where(events == 1, times, np.inf))
+    return CensoredData.of(np.where(missing, np.nan, times), high, name=column_name(values, None))
 
 
 def fit_request(data, request: FitRequest):

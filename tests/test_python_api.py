@@ -266,3 +266,11 @@ def test_every_result_draws_itself_as_its_command_does(tmp_path):
         path = tmp_path / f"{name}.png"
         result.plot(str(path))
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_a_missing_event_is_a_missing_row():
+    with_gap = mlfit.fit([5.0, 8.0, 12.0, 3.0, 9.0], "weibull", events=[1, 0, 1, np.nan, 1])
+    without = mlfit.fit([5.0, 8.0, 12.0, 9.0], "weibull", events=[1, 0, 1, 1])
+    assert with_gap.dropped == 1 and with_gap.nll == without.nll
+    with pytest.raises(mlfit.UsageError, match="events are 1 .observed. or 0"):
+        mlfit.fit([5.0, 8.0], "weibull", events=[1, 2])
