@@ -14,15 +14,7 @@ from .families import NAMES as FAMILY_NAMES
 
 
 def __getattr__(name):
-    if name == "compare":
-        from .ranking import compare_values
-
-        return compare_values
-    if name == "describe":
-        from .shape import describe_values
-
-        return describe_values
-    if name in ("fit", "fit_file", "fit_columns", "regress", "score_model", "calibrate"):
+    if name in ("fit", "fit_file", "fit_columns", "compare", "describe", "regress", "score_model", "calibrate"):
         from . import api
 
         return getattr(api, name)

@@ -15,7 +15,8 @@ from .errors import UsageError
 from .fits import fit, fit_column, fit_columns, fit_request
 from .request import FitRequest
 
-__all__ = ["fit", "fit_file", "fit_columns", "fit_column", "fit_request", "regress", "score_model", "calibrate"]
+__all__ = ["fit", "fit_file", "fit_columns", "fit_column", "fit_request", "compare", "describe", "regress",
+           "score_model", "calibrate"]
 
 
 def fit_file(source, distribution: str, column: str | None = None, *, scheduler: str | None = None,
@@ -88,3 +89,66 @@ def calibrate(data, distribution: str, target: str, *, logit: str | None = None,
                       logit=logit, logits=logits)
     check_columns(data, spec, read_options)
     return fit_temperature(data, spec, bins=bins, level=level, options=read_options)
+
+
+def compare(data, distributions=None, *, column: str | None = None, weights=None, left: str | None = None,
+            right: str | None = None, censored: str | None = None, events=None, scheduler: str | None = None,
+            keep_values: bool = False, read_options: ReadOptions = DEFAULT, progress=None, **options):
+    """Which family explains the column (`mlfit compare`): `data` values in memory (a list, an
+    array, a pandas Series, censored rows as `CensoredData`, or times with `events`) or a file's
+    name with its `column`; censored columns as `left`/`right` or `censored` (the event column);
+    `scheduler` ranks a data set of files on a Dask cluster. `distributions` the families to rank
+    (default: every family the values admit). A Ranking: `best`, `table`, the winner's `params`,
+    `summary()`, `plot()`, `to_dict()` (the CLI's JSON). Options as `fit_file`'s fit options."""
+    from .censored import CensoredData
+    from .ranking import compare_censored, compare_file, compare_values
+
+    names = list(distributions or [])
+    censoring = bool(left or right or censored)
+    if scheduler is not None:
+        if censoring or events is not None or not isinstance(data, str):
+            raise UsageError("--scheduler ranks families by maximum likelihood of a data set of files, without "
+                             "censoring")
+        from .distributed import compare_distributed, connect, disconnect
+
+        client = connect(scheduler)
+        try:
+            return compare_distributed([data], column, names, client=client, weights=weights,
+                                       read_options=read_options, progress=progress, **options)
+        finally:
+            disconnect(client)
+    if isinstance(data, str) and censoring:
+        from .censored import read_bounds, read_events
+
+        if weights is not None:
+            raise UsageError("--weights do not go with censored data")
+        if censored and (left or right):
+            raise UsageError("give --left and --right, or --column with --censored, not both")
+        if censored and column is None:
+            raise UsageError("--censored names the event column: give the value column with one --column")
+        if not censored and not (left and right):
+            raise UsageError("--left and --right go together: the lower and upper bound of each row")
+        rows = read_events(data, column, censored, read_options) if censored else \
+            read_bounds(data, left, right, read_options)
+        return compare_censored(rows, names, **options)
+    if isinstance(data, str):
+        return compare_file(data, column, names, weights=weights, keep_values=keep_values, read_options=read_options,
+                            **options)
+    if events is not None:
+        from .fits import _right_censored
+
+        data = _right_censored(data, events)
+    if isinstance(data, CensoredData):
+        return compare_censored(data, names, **options)
+    return compare_values(data, names, name=column, weights=weights, **options)
+
+
+def describe(data, column: str | None = None, *, boot: int = 0, seed: int = 0, read_options: ReadOptions = DEFAULT):
+    """The column's shape before any fit (`mlfit describe`): `data` values in memory (a pandas
+    Series' name is the column's) or a file's name with its `column`. `to_dict()` is the CLI's JSON,
+    `plot()` the Cullen-Frey graph."""
+    from .shape import describe_file, describe_values
+
+    if isinstance(data, str):
+        return describe_file(data, column, boot=boot, seed=seed, read_options=read_options)
+    return describe_values(data, column, boot=boot, seed=seed)

@@ -274,3 +274,16 @@ def test_a_missing_event_is_a_missing_row():
     assert with_gap.dropped == 1 and with_gap.nll == without.nll
     with pytest.raises(mlfit.UsageError, match="events are 1 .observed. or 0"):
         mlfit.fit([5.0, 8.0], "weibull", events=[1, 2])
+
+
+def test_compare_and_describe_take_a_file_as_the_command_line_does(serving):
+    by_file, in_memory = mlfit.compare(str(BEEF), column="serving"), mlfit.compare(serving)
+    assert by_file.best == in_memory.best == "gamma"
+    assert list(by_file.table.index) == list(in_memory.table.index)
+    np.testing.assert_allclose(by_file.table["aic"].astype(float), in_memory.table["aic"].astype(float), rtol=1e-12)
+    assert mlfit.describe(str(BEEF), "serving").to_dict()["n"] == len(serving)
+    cli = cli_json("compare", REMISSION, "-c", "weeks", "--censored", "relapsed", "-d", "weibull", "-d", "lognormal")
+    frame = pd.read_csv(REMISSION)
+    ours = mlfit.compare(frame["weeks"], ["weibull", "lognormal"], events=frame["relapsed"]).to_dict()
+    assert [f["distribution"] for f in ours["fits"]] == [f["distribution"] for f in cli["fits"]]
+    assert [f["aic"] for f in ours["fits"]] == pytest.approx([f["aic"] for f in cli["fits"]], rel=1e-12)

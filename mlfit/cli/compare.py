@@ -8,9 +8,8 @@ import typer
 
 from ..errors import DataError, UsageError
 from .common import (BOOTSTRAP, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, COLUMN, ChisqCells, FILE, FORMAT, LEFT, LEVEL,
-                     OutputFormat, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _censored_data, _closed_progress,
-                     _cluster_progress, _epilog, _show, _warn_and_exit, app, distribution_option,
-                     reader_options)
+                     OutputFormat, RIGHT, SEED, TRIALS, WEIGHTS, _breaks, _closed_progress, _cluster_progress,
+                     _epilog, _show, _warn_and_exit, app, distribution_option, reader_options)
 
 
 @app.command(epilog=_epilog(
@@ -50,40 +49,25 @@ def compare(
 
     By default every family whose support holds all the values is tried: a 0/1 column bernoulli, the count families (poisson, negbinomial, geometric, binomial with --trials) and categorical; other non-negative integers the count families, categorical and the continuous families that admit them; positive numbers the positive families too (lognormal, gamma, weibull, exponential); numbers in (0, 1) beta as well; other numbers normal, laplace, logistic, cauchy, student_t and uniform; text categorical. Ranked by AIC with delta-AIC and Akaike weights, with BIC, log-likelihood, free parameters and goodness of fit. A family that cannot fit the column is listed with the reason.
     """
-    from ..distributed import compare_distributed
-    from ..ranking import compare_censored, compare_file
+    from ..api import compare as rank
 
     if plot:
         from ..plots import check_target
 
         check_target(plot, inputs=(file,))
-    if scheduler is not None:
-        if plot or left or right or censored:
-            raise UsageError("--scheduler ranks families by maximum likelihood without --plot or censoring")
-        from ..distributed import connect, disconnect
-
-        client, progress = connect(scheduler), _cluster_progress()
-        try:
-            ranking = compare_distributed([file], column, list(dist or []), client=client,
-                                          weights=weights, read_options=read_options, level=level,
-                                          gof_bootstrap=gof_bootstrap, seed=seed, trials=trials,
-                                          chisq_cells=chisq_cells.value, chisq_breaks=_breaks(chisq_breaks),
-                                          progress=progress)
-        finally:
+    if scheduler is not None and plot:
+        raise UsageError("--scheduler ranks families by maximum likelihood without --plot or censoring")
+    if plot and (left or right or censored):
+        raise UsageError("--plot of a comparison is not offered for censored data; fit --plot draws one family")
+    progress = _cluster_progress() if scheduler is not None else None
+    try:
+        ranking = rank(file, list(dist or []), column=column, weights=weights, left=left, right=right,
+                       censored=censored, scheduler=scheduler, keep_values=bool(plot), read_options=read_options,
+                       progress=progress, level=level, gof_bootstrap=gof_bootstrap, seed=seed, trials=trials,
+                       chisq_cells=chisq_cells.value, chisq_breaks=_breaks(chisq_breaks))
+    finally:
+        if progress is not None:
             _closed_progress(progress)
-            disconnect(client)
-    elif left or right or censored:
-        if plot:
-            raise UsageError("--plot of a comparison is not offered for censored data; fit --plot draws one family")
-        data = _censored_data([file], [column] if column else None, left, right, censored, weights, False, output,
-                              read_options)
-        ranking = compare_censored(data, list(dist or []), level=level, gof_bootstrap=gof_bootstrap,
-                                   seed=seed, trials=trials)
-    else:
-        ranking = compare_file(file, column, list(dist or []), weights=weights, level=level,
-                               gof_bootstrap=gof_bootstrap, seed=seed, trials=trials, keep_values=bool(plot),
-                               read_options=read_options, chisq_cells=chisq_cells.value,
-                               chisq_breaks=_breaks(chisq_breaks))
     _show(ranking, output, "print_ranking")
     if plot and ranking.winner is not None:
         from ..plots import draw_comparison
