@@ -17,7 +17,7 @@ from .columns import Column
 from .data import nothing_to_fit, support_values, weighs_nothing
 from .columns import _show as show
 from .errors import DataError
-from .families.base import power_of_two
+from .families.distribution import power_of_two
 from .fitting import compare, lost, minimize_nll, restarted_at
 from .gof import GoodnessOfFit, goodness_of_fit
 from .inference import infer

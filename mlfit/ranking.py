@@ -21,7 +21,7 @@ from .columns import DEFAULT, Column, ReadOptions
 from .data import accepted_share, iter_columns, require_column_for_weights, support_values, text_cells
 from .errors import DataError, MlfitError
 from .families import canonical, registered_families
-from .families.base import RealLine
+from .families.distribution import RealLine
 from .result import FitResult
 
 

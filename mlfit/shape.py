@@ -18,7 +18,7 @@ import numpy as np
 from .columns import DEFAULT, ReadOptions, joined
 from .data import iter_columns, to_support
 from .errors import DataError
-from .families.base import power_of_two
+from .families.distribution import power_of_two
 
 KINDS = ("point", "line", "region")  # the order the loci are listed and drawn in
 

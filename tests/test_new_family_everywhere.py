@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import mlfit
 from mlfit.cli import app
-from mlfit.families import base, register
+from mlfit.families import base, distribution, register
 from mlfit.families.conditional import Conditional, PredictionInput
 from mlfit.families.statistics import Moments
 
@@ -24,7 +24,7 @@ class UnitNormal(Conditional, base.NaturalFamily):
 
     name = "unit_normal"
     parameters = (base.Parameter("mu", base.Real()),)
-    support = base.RealLine()
+    support = distribution.RealLine()
     loss = "half the sum of squared errors"
     continuous = True
     example = {"mu": 1.5}

@@ -10,7 +10,8 @@ import mlfit
 import mlfit.data
 import mlfit.streaming
 from mlfit.families import NAMES, get_family
-from mlfit.families.base import Family, NonNegativeReals, Parameter, Positive
+from mlfit.families.base import Family, Parameter, Positive
+from mlfit.families.distribution import NonNegativeReals
 from mlfit.families.statistics import NoSufficientStatistics, Values
 from mlfit.fitting import PARAM_TOLERANCE
 from mlfit.options import FitOptions

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .base import Family, Parameter, Predictor, UnitInterval, ZeroOne, xlogy
+from .base import Family, Parameter, Predictor, UnitInterval, xlogy
+from .distribution import ZeroOne
 from .conditional import Conditional, PredictionInput
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import NaturalFamily, OpenUnitInterval, Parameter, Positive, root_in_log
+from .base import NaturalFamily, Parameter, Positive, root_in_log
+from .distribution import OpenUnitInterval
 from .statistics import UnitMoments
 
 NEWTON_STEPS = 100

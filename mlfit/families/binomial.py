@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .base import CountsUpTo, NaturalFamily, Parameter, UnitInterval, xlogy
+from .base import NaturalFamily, Parameter, UnitInterval, xlogy
+from .distribution import CountsUpTo
 from .statistics import Tally
 
 

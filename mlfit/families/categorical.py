@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .base import Family, Labels, Parameter, Predictor, Simplex, xlogy
+from .base import Family, Parameter, Predictor, Simplex, xlogy
+from .distribution import Labels
 from .conditional import Conditional, PredictionInput
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NaturalFamily, NonNegativeReals, Parameter, Positive
+from .base import NaturalFamily, Parameter, Positive
+from .distribution import NonNegativeReals
 from .statistics import Mean
 
 

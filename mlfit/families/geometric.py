@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NaturalFamily, NonNegativeIntegers, Parameter, UnitInterval, xlogy
+from .base import NaturalFamily, Parameter, UnitInterval, xlogy
+from .distribution import NonNegativeIntegers
 from .statistics import Tally
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Family, Parameter, Positive, Predictor, Real, RealLine, power_of_two
+from .base import Family, Parameter, Positive, Predictor, Real
+from .distribution import RealLine, power_of_two
 from .conditional import Conditional, PredictionInput
 from .two_pass import TwoPass
 from .median_statistics import (Bracket, BracketCounts, BracketPart, Sample, Sketch, expected_inside, middle,

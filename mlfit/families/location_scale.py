@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NaturalFamily, Parameter, Positive, Real, RealLine, power_of_two
+from .base import NaturalFamily, Parameter, Positive, Real
+from .distribution import RealLine, power_of_two
 from .statistics import Values
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import PositiveReals
+from .distribution import PositiveReals
 from .normal import Gaussian
 from .statistics import Moments
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import NaturalFamily, NonNegative, NonNegativeIntegers, Parameter, PositiveOrInfinite, root_in_log, xlogy
+from .base import NaturalFamily, NonNegative, Parameter, PositiveOrInfinite, root_in_log, xlogy
+from .distribution import NonNegativeIntegers
 from .statistics import Tally
 
 

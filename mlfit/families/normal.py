@@ -7,7 +7,8 @@ import math
 import numpy as np
 from scipy import special
 
-from .base import Family, Parameter, Positive, Predictor, Real, RealLine, power_of_two
+from .base import Family, Parameter, Positive, Predictor, Real
+from .distribution import RealLine, power_of_two
 from .conditional import Conditional, PredictionInput
 from .statistics import Moments
 

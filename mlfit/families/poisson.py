@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from .base import Family, NonNegative, NonNegativeIntegers, Parameter, Predictor, power_of_two, xlogy
+from .base import Family, NonNegative, Parameter, Predictor, xlogy
+from .distribution import NonNegativeIntegers, power_of_two
 from .conditional import Conditional, PredictionInput
 from .statistics import HISTOGRAM_LIMIT, count_table
 

@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import power_of_two
+from .distribution import power_of_two
 
 
 HISTOGRAM_LIMIT = 1 << 20  # counts beyond this are too many cells to tabulate

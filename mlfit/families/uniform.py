@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Family, Parameter, Real, RealLine, power_of_two
+from .base import Family, Parameter, Real
+from .distribution import RealLine, power_of_two
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import NaturalFamily, Parameter, Positive, PositiveReals, root_in_log
+from .base import NaturalFamily, Parameter, Positive, root_in_log
+from .distribution import PositiveReals
 from .statistics import Values
 
 
