@@ -38,7 +38,6 @@ def check_model(family, sigma_formula: str | None) -> None:
 
 def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: str | None = None) -> RegressionResult:
     check_model(family, sigma_formula)
-    predictors = family.predictors(design.classes)
     if design.classes is not None and len(design.classes) < 2:
         raise UsageError(f"{design.source}: the response '{design.response}' has one class only "
                          f"('{design.classes[0]}'): there is nothing to predict")
@@ -54,27 +53,45 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
     found = _divergence(model, solved)
     exact = _exact_fit(model, solved)
     numerical = None if exact or found is not None else minimize(model)
-    coef, covariance, se_ols = coefficient_inference(model, solved, found, exact)
-    nll = solved.nll
-    agreement = None if numerical is None else _agreement(numerical, solved, covariance)
     null = _null_model(family, design)
     # (where the MLE does not exist: the reference method's last point, for the loss and the underflow)
-    etas = model.etas(model.to_scaled(coef if found is None else solved.coef))
+    etas = model.etas(model.to_scaled(solved.coef))
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         row_nll = family.conditional_nll(design.y, etas)[0]
-    deviance = family.conditional_deviance(design.y, etas, _weights(design), nll)
-    names = [design.terms if p.role == "mean" else design.scale_terms for p in predictors]
+    w = _weights(design)
+    rows = {"null_nll": null.nll, "null_size": null.size, "loss": family.loss_sums(design.y, etas, w),
+            "first_etas": etas[:1], "deviance": family.conditional_deviance(design.y, etas, w, solved.nll),
+            "underflow": None if not np.isfinite(solved.nll) else
+            underflow_report(-row_nll, solved.nll, design.weights),
+            "runaway": 0}
+    return assemble(family, model, solved, numerical, head=design, sigma_formula=sigma_formula, level=level,
+                    n_rows=design.n, dropped=design.dropped, aliased=aliased, divergence=found, exact=exact,
+                    rows=rows, fitted=family.conditional_params(etas), data_rows=design.rows)
+
+
+def assemble(family, model, solved, numerical, *, head: Design, sigma_formula, level, n_rows, dropped, aliased,
+             divergence, exact, rows: dict, fitted=None, data_rows=None, passes=0, predictions=None,
+             source: str | None = None):
+    """The RegressionResult, built here for rows in memory and rows read by passes alike: the
+    estimates and their inference, the agreement of the two solutions, and the sums over the rows
+    (`rows`: the null model's NLL and size, the loss sums and a row's predictors, the deviance, the
+    underflow report, the rows whose fit runs away). `source`: the data set's label, where the
+    rows are more than the first design's file. `passes`: how many passes over the file were
+    made, asked once the inference here has made its own (the observed information is one)."""
+    coef, covariance, se_ols = coefficient_inference(model, solved, divergence, exact)
+    agreement = None if numerical is None else _agreement(numerical, solved, covariance)
+    predictors = family.predictors(head.classes)
     return RegressionResult(
-        family=family, source=design.source, formula=design.formula, sigma_formula=sigma_formula,
-        n=model.total_weight, rows=design.n, dropped=design.dropped, predictors=predictors, names=names,
-        classes=design.classes, coef=coef, covariance=covariance, se_ols=se_ols, level=level,
-        nll=nll, null_nll=null.nll, null_size=null.size, reference=solved, numerical=numerical,
-        agreement=agreement, loss=_loss(family, design, etas, nll, sigma_formula is not None),
-        deviance=deviance, deviance_definition=family.deviance_definition,
-        underflow=None if not np.isfinite(nll) else underflow_report(-row_nll, nll, design.weights),
-        aliased=aliased, divergence=found, exact_fit=exact,
-        fitted=family.conditional_params(etas), data_rows=design.rows, model=model,
-        residual_sum_of_squares=solved.residual_sum_of_squares)
+        family=family, source=source or head.source, formula=head.formula, sigma_formula=sigma_formula,
+        n=model.total_weight, rows=n_rows, dropped=dropped, predictors=predictors,
+        names=[head.terms if p.role == "mean" else head.scale_terms for p in predictors], classes=head.classes,
+        coef=coef, covariance=covariance, se_ols=se_ols, level=level, nll=solved.nll, null_nll=rows["null_nll"],
+        null_size=rows["null_size"], reference=solved, numerical=numerical, agreement=agreement,
+        loss=family.conditional_loss(rows["loss"], rows["first_etas"], sigma_formula is not None),
+        deviance=rows["deviance"], deviance_definition=family.deviance_definition, underflow=rows["underflow"],
+        aliased=aliased, divergence=divergence, exact_fit=exact, fitted=fitted or {}, data_rows=data_rows,
+        model=model, residual_sum_of_squares=solved.residual_sum_of_squares,
+        passes=passes() if callable(passes) else passes, runaway=rows["runaway"], predictions=predictions)
 
 
 def coefficient_inference(model, solved, divergence, exact: bool):
@@ -179,8 +196,3 @@ def _null_model(family, design: Design) -> _Null:
 
 def _weights(design) -> np.ndarray:
     return np.ones(design.n) if design.weights is None else design.weights
-
-
-def _loss(family, design, etas, nll, learns_sigma) -> dict:
-    return family.conditional_loss(family.loss_sums(design.y, etas, _weights(design)), etas[:1], learns_sigma)
-

@@ -304,7 +304,7 @@ def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, le
 
 def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
     """The fit by passes over `rows` (a file, or a data set of files on a cluster)."""
-    from .fit import _agreement, check_model, coefficient_inference, exactly_fitted
+    from .fit import assemble, check_model, exactly_fitted
 
     check_model(family, rows.sigma)
     label, formula, sigma = rows.label, rows.formula, rows.sigma
@@ -349,24 +349,16 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
         solved = _least_absolute_deviations(model, totals, D_x)
     else:
         solved = _newton(model)
-    exact = (least_squares or family.solver == "least absolute deviations") and exactly_fitted(solved.coef[-1], totals["spread"], abs(totals["mean"]))
+    exact = (least_squares or family.solver == "least absolute deviations") and \
+        exactly_fitted(solved.coef[-1], totals["spread"], abs(totals["mean"]))
     # (the kinked NLL's last search, Powell's, would take a pass per evaluation: the smoothed stages stand)
     numerical = None if exact else minimize(model, polish=family.smooth)
-    coef, covariance, se_ols = coefficient_inference(model, solved, None, exact)
-    agreement = None if numerical is None else _agreement(numerical, solved, covariance)
+    coef = solved.coef
     summary = _last_pass(model, coef, totals)
-    loss = family.conditional_loss(summary["loss"], summary["first_etas"], sigma is not None)
-    names = [first.terms if p.role == "mean" else first.scale_terms for p in predictors]
-    return RegressionResult(
-        family=family, source=label, formula=formula, sigma_formula=sigma, n=W, rows=layout.rows,
-        dropped=layout.dropped, predictors=predictors, names=names, classes=first.classes, coef=coef,
-        covariance=covariance, se_ols=se_ols, level=level, nll=solved.nll, null_nll=summary["null_nll"],
-        null_size=len(predictors), reference=solved, numerical=numerical, agreement=agreement, loss=loss,
-        deviance=summary["deviance"], deviance_definition=family.deviance_definition,
-        underflow=summary["underflow"], aliased=aliased, divergence=None, exact_fit=exact,
-        fitted={}, data_rows=None, model=model, residual_sum_of_squares=solved.residual_sum_of_squares,
-        passes=rows.passes, runaway=summary["runaway"],
-        predictions=lambda: _predictions(model, coef))
+    return assemble(family, model, solved, numerical, head=first, sigma_formula=sigma, level=level,
+                    n_rows=layout.rows, dropped=layout.dropped, aliased=aliased, divergence=None, exact=exact,
+                    rows={**summary, "null_size": len(predictors)}, passes=lambda: rows.passes,
+                    predictions=lambda: _predictions(model, coef), source=label)
 
 
 def _opening(_, design):
