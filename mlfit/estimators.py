@@ -153,7 +153,6 @@ def _check_moments(family, k: int) -> None:
 
 def _criterion(values, family, method, k, probabilities):
     ordered = np.sort(values)
-    n = len(ordered)
     if method == "mm":
         targets = np.array([np.mean(values ** j) for j in range(1, k + 1)])
 
