@@ -111,9 +111,9 @@ def fit(
                    "chisq_cells": chisq_cells.value, "chisq_breaks": _breaks(chisq_breaks)}
     asked = {"method": method.value, "probs": probs, "bootstrap": bootstrap, "bootstrap_kind": bootstrap_kind.value,
              "bootstrap_draws": bootstrap_draws, "quantiles": quantile}
+    plots = [kind for kind, path in (("fit", plot), ("nll", plot_nll)) if path]
     request = FitRequest.of(dist, censored=bool(left or right or censored), weighted=weights is not None,
-                            scheduler=scheduler, plots=[kind for kind, path in (("fit", plot), ("nll", plot_nll)) if path],
-                            **asked, **fit_options)
+                            scheduler=scheduler, plots=plots, **asked, **fit_options)
     # What each view can show: the rules of the library's request are checked; these are the outputs'.
     one_view = output.value in ("table", "json")
     single = len(files) == 1 and len(column or []) <= 1 and not columns_all
