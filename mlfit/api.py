@@ -21,7 +21,8 @@ __all__ = ["fit", "fit_file", "fit_columns", "fit_column", "fit_request", "compa
 
 def fit_file(source, distribution: str, column: str | None = None, *, scheduler: str | None = None,
              weights: str | None = None, left: str | None = None, right: str | None = None,
-             censored: str | None = None, read_options: ReadOptions = DEFAULT, progress=None, **options):
+             censored: str | None = None, read_options: ReadOptions = DEFAULT, keep_values: bool = False,
+             progress=None, **options):
     """Fit one column of a file (a CSV, '-' for standard input, Parquet, a URL); None: the only
     column there is. `scheduler` ("local", "auto" or tcp://HOST:PORT) fits the files, globs or
     directories `source` names (a path or a list of them) as one data set on a Dask cluster.
@@ -31,7 +32,11 @@ def fit_file(source, distribution: str, column: str | None = None, *, scheduler:
 
     if scheduler is None:
         return fits.fit_file(source, distribution, column, weights=weights, left=left, right=right,
-                             censored=censored, read_options=read_options, progress=progress, **options)
+                             censored=censored, read_options=read_options, keep_values=keep_values,
+                             progress=progress, **options)
+    if keep_values:
+        raise UsageError("a data set fitted on a cluster is summarised part by part, never held: keep_values does "
+                         "not go with scheduler")
     request = FitRequest.of(distribution, weighted=weights is not None, scheduler=scheduler,
                             censored=bool(left or right or censored), **options)
     from .distributed import connect, disconnect, fit_distributed

@@ -287,3 +287,10 @@ def test_compare_and_describe_take_a_file_as_the_command_line_does(serving):
     ours = mlfit.compare(frame["weeks"], ["weibull", "lognormal"], events=frame["relapsed"]).to_dict()
     assert [f["distribution"] for f in ours["fits"]] == [f["distribution"] for f in cli["fits"]]
     assert [f["aic"] for f in ours["fits"]] == pytest.approx([f["aic"] for f in cli["fits"]], rel=1e-12)
+
+
+def test_fit_file_keeps_values_where_asked_and_says_why_not_on_a_cluster():
+    goals = Path(__file__).resolve().parent.parent / "sample_data" / "goals.csv"
+    assert mlfit.fit_file(str(goals), "poisson", "home_goals", keep_values=True).values is not None
+    with pytest.raises(mlfit.UsageError, match="keep_values does not go with scheduler"):
+        mlfit.fit_file(str(goals), "poisson", "home_goals", scheduler="local", keep_values=True)
