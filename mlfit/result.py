@@ -167,7 +167,14 @@ class FitResult(Estimates):
         free = [i for i, p in enumerate(self.family.parameters) if p.name not in self.fixed]
         correlation = None
         if len(free) > 1 or any(np.ndim(self.estimate[p.name]) for p in self.family.parameters):
-            found = self.family.correlation(self.stats, self.estimate, tuple(self.fixed))
+            stats, estimate, fixed = self.stats, self.estimate, self.fixed
+            if self.scale != 1.0 and self.values is not None:
+                # As the fit was made, on the values divided by the scale: each parameter maps to the
+                # data's units by a constant factor or shift, which leaves the correlation as it is.
+                c = self.scale
+                stats = self.family.summarize(self.values / c, self.weights)
+                estimate, fixed = self.family.rescaled(estimate, 1 / c), self.family.rescaled(fixed, 1 / c)
+            found = self.family.correlation(stats, estimate, tuple(fixed))
             if found is not None and len(found) == len(errors):  # every entry free
                 correlation = found
             elif found is not None:  # some held: the free ones' block

@@ -294,3 +294,14 @@ def test_fit_file_keeps_values_where_asked_and_says_why_not_on_a_cluster():
     assert mlfit.fit_file(str(goals), "poisson", "home_goals", keep_values=True).values is not None
     with pytest.raises(mlfit.UsageError, match="keep_values does not go with scheduler"):
         mlfit.fit_file(str(goals), "poisson", "home_goals", scheduler="local", keep_values=True)
+
+
+def test_a_rescaled_fit_has_the_correlation_of_the_fit_at_scale_one():
+    x = np.random.default_rng(3).gamma(3.0, 2.0, 200)
+    at_one, far = mlfit.fit(x, "gamma"), mlfit.fit(x * 2.0**1000, "gamma")
+
+    def correlation(result):
+        return result.cov_params().loc["shape", "rate"] / (result.bse["shape"] * result.bse["rate"])
+
+    assert far.scale != 1.0 and correlation(far) == pytest.approx(correlation(at_one), rel=1e-9)
+    assert correlation(at_one) > 0.9  # (shape and rate of a gamma move together)
