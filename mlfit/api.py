@@ -123,19 +123,11 @@ def compare(data, distributions=None, *, column: str | None = None, weights=None
         finally:
             disconnect(client)
     if isinstance(data, str) and censoring:
-        from .censored import read_bounds, read_events
+        from .censored import read_censored
 
         if weights is not None:
             raise UsageError("--weights do not go with censored data")
-        if censored and (left or right):
-            raise UsageError("give --left and --right, or --column with --censored, not both")
-        if censored and column is None:
-            raise UsageError("--censored names the event column: give the value column with one --column")
-        if not censored and not (left and right):
-            raise UsageError("--left and --right go together: the lower and upper bound of each row")
-        rows = read_events(data, column, censored, read_options) if censored else \
-            read_bounds(data, left, right, read_options)
-        return compare_censored(rows, names, **options)
+        return compare_censored(read_censored(data, column, left, right, censored, read_options), names, **options)
     if isinstance(data, str):
         return compare_file(data, column, names, weights=weights, keep_values=keep_values, read_options=read_options,
                             **options)

@@ -127,6 +127,23 @@ def read_events(source: str, column: str, event: str, options: ReadOptions = DEF
     return CensoredData(label, column, x, np.where(observed, x, np.inf), values.rows, values.dropped)
 
 
+def read_censored(source: str, column: str | None, left: str | None, right: str | None, censored: str | None,
+                  options: ReadOptions = DEFAULT) -> CensoredData:
+    """A file's censored column as the commands name it: `left` and `right` bound columns, or
+    `column` with a `censored` event column."""
+    if censored and (left or right):
+        raise UsageError("give --left and --right, or --column with --censored, not both")
+    if censored:
+        if column is None:
+            raise UsageError("--censored names the event column: give the value column with one --column")
+        return read_events(source, column, censored, options)
+    if not (left and right):
+        raise UsageError("--left and --right go together: the lower and upper bound of each row")
+    if column is not None:
+        raise UsageError("with --left and --right the rows are those two columns: leave out --column")
+    return read_bounds(source, left, right, options)
+
+
 def _read_two(source: str, names: list[str], options: ReadOptions):
     chunks = list(iter_columns(source, names, options=options))
     return joined([chunk[0] for chunk in chunks]), joined([chunk[1] for chunk in chunks])

@@ -20,14 +20,19 @@ class Entries:
     names: list[str]
     values: np.ndarray
     errors: np.ndarray  # nan where an entry has none (held fixed, a non-regular family, a flat optimum)
-    covariance: np.ndarray  # nan rows and columns where the errors are nan
 
 
 class Estimates:
-    """params, bse, cov_params() and conf_int(level) from `_entries()` and `_bounds(level)`."""
+    """params, bse, cov_params() and conf_int(level) from `_entries()`, `_covariance()` and
+    `_bounds(level)`."""
 
     def _entries(self) -> Entries:
         raise NotImplementedError
+
+    def _covariance(self, entries: Entries) -> np.ndarray:
+        """The entries' covariance (asked by cov_params() only: it may take a Hessian); by default
+        estimates taken as independent, nan where an entry has no error."""
+        return covariance_from(entries.errors, None)
 
     def _bounds(self, level: float) -> dict:
         """{column: array} of interval ends at `level`: "lower" and "upper" at least."""
@@ -55,7 +60,7 @@ class Estimates:
         import pandas as pd
 
         entries = self._entries()
-        return pd.DataFrame(entries.covariance, index=entries.names, columns=entries.names)
+        return pd.DataFrame(self._covariance(entries), index=entries.names, columns=entries.names)
 
     def conf_int(self, level: float | None = None):
         """Intervals at `level` (the result's own by default), a pandas DataFrame with a row per
@@ -68,6 +73,15 @@ class Estimates:
         level = getattr(self, "level", 0.95) if level is None else FitOptions(level=level).level
         entries = self._entries()
         return pd.DataFrame(self._bounds(level), index=entries.names)
+
+
+class HTMLSummary:
+    """A result a notebook shows as its summary(): the text the table view prints."""
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(self.summary())}</pre>"
 
 
 def wald_bounds(values: np.ndarray, errors: np.ndarray, level: float) -> dict:

@@ -22,7 +22,7 @@ from scipy import optimize
 
 from .censored import interval_log_probabilities
 from .errors import DataError, UsageError
-from .estimates import Entries, Estimates, covariance_from
+from .estimates import Entries, Estimates
 from .fitting import best_fit
 from .result import with_resampling
 from .gof import edf_statistics
@@ -80,8 +80,7 @@ class Estimate(Estimates):
     def _entries(self) -> Entries:
         """These estimators give no standard errors (the bootstrap gives intervals): NaN."""
         names = [p.name for p in self.family.parameters]
-        errors = np.full(len(names), np.nan)
-        return Entries(names, np.array([float(self.estimate[n]) for n in names]), errors, covariance_from(errors, None))
+        return Entries(names, np.array([float(self.estimate[n]) for n in names]), np.full(len(names), np.nan))
 
     def to_dict(self) -> dict:
         return with_resampling(self, {

@@ -42,19 +42,9 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
     request = FitRequest.of(distribution, censored=bool(left or right or censored), weighted=weights is not None,
                             **options)
     if request.censored:
-        from .censored import read_bounds, read_events
+        from .censored import read_censored
 
-        if censored and (left or right):
-            raise UsageError("give --left and --right, or --column with --censored, not both")
-        if censored:
-            if column is None:
-                raise UsageError("--censored names the event column: give the value column with one --column")
-            return fit_request(read_events(source, column, censored, read_options), request)
-        if not (left and right):
-            raise UsageError("--left and --right go together: the lower and upper bound of each row")
-        if column is not None:
-            raise UsageError("with --left and --right the rows are those two columns: leave out --column")
-        return fit_request(read_bounds(source, left, right, read_options), request)
+        return fit_request(read_censored(source, column, left, right, censored, read_options), request)
     if request.method != "mle":
         from .estimators import estimate_file
 

@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from .errors import UsageError
 from .options import FitOptions
 
-METHODS = ("mle", "mm", "quantile", "cvm", "ks", "ad", "spacing")
-KINDS = ("parametric", "nonparametric")
-
 
 @dataclass(frozen=True)
 class Resampling:
@@ -42,7 +39,8 @@ class FitRequest:
     def of(cls, distribution: str, *, method: str = "mle", probs=None, bootstrap: int = 0,
            bootstrap_kind: str = "parametric", bootstrap_draws: bool = False, quantiles=(), censored: bool = False,
            weighted: bool = False, scheduler: str | None = None, plots=(), **options) -> "FitRequest":
-        from .bootstrap import fewest_replicates
+        from .bootstrap import KINDS, fewest_replicates
+        from .estimators import METHODS
         from .families import one_family
 
         settings = FitOptions.of(**options)

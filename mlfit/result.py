@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .estimates import Entries, Estimates, covariance_from
+from .estimates import Entries, Estimates, HTMLSummary, covariance_from
 from .fitting import NLL_TOLERANCE, PARAM_TOLERANCE, Comparison, NumericalFit
 from .gof import GoodnessOfFit
 from .inference import Inference
@@ -19,7 +19,7 @@ from .weights import expand
 
 
 @dataclass(frozen=True, repr=False)
-class FitResult(Estimates):
+class FitResult(HTMLSummary, Estimates):
     family: object  # the Family that was fitted
     source: str
     column: str
@@ -163,7 +163,10 @@ class FitResult(Estimates):
                 names.append(p.name)
                 values.append(float(value))
                 errors.append(np.nan if error is None else float(error))
-        errors = np.array(errors, dtype=float)
+        return Entries(names, np.array(values, dtype=float), np.array(errors, dtype=float))
+
+    def _covariance(self, entries: Entries) -> np.ndarray:
+        errors = entries.errors
         free = [i for i, p in enumerate(self.family.parameters) if p.name not in self.fixed]
         correlation = None
         if len(free) > 1 or any(np.ndim(self.estimate[p.name]) for p in self.family.parameters):
@@ -180,7 +183,7 @@ class FitResult(Estimates):
             elif found is not None:  # some held: the free ones' block
                 correlation = np.eye(len(errors))
                 correlation[np.ix_(free, free)] = found
-        return Entries(names, np.array(values, dtype=float), errors, covariance_from(errors, correlation))
+        return covariance_from(errors, correlation)
 
     def _bounds(self, level: float) -> dict:
         inference = self.inference_at(level)
@@ -224,11 +227,6 @@ class FitResult(Estimates):
         from .report import summary_text
 
         return summary_text(self)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return f"<pre>{escape(self.summary())}</pre>"
 
     def plot(self, path: str | None = None):
         """The fit drawn as `mlfit fit --plot` draws it (density or bars, CDF, Q-Q, P-P; censored rows

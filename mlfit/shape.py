@@ -18,6 +18,7 @@ import numpy as np
 from .columns import DEFAULT, ReadOptions, joined
 from .data import iter_columns, to_support
 from .errors import DataError
+from .estimates import HTMLSummary
 from .families.distribution import power_of_two
 
 KINDS = ("point", "line", "region")  # the order the loci are listed and drawn in
@@ -107,7 +108,7 @@ def nearest(skew2: float, kurtosis: float) -> list[dict]:
 
 
 @dataclass(frozen=True, repr=False)
-class Description:
+class Description(HTMLSummary):
     source: str
     column: str
     values: np.ndarray
@@ -143,11 +144,6 @@ class Description:
         from .report import print_description, printed_text
 
         return printed_text(print_description, self)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return f"<pre>{escape(self.summary())}</pre>"
 
     def plot(self, path: str | None = None):
         """The Cullen-Frey graph (`mlfit describe --plot`), to `path`, or returned as a matplotlib Figure."""

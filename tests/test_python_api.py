@@ -305,3 +305,12 @@ def test_a_rescaled_fit_has_the_correlation_of_the_fit_at_scale_one():
 
     assert far.scale != 1.0 and correlation(far) == pytest.approx(correlation(at_one), rel=1e-9)
     assert correlation(at_one) > 0.9  # (shape and rate of a gamma move together)
+
+
+def test_censored_columns_are_read_by_one_set_of_rules_for_fit_and_compare():
+    for command in ("fit", "compare"):
+        result = runner.invoke(app, [command, str(SALINITY), "--left", "left", "--right", "right", "-c", "left",
+                                     "-d", "lognormal"])
+        assert result.exit_code == 2, command
+        assert result.stderr == "mlfit: error: with --left and --right the rows are those two columns: leave out " \
+                                "--column\n", command

@@ -239,13 +239,15 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, monkeypatch):
 
 
 def test_bracket_sums_are_exact_where_it_claims():
-    from mlfit.families.median_statistics import Bracket, Sketch
+    from mlfit.families import get_family
+    from mlfit.families.median_statistics import Sketch
 
     rng = np.random.default_rng(12)
     values = rng.laplace(5, 3, 5000)
     weights = rng.integers(0, 3, 5000).astype(float)
     sketch = Sketch.of(values[:2500], weights[:2500], 1).merge(Sketch.of(values[2500:], weights[2500:], 2))
-    bracket = Bracket.of(sketch, lambda: iter([(values[:2500], weights[:2500]), (values[2500:], weights[2500:])]))
+    bracket = get_family("laplace").finish(sketch, lambda: iter([(values[:2500], weights[:2500]),
+                                                                 (values[2500:], weights[2500:])]))
     total = weights.sum()
     for mu in np.linspace(bracket.low, bracket.high, 7):
         assert bracket.mean_abs(mu) == pytest.approx(weights @ np.abs(values - mu) / total, rel=1e-12)

@@ -398,27 +398,6 @@ def _stdout_in_full() -> None:
                                   line_buffering=stream.line_buffering, write_through=False)
 
 
-def _censored_data(files, column, left, right, censored, weights, columns_all, output, read_options):
-    """The censored rows the flags name, or a usage error for a combination that has no meaning."""
-    from ..censored import read_bounds, read_events
-
-    if len(files) != 1 or columns_all or output.value not in ("table", "json"):
-        raise UsageError("censored data (--left/--right, --censored) is one data set: one file, table or json")
-    if weights:
-        raise UsageError("--weights do not go with censored data")
-    if censored and (left or right):
-        raise UsageError("give --left and --right, or --column with --censored, not both")
-    if censored:
-        if len(column or []) != 1:
-            raise UsageError("--censored names the event column: give the value column with one --column")
-        return read_events(files[0], column[0], censored, read_options)
-    if not (left and right):
-        raise UsageError("--left and --right go together: the lower and upper bound of each row")
-    if column:
-        raise UsageError("with --left and --right the rows are those two columns: leave out --column")
-    return read_bounds(files[0], left, right, read_options)
-
-
 def _cluster_progress():
     """Parts read / total on stderr while the cluster reads them, at a terminal only (dask's own
     progress bar writes to stdout, where the JSON goes); a regression's passes counted."""

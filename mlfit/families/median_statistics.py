@@ -216,11 +216,6 @@ class Bracket:
         at = int(np.searchsorted(values, mu))
         return [float(values[i]) for i in (at - 1, at) if 0 <= i < len(values)]
 
-    @classmethod
-    def of(cls, sketch: Sketch, values_again) -> "Bracket":
-        edges = cls.edges(sketch)
-        return cls.completed(sketch, edges, BracketPart.of(edges, values_again()))
-
     @staticmethod
     def edges(sketch: Sketch) -> tuple[float, float]:
         """Where pass two's bracket lies: eight standard errors of a sample quantile either side of

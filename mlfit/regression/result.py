@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from ..estimates import Entries, Estimates
+from ..estimates import Entries, Estimates, HTMLSummary
 
 NLL_TOLERANCE = 1e-8  # relative (floor 1 nat) difference of the two NLLs that still agrees
 SE_TOLERANCE = 1e-3  # coefficient difference, in standard errors, that still agrees
@@ -35,7 +35,7 @@ class Agreement:
 
 
 @dataclass(frozen=True, repr=False)
-class RegressionResult(Estimates):
+class RegressionResult(HTMLSummary, Estimates):
     family: object
     source: str
     formula: str
@@ -264,18 +264,16 @@ class RegressionResult(Estimates):
         k = len(self.coef)
         se = self.se
         errors = np.full(k, np.nan) if se is None else np.where(np.isfinite(self.coef), se, np.nan)
-        covariance = np.full((k, k), np.nan) if self.covariance is None else np.array(self.covariance, dtype=float)
-        return Entries(self.labels(), np.array(self.coef, dtype=float), errors, covariance)
+        return Entries(self.labels(), np.array(self.coef, dtype=float), errors)
+
+    def _covariance(self, entries: Entries) -> np.ndarray:
+        k = len(self.coef)
+        return np.full((k, k), np.nan) if self.covariance is None else np.array(self.covariance, dtype=float)
 
     def summary(self) -> str:
         from .report import summary_text
 
         return summary_text(self)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return f"<pre>{escape(self.summary())}</pre>"
 
     def plot(self, path: str | None = None):
         """`mlfit regress --plot`: fitted against observed, residuals (calibration for a classifier),

@@ -16,13 +16,14 @@ import numpy as np
 
 from ..columns import DEFAULT, ReadOptions
 from ..errors import DataError
+from ..estimates import HTMLSummary
 from ..underflow import UnderflowReport, feed, report, running_products
 from .columns import Spec, read_chunks, source_label
 from .stability import Stability
 
 
 @dataclass(frozen=True, repr=False)
-class ModelScore:
+class ModelScore(HTMLSummary):
     source: str
     spec: Spec
     n: int
@@ -55,11 +56,6 @@ class ModelScore:
         from .report import print_model_score
 
         return printed_text(print_model_score, self)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return f"<pre>{escape(self.summary())}</pre>"
 
     def __repr__(self) -> str:
         return (f"<ModelScore {self.spec.family.name} predictions of '{self.spec.target}' in {self.source}: "

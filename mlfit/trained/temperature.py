@@ -18,7 +18,7 @@ from scipy import optimize, special
 from ..columns import DEFAULT, ReadOptions
 from ..errors import DataError, NoMaximum, UsageError
 from ..underflow import feed, report, running_products
-from ..estimates import Entries, Estimates, covariance_from, wald_bounds
+from ..estimates import Entries, Estimates, HTMLSummary, wald_bounds
 from .columns import Spec, read_chunks, source_label
 from .stability import Stability
 
@@ -121,7 +121,7 @@ def calibration(s: float, logits: Logits, bins: int) -> Calibration:
 
 
 @dataclass(frozen=True, repr=False)
-class CalibrationResult(Estimates):
+class CalibrationResult(HTMLSummary, Estimates):
     source: str
     spec: Spec
     n: int
@@ -144,8 +144,7 @@ class CalibrationResult(Estimates):
 
     # The estimate's questions: params, bse, cov_params(), conf_int(level) of the temperature.
     def _entries(self) -> Entries:
-        errors = np.array([self.stderr])
-        return Entries(["temperature"], np.array([self.temperature]), errors, covariance_from(errors, None))
+        return Entries(["temperature"], np.array([self.temperature]), np.array([self.stderr]))
 
     def _bounds(self, level: float) -> dict:
         bounds = wald_bounds(np.array([self.temperature]), np.array([self.stderr]), level)
@@ -163,11 +162,6 @@ class CalibrationResult(Estimates):
         from .report import print_calibration
 
         return printed_text(print_calibration, self)
-
-    def _repr_html_(self) -> str:
-        from html import escape
-
-        return f"<pre>{escape(self.summary())}</pre>"
 
     def __repr__(self) -> str:
         return (f"<CalibrationResult {self.spec.family.name} logits of '{self.spec.target}' in {self.source}: "
