@@ -80,7 +80,7 @@ def test_sigma_outside_normal_is_refused_on_a_cluster(dask_client, tmp_path):
     from mlfit.distributed import regress_distributed
 
     pattern = split("sample_data/cars.csv", tmp_path)
-    with pytest.raises(mlfit.UsageError, match="--sigma models the normal family"):
+    with pytest.raises(mlfit.UsageError, match="--sigma models the log of a family.s scale or shape"):
         regress_distributed([pattern], "am ~ wt", "bernoulli", sigma="~ wt", client=dask_client)
 
 

@@ -170,7 +170,7 @@ class Predictor:
     constant, or the --sigma formula ("scale")."""
     name: str  # as reported: "mu", "log_sigma", "logit_p", "log_lam", a class's logit
     link: str  # "identity", "log", "logit" or "softmax"
-    role: str  # "mean" or "scale"
+    role: str  # "mean", "scale" (the --sigma formula's) or "shape" (a constant: student_t's nu)
 
 
 # --- the family interface ---------------------------------------------------------------

@@ -6,14 +6,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import NaturalFamily, Parameter, Positive, root_in_log
+from .base import NaturalFamily, Parameter, Positive, Predictor, root_in_log
+from .conditional import Conditional
+from .likelihood_loss import LikelihoodLoss
 from .distribution import OpenUnitInterval
 from .statistics import UnitMoments
 
 NEWTON_STEPS = 100
 
 
-class Beta(NaturalFamily):
+class Beta(LikelihoodLoss, Conditional, NaturalFamily):
     name = "beta"
     parameters = (Parameter("alpha", Positive()), Parameter("beta", Positive()))
     support = OpenUnitInterval()
@@ -121,3 +123,49 @@ class Beta(NaturalFamily):
         from scipy import stats
 
         return stats.beta(params["alpha"], params["beta"])
+
+    # The conditional model (betareg's): logit of the mean mu linear in columns, the precision phi constant
+    # (or log-linear with --sigma); alpha = mu phi, beta = (1 - mu) phi. The derivatives go through
+    # (alpha, beta): N_a = psi(a) - psi(a + b) - log y, and so on, by the chain rule.
+    def predictors(self, classes=None):
+        return [Predictor("logit_mu", "logit", "mean"), Predictor("log_phi", "log", "scale")]
+
+    def conditional_nll(self, y, etas, order=0):
+        eta, log_phi = etas[:, 0], etas[:, 1]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            mu, phi = special.expit(eta), np.exp(log_phi)
+            a, b = mu * phi, special.expit(-eta) * phi
+            log_y, log_1y = np.log(y), np.log1p(-y)
+            value = special.betaln(a, b) - (a - 1.0) * log_y - (b - 1.0) * log_1y
+            if order == 0:
+                return value, None, None
+            digamma_ab = special.digamma(phi)
+            n_a = special.digamma(a) - digamma_ab - log_y
+            n_b = special.digamma(b) - digamma_ab - log_1y
+            v = phi * mu * (1.0 - mu)  # da/deta = -db/deta
+            gradient = np.column_stack([v * (n_a - n_b), a * n_a + b * n_b])
+            if order == 1:
+                return value, gradient, None
+            trigamma_ab = special.polygamma(1, phi)
+            n_aa, n_bb = special.polygamma(1, a) - trigamma_ab, special.polygamma(1, b) - trigamma_ab
+            n_ab = -trigamma_ab
+            hessian = np.empty((len(y), 2, 2))
+            # second derivatives of (a, b): in eta twice (v (1 - 2 mu), -v (1 - 2 mu)), eta and log phi
+            # (v, -v), log phi twice (a, b)
+            hessian[:, 0, 0] = v * v * (n_aa - 2.0 * n_ab + n_bb) + v * (1.0 - 2.0 * mu) * (n_a - n_b)
+            hessian[:, 0, 1] = hessian[:, 1, 0] = v * (a * (n_aa - n_ab) + b * (n_ab - n_bb)) + v * (n_a - n_b)
+            hessian[:, 1, 1] = a * a * n_aa + 2.0 * a * b * n_ab + b * b * n_bb + a * n_a + b * n_b
+        return value, gradient, hessian
+
+    def conditional_params(self, etas):
+        phi = np.exp(etas[:, 1])
+        return {"alpha": special.expit(etas[:, 0]) * phi, "beta": special.expit(-etas[:, 0]) * phi}
+
+    def row_mean(self, fitted):
+        return fitted["alpha"] / (fitted["alpha"] + fitted["beta"])
+
+    def conditional_start(self, y, w):
+        mean = float(w @ y / w.sum())
+        variance = float(w @ (y - mean) ** 2 / w.sum())
+        precision = mean * (1.0 - mean) / variance - 1.0 if variance > 0 else 1.0
+        return [float(special.logit(mean)), float(np.log(max(precision, 0.5)))]

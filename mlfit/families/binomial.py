@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .base import NaturalFamily, Parameter, UnitInterval, xlogy
+from .base import NaturalFamily, Parameter, Predictor, UnitInterval, xlogy
+from .conditional import Conditional
+from .likelihood_loss import LikelihoodLoss
 from .distribution import CountsUpTo
 from .statistics import Tally
 
@@ -26,7 +28,7 @@ class Trials:
         return Trials(self.tally.merge(other.tally), self.sum_log_choose + other.sum_log_choose)
 
 
-class Binomial(NaturalFamily):
+class Binomial(LikelihoodLoss, Conditional, NaturalFamily):
     name = "binomial"
     parameters = (Parameter("p", UnitInterval()),)
     loss = "binary cross-entropy over every trial"
@@ -87,3 +89,54 @@ class Binomial(NaturalFamily):
         from scipy import stats
 
         return stats.binom(self.trials, params["p"])
+
+    # The conditional model: logit p linear in columns, each row y successes of its trials (--trials N, or a
+    # column per row): glm(cbind(y, trials - y) ~ ..., binomial). A row costs n softplus(eta) - y eta
+    # - log C(n, y).
+    separation = "binary"
+    outcome = "count"
+    scale_formula = False
+    row_inputs = ("trials",)
+    se_note = ("se: the inverse observed information at the MLE (for the canonical logit link also the expected "
+               "one, as R's glm reports)")
+
+    def predictors(self, classes=None):
+        return [Predictor("logit_p", "logit", "mean")]
+
+    def row_trials(self, n: int) -> np.ndarray:
+        trials = self.row_input("trials", n)
+        return np.full(n, float(self.trials)) if trials is None else trials
+
+    def conditional_nll(self, y, etas, order=0):
+        eta = etas[:, 0]
+        trials = self.row_trials(len(y))
+        log_choose = special.gammaln(trials + 1) - special.gammaln(y + 1) - special.gammaln(trials - y + 1)
+        with np.errstate(over="ignore"):
+            value = trials * np.logaddexp(0.0, eta) - y * eta - log_choose
+        if order == 0:
+            return value, None, None
+        p = special.expit(eta)
+        gradient = (trials * p - y)[:, None]
+        if order == 1:
+            return value, gradient, None
+        return value, gradient, (trials * p * special.expit(-eta))[:, None, None]
+
+    def conditional_params(self, etas):
+        return {"p": special.expit(etas[:, 0])}
+
+    def row_mean(self, fitted):
+        return fitted["p"] * self.row_trials(len(fitted["p"]))
+
+    def conditional_start(self, y, w):
+        trials = self.row_trials(len(y))
+        share = (float(w @ y) + 0.5) / (float(w @ trials) + 1.0)
+        return [float(special.logit(share))]
+
+    def residuals(self, y, fitted):
+        from scipy import stats
+
+        p, trials = fitted["p"], self.row_trials(len(y))
+        with np.errstate(all="ignore"):
+            probability = stats.binom.cdf(y - 1, trials, p) + 0.5 * stats.binom.pmf(y, trials, p)
+        return {"mean": p * trials, "residual": special.ndtri(np.clip(probability, 1e-300, 1 - 1e-16)),
+                "name": "quantile residual", "reference": ("normal", {"mu": 0.0, "sigma": 1.0})}

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import Predictor
 from .location_scale import LocationScale
+from .standardized import Standardized
 
 LOG_PI = float(np.log(np.pi))
 GRID = (0.05, 0.15, 0.25, 0.35, 0.65, 0.75, 0.85, 0.95)  # quantiles the extra starts sit at
 
 
-class Cauchy(LocationScale):
+class Cauchy(Standardized, LocationScale):
     name = "cauchy"
     location, scale = "mu", "gamma"
     parameters = LocationScale.location_scale_parameters("mu", "gamma")
@@ -85,3 +87,28 @@ class Cauchy(LocationScale):
         from scipy import stats
 
         return stats.cauchy(params["mu"], params["gamma"])
+
+    # The conditional model: y = mu + gamma Z, Z standard Cauchy, mu linear in columns (a robust regression
+    # whose likelihood may have several maxima: the search starts from the median's neighbourhood).
+    def predictors(self, classes=None):
+        return [Predictor("mu", "identity", "mean"), Predictor("log_gamma", "log", "scale")]
+
+    def conditional_params(self, etas):
+        return {"mu": etas[:, 0], "gamma": np.exp(etas[:, 1])}
+
+    def row_mean(self, fitted):
+        return fitted["mu"]  # (the median: a Cauchy has no mean)
+
+    def standard_rho(self, z, order):
+        return self.rho(z, None, order)
+
+    def standard_log_cdf(self, z):
+        return np.log(np.arctan2(1.0, -z) / np.pi)
+
+    def standard_log_sf(self, z):
+        return np.log(np.arctan2(1.0, z) / np.pi)
+
+    def conditional_start(self, y, w):
+        centre = float(np.median(y))
+        spread = float(np.median(np.abs(y - centre))) or 1.0
+        return [centre, float(np.log(spread))]

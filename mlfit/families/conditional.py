@@ -24,6 +24,7 @@ The commands ask the family these questions, never its name.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,9 @@ class Conditional:
     outcome = "number"
     prediction_inputs: tuple[PredictionInput, ...] = ()
     constant_scale_flag: str | None = None  # score-model's flag for a scale given as a number (normal: --sigma)
+    # what a row may carry beside its response (`on_rows`): "trials" (binomial), "bounds" (censoring)
+    row_inputs: tuple[str, ...] = ()
+    rows: dict | None = None  # those arrays, for the rows of one design (set by on_rows)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -69,14 +73,46 @@ class Conditional:
             raise TypeError(f"family {cls.name}: a conditional family's solver must be one of {SOLVERS}")
         if cls.outcome not in OUTCOMES:
             raise TypeError(f"family {cls.name}: outcome must be one of {OUTCOMES}")
-        if not any(i.required for i in cls.prediction_inputs):
-            raise TypeError(f"family {cls.name}: a conditional family declares the prediction columns score-model "
-                            "reads, one of them required")
+        if cls.prediction_inputs and not any(i.required for i in cls.prediction_inputs):
+            raise TypeError(f"family {cls.name}: the prediction columns score-model reads include a required one")
         if cls.separation not in SEPARATIONS:
             raise TypeError(f"family {cls.name}: separation must be one of {SEPARATIONS}")
         missing = [m for m in REQUIRED if getattr(cls, m) is getattr(Conditional, m)]
         if missing:
             raise TypeError(f"family {cls.name}: a conditional family must define {', '.join(missing)}")
+
+    def on_rows(self, extra: dict | None):
+        """This family for the rows of one design whose rows carry `extra` arrays beside the
+        response (each of `row_inputs`): a copy that holds them, so that every function of the
+        rows below reads them; itself where there are none."""
+        if not extra:
+            return self
+        unknown = [k for k in extra if k not in self.row_inputs]
+        if unknown:
+            raise TypeError(f"family {self.name} takes no {', '.join(unknown)} per row")
+        bound = copy.copy(self)
+        bound.rows = dict(extra)
+        return bound
+
+    def row_input(self, name: str, n: int) -> np.ndarray | None:
+        """The rows' `name` array, checked to be one per row of the y given."""
+        values = None if self.rows is None else self.rows.get(name)
+        if values is not None and len(values) != n:
+            raise ValueError(f"{self.name}: {name} has {len(values)} rows for {n} responses")
+        return values
+
+    def conditional_start(self, y: np.ndarray, w: np.ndarray) -> list[float]:
+        """Each predictor's constant value to start the search from (the intercepts; the other
+        coefficients start at 0): rough, of the right order of magnitude."""
+        return [0.0] * len(self.predictors())
+
+    def location_units(self, y: np.ndarray) -> np.ndarray:
+        """The response in the units of an identity-link mean (lognormal's: log y)."""
+        return y
+
+    def row_mean(self, fitted: dict) -> np.ndarray:
+        """Each row's mean from its parameters (for --predict and the plots)."""
+        raise NotImplementedError
 
     def predictors(self, classes: list[str] | None = None) -> list:
         """The linear predictors of the conditional model (base.Predictor), in the order of the

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NaturalFamily, Parameter, Positive
+from .base import NaturalFamily, Parameter, Positive, Predictor
+from .likelihood_loss import log1mexp
+from .standardized import Standardized
 from .distribution import NonNegativeReals
 from .statistics import Mean
 
 
-class Exponential(NaturalFamily):
+class Exponential(Standardized, NaturalFamily):
     name = "exponential"
     parameters = (Parameter("rate", Positive()),)
     data_units = {"rate": "per data"}
@@ -71,3 +73,31 @@ class Exponential(NaturalFamily):
         from scipy import stats
 
         return stats.expon(scale=1.0 / params["rate"])
+
+    # The conditional model, an accelerated failure time with sigma = 1: log y = log mean + Z, Z the minimum
+    # extreme value; log mean linear in columns: survreg(dist = "exponential")'s coefficients.
+    on_log_scale = True
+    scale_formula = False
+
+    def predictors(self, classes=None):
+        return [Predictor("log_mean", "log", "mean")]
+
+    def conditional_params(self, etas):
+        with np.errstate(over="ignore"):
+            return {"rate": np.exp(-etas[:, 0])}
+
+    def row_mean(self, fitted):
+        return 1.0 / fitted["rate"]
+
+    def standard_rho(self, z, order):
+        from .weibull import minimum_extreme_rho
+
+        return minimum_extreme_rho(z, order)
+
+    def standard_log_cdf(self, z):
+        with np.errstate(over="ignore"):
+            return log1mexp(-np.exp(z))
+
+    def standard_log_sf(self, z):
+        with np.errstate(over="ignore"):
+            return -np.exp(z)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import NaturalFamily, Parameter, Positive, root_in_log
+from .base import NaturalFamily, Parameter, Positive, Predictor, root_in_log
+from .conditional import Conditional
+from .likelihood_loss import LikelihoodLoss
 from .distribution import PositiveReals
 from .statistics import LogMoments
 
@@ -24,7 +26,7 @@ def inverse_digamma(y: float) -> float:
     return float(k)
 
 
-class Gamma(NaturalFamily):
+class Gamma(LikelihoodLoss, Conditional, NaturalFamily):
     name = "gamma"
     parameters = (Parameter("shape", Positive()), Parameter("rate", Positive()))
     data_units = {"rate": "per data"}
@@ -114,3 +116,42 @@ class Gamma(NaturalFamily):
         from scipy import stats
 
         return stats.gamma(params["shape"], scale=1.0 / params["rate"])
+
+    # The conditional model: log of the mean linear in columns, glm(family = Gamma(link = "log"))'s
+    # coefficients, the shape k constant (or log-linear with --sigma) and estimated by maximum likelihood
+    # as MASS::gamma.shape does. With mu = exp(eta), a row costs lgamma(k) - k log k + k eta
+    # - (k - 1) log y + k y / mu.
+    def predictors(self, classes=None):
+        return [Predictor("log_mu", "log", "mean"), Predictor("log_shape", "log", "scale")]
+
+    def conditional_nll(self, y, etas, order=0):
+        eta, log_k = etas[:, 0], etas[:, 1]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            k = np.exp(log_k)
+            ratio = y * np.exp(-eta)  # y / mu
+            log_y = np.log(y)
+            value = special.gammaln(k) - k * log_k + k * eta - (k - 1.0) * log_y + k * ratio
+            if order == 0:
+                return value, None, None
+            d_eta = k * (1.0 - ratio)
+            d_k = special.digamma(k) - log_k - 1.0 + eta - log_y + ratio  # d/dk
+            gradient = np.column_stack([d_eta, k * d_k])
+            if order == 1:
+                return value, gradient, None
+            hessian = np.empty((len(y), 2, 2))
+            hessian[:, 0, 0] = k * ratio
+            hessian[:, 0, 1] = hessian[:, 1, 0] = d_eta
+            hessian[:, 1, 1] = k * k * (special.polygamma(1, k) - 1.0 / k) + k * d_k
+        return value, gradient, hessian
+
+    def conditional_params(self, etas):
+        k = np.exp(etas[:, 1])
+        return {"shape": k, "rate": k * np.exp(-etas[:, 0])}
+
+    def row_mean(self, fitted):
+        return fitted["shape"] / fitted["rate"]
+
+    def conditional_start(self, y, w):
+        mean = float(w @ y / w.sum())
+        variance = float(w @ (y - mean) ** 2 / w.sum())
+        return [float(np.log(mean)), float(np.log(mean * mean / variance)) if variance > 0 else 0.0]

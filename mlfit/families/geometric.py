@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import NaturalFamily, Parameter, UnitInterval, xlogy
+from .base import NaturalFamily, Parameter, Predictor, UnitInterval, xlogy
+from .conditional import Conditional
+from .likelihood_loss import LikelihoodLoss
 from .distribution import NonNegativeIntegers
 from .statistics import Tally
 
 
-class Geometric(NaturalFamily):
+class Geometric(LikelihoodLoss, Conditional, NaturalFamily):
     name = "geometric"
     parameters = (Parameter("p", UnitInterval()),)
     support = NonNegativeIntegers()
@@ -53,3 +55,27 @@ class Geometric(NaturalFamily):
         from scipy import stats
 
         return stats.geom(params["p"], loc=-1)
+
+    # The conditional model: the negative binomial with its size fixed at 1, log of the mean mu = (1 - p)/p
+    # linear in columns (glm(family = MASS::negative.binomial(1))).
+    separation = "zero counts"
+    outcome = "count"
+    scale_formula = False
+
+    def predictors(self, classes=None):
+        return [Predictor("log_mu", "log", "mean")]
+
+    def conditional_nll(self, y, etas, order=0):
+        from .negbinomial import counts_given_mean
+
+        return counts_given_mean(y, etas[:, 0], None, order)
+
+    def conditional_params(self, etas):
+        return {"p": 1.0 / (1.0 + np.exp(etas[:, 0]))}
+
+    def row_mean(self, fitted):
+        return (1.0 - fitted["p"]) / fitted["p"]
+
+    def conditional_start(self, y, w):
+        mean = float(w @ y / w.sum())
+        return [float(np.log(mean)) if mean > 0 else 0.0]

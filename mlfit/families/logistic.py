@@ -6,10 +6,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from .base import Predictor
 from .location_scale import LocationScale
+from .standardized import Standardized
 
 
-class Logistic(LocationScale):
+class Logistic(Standardized, LocationScale):
     name = "logistic"
     location, scale = "mu", "s"
     parameters = LocationScale.location_scale_parameters("mu", "s")
@@ -56,3 +58,22 @@ class Logistic(LocationScale):
         from scipy import stats
 
         return stats.logistic(params["mu"], params["s"])
+
+    # The conditional model: y = mu + s Z, Z standard logistic, mu linear in columns (survreg's "logistic").
+    def predictors(self, classes=None):
+        return [Predictor("mu", "identity", "mean"), Predictor("log_s", "log", "scale")]
+
+    def conditional_params(self, etas):
+        return {"mu": etas[:, 0], "s": np.exp(etas[:, 1])}
+
+    def row_mean(self, fitted):
+        return fitted["mu"]
+
+    def standard_rho(self, z, order):
+        return self.rho(z, None, order)
+
+    def standard_log_cdf(self, z):
+        return -np.logaddexp(0.0, -z)
+
+    def standard_log_sf(self, z):
+        return -np.logaddexp(0.0, z)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from .base import Predictor
 from .distribution import PositiveReals
-from .normal import Gaussian
+from .standardized import Standardized
+from .normal import HALF_LOG_2PI, Gaussian
 from .statistics import Moments
 
 
@@ -17,7 +19,7 @@ def lognormal_curve(sigma: np.ndarray) -> np.ndarray:
     return np.column_stack([(w + 2) ** 2 * (w - 1), w ** 4 + 2 * w ** 3 + 3 * w ** 2 - 3])
 
 
-class Lognormal(Gaussian):
+class Lognormal(Standardized, Gaussian):
     name = "lognormal"
     support = PositiveReals()
     data_units = {"mu": "log data"}  # log(c x) = log x + log c; sigma, a spread of log x, stays
@@ -71,3 +73,26 @@ class Lognormal(Gaussian):
         from scipy import stats
 
         return stats.lognorm(params["sigma"], scale=np.exp(params["mu"]))
+
+    # The conditional model: log y = mu + sigma Z, Z standard normal, mu linear in columns: lm(log(y) ~ ...)'s
+    # coefficients, sigma by maximum likelihood; with censoring, survreg(dist = "lognormal").
+    on_log_scale = True
+
+    def predictors(self, classes=None):
+        return [Predictor("mu", "identity", "mean"), Predictor("log_sigma", "log", "scale")]
+
+    def conditional_params(self, etas):
+        return {"mu": etas[:, 0], "sigma": np.exp(etas[:, 1])}
+
+    def row_mean(self, fitted):
+        return np.exp(fitted["mu"] + fitted["sigma"] ** 2 / 2)
+
+    def standard_rho(self, z, order):
+        rho = 0.5 * z * z + HALF_LOG_2PI
+        return rho, (z if order >= 1 else None), (np.ones_like(z) if order >= 2 else None)
+
+    def standard_log_cdf(self, z):
+        return special.log_ndtr(z)
+
+    def standard_log_sf(self, z):
+        return special.log_ndtr(-z)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import NaturalFamily, NonNegative, Parameter, PositiveOrInfinite, root_in_log, xlogy
+from .base import NaturalFamily, NonNegative, Parameter, PositiveOrInfinite, Predictor, root_in_log, xlogy
+from .conditional import Conditional
+from .likelihood_loss import LikelihoodLoss
 from .distribution import NonNegativeIntegers
 from .statistics import Tally
 
@@ -63,7 +65,7 @@ def log_mean_share(x, r, mu):
             np.where(np.asarray(x) == 0, 0.0, -np.inf)
 
 
-class Negbinomial(NaturalFamily):
+class Negbinomial(LikelihoodLoss, Conditional, NaturalFamily):
     name = "negbinomial"
     parameters = (Parameter("size", PositiveOrInfinite()), Parameter("mu", NonNegative()))
     support = NonNegativeIntegers()
@@ -156,3 +158,59 @@ class Negbinomial(NaturalFamily):
 
         r, mu = params["size"], params["mu"]
         return stats.poisson(mu) if np.isinf(r) else stats.nbinom(r, r / (r + mu))
+
+    # The conditional model: log of the mean linear in columns and the size r constant (or log-linear with
+    # --sigma), estimated: MASS::glm.nb's coefficients and theta.
+    separation = "zero counts"
+    outcome = "count"
+
+    def predictors(self, classes=None):
+        return [Predictor("log_mu", "log", "mean"), Predictor("log_size", "log", "scale")]
+
+    def conditional_nll(self, y, etas, order=0):
+        return counts_given_mean(y, etas[:, 0], etas[:, 1], order)
+
+    def conditional_params(self, etas):
+        return {"size": np.exp(etas[:, 1]), "mu": np.exp(etas[:, 0])}
+
+    def row_mean(self, fitted):
+        return fitted["mu"]
+
+    def conditional_start(self, y, w):
+        mean = float(w @ y / w.sum())
+        variance = float(w @ (y - mean) ** 2 / w.sum())
+        excess = variance - mean
+        return [float(np.log(mean)) if mean > 0 else 0.0,
+                float(np.log(mean * mean / excess)) if excess > 0 and mean > 0 else float(np.log(100.0 * max(mean, 1)))]
+
+
+def counts_given_mean(y, eta, log_size, order):
+    """Each row's negative binomial NLL with mean exp(eta) and size exp(log_size) (a log_size of
+    None: a size of 1, the geometric), and its derivatives in (eta, log size). Written so that
+    nothing large cancels near the poisson limit: the derivative in eta is r (mu - y) / (r + mu)."""
+    fixed = log_size is None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        r = np.ones_like(eta) if fixed else np.exp(log_size)
+        mu = np.exp(eta)
+        log_share = -np.log1p(mu / r)  # log(r / (r + mu))
+        log_rising = special.gammaln(y + r) - special.gammaln(r) - special.gammaln(y + 1)  # (r row by row)
+        value = -(log_rising + r * log_share + np.where(y == 0, 0.0, y * (eta - np.log(r + mu))))
+        if order == 0:
+            return value, None, None
+        total = r + mu
+        d_eta = r * (mu - y) / total
+        columns = [d_eta]
+        if not fixed:
+            d_r = -(special.digamma(y + r) - special.digamma(r) + log_share + (mu - y) / total)  # d/dr
+            columns.append(r * d_r)
+        gradient = np.column_stack(columns)
+        if order == 1:
+            return value, gradient, None
+        m = gradient.shape[1]
+        hessian = np.empty((len(y), m, m))
+        hessian[:, 0, 0] = r * mu * (r + y) / total**2
+        if not fixed:
+            hessian[:, 0, 1] = hessian[:, 1, 0] = r * mu * (mu - y) / total**2
+            d_r_r = -(special.polygamma(1, y + r) - special.polygamma(1, r) + mu / (r * total) - (mu - y) / total**2)
+            hessian[:, 1, 1] = r * r * d_r_r + r * d_r
+    return value, gradient, hessian

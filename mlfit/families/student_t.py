@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import Parameter, PositiveOrInfinite
+from .base import Parameter, PositiveOrInfinite, Predictor
+from .conditional import Conditional
+from .likelihood_loss import LikelihoodLoss
 from .location_scale import LocationScale
 from .normal import HALF_LOG_2PI
 from .statistics import Moments
@@ -30,7 +32,7 @@ def _log_constant(nu):
     return 0.5 * np.log(nu * np.pi) - ratio
 
 
-class StudentT(LocationScale):
+class StudentT(LikelihoodLoss, Conditional, LocationScale):
     name = "student_t"
     location, scale = "mu", "sigma"
     parameters = (*LocationScale.location_scale_parameters("mu", "sigma"), Parameter("nu", PositiveOrInfinite()))
@@ -143,3 +145,61 @@ class StudentT(LocationScale):
         if np.isinf(params["nu"]):
             return stats.norm(params["mu"], params["sigma"])
         return stats.t(params["nu"], params["mu"], params["sigma"])
+
+    # The conditional model: y = mu + sigma T, T a standard t with nu degrees of freedom, mu linear in columns,
+    # log sigma constant (or linear with --sigma), log nu constant: outlier-resistant regression. With
+    # A = (nu + 1)/2 log(1 + z^2/nu) and C = -log of the normalising constant, a row costs C + log sigma + A.
+    def predictors(self, classes=None):
+        return [Predictor("mu", "identity", "mean"), Predictor("log_sigma", "log", "scale"),
+                Predictor("log_nu", "log", "shape")]
+
+    def conditional_nll(self, y, etas, order=0):
+        mu, log_sigma, log_nu = etas[:, 0], etas[:, 1], etas[:, 2]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            sigma, nu = np.exp(log_sigma), np.exp(log_nu)
+            z = (y - mu) / sigma
+            square = z * z
+            plus = nu + square
+            log_term = np.log1p(square / nu)
+            value = 0.5 * (nu + 1.0) * log_term + _log_constant_rows(nu) + log_sigma
+            if order == 0:
+                return value, None, None
+            a_z = (nu + 1.0) * z / plus
+            a_nu = 0.5 * log_term - 0.5 * (nu + 1.0) * square / (nu * plus)
+            c_nu = -0.5 * special.digamma((nu + 1.0) / 2) + 0.5 * special.digamma(nu / 2) + 0.5 / nu
+            gradient = np.column_stack([-a_z / sigma, 1.0 - z * a_z, nu * (c_nu + a_nu)])
+            if order == 1:
+                return value, gradient, None
+            a_zz = (nu + 1.0) * (nu - square) / plus**2
+            a_z_nu = z * (square - 1.0) / plus**2
+            a_nu_nu = (0.5 / plus - 0.5 / nu + square * (nu * nu + 2.0 * nu + square) / (2.0 * nu * nu * plus**2))
+            c_nu_nu = (-0.25 * special.polygamma(1, (nu + 1.0) / 2) + 0.25 * special.polygamma(1, nu / 2)
+                       - 0.5 / nu**2)
+            hessian = np.empty((len(y), 3, 3))
+            hessian[:, 0, 0] = a_zz / sigma**2
+            hessian[:, 0, 1] = hessian[:, 1, 0] = (a_zz * z + a_z) / sigma
+            hessian[:, 1, 1] = z * a_z + square * a_zz
+            hessian[:, 0, 2] = hessian[:, 2, 0] = -nu * a_z_nu / sigma
+            hessian[:, 1, 2] = hessian[:, 2, 1] = -nu * a_z_nu * z
+            hessian[:, 2, 2] = nu * (c_nu + a_nu) + nu * nu * (c_nu_nu + a_nu_nu)
+        return value, gradient, hessian
+
+    def conditional_params(self, etas):
+        return {"mu": etas[:, 0], "sigma": np.exp(etas[:, 1]), "nu": np.exp(etas[:, 2])}
+
+    def row_mean(self, fitted):
+        return fitted["mu"]
+
+    def conditional_start(self, y, w):
+        centre = float(np.median(y))
+        spread = float(np.median(np.abs(y - centre))) * 1.4826 or 1.0
+        return [centre, float(np.log(spread)), float(np.log(NU_START))]
+
+
+def _log_constant_rows(nu):
+    """_log_constant for an array of nu (the same switch to the asymptotic series)."""
+    x = np.asarray(nu, dtype=float) / 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        series = 0.5 * np.log(x) - 1 / (8 * x) + 1 / (192 * x**3)
+        ratio = np.where(x > 1e4, series, special.gammaln(x + 0.5) - special.gammaln(x))
+    return 0.5 * np.log(2 * x * np.pi) - ratio

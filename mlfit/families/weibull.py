@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from .base import NaturalFamily, Parameter, Positive, root_in_log
+from .base import NaturalFamily, Parameter, Positive, Predictor, root_in_log
 from .distribution import PositiveReals
+from .likelihood_loss import log1mexp
+from .standardized import Standardized
 from .statistics import Values
 
 
@@ -20,7 +22,7 @@ def weibull_curve(k: np.ndarray) -> np.ndarray:
     return np.column_stack([skew ** 2, kurt])
 
 
-class Weibull(NaturalFamily):
+class Weibull(Standardized, NaturalFamily):
     name = "weibull"
     parameters = (Parameter("shape", Positive()), Parameter("scale", Positive()))
     data_units = {"scale": "data"}
@@ -134,3 +136,35 @@ class Weibull(NaturalFamily):
         from scipy import stats
 
         return stats.weibull_min(params["shape"], scale=params["scale"])
+
+    # The conditional model, an accelerated failure time: log y = log scale + Z / shape, Z the minimum
+    # extreme value; log scale linear in columns: survreg(dist = "weibull")'s coefficients, its scale 1/shape.
+    on_log_scale = True
+    scale_sign = -1.0  # the scale predictor is log shape = -log sigma
+
+    def predictors(self, classes=None):
+        return [Predictor("log_scale", "log", "mean"), Predictor("log_shape", "log", "scale")]
+
+    def conditional_params(self, etas):
+        return {"shape": np.exp(etas[:, 1]), "scale": np.exp(etas[:, 0])}
+
+    def row_mean(self, fitted):
+        return fitted["scale"] * special.gamma(1.0 + 1.0 / fitted["shape"])
+
+    def standard_rho(self, z, order):
+        return minimum_extreme_rho(z, order)
+
+    def standard_log_cdf(self, z):
+        with np.errstate(over="ignore"):
+            return log1mexp(-np.exp(z))
+
+    def standard_log_sf(self, z):
+        with np.errstate(over="ignore"):
+            return -np.exp(z)
+
+
+def minimum_extreme_rho(z, order):
+    """-log of the minimum extreme value density exp(z - e^z), and its derivatives."""
+    with np.errstate(over="ignore"):
+        e = np.exp(z)
+    return e - z, (e - 1.0 if order >= 1 else None), (e if order >= 2 else None)

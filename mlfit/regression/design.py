@@ -19,6 +19,7 @@ from ..columns import DEFAULT, Column, ReadOptions, joined
 from ..data import column_names, iter_columns, support_values, text_cells, weight_positions
 from ..columns import _show as show
 from ..errors import DataError, UsageError
+from .row_options import NO_ROW_OPTIONS, RowOptions, numbers as _numbers, row_extras, trials_values
 from .safe_formula import check_formula
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class Design:
     weights: np.ndarray | None
     rows: np.ndarray  # the 1-based data row of each observation
     dropped: int  # rows left out for a missing cell in a used column
+    # what rows carry beside the response, for the family (`Conditional.on_rows`): "trials" (binomial's
+    # per row), "bounds" (censoring: each row's [left, right], equal where the value was observed)
+    extra: dict | None = None
 
     @property
     def n(self) -> int:
@@ -45,11 +49,16 @@ class Design:
         return f"{self.source}: row {self.rows[index]}"
 
 
-def split_formula(formula: str) -> tuple[str, str]:
-    """The response and the right-hand side of "y ~ x1 + x2"."""
+
+
+def split_formula(formula: str, rows: RowOptions = NO_ROW_OPTIONS) -> tuple[str, str]:
+    """The response and the right-hand side of "y ~ x1 + x2" (with --left/--right, "~ x1 + x2"
+    is written too: the response is then the left bound's column)."""
     if formula.count("~") != 1:
         raise UsageError(f"formula {formula!r}: write it as 'response ~ terms', e.g. 'y ~ x1 + x2'")
     response, terms = (part.strip() for part in formula.split("~"))
+    if not response and rows.interval:
+        response = f"`{rows.left}`" if rows.left is not None else f"`{rows.right}`"
     if not response:
         raise UsageError(f"formula {formula!r}: name the response before '~', e.g. 'y ~ x1 + x2'")
     check_formula(formula)
@@ -82,11 +91,11 @@ def used_columns(texts: list[str], names: list[str]) -> list[str]:
 
 
 def read_design(source: str, formula: str, family, *, sigma: str | None = None, weights: str | None = None,
-                options: ReadOptions = DEFAULT, limit: int | None = None):
+                options: ReadOptions = DEFAULT, limit: int | None = None, extras: RowOptions = NO_ROW_OPTIONS):
     """Read the columns the formula uses, drop rows with a missing cell in any of them (counted),
     and build the design matrices; past `limit` cells, stop and say which columns to stream."""
     label = "<stdin>" if source == "-" else source
-    wanted = wanted_columns(source, formula, sigma=sigma, weights=weights, options=options)
+    wanted = wanted_columns(source, formula, sigma=sigma, weights=weights, options=options, extras=extras)
     chunks, cells = [], 0
     for chunk in iter_columns(source, wanted, options=options):
         chunks.append(chunk)
@@ -94,18 +103,23 @@ def read_design(source: str, formula: str, family, *, sigma: str | None = None, 
         if limit is not None and cells > limit:
             return PastTheLimit(wanted)
     columns = [joined(list(parts)) for parts in zip(*chunks)]
-    return design_of(label, columns, formula, family, sigma=sigma, weights=weights)
+    return design_of(label, columns, formula, family, sigma=sigma, weights=weights, extras=extras)
 
 
 def wanted_columns(source: str, formula: str, *, sigma: str | None = None, weights: str | None = None,
-                   options: ReadOptions = DEFAULT) -> list[str]:
+                   options: ReadOptions = DEFAULT, extras: RowOptions = NO_ROW_OPTIONS) -> list[str]:
     """The columns of the header of `source` that the formulas (and the weights) use."""
     label = "<stdin>" if source == "-" else source
-    response, terms = split_formula(formula)
+    response, terms = split_formula(formula, extras)
     sigma_terms = scale_terms(sigma)
     names = column_names(source, options)
     in_formulas = used_columns([response, terms, sigma_terms], names)
     wanted = list(in_formulas)
+    for flag, name in extras.columns():
+        if name not in names:
+            raise UsageError(f"{label}: {flag} names column '{name}', which the header does not have", kind="column")
+        if name not in wanted:
+            wanted.append(name)
     if weights is not None:
         if weights not in names:
             raise UsageError(f"{label}: --weights names column '{weights}', which the header does not have",
@@ -149,20 +163,32 @@ def complete_rows(columns: list[Column], needed: set, start: int = 0) -> tuple[n
 
 
 def design_of(label: str, columns: list[Column], formula: str, family, *, sigma: str | None = None,
-              weights: str | None = None, layout: Layout | None = None, start: int = 0) -> Design:
+              weights: str | None = None, layout: Layout | None = None, start: int = 0,
+              extras: RowOptions = NO_ROW_OPTIONS) -> Design:
     """The design from columns already read (missing cells left out, each value with its row);
-    with a `layout`, of one chunk of a file whose rows begin after row `start`."""
-    response, terms = split_formula(formula)
+    with a `layout`, of one chunk of a file whose rows begin after row `start`. `extras`: the
+    columns a row carries beside the response (trials, censoring, an exposure, an offset)."""
+    response, terms = split_formula(formula, extras)
     sigma_terms = scale_terms(sigma)
-    in_formulas = used_columns([response, terms, sigma_terms], [c.name for c in columns])
-    rows, total = complete_rows(columns, set(in_formulas), start)
+    names = [c.name for c in columns]
+    in_formulas = used_columns([response, terms, sigma_terms], names)
+    bounds = {extras.left, extras.right} - {None}
+    in_formulas = [n for n in in_formulas if n not in bounds or n in used_columns([terms, sigma_terms], names)]
+    needed = {*in_formulas, *(c for _, c in extras.columns() if c not in bounds)}
+    rows, total = complete_rows(columns, needed, start)
+    if bounds:  # a row needs one bound at least (an empty one is an open end)
+        present = np.zeros(len(rows), dtype=bool)
+        for column in columns:
+            if column.name in bounds:
+                present |= np.isin(rows, column.rows)
+        rows = rows[present]
     if weights is not None and weights not in in_formulas:  # a used row with no weight is an error, as in fit
         weight_positions(rows, next(c for c in columns if c.name == weights), label)
     dropped = int(total - len(rows))
     if not len(rows) and layout is None:
         what = "no rows" if total == 0 else f"no row without a missing cell ({dropped} rows have one)"
         raise DataError(f"{label}: the columns of {formula!r} have {what}; there is nothing to fit", kind="empty")
-    cells = {c.name: _kept(c, rows) for c in columns if c.name in in_formulas or c.name == weights}
+    cells = {c.name: _kept(c, rows) for c in columns if c.name in needed or c.name == weights}
     if layout is None:
         frame = pd.DataFrame({name: _typed(cells[name]) for name in in_formulas})
     else:
@@ -171,7 +197,11 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
         if not pd.api.types.is_numeric_dtype(frame[name]) and frame[name].nunique() > MAX_COEFFICIENTS:
             raise UsageError(f"{label}: column '{name}' has {frame[name].nunique():,} distinct values: as a categorical "
                              f"term it would make more than the {MAX_COEFFICIENTS:,} coefficients regress fits")
-    y, classes = _response(response, cells, frame, family, label, rows, None if layout is None else layout.classes)
+    if bounds:
+        y, classes = None, None
+    else:
+        y, classes = _response(response, cells, frame, family, label, rows, None if layout is None else layout.classes,
+                               trials=cells.get(extras.trials) if isinstance(extras.trials, str) else None)
     if classes is not None and layout is None and len(classes) > 2 and len(classes) > SATURATION * len(y):
         raise UsageError(f"{label}: the response '{response}' has {len(classes):,} classes for {len(y):,} rows: a "
                          "categorical model of it would give nearly every row its own class (a measurement, or an "
@@ -179,7 +209,10 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
     if classes is not None and len(classes) - 1 > MAX_COEFFICIENTS:
         raise UsageError(f"{label}: the response '{response}' has {len(classes):,} classes: more than the "
                          f"{MAX_COEFFICIENTS:,} coefficients regress fits")
+    y, extra, row_offset = row_extras(extras, family, y, {c.name: c for c in columns}, cells, rows, label)
     X, term_names, offset = _matrix(terms, frame, label, rows, "formula")
+    if row_offset is not None:
+        offset = row_offset if offset is None else offset + row_offset
     Z, sigma_names, sigma_offset = _matrix(sigma_terms, frame, label, rows, "--sigma")
     size = X.shape[1] * max(len(classes or ()) - 1, 1) + Z.shape[1]
     if size > MAX_COEFFICIENTS:
@@ -195,7 +228,8 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
         if not np.any(w > 0):
             raise DataError(f"{label}: column '{weights}': the weights of the rows used sum to 0; there is nothing "
                             "to fit", kind="empty")
-    return Design(label, formula, response, y, classes, X, term_names, Z, sigma_names, offset, w, rows, dropped)
+    return Design(label, formula, response, y, classes, X, term_names, Z, sigma_names, offset, w, rows, dropped,
+                  extra)
 
 
 MAX_COEFFICIENTS = 1000  # beyond this the dense design and its information matrix are not worth holding
@@ -238,8 +272,13 @@ def _typed(column: Column):
 
 
 def _response(response: str, cells: dict, frame: pd.DataFrame, family, label: str, rows: np.ndarray,
-              classes: list[str] | None = None):
+              classes: list[str] | None = None, trials: Column | None = None):
     name = response[1:-1] if response.startswith("`") and response.endswith("`") else response
+    if trials is not None:  # binomial with a column of trials: counts up to the most trials of any row
+        from ..families import get_family
+
+        largest = trials_values(trials)
+        family = get_family(family.name, max(int(largest.max(initial=1.0)), 1))
     if name in cells:
         column = cells[name]
         if not family.support.numeric:  # categorical: the classes as written, numbers in numeric order
@@ -282,19 +321,6 @@ def _laid_out(column: Column, layout: Layout):
             values = np.array([str(v) for v in values], dtype=object)
         return pd.Categorical(values, categories=levels)
     return _numbers(column)
-
-
-def _numbers(column: Column) -> np.ndarray:
-    values = column.values
-    if values.dtype.kind in "biuf":
-        return values.astype(np.float64)
-    numbers = pd.to_numeric(text_cells(values, column.decimal), errors="coerce").to_numpy(dtype=np.float64)
-    bad = np.flatnonzero(np.isnan(numbers))
-    if bad.size:
-        i = bad[0]
-        raise DataError(f"{column.where(i)}: {show(values[i])} is not a number (the column's other cells are)",
-                        kind="value", row=int(column.rows[i]))
-    return numbers
 
 
 def _class_order(labels):

@@ -31,13 +31,15 @@ def check_model(family, sigma_formula: str | None) -> None:
     if not regresses(family):
         raise UsageError(f"regress fits {', '.join(regression_families())} models, not {family.name}")
     if sigma_formula is not None and not family.scale_formula:
-        takes = [name for name in regression_families() if get_family(name).scale_formula]
-        raise UsageError(f"--sigma models the {' and '.join(takes)} family's standard deviation; other families have "
-                         "none to model")
+        takes = [name for name in regression_families() if get_family(name, 1).scale_formula]
+        raise UsageError(f"--sigma models the log of a family's scale or shape ({', '.join(takes)}); {family.name} "
+                         "has none to model")
 
 
-def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: str | None = None) -> RegressionResult:
+def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: str | None = None,
+               se: str = "model") -> RegressionResult:
     check_model(family, sigma_formula)
+    family = family.on_rows(design.extra)
     if design.classes is not None and len(design.classes) < 2:
         raise UsageError(f"{design.source}: the response '{design.response}' has one class only "
                          f"('{design.classes[0]}'): there is nothing to predict")
@@ -66,12 +68,12 @@ def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: st
             "runaway": 0}
     return assemble(family, model, solved, numerical, head=design, sigma_formula=sigma_formula, level=level,
                     n_rows=design.n, dropped=design.dropped, aliased=aliased, divergence=found, exact=exact,
-                    rows=rows, fitted=family.conditional_params(etas), data_rows=design.rows)
+                    rows=rows, fitted=family.conditional_params(etas), data_rows=design.rows, robust=se == "robust")
 
 
 def assemble(family, model, solved, numerical, *, head: Design, sigma_formula, level, n_rows, dropped, aliased,
              divergence, exact, rows: dict, fitted=None, data_rows=None, passes=0, predictions=None,
-             source: str | None = None):
+             source: str | None = None, robust: bool = False):
     """The RegressionResult, built here for rows in memory and rows read by passes alike: the
     estimates and their inference, the agreement of the two solutions, and the sums over the rows
     (`rows`: the null model's NLL and size, the loss sums and a row's predictors, the deviance, the
@@ -80,6 +82,9 @@ def assemble(family, model, solved, numerical, *, head: Design, sigma_formula, l
     made, asked once the inference here has made its own (the observed information is one)."""
     coef, covariance, se_ols = coefficient_inference(model, solved, divergence, exact)
     agreement = None if numerical is None else _agreement(numerical, solved, covariance)
+    model_covariance = None
+    if robust:
+        model_covariance, covariance = covariance, sandwich(model, coef, covariance)
     predictors = family.predictors(head.classes)
     return RegressionResult(
         family=family, source=source or head.source, formula=head.formula, sigma_formula=sigma_formula,
@@ -91,7 +96,23 @@ def assemble(family, model, solved, numerical, *, head: Design, sigma_formula, l
         deviance=rows["deviance"], deviance_definition=family.deviance_definition, underflow=rows["underflow"],
         aliased=aliased, divergence=divergence, exact_fit=exact, fitted=fitted or {}, data_rows=data_rows,
         model=model, residual_sum_of_squares=solved.residual_sum_of_squares,
-        passes=passes() if callable(passes) else passes, runaway=rows["runaway"], predictions=predictions)
+        passes=passes() if callable(passes) else passes, runaway=rows["runaway"], predictions=predictions,
+        robust=robust, model_covariance=model_covariance)
+
+
+def sandwich(model, coef, covariance):
+    """The robust (sandwich, HC0) covariance: I^-1 (sum_i w_i s_i s_i') I^-1, s_i row i's score
+    and I the observed information (the model's covariance is its inverse): right where the
+    family's variance is wrong but its mean is not. None where the model's covariance is."""
+    if covariance is None or not np.all(np.isfinite(coef)):
+        return covariance
+    etas = model.etas(coef, scaled=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gradient = model.family.conditional_nll(model.y, etas, 1)[1]
+    scores = np.column_stack([B * gradient[:, [j]] for j, B in enumerate(model.blocks)])
+    w = np.ones(len(model.y)) if model.weights is None else model.weights
+    meat = scores.T @ (w[:, None] * scores)
+    return covariance @ meat @ covariance
 
 
 def coefficient_inference(model, solved, divergence, exact: bool):
@@ -135,8 +156,8 @@ def _divergence(model, solved):
 def _exact_fit(model, solved) -> bool:
     """Every residual 0 (to float64's resolution): a constant scale (normal's sigma, laplace's b)
     goes to 0."""
-    if not any(p.role == "scale" for p in model.predictors):
-        return False
+    if model.family.solver not in ("least squares", "least absolute deviations"):
+        return False  # (the others' scales are not fitted residuals' spread)
     scale = model.y.std() if len(model.y) else 0.0
     return exactly_fitted(solved.coef[-1], scale, np.abs(model.y).max(initial=0.0))
 

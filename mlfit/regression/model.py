@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, optimize
 
+from ..families.conditional import Conditional
 from .design import Design
 
 GRADIENT_TOLERANCE = 1e-10  # on the gradient of the mean NLL per unit weight, in scaled coordinates
@@ -74,7 +75,7 @@ class ConditionalModel:
         self.offset = design.offset
         X = design.X if X is None else X
         Z = design.Z if Z is None else Z
-        self.blocks = [X if p.role == "mean" else Z for p in self.predictors]
+        self.blocks = [block_of(p, X, Z) for p in self.predictors]
         if scalings is not None:
             self.scalings = scalings
         else:
@@ -82,7 +83,7 @@ class ConditionalModel:
             if self.predictors and self.predictors[0].link == "identity":
                 # A mean in the response's units: its coefficients are measured in the response's spread
                 # too, so that every scaled coefficient is of order one.
-                unit = _spread(self.y, self.weights)
+                unit = _spread(family.location_units(self.y), self.weights)
                 self.scalings[0] = Scaling(self.scalings[0].A * (unit if unit > 0 else 1.0))
         self.scaled_blocks = [s.scaled(B) for s, B in zip(self.scalings, self.blocks)]
         self.sizes = [B.shape[1] for B in self.blocks]
@@ -177,18 +178,37 @@ class ConditionalModel:
 
     def neutral_start(self) -> np.ndarray:
         """Every coefficient 0, but a scale predictor's intercept at the log of the response's
-        spread: the NLL is then of the order of one nat per row, whatever the response's units."""
+        spread: the NLL is then of the order of one nat per row, whatever the response's units.
+        A family that says where its predictors start (`conditional_start`: gamma's log mean and
+        log shape, ...) has its intercepts there instead."""
         return self.to_scaled(self.neutral_coefficients(_spread(self.y, self.weights)))
 
     def neutral_coefficients(self, spread: float) -> np.ndarray:
         coef = np.zeros(self.size)
-        for predictor, terms, start in zip(self.predictors, self.term_names(), self.starts[:-1]):
-            if predictor.role == "scale" and "Intercept" in terms:
+        starts = self.family_start()
+        for j, (predictor, terms, start) in enumerate(zip(self.predictors, self.term_names(), self.starts[:-1])):
+            if "Intercept" not in terms:
+                continue
+            if starts is not None:
+                offset = 0.0
+                if predictor.role == "mean" and self.offset is not None:  # (the offset's typical part is in eta)
+                    offset = float(np.median(self.offset))
+                coef[start + terms.index("Intercept")] = starts[j] - offset
+            elif predictor.role == "scale":
                 coef[start + terms.index("Intercept")] = np.log(spread) if spread > 0 else 0.0
         return coef
 
+    def family_start(self) -> list[float] | None:
+        """The family's own starting values of its predictors, where it declares them."""
+        if type(self.family).conditional_start is Conditional.conditional_start:
+            return None
+        w = np.ones(len(self.y)) if self.weights is None else self.weights
+        starts = self.family.conditional_start(self.y, w)
+        return [s if np.isfinite(s) else 0.0 for s in starts]
+
     def term_names(self) -> list[list[str]]:
-        return [self.design.terms if p.role == "mean" else self.design.scale_terms for p in self.predictors]
+        return [self.design.terms if p.role == "mean" else self.design.scale_terms if p.role == "scale"
+                else ["Intercept"] for p in self.predictors]
 
 
 @dataclass(frozen=True)
@@ -261,6 +281,16 @@ class FactorSquares(CrossProducts):
     def squares(self, b, xxb) -> float:
         difference = self.c - self.k * b
         return float(difference @ difference + self.r * self.r)
+
+
+def block_of(predictor, X: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """The design a predictor is linear in: the formula's (the mean), the --sigma formula's (the
+    scale), or a constant (a shape that stays one number: student_t's nu)."""
+    if predictor.role == "mean":
+        return X
+    if predictor.role == "scale":
+        return Z
+    return np.ones((len(X), 1))
 
 
 def triangular_factor(M: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import linalg, optimize, special
@@ -50,8 +50,29 @@ def reference(model: ConditionalModel) -> Reference:
         return multinomial_newton(model)
     if solver == "iteratively reweighted" and model.predictors[0].link in ("logit", "log"):
         return iteratively_reweighted(model)
-    return newton(model, model.neutral_start(), lambda theta: model.derivatives(theta)[1:],
-                  "Newton on the score equations (the family's exact derivatives), from the neutral start")
+    return newton(model, intercepts_first(model), lambda theta: model.derivatives(theta)[1:],
+                  "Newton on the score equations (the family's exact derivatives), from the intercept-only fit")
+
+
+def intercepts_first(model: ConditionalModel) -> np.ndarray:
+    """The start of Newton's method: the intercept-only model fitted first (from the family's
+    starting values), its intercepts then set in the full model with every other coefficient 0;
+    the family's starting values where a predictor has no intercept."""
+    theta = model.neutral_start()
+    names = model.term_names()
+    if not any("Intercept" in terms and len(terms) > 1 for terms in names):
+        return theta
+    ones = np.ones((len(model.y), 1))
+    null = ConditionalModel(model.family, replace(model.design, X=ones, terms=["Intercept"], Z=ones,
+                                                  scale_terms=["Intercept"]))
+    solved = newton(null, null.neutral_start(), lambda t: null.derivatives(t)[1:], "")
+    if not np.isfinite(solved.nll):
+        return theta
+    coef = model.neutral_coefficients(0.0)
+    for j, (terms, start) in enumerate(zip(names, model.starts[:-1])):
+        if "Intercept" in terms:
+            coef[start + terms.index("Intercept")] = solved.coef[j]
+    return model.to_scaled(coef)
 
 
 def constant_scale(design) -> bool:
@@ -303,10 +324,7 @@ def newton(model, theta, system, method: str, most: int = MAX_ITERATIONS) -> Ref
     current = model.nll(theta)
     for iterations in range(1, most + 1):
         gradient, hessian = system(theta)
-        try:
-            step = np.linalg.solve(hessian, gradient)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
+        step = _descent_step(hessian, gradient)
         previous = current
         candidate, current = _halved(model, theta, theta - step, before=current)
         moved = float(np.max(np.abs(candidate - theta), initial=0.0))
@@ -315,6 +333,23 @@ def newton(model, theta, system, method: str, most: int = MAX_ITERATIONS) -> Ref
             converged = True
             break
     return Reference(model.to_original(theta), current, method, converged, iterations)
+
+
+def _descent_step(hessian, gradient):
+    """Newton's step where the Hessian is positive definite; where it is not (a likelihood that is
+    not concave: student_t, cauchy, away from their optimum) the step of the Hessian shifted by
+    the least multiple of its diagonal's scale that makes it so (Levenberg and Marquardt), which
+    points downhill."""
+    size = len(gradient)
+    scale = max(float(np.max(np.abs(np.diag(hessian)), initial=0.0)), 1e-300)
+    shift = 0.0
+    for _ in range(60):
+        try:
+            factor = linalg.cho_factor(hessian + shift * np.eye(size), check_finite=False)
+            return linalg.cho_solve(factor, gradient, check_finite=False)
+        except (linalg.LinAlgError, ValueError):
+            shift = scale * 1e-8 if shift == 0.0 else shift * 10.0
+    return np.linalg.lstsq(hessian, gradient, rcond=None)[0]
 
 
 def _halved(model, theta, candidate, before: float, times: int = 60):

@@ -11,6 +11,7 @@ from rich.markup import escape
 from ..tables import Table
 from rich.text import Text
 
+from ..families.conditional import Conditional
 from ..report import summary_table
 
 
@@ -70,7 +71,9 @@ def _coefficients(result, data) -> Group:
     table = Table(box=box.SIMPLE_HEAD, title="coefficients (the numerical optimiser's and z are in --format json)",
                   title_justify="left")
     intervals = Table(box=box.SIMPLE_HEAD, title=f"Wald {level:.4g} intervals", title_justify="left")
-    for name in ("term", "estimate", "std. error", *(("se (OLS)",) if "se_ols" in data else ()), "p (Wald)"):
+    robust = "se_model" in data
+    for name in ("term", "estimate", "robust s.e." if robust else "std. error", *(("se (OLS)",) if "se_ols" in data else ()),
+                 *(("model s.e.",) if robust else ()), "p (Wald)"):
         table.add_column(name, justify="left" if name == "term" else "right", overflow="fold", no_wrap=name != "term")
     for name in ("term", "low", "high"):
         intervals.add_column(name, justify="left" if name == "term" else "right", overflow="fold",
@@ -79,36 +82,41 @@ def _coefficients(result, data) -> Group:
         row = [escape(label), _number(_get(data["coef"], keys), 10), _number(_get(data["se"], keys), 4)]
         if "se_ols" in data:
             row.append(_number(_get(data["se_ols"], keys), 4))
+        if robust:
+            row.append(_number(_get(data["se_model"], keys), 4))
         table.add_row(*row, _p(_get(data["p_value"], keys)))
         interval = _get(data["ci"]["wald"], keys) or [None, None]
         intervals.add_row(escape(label), _number(interval[0], 6), _number(interval[1], 6))
-    table.caption = escape(data["se_note"])
+    table.caption = escape(data["se_note"] if not robust else "std. errors: the sandwich (HC0, robust to a wrong "
+                           "variance function) in the s.e. column; the model's, from the observed information, beside")
     return Group(table, intervals)
 
 
-def _scale(data) -> Table | None:
-    for name in ("sigma", "b"):
-        if name in data:
-            part = data[name]
-            table = Table(box=box.SIMPLE_HEAD, show_header=False, title="scale", title_justify="left")
-            table.add_column(style="bold")
-            table.add_column()
+def _scale(data) -> Group | None:
+    """The family's other parameters: each a number with its interval, or its log's coefficients
+    where --sigma makes it linear in columns."""
+    parts, plain = [], None
+    for name, part in data["params"].items():
+        if "value" in part:
+            if plain is None:
+                plain = Table(box=box.SIMPLE_HEAD, show_header=False, title="parameters", title_justify="left")
+                plain.add_column(style="bold")
+                plain.add_column()
+                parts.append(plain)
             interval = part["ci"]["wald_log_scale"]
-            table.add_row(name, f"{_number(part['value'], 10)}  (std. error {_number(part['se'])}"
+            plain.add_row(escape(name), f"{_number(part['value'], 10)}  (std. error {_number(part['se'])}"
                           + ("" if interval is None else f", interval [{_number(interval[0])}, {_number(interval[1])}]"
                              " from the Wald interval of its log") + ")")
-            return table
-        if f"{name}_coef" in data:
-            part = data[f"{name}_coef"]
-            table = Table(box=box.SIMPLE_HEAD, title=f"log {name} (learned from the columns)", title_justify="left")
-            for column in ("term", "estimate", "std. error", "interval"):
-                table.add_column(column, justify="left" if column == "term" else "right")
-            for term, value in part[f"log_{name}"].items():
-                interval = part["ci"]["wald"][term]
-                table.add_row(escape(term), _number(value, 10), _number(part["se"][term]),
-                              "" if interval is None else f"[{_number(interval[0])}, {_number(interval[1])}]")
-            return table
-    return None
+            continue
+        table = Table(box=box.SIMPLE_HEAD, title=f"log {name} (learned from the columns)", title_justify="left")
+        for column in ("term", "estimate", "std. error", "interval"):
+            table.add_column(column, justify="left" if column == "term" else "right")
+        for term, value in part[f"log_{name}"].items():
+            interval = part["ci"]["wald"][term]
+            table.add_row(escape(term), _number(value, 10), _number(part["se"][term]),
+                          "" if interval is None else f"[{_number(interval[0])}, {_number(interval[1])}]")
+        parts.append(table)
+    return Group(*parts) if parts else None
 
 
 def _model(data) -> Table:
@@ -187,6 +195,10 @@ def prediction_columns(result, fitted: dict) -> dict:
     (bernoulli), class probabilities (categorical) or rate (poisson), row by row."""
     if result.classes is not None:
         return {f"p[{c}]": fitted["p"][:, i] for i, c in enumerate(result.classes)}
+    family = result.family
+    if type(family).row_mean is not Conditional.row_mean and not any(p.link == "identity" and p.role == "mean"
+                                                                        for p in result.predictors):
+        return {"mean": family.row_mean(fitted), **fitted}
     return dict(fitted)
 
 
