@@ -12,6 +12,11 @@ from .common import (LEVEL, _closed_progress, _cluster_progress, _end_batch, _ep
                      _warn_and_exit, app, distribution_option, reader_options)
 
 
+class StandardErrors(str, Enum):
+    model = "model"
+    robust = "robust"
+
+
 class RegressFormat(str, Enum):
     table = "table"
     json = "json"
@@ -39,9 +44,28 @@ def regress(
                                       "they are one data set)."),
     formula: str = typer.Argument(..., metavar="FORMULA", help="'response ~ terms', e.g. 'y ~ x1 + x2 + C(group)'."),
     dist: str = distribution_option(listed=False, help="normal (least squares), laplace (least absolute "
-                                       "deviations), bernoulli (logistic), categorical (softmax) or poisson (log-linear)."),
-    sigma: Optional[str] = typer.Option(None, "--sigma", metavar="'~ TERMS'", help="normal only: model log sigma "
-                                        "as linear in these columns too (a model that learns its own noise)."),
+                                       "deviations), bernoulli (logistic), categorical (softmax), poisson (log-linear), "
+                                       "gamma (log link), lognormal, weibull, exponential (accelerated failure time, "
+                                       "as survreg), negbinomial (as glm.nb), geometric, binomial (with --trials), beta "
+                                       "(logit mean, precision phi), student_t, logistic, cauchy (location linear)."),
+    sigma: Optional[str] = typer.Option(None, "--sigma", metavar="'~ TERMS'", help="Model the log of the family's "
+                                        "scale or shape (normal's sigma, gamma's shape, negbinomial's size, beta's "
+                                        "phi, ...) as linear in these columns too (a model that learns its own noise)."),
+    trials: Optional[str] = typer.Option(None, "--trials", metavar="N|COLUMN", help="binomial: the trials behind "
+                                         "each count, one number for every row or a column of them."),
+    censored: Optional[str] = typer.Option(None, "--censored", metavar="EVENT", help="A column of events: 1 the "
+                                           "response (a time) was observed, 0 right-censored (still alive at it)."),
+    left: Optional[str] = typer.Option(None, "--left", metavar="COLUMN", help="Interval censoring: the left bound "
+                                       "(empty: left-censored); write the formula as 'LEFT ~ terms' or '~ terms'."),
+    right: Optional[str] = typer.Option(None, "--right", metavar="COLUMN", help="Interval censoring: the right bound "
+                                        "(empty: right-censored; equal to the left bound: observed)."),
+    exposure: Optional[str] = typer.Option(None, "--exposure", metavar="COLUMN", help="poisson, negbinomial, "
+                                           "geometric: a positive column whose log is added to the linear predictor "
+                                           "(a rate per unit of exposure)."),
+    offset: Optional[str] = typer.Option(None, "--offset", metavar="COLUMN", help="A column added to the linear "
+                                         "predictor as it is."),
+    se: StandardErrors = typer.Option(StandardErrors.model, "--se", help="model: from the observed information; "
+                                      "robust: the sandwich (HC0), the model's kept beside it."),
     output: RegressFormat = typer.Option(RegressFormat.table, "--format", "-f", help="table for people; json for one "
                                          "object ({\"fits\": [...]} for several files); jsonl for one object per "
                                          "file per line."),
@@ -79,9 +103,16 @@ def regress(
         from ..data import check_output
 
         check_output(predict, tuple(files), "the predictions")
-    from ..regression import regress_file
+    from ..regression import RowOptions, regress_file
 
     options = {"sigma": sigma, "weights": weights, "level": level, "read_options": read_options}
+    extras = RowOptions(trials=_trials(trials), censored=censored, left=left, right=right, exposure=exposure,
+                        offset=offset)
+    if extras != RowOptions() or se is not StandardErrors.model:
+        if scheduler is not None:
+            raise UsageError("--scheduler fits a model's sums on the cluster: --trials COLUMN, censoring, --exposure, "
+                             "--offset and --se robust need the rows in one place (write an offset in the formula)")
+        options.update(extras=extras, se=se.value)
     if scheduler is not None:
         if plot or predict or output is RegressFormat.jsonl:
             raise UsageError("--scheduler fits one data set (table or json), without --plot or --predict: those "
@@ -104,6 +135,14 @@ def regress(
 
         draw_regression(result, plot)
     _warn_and_exit(result.warnings())
+
+
+def _trials(text: str | None):
+    """--trials N (a whole number) or --trials COLUMN."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    return int(stripped) if stripped.isdigit() else stripped
 
 
 def _regress_distributed(files, formula, dist, output, scheduler, options) -> None:

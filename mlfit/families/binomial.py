@@ -121,6 +121,21 @@ class Binomial(LikelihoodLoss, Conditional, NaturalFamily):
             return value, gradient, None
         return value, gradient, (trials * p * special.expit(-eta))[:, None, None]
 
+    deviance_definition = "2 * sum(y log(y/(n p)) + (n - y) log((n - y)/(n (1 - p)))) (R's glm, binomial)"
+
+    def conditional_deviance(self, y, etas, w, nll):
+        trials = self.row_trials(len(y))
+        p = special.expit(etas[:, 0])
+        unit = special.xlogy(y, y / (trials * p)) + special.xlogy(trials - y, (trials - y) / (trials * (1.0 - p)))
+        return float(2.0 * (w @ unit))
+
+    def outcome_sides(self, y):
+        # a row with successes is a success; one with failures (fewer than its trials) a failure too
+        trials = self.row_trials(len(y))
+        successes, failures = np.flatnonzero(y > 0), np.flatnonzero(y < trials)
+        return (np.concatenate([successes, failures]),
+                np.concatenate([np.ones(len(successes)), -np.ones(len(failures))]))
+
     def conditional_params(self, etas):
         return {"p": special.expit(etas[:, 0])}
 

@@ -145,6 +145,17 @@ class Conditional:
             columns.append(np.full(len(inputs), float(np.log(scale))))
         return np.column_stack(columns)
 
+    def no_maximum(self, y: np.ndarray, etas: np.ndarray, w: np.ndarray) -> tuple[str, str, str] | None:
+        """Where the likelihood has no maximum on these rows whatever the columns (`etas`: where the
+        reference method stopped): (the parameter that runs away, "+inf" or "-inf", why); None
+        where it has one (or separation, looked for apart, is the only way to lose it)."""
+        return None
+
+    def outcome_sides(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For separation (binary outcomes): each outcome's row and its side, +1 a success, -1 a
+        failure."""
+        return np.arange(len(y)), np.where(y > 0.5, 1.0, -1.0)
+
     def predicted_class(self, inputs: np.ndarray) -> np.ndarray | None:
         """A classifier's predicted class per row from its prediction columns (None otherwise)."""
         return None

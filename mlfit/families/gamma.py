@@ -144,6 +144,12 @@ class Gamma(LikelihoodLoss, Conditional, NaturalFamily):
             hessian[:, 1, 1] = k * k * (special.polygamma(1, k) - 1.0 / k) + k * d_k
         return value, gradient, hessian
 
+    deviance_definition = "2 * sum(-log(y/mu) + (y - mu)/mu) (R's glm, Gamma family)"
+
+    def conditional_deviance(self, y, etas, w, nll):
+        ratio = y * np.exp(-etas[:, 0])
+        return float(2.0 * (w @ (-np.log(ratio) + ratio - 1.0)))
+
     def conditional_params(self, etas):
         k = np.exp(etas[:, 1])
         return {"shape": k, "rate": k * np.exp(-etas[:, 0])}

@@ -70,6 +70,13 @@ class Geometric(LikelihoodLoss, Conditional, NaturalFamily):
 
         return counts_given_mean(y, etas[:, 0], None, order)
 
+    deviance_definition = "2 * sum(y log(y/mu) - (y + 1) log((y + 1)/(mu + 1))) (R's negative.binomial(1))"
+
+    def conditional_deviance(self, y, etas, w, nll):
+        from .negbinomial import count_deviance
+
+        return count_deviance(y, np.exp(etas[:, 0]), 1.0, w)
+
     def conditional_params(self, etas):
         return {"p": 1.0 / (1.0 + np.exp(etas[:, 0]))}
 

@@ -15,6 +15,7 @@ from scipy import special
 class LikelihoodLoss:
     solver = "newton"
     scale_formula = True
+    deviance_definition = "-2 * log-likelihood (a density has no saturated model that bounds it)"
     se_note = ("se: the inverse observed information at the MLE (with a non-canonical link it differs from the "
                "expected information R's glm uses by a few percent)")
 
@@ -26,7 +27,7 @@ class LikelihoodLoss:
     def conditional_loss(self, sums, first_etas, learns_scale):
         total = sums["weight"]
         value = sums["nll"] / total
-        return {"name": f"{self.name} NLL per row ({self.loss})", "value": value,
+        return {"name": f"mean {self.name} NLL per row", "value": value,
                 "identity": "NLL = n*loss: no framework names this loss; the mean NLL is what a training loop "
                 "minimises", "nll_from_loss": total * value}
 

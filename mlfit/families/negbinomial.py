@@ -170,8 +170,25 @@ class Negbinomial(LikelihoodLoss, Conditional, NaturalFamily):
     def conditional_nll(self, y, etas, order=0):
         return counts_given_mean(y, etas[:, 0], etas[:, 1], order)
 
+    deviance_definition = "2 * sum(y log(y/mu) - (y + size) log((y + size)/(mu + size))) (R's glm.nb)"
+
+    def conditional_deviance(self, y, etas, w, nll):
+        return count_deviance(y, np.exp(etas[:, 0]), np.exp(etas[:, 1]), w)
+
     def conditional_params(self, etas):
         return {"size": np.exp(etas[:, 1]), "mu": np.exp(etas[:, 0])}
+
+    def no_maximum(self, y, etas, w):
+        # The score of 1/size at 0 (the poisson limit) is sum((y - mu)^2 - y) / 2: where it is not
+        # positive, the likelihood rises all the way to the poisson model's
+        mu = np.exp(etas[:, 0])
+        excess = float(w @ ((y - mu) ** 2 - y))
+        if excess > 0 and np.all(np.isfinite(etas[:, 1])) and np.exp(etas[:, 1]).min() < 1e8 * max(mu.max(), 1.0):
+            return None
+        return ("log_size: Intercept", "+inf",
+                f"the counts are not over-dispersed about their fitted means (sum of (y - mu)^2 - y is {excess:.4g}), "
+                "so the size runs to infinity and the likelihood rises to the poisson model's, its limit: fit "
+                "--dist poisson")
 
     def row_mean(self, fitted):
         return fitted["mu"]
@@ -214,3 +231,10 @@ def counts_given_mean(y, eta, log_size, order):
             d_r_r = -(special.polygamma(1, y + r) - special.polygamma(1, r) + mu / (r * total) - (mu - y) / total**2)
             hessian[:, 1, 1] = r * r * d_r_r + r * d_r
     return value, gradient, hessian
+
+
+def count_deviance(y, mu, size, w) -> float:
+    """The negative binomial deviance at a size (R's negative.binomial(theta) family)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = special.xlogy(y, y / mu) - (y + size) * np.log((y + size) / (mu + size))
+    return float(2.0 * (w @ unit))

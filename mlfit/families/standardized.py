@@ -134,6 +134,17 @@ class Standardized(LikelihoodLoss, Conditional):
         h_ss = -dd["ss"] + d_scale * d_scale
         return value, g_location, g_scale, h_ll, h_ls, h_ss
 
+    def no_maximum(self, y, etas, w):
+        bounds = self.row_input("bounds", len(y))
+        if bounds is None:
+            return None
+        used = w > 0
+        if np.any(np.isfinite(bounds[used, 1])):
+            return None
+        return (f"{self.predictors()[0].name}: Intercept", "+inf",
+                "every row is right-censored (no time was observed and none is bounded above), so the likelihood "
+                "rises as the times' location goes to infinity")
+
     def location_units(self, y):
         return self._t(y)
 

@@ -32,6 +32,10 @@ class Range:
 
 class Uniform(Family):
     name = "uniform"
+    # why `mlfit regress` has no uniform model (a family without a conditional part may say)
+    not_conditional = ("its likelihood is 0 outside [low, high], so bounds linear in columns are set by the extreme "
+                       "rows alone (a linear program, with no derivatives or standard errors); model the mean with "
+                       "another family")
     parameters = (Parameter("low", Real(), in_data_units=True), Parameter("high", Real(), in_data_units=True))
     data_units = {"low": "data", "high": "data"}
     support = RealLine()

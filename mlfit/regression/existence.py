@@ -89,7 +89,8 @@ def divergence(model) -> Divergence | None:
     if p == 0:
         return None
     if separation == "binary":
-        signs = np.where(y > 0.5, 1.0, -1.0)
+        at, signs = model.family.outcome_sides(y)  # (binomial: a row with both successes and failures twice)
+        X, rows = X[at], rows[at]
         margins = signs[:, None] * X  # each row's margin x'd, signed by its class, must be >= 0
         direction, gains = _best_direction(margins, p)
         if direction is None:
@@ -200,3 +201,17 @@ def _terms(model, direction: np.ndarray, prefixes: list[str]) -> dict:
             if abs(value) > 1e-6 * scale:
                 moved[f"{prefix}{term}"] = "+inf" if value > 0 else "-inf"
     return moved
+
+
+def runaway(model, solved) -> Divergence | None:
+    """A maximum the family says its likelihood lacks on these rows, though no column separates
+    them (`Conditional.no_maximum`: every time right-censored; counts less dispersed than the
+    poisson's, whose negative binomial size runs to infinity): the parameter that runs and why."""
+    w = np.ones(len(model.y)) if model.weights is None else model.weights
+    with np.errstate(all="ignore"):
+        etas = model.etas(model.to_scaled(solved.coef))
+    found = model.family.no_maximum(model.y, etas, w)
+    if found is None:
+        return None
+    parameter, direction, why = found
+    return Divergence("no maximum", {parameter: direction}, np.zeros(0, dtype=np.int64), why)

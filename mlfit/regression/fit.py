@@ -14,7 +14,7 @@ from ..families import get_family, regression_families
 from ..families.conditional import regresses
 from ..underflow import underflow_report
 from .design import Design
-from .existence import aliased_columns, divergence
+from .existence import aliased_columns, divergence, runaway
 from .model import ConditionalModel, minimize
 from .reference import reference
 from .result import NLL_TOLERANCE, SE_TOLERANCE, Agreement, RegressionResult
@@ -29,7 +29,9 @@ def check_model(family, sigma_formula: str | None) -> None:
     """The families regress fits (those with a conditional part), and --sigma only with one whose
     scale takes a formula."""
     if not regresses(family):
-        raise UsageError(f"regress fits {', '.join(regression_families())} models, not {family.name}")
+        why = getattr(family, "not_conditional", None)
+        raise UsageError(f"regress has no {family.name} model: {why}" if why else
+                         f"regress fits {', '.join(regression_families())} models, not {family.name}")
     if sigma_formula is not None and not family.scale_formula:
         takes = [name for name in regression_families() if get_family(name, 1).scale_formula]
         raise UsageError(f"--sigma models the log of a family's scale or shape ({', '.join(takes)}); {family.name} "
@@ -140,6 +142,9 @@ def exactly_fitted(sigma_coef: float, spread: float, largest: float) -> bool:
 
 
 def _divergence(model, solved):
+    unbounded = runaway(model, solved)
+    if unbounded is not None:
+        return unbounded
     separation = model.family.separation
     if separation is None:
         return None
