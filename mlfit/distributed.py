@@ -31,7 +31,7 @@ from .columns import DEFAULT, Column, Part, ReadOptions
 from .data import iter_columns, iter_weighted, label_of, require_column_for_weights, support_values
 from .csvtext import part_records, records_start
 from .errors import DataError, MlfitError, UsageError
-from .families import get_family
+from .families import get_family, one_family
 from .families.base import NeedsEveryValue
 from .options import FitOptions
 from .pipeline import Streamed, fit_statistics
@@ -543,16 +543,16 @@ class ClusterRunner:
 
 def regress_distributed(sources: list[str], formula: str, distribution: str, *, client, sigma: str | None = None,
                         weights: str | None = None, level: float = 0.95, read_options: ReadOptions = DEFAULT,
-                        progress=None, part_bytes: int = PART_BYTES):
+                        progress=None, part_bytes: int = PART_BYTES, trials: int | None = None):
     """Fit `formula` to the data set of `sources` (files, globs, directories) on the cluster: least
     squares from triangular factors merged across files (TSQR), the other models by Newton's
-    method with a distributed pass per step (IRLS)."""
+    method with a distributed pass per step (IRLS). `trials`: binomial's, the same for every row."""
     from .regression import streamed
     from .regression.design import wanted_columns
     from .regression.fit import check_model
 
     paths = expand_sources(sources)
-    family = get_family(distribution)
+    family = one_family(distribution, trials)
     check_model(family, sigma)
     wanted = wanted_columns(paths[0], formula, sigma=sigma, weights=weights, options=read_options)
     rows = streamed.FileRows(partition(paths, read_options, client, part_bytes), formula, family, sigma, weights,

@@ -108,10 +108,12 @@ def regress(
     options = {"sigma": sigma, "weights": weights, "level": level, "read_options": read_options}
     extras = RowOptions(trials=_trials(trials), censored=censored, left=left, right=right, exposure=exposure,
                         offset=offset)
-    if extras != RowOptions() or se is not StandardErrors.model:
-        if scheduler is not None:
-            raise UsageError("--scheduler fits a model's sums on the cluster: --trials COLUMN, censoring, --exposure, "
-                             "--offset and --se robust need the rows in one place (write an offset in the formula)")
+    if scheduler is not None and (extras.columns() or se is not StandardErrors.model):
+        raise UsageError("--scheduler fits a model's sums on the cluster: --trials COLUMN, censoring, --exposure, "
+                         "--offset and --se robust need the rows in one place (write an offset in the formula)")
+    if scheduler is not None and extras.trials is not None:
+        options["trials"] = extras.trials
+    elif extras != RowOptions() or se is not StandardErrors.model:
         options.update(extras=extras, se=se.value)
     if scheduler is not None:
         if plot or predict or output is RegressFormat.jsonl:

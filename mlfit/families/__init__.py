@@ -85,8 +85,7 @@ def get_family(name: str, trials: int | None = None):
     cls = family_class(name)
     if "trials" in cls.needs:
         if trials is None:
-            raise UsageError(f"{cls.name} needs the number of trials per row: give --trials N (regress also takes "
-                             "--trials COLUMN)")
+            raise UsageError(f"{cls.name} needs the number of trials per row: give --trials N")
         if not (isinstance(trials, int) and trials >= 1):
             raise UsageError(f"--trials must be a whole number of at least 1, not {trials}")
         return cls(trials)

@@ -157,7 +157,9 @@ class Negbinomial(LikelihoodLoss, Conditional, NaturalFamily):
         from scipy import stats
 
         r, mu = params["size"], params["mu"]
-        return stats.poisson(mu) if np.isinf(r) else stats.nbinom(r, r / (r + mu))
+        if np.ndim(r) == 0 and np.isinf(r):
+            return stats.poisson(mu)
+        return stats.nbinom(r, r / (r + mu))
 
     # The conditional model: log of the mean linear in columns and the size r constant (or log-linear with
     # --sigma), estimated: MASS::glm.nb's coefficients and theta.

@@ -142,7 +142,7 @@ class StudentT(LikelihoodLoss, Conditional, LocationScale):
     def as_scipy(self, params):
         from scipy import stats
 
-        if np.isinf(params["nu"]):
+        if np.ndim(params["nu"]) == 0 and np.isinf(params["nu"]):
             return stats.norm(params["mu"], params["sigma"])
         return stats.t(params["nu"], params["mu"], params["sigma"])
 

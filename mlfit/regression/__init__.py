@@ -37,7 +37,7 @@ def regress_file(source: str, formula: str, distribution: str, *, sigma: str | N
     design = read_design(source, formula, family, sigma=sigma, weights=weights, options=read_options,
                          limit=streamed.IN_MEMORY_CELLS, extras=extras)
     if isinstance(design, PastTheLimit):  # too big to hold: passes over the file
-        if extras != NO_ROW_OPTIONS or se != "model":
+        if extras.columns() or se != "model":
             raise UsageError(f"{source}: --trials COLUMN, censoring, --exposure, --offset and --se robust need the "
                              "rows in memory, and this file is past the in-memory limit: fit a sample of its rows "
                              "(shuf -n 2000000), or write the offset in the formula (offset(np.log(x)))")

@@ -91,7 +91,8 @@ def assemble(family, model, solved, numerical, *, head: Design, sigma_formula, l
     return RegressionResult(
         family=family, source=source or head.source, formula=head.formula, sigma_formula=sigma_formula,
         n=model.total_weight, rows=n_rows, dropped=dropped, predictors=predictors,
-        names=[head.terms if p.role == "mean" else head.scale_terms for p in predictors], classes=head.classes,
+        names=[head.terms if p.role == "mean" else head.scale_terms if p.role == "scale" else ["Intercept"]
+               for p in predictors], classes=head.classes,
         coef=coef, covariance=covariance, se_ols=se_ols, level=level, nll=solved.nll, null_nll=rows["null_nll"],
         null_size=rows["null_size"], reference=solved, numerical=numerical, agreement=agreement,
         loss=family.conditional_loss(rows["loss"], rows["first_etas"], sigma_formula is not None),

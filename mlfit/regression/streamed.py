@@ -32,6 +32,7 @@ from scipy import linalg
 
 from ..data import iter_columns, label_of, text_cells
 from ..errors import DataError, UsageError
+from ..families.conditional import Conditional
 from ..underflow import feed, report, running_products
 from .design import (MAX_COEFFICIENTS, Layout, complete_rows, design_of, response_classes, scale_terms, split_formula,
                      used_columns)
@@ -253,7 +254,8 @@ class StreamedModel(ConditionalModel):
         self.predictors = family.predictors(first.classes)
         self.weights = first.weights
         self.offset = None
-        self.scalings = [X_scalings if p.role == "mean" else Z_scalings for p in self.predictors]
+        self.scalings = [X_scalings if p.role == "mean" else Z_scalings if p.role == "scale" else Scaling(np.eye(1))
+                         for p in self.predictors]
         self.sizes = [s.A.shape[0] for s in self.scalings]
         self.starts = np.cumsum([0, *self.sizes])
         self.total_weight = total_weight
@@ -289,9 +291,33 @@ class StreamedModel(ConditionalModel):
     def neutral_start(self):
         return self.to_scaled(self.neutral_coefficients(self.unit))
 
+    def family_start(self):
+        """The family's starting values from the file's first chunk (rough values are all a start
+        needs; the rows of one chunk give them without another pass)."""
+        if type(self.family).conditional_start is Conditional.conditional_start:
+            return None
+        first = next(iter(self.rows.designs(self.rows.sources[0])))
+        w = np.ones(first.n) if first.weights is None else first.weights
+        return [s if np.isfinite(s) else 0.0 for s in self.family.conditional_start(first.y, w)]
+
     @property
     def response_spread(self) -> float:
         return self.unit
+
+
+def _intercept_only(family, scalings, design):
+    ones = np.ones((design.n, 1))
+    return ConditionalModel(family, replace(design, X=ones, terms=["Intercept"], Z=ones, scale_terms=["Intercept"]),
+                            scalings=scalings)
+
+
+class InterceptOnly(StreamedModel):
+    """The intercept-only model of the same rows, read by passes (its null NLL, for a family whose
+    intercept-only fit has no closed form)."""
+
+    @property
+    def chunk_model(self):
+        return functools.partial(_intercept_only, self.family, self.scalings)
 
 
 def fit_streamed(family, source, formula, *, sigma, weights, options, wanted, level) -> RegressionResult:
@@ -355,6 +381,10 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
     numerical = None if exact else minimize(model, polish=family.smooth)
     coef = solved.coef
     summary = _last_pass(model, coef, totals)
+    if family.intercept_only(totals) is None and family.solver == "newton":  # no closed form: Newton passes
+        null = InterceptOnly(family, rows, replace(first, terms=["Intercept"], scale_terms=["Intercept"]),
+                             Scaling(np.eye(1)), Scaling(np.eye(1)), W, unit=totals["spread"])
+        summary["null_nll"] = _newton(null, method="").nll
     return assemble(family, model, solved, numerical, head=first, sigma_formula=sigma, level=level,
                     n_rows=layout.rows, dropped=layout.dropped, aliased=aliased, divergence=None, exact=exact,
                     rows={**summary, "null_size": len(predictors)}, passes=lambda: rows.passes,
