@@ -316,7 +316,10 @@ def test_predictions_carry_each_row_s_mean(tmp_path):
     out = run(["regress", str(REGRESS / "lung.csv"), "time ~ age", "--dist", "weibull", "--censored", "event",
                "--predict", str(target)])
     written = pd.read_csv(target)
-    np.testing.assert_allclose(written["mean"], stats.weibull_min(written["shape"], scale=written["scale"]).mean())
+    predicted = stats.weibull_min(written["shape"], scale=written["scale"])
+    np.testing.assert_allclose(written["mean"], predicted.mean())
+    for name, q in (("q05", 0.05), ("median", 0.5), ("q95", 0.95)):
+        np.testing.assert_allclose(predicted.cdf(written[name]), q, rtol=1e-9)
 
 
 @pytest.mark.parametrize("dist", ["gamma", "negbinomial", "beta", "student_t"])
@@ -406,3 +409,22 @@ def test_passes_over_a_file_too_big_to_hold_give_the_in_memory_fit(larger, dist,
     assert passed.null_nll == pytest.approx(held.null_nll, rel=1e-12)
     with pytest.raises(mlfit.UsageError, match="need the rows in memory"):
         mlfit.regress(larger, formula, dist, se="robust", **options)
+
+
+def test_the_plot_s_residuals_are_quantile_residuals():
+    from scipy import special
+
+    from mlfit.regression.plots import panels
+
+    result = _fit("airquality_gamma")
+    fitted = result.fitted
+    mean, residual = panels(result)["residuals"]
+    expected = special.ndtri(stats.gamma.cdf(result.model.y, fitted["shape"], scale=1 / fitted["rate"]))
+    np.testing.assert_allclose(residual, expected, rtol=1e-9)
+    np.testing.assert_allclose(mean, fitted["shape"] / fitted["rate"], rtol=1e-12)
+    censored = _fit("lung_weibull")
+    bounds = censored.family.rows["bounds"]
+    right = np.flatnonzero(np.isinf(bounds[:, 1]))
+    distribution = stats.weibull_min(censored.fitted["shape"][right], scale=censored.fitted["scale"][right])
+    expected = special.ndtri((distribution.cdf(bounds[right, 0]) + 1.0) / 2)  # the middle of [F(c), 1]
+    np.testing.assert_allclose(panels(censored)["residuals"][1][right], expected, rtol=1e-9)

@@ -21,6 +21,8 @@ CASES = [
     ("sample_data/cars.csv", "gear ~ wt", "categorical", None, None),
     ("sample_data/claims.csv", "claims ~ C(district) + age + offset(np.log(holders))", "poisson", None, None),
     ("sample_data/cars.csv", "mpg ~ wt + offset(hp / 10)", "normal", None, None),  # the null model's offset too
+    ("tests/data/regress/airquality.csv", "Ozone ~ Temp + Wind", "gamma", None, None),  # (rows with a missing cell)
+    ("tests/data/regress/quine.csv", "Days ~ Eth + Sex + Age", "negbinomial", "~ Sex", None),
 ]
 
 

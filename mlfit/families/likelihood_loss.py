@@ -37,13 +37,20 @@ class LikelihoodLoss:
 
     def residuals(self, y, fitted):
         """Quantile residuals (Dunn and Smyth): Phi^-1 of each row's CDF at its response, standard
-        normal where the model holds; for counts, at the middle of the jump, F(y - 1) + p(y)/2."""
+        normal where the model holds; for counts, at the middle of the jump, F(y - 1) + p(y)/2; for
+        a censored row, at the middle of its bounds' CDFs (F(left) + F(right))/2, where the CDF
+        of its unseen value lies."""
         distribution = self.as_scipy(fitted)
         with np.errstate(all="ignore"):
             if self.support.discrete:
                 probability = distribution.cdf(y - 1) + 0.5 * distribution.pmf(y)
             else:
                 probability = distribution.cdf(y)
+                bounds = self.row_input("bounds", len(y)) if "bounds" in self.row_inputs else None
+                if bounds is not None:
+                    censored = bounds[:, 0] != bounds[:, 1]
+                    middle = 0.5 * (distribution.cdf(bounds[:, 0]) + distribution.cdf(bounds[:, 1]))
+                    probability = np.where(censored, middle, probability)
             residual = special.ndtri(np.clip(probability, 1e-300, 1 - 1e-16))
         return {"mean": self.row_mean(fitted), "residual": residual, "name": "quantile residual",
                 "reference": ("normal", {"mu": 0.0, "sigma": 1.0})}

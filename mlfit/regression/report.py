@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from rich import box
 from rich.console import Console, Group
 from rich.markup import escape
@@ -196,10 +198,16 @@ def prediction_columns(result, fitted: dict) -> dict:
     if result.classes is not None:
         return {f"p[{c}]": fitted["p"][:, i] for i, c in enumerate(result.classes)}
     family = result.family
-    if type(family).row_mean is not Conditional.row_mean and not any(p.link == "identity" and p.role == "mean"
-                                                                        for p in result.predictors):
-        return {"mean": family.row_mean(fitted), **fitted}
-    return dict(fitted)
+    if type(family).row_mean is Conditional.row_mean:
+        return dict(fitted)
+    distribution = family.as_scipy(fitted)
+    with np.errstate(all="ignore"):
+        quantiles = {name: distribution.ppf(q) for name, q in PREDICTED_QUANTILES.items()}
+    return {"mean": family.row_mean(fitted), **quantiles, **fitted}
+
+
+# each row's predicted distribution summarised by these quantiles beside its mean
+PREDICTED_QUANTILES = {"q05": 0.05, "median": 0.5, "q95": 0.95}
 
 
 def write_predictions(result, path: str) -> None:
