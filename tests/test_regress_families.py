@@ -211,23 +211,40 @@ def _simulated():
     return frame
 
 
-TIGHT = {
-    "beta": ("share ~ x + g", lambda eta, extra, y: stats.beta.logpdf(
+LOG_DENSITIES = {
+    "beta": (lambda eta, extra, y: stats.beta.logpdf(
         y, np.exp(extra[0]) / (1 + np.exp(-eta)), np.exp(extra[0]) / (1 + np.exp(eta))), 1),
-    "student_t": ("noisy ~ x + g", lambda eta, extra, y: stats.t.logpdf(y, np.exp(extra[1]), eta, np.exp(extra[0])), 2),
-    "cauchy": ("noisy ~ x + g", lambda eta, extra, y: stats.cauchy.logpdf(y, eta, np.exp(extra[0])), 1),
-    "logistic": ("noisy ~ x + g", lambda eta, extra, y: stats.logistic.logpdf(y, eta, np.exp(extra[0])), 1),
+    "student_t": (lambda eta, extra, y: stats.t.logpdf(y, np.exp(extra[1]), eta, np.exp(extra[0])), 2),
+    "cauchy": (lambda eta, extra, y: stats.cauchy.logpdf(y, eta, np.exp(extra[0])), 1),
+    "logistic": (lambda eta, extra, y: stats.logistic.logpdf(y, eta, np.exp(extra[0])), 1),
 }
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", sorted(TIGHT))
-def test_families_without_an_r_peer_reach_a_tight_optimum_of_their_likelihood(name):
-    formula, log_density, extras = TIGHT[name]
-    frame = _simulated()
+def _attitude():
+    frame = pd.read_csv(ROOT / "sample_data" / "attitude.csv")
+    return frame.assign(share=frame["rating"] / 100)
+
+
+def _cars():
+    return pd.read_csv(ROOT / "sample_data" / "cars.csv")
+
+
+# (family, data, formula, response, the two columns): the simulated rows, and the docs' examples
+TIGHT = [(name, _simulated, f"{response} ~ x + g", response, ("x", "g"))
+         for name, response in (("beta", "share"), ("student_t", "noisy"), ("cauchy", "noisy"), ("logistic", "noisy"))]
+TIGHT += [("beta", _attitude, "I(rating / 100) ~ complaints + learning", "share", ("complaints", "learning"))]
+TIGHT += [(name, _cars, "mpg ~ wt + hp", "mpg", ("wt", "hp")) for name in ("student_t", "cauchy", "logistic")]
+
+
+@pytest.mark.parametrize("name, data, formula, response, columns", TIGHT)
+def test_families_without_an_r_peer_reach_a_tight_optimum_of_their_likelihood(name, data, formula, response, columns):
+    log_density, extras = LOG_DENSITIES[name]
+    frame = data()
     result = mlfit.regress(frame, formula, name)
     assert result.warnings() == []
-    X = np.column_stack([np.ones(len(frame)), frame["x"], frame["g"]])
-    y = frame[formula.split("~")[0].strip()].to_numpy()
+    X = np.column_stack([np.ones(len(frame)), frame[columns[0]], frame[columns[1]]])
+    y = frame[response].to_numpy(float)
 
     def nll(theta):
         with np.errstate(all="ignore"):

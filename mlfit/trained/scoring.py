@@ -151,9 +151,10 @@ def make_spec(distribution: str, target: str, *, names: list[str], label: str, s
     from ..families.conditional import regresses
     from .columns import logit_columns
 
-    family = get_family(distribution)
-    if not regresses(family):
-        raise UsageError(f"score-model judges {', '.join(regression_families())} predictions, not {family.name}")
+    family = get_family(distribution, 1)
+    if not (regresses(family) and family.prediction_inputs):
+        scored = [name for name in regression_families() if get_family(name, 1).prediction_inputs]
+        raise UsageError(f"score-model judges {', '.join(scored)} predictions, not {family.name}")
     given = {"--" + key.replace("_", "-"): value for key, value in columns.items() if value is not None}
     scale_flag = family.constant_scale_flag
     if sigma is not None:

@@ -26,6 +26,13 @@ out$airquality_gamma <- list(formula = "Ozone ~ Temp + Wind", dist = "gamma", co
   se_observed = as.list(observed_se(nll, par)[1:3]), shape = shape$alpha, shape_se = shape$SE,
   loglik = -nll(par), deviance = deviance(fit), n = nrow(X))
 
+# lognormal: lm(log(y)) on the same rows, sigma by maximum likelihood (RSS / n)
+fit <- lm(log(Ozone) ~ Temp + Wind, data = aq)
+n <- length(fit$residuals); sigma <- sqrt(sum(fit$residuals^2) / n)
+out$airquality_lognormal <- list(formula = "Ozone ~ Temp + Wind", dist = "lognormal", coef = as.list(coef(fit)),
+  se = as.list(summary(fit)$coefficients[, 2] * sqrt((n - 3) / n)), scale = sigma,
+  loglik = sum(dlnorm(exp(fit$model[[1]]), fit$fitted.values, sigma, log = TRUE)))
+
 # negative binomial: quine
 q <- quine
 write.csv(q, "quine.csv", row.names = FALSE)
