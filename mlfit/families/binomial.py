@@ -136,6 +136,11 @@ class Binomial(LikelihoodLoss, Conditional, NaturalFamily):
         return (np.concatenate([successes, failures]),
                 np.concatenate([np.ones(len(successes)), -np.ones(len(failures))]))
 
+    solver = "profiled scoring"
+
+    def mean_information(self, y, etas):
+        return self.row_trials(len(y)) * special.expit(etas[:, 0]) * special.expit(-etas[:, 0])
+
     def conditional_params(self, etas):
         return {"p": special.expit(etas[:, 0])}
 

@@ -45,7 +45,10 @@ class PredictionInput:
 # least squares (an identity-link mean, a log scale), least absolute deviations, iteratively reweighted
 # (glm's Fisher scoring, for the logit and log links), the multinomial's Newton, and Newton's method
 # on the score equations from the family's exact derivatives (any family)
-SOLVERS = ("least squares", "least absolute deviations", "iteratively reweighted", "multinomial newton", "newton")
+# "profiled scoring": Fisher scoring for the mean from the family's expected information (`mean_information`),
+# alternated with the root of the shape's (size's) score given the mean, as MASS's glm.nb and gamma.shape do
+SOLVERS = ("least squares", "least absolute deviations", "iteratively reweighted", "multinomial newton", "newton",
+           "profiled scoring")
 SEPARATIONS = (None, "binary", "classes", "zero counts")
 REQUIRED = ("predictors", "conditional_nll", "conditional_params", "loss_sums", "conditional_loss",
             "naive_log_likelihood")
@@ -144,6 +147,11 @@ class Conditional:
         if len(columns) < len(self.predictors()):
             columns.append(np.full(len(inputs), float(np.log(scale))))
         return np.column_stack(columns)
+
+    def mean_information(self, y: np.ndarray, etas: np.ndarray) -> np.ndarray:
+        """Each row's expected information of the mean's linear predictor (E of the NLL's second
+        derivative in it): the weights of Fisher scoring ("profiled scoring" solver)."""
+        raise NotImplementedError(f"{self.name} has no Fisher scoring")
 
     def no_maximum(self, y: np.ndarray, etas: np.ndarray, w: np.ndarray) -> tuple[str, str, str] | None:
         """Where the likelihood has no maximum on these rows whatever the columns (`etas`: where the

@@ -150,6 +150,11 @@ class Gamma(LikelihoodLoss, Conditional, NaturalFamily):
         ratio = y * np.exp(-etas[:, 0])
         return float(2.0 * (w @ (-np.log(ratio) + ratio - 1.0)))
 
+    solver = "profiled scoring"
+
+    def mean_information(self, y, etas):
+        return np.exp(etas[:, 1])  # E[k y / mu] = k
+
     def conditional_params(self, etas):
         k = np.exp(etas[:, 1])
         return {"shape": k, "rate": k * np.exp(-etas[:, 0])}

@@ -77,6 +77,12 @@ class Geometric(LikelihoodLoss, Conditional, NaturalFamily):
 
         return count_deviance(y, np.exp(etas[:, 0]), 1.0, w)
 
+    solver = "profiled scoring"
+
+    def mean_information(self, y, etas):
+        mu = np.exp(etas[:, 0])
+        return mu / (1.0 + mu)
+
     def conditional_params(self, etas):
         return {"p": 1.0 / (1.0 + np.exp(etas[:, 0]))}
 

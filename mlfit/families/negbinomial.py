@@ -177,6 +177,12 @@ class Negbinomial(LikelihoodLoss, Conditional, NaturalFamily):
     def conditional_deviance(self, y, etas, w, nll):
         return count_deviance(y, np.exp(etas[:, 0]), np.exp(etas[:, 1]), w)
 
+    solver = "profiled scoring"
+
+    def mean_information(self, y, etas):
+        r, mu = np.exp(etas[:, 1]), np.exp(etas[:, 0])
+        return r * mu / (r + mu)
+
     def conditional_params(self, etas):
         return {"size": np.exp(etas[:, 1]), "mu": np.exp(etas[:, 0])}
 

@@ -50,8 +50,68 @@ def reference(model: ConditionalModel) -> Reference:
         return multinomial_newton(model)
     if solver == "iteratively reweighted" and model.predictors[0].link in ("logit", "log"):
         return iteratively_reweighted(model)
+    if solver == "profiled scoring" and all(B.shape[1] == 1 for B in model.blocks[1:]):
+        return profiled_scoring(model)
     return newton(model, intercepts_first(model), lambda theta: model.derivatives(theta)[1:],
                   "Newton on the score equations (the family's exact derivatives), from the intercept-only fit")
+
+
+def profiled_scoring(model: ConditionalModel) -> Reference:
+    """glm.nb's and gamma.shape's way: Fisher scoring of the mean's coefficients (weighted least
+    squares on the working response, the family's expected information the weights), alternated
+    with the shape's (size's) one-dimensional root of its score given the mean, each step of the
+    mean halved until the NLL does not rise. Independent of the full Hessian that Newton and the
+    numerical optimiser use."""
+    X, w = model.scaled_blocks[0], _weights(model)
+    offset = np.zeros(len(model.y)) if model.offset is None else model.offset
+    p = X.shape[1]
+    theta = intercepts_first(model)
+    current, converged, iterations = model.nll(theta), False, 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for iterations in range(1, MAX_ITERATIONS + 1):
+            previous, before = current, theta.copy()
+            if model.size > p:  # the shape given the mean: the root of its score
+                theta[p] = _shape_root(model, theta, p)
+                current = model.nll(theta)
+            etas = model.etas(theta)
+            gradient = model.family.conditional_nll(model.y, etas, 1)[1]
+            information = model.family.mean_information(model.y, etas)
+            working = etas[:, 0] - offset - gradient[:, 0] / np.maximum(information, 1e-300)
+            candidate = theta.copy()
+            candidate[:p] = _weighted_least_squares(X, working, w * information)
+            theta, current = _halved(model, theta, candidate, before=current)
+            moved = float(np.max(np.abs(theta - before), initial=0.0))
+            # (scoring converges linearly, not quadratically: a step of 1e-10 leaves about as much to go)
+            if previous - current <= 1e-15 * (abs(current) + 1.0) and moved <= 1e-13:
+                converged = True
+                break
+    return Reference(model.to_original(theta), current, "Fisher scoring of the mean (the expected information), "
+                     "the shape a root of its score given the mean, alternated", converged, iterations)
+
+
+def _shape_root(model, theta, at: int) -> float:
+    """The log shape whose score is 0 with the other coefficients held: bracketed by doubling
+    steps from the current value (the score rises through 0 once: the NLL is convex in it
+    here); the bracket's far end where it never changes sign (a size running to infinity)."""
+    def score(value):
+        trial = theta.copy()
+        trial[at] = value
+        return model.derivatives(trial, order=1)[1][at]
+
+    start = float(theta[at])
+    low_score = score(start)
+    if low_score == 0 or not np.isfinite(low_score):
+        return start
+    direction = -1.0 if low_score > 0 else 1.0  # downhill
+    width = 1.0
+    for _ in range(40):
+        far = start + direction * width
+        far_score = score(far)
+        if np.isfinite(far_score) and np.sign(far_score) != np.sign(low_score):
+            low, high = sorted((start, far))
+            return float(optimize.brentq(score, low, high, xtol=1e-14, rtol=4 * np.finfo(float).eps))
+        width *= 2.0
+    return far
 
 
 def intercepts_first(model: ConditionalModel) -> np.ndarray:
