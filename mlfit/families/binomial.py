@@ -126,8 +126,12 @@ class Binomial(LikelihoodLoss, Conditional, NaturalFamily):
     def conditional_deviance(self, y, etas, w, nll):
         trials = self.row_trials(len(y))
         p = special.expit(etas[:, 0])
-        unit = special.xlogy(y, y / (trials * p)) + special.xlogy(trials - y, (trials - y) / (trials * (1.0 - p)))
-        return float(2.0 * (w @ unit))
+        failures = trials - y
+        with np.errstate(divide="ignore", invalid="ignore"):  # (p of 0 or 1 where the MLE does not exist)
+            unit = (special.xlogy(y, y) - special.xlogy(y, trials * p)
+                    + special.xlogy(failures, failures) - special.xlogy(failures, trials * special.expit(-etas[:, 0])))
+        used = w > 0
+        return float(2.0 * (w[used] @ unit[used]))
 
     def outcome_sides(self, y):
         # a row with successes is a success; one with failures (fewer than its trials) a failure too

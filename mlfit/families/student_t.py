@@ -16,6 +16,7 @@ from .normal import HALF_LOG_2PI
 from .statistics import Moments
 
 NU_START = 5.0
+NU_LIMIT = 1e6  # a fitted nu beyond this is the normal limit: the likelihood's rise is below float64's reach
 
 
 def _log_constant(nu):
@@ -186,6 +187,17 @@ class StudentT(LikelihoodLoss, Conditional, LocationScale):
 
     def conditional_params(self, etas):
         return {"mu": etas[:, 0], "sigma": np.exp(etas[:, 1]), "nu": np.exp(etas[:, 2])}
+
+    def no_maximum(self, y, etas, w):
+        # nu -> infinity, the normal model the limit: the score of 1/nu there is sum(z^4 - 2 z^2 - 1)/4
+        if np.all(etas[:, 2] < np.log(NU_LIMIT)):
+            return None
+        z = (y - etas[:, 0]) * np.exp(-etas[:, 1])
+        score = float(w @ (z**4 - 2 * z**2 - 1)) / 4
+        return ("log_nu: Intercept", "+inf",
+                f"the residuals' tails are no heavier than the normal's (the score of 1/nu at the normal model is "
+                f"{score:.4g}), so nu runs to infinity and the likelihood rises to the normal model's, its limit: "
+                "fit --dist normal")
 
     def row_mean(self, fitted):
         return fitted["mu"]

@@ -84,13 +84,16 @@ def divergence(model) -> Divergence | None:
     X = model.scaled_blocks[0]
     w = np.ones(len(model.y)) if model.weights is None else model.weights
     use = w > 0
+    if separation == "binary":  # (binomial: a row with both successes and failures is on both sides)
+        at, sides = model.family.outcome_sides(model.y)
+        kept = use[at]
+        at, sides = at[kept], sides[kept]
     X, y, rows = X[use], model.y[use], model.design.rows[use]
     p = X.shape[1]
     if p == 0:
         return None
     if separation == "binary":
-        at, signs = model.family.outcome_sides(y)  # (binomial: a row with both successes and failures twice)
-        X, rows = X[at], rows[at]
+        X, rows, signs = model.scaled_blocks[0][at], model.design.rows[at], sides
         margins = signs[:, None] * X  # each row's margin x'd, signed by its class, must be >= 0
         direction, gains = _best_direction(margins, p)
         if direction is None:
