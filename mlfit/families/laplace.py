@@ -184,6 +184,10 @@ class Laplace(TwoPass, Conditional, Family):
         return {"mu": etas[:, 0], "b": np.exp(etas[:, 1])}
 
     solver = "least absolute deviations"
+    # why its b stays one number: the least absolute deviations fit passes exactly through some rows,
+    # where a b linear in columns could be sent to 0 and the likelihood to infinity
+    no_scale_formula = ("laplace's b stays one number: its fit passes exactly through some rows (a vertex of a linear "
+                        "program), where a log b linear in columns can run to -inf and the likelihood has no maximum")
     prediction_inputs = (PredictionInput("--mean", "mean", required=True), PredictionInput("--log-b", "log_b"))
     deviance_definition = "sum of absolute residuals (the LAD objective)"
     se_note = ("se: the Laplace model's information with b estimated, b^2 (X'WX)^-1 (|y - mu| has no second "

@@ -34,8 +34,8 @@ def check_model(family, sigma_formula: str | None) -> None:
                          f"regress fits {', '.join(regression_families())} models, not {family.name}")
     if sigma_formula is not None and not family.scale_formula:
         takes = [name for name in regression_families() if get_family(name, 1).scale_formula]
-        raise UsageError(f"--sigma models the log of a family's scale or shape ({', '.join(takes)}); {family.name} "
-                         "has none to model")
+        why = getattr(family, "no_scale_formula", None) or f"{family.name} has none to model"
+        raise UsageError(f"--sigma models the log of a family's scale or shape ({', '.join(takes)}); {why}")
 
 
 def fit_design(family, design: Design, *, level: float = 0.95, sigma_formula: str | None = None,
