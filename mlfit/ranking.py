@@ -141,8 +141,26 @@ class Ranking:
 
         return draw_comparison(self, path)
 
+    def report(self, path: str | None = None, *, figures: bool = True, description=None) -> str:
+        """`mlfit report`'s page of this comparison (with `description`, mlfit.describe's, the
+        column's shape too): written to `path` where one is given, and returned."""
+        from .page import ranking_page, write_page
+
+        return write_page(ranking_page(self, description, figures=figures and self._drawable()), path)
+
+    def _drawable(self) -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec("matplotlib") is not None and self.winner is not None \
+            and self.winner.result.values is not None
+
     def _repr_html_(self) -> str:
-        return self.table.to_html(float_format=lambda v: f"{v:.6g}", na_rep="")
+        """The report's content, as a notebook shows it (figures where the fits hold their values)."""
+        from .page import ranking_body
+
+        if self.winner is None:
+            return self.table.to_html(float_format=lambda v: f"{v:.6g}", na_rep="")
+        return _scoped(ranking_body(self, figures=self._drawable()))
 
     def __repr__(self) -> str:
         ranked = ", ".join(f"{c.distribution} {c.result.aic:.6g}" for c in self.ranked[:3])
@@ -509,3 +527,10 @@ def _saturated(result) -> str | None:
 def _after_column(message: str) -> str:
     """'file: column 'x', row 3: 'a' is not a number' -> "row 3: 'a' is not a number"."""
     return message.split("', ", 1)[-1] if "', row " in message else message
+
+
+def _scoped(body: str) -> str:
+    """A report's body with its style, for a notebook cell."""
+    from .page import STYLE
+
+    return f"<style>{STYLE}</style>\n{body}"

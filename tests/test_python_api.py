@@ -133,7 +133,7 @@ def test_a_regressions_estimates_are_labelled_by_term_and_equal_the_json():
     assert np.allclose(np.diag(result.cov_params()), result.bse**2, rtol=1e-14)
     z = stats.norm.ppf(0.95)
     assert np.allclose(result.conf_int(0.9)["upper"], result.params + z * result.bse, rtol=1e-14)
-    assert len(repr(result)) < 400 and "<pre>" in result._repr_html_()
+    assert len(repr(result)) < 400 and 'id="coefficients"' in result._repr_html_()  # the report's content
 
 
 def test_a_comparisons_estimates_are_its_winners(serving):

@@ -12,7 +12,7 @@ import warnings
 
 from ..errors import EXIT_INTERRUPTED
 # Each module registers its command on the app; --help lists them in this order.
-from . import fit, compare, score, regress, describe, models, sequence  # noqa: F401, I001
+from . import fit, compare, score, regress, describe, models, sequence, report  # noqa: F401, I001
 from .common import _fail, _stdout_in_full, app
 
 __all__ = ["app", "run"]

@@ -188,168 +188,6 @@ class RegressionResult(HTMLSummary, Estimates):
         return by_predictor[means[0].name]
 
     def to_dict(self) -> dict:
-        return {"max_coef_difference_in_se": self.largest_in_se, "nll_difference": self.nll_difference,
-                "agrees": self.agrees, "unique": self.unique}
-
-
-@dataclass(frozen=True, repr=False)
-class RegressionResult(HTMLSummary, Estimates):
-    family: object
-    source: str
-    formula: str
-    sigma_formula: str | None
-    n: float  # rows used, or the sum of their weights
-    rows: int  # rows used
-    dropped: int
-    predictors: list  # the family's Predictors, in order
-    names: list[list[str]]  # each predictor's terms (the design's columns), aliased ones left out
-    classes: list[str] | None
-    coef: np.ndarray  # stacked, predictor by predictor; None entries where the MLE does not exist
-    covariance: np.ndarray | None  # of coef (None where it does not exist)
-    se_ols: np.ndarray | None  # normal: the classical standard errors (residual variance over n - p)
-    level: float
-    nll: float
-    null_nll: float
-    null_size: int
-    reference: object  # reference.Reference, or None
-    numerical: object  # model.NumericalRegression, or None (an exact fit leaves nothing to minimise)
-    agreement: Agreement | None
-    loss: dict
-    deviance: float
-    deviance_definition: str
-    underflow: object
-    aliased: dict = field(default_factory=dict)
-    divergence: object = None  # existence.Divergence
-    exact_fit: bool = False  # normal/laplace: every residual is 0, sigma (or b) -> 0
-    fitted: dict = field(default_factory=dict, repr=False)  # the family's parameters per row, for --predict
-    data_rows: np.ndarray | None = field(default=None, repr=False)
-    model: object = field(default=None, repr=False, compare=False)  # the ConditionalModel, for plots and nll_at
-    residual_sum_of_squares: float | None = None  # normal with a constant sigma
-    passes: int = 0  # passes over the file (a file too big to hold); 0 when the rows were in memory
-    runaway: int = 0  # streamed: rows whose fitted logit or log rate is beyond +-30 (separation suspected)
-    predictions: object = field(default=None, repr=False, compare=False)  # streamed: () -> chunks of (rows, fitted)
-    robust: bool = False  # covariance is the sandwich (HC0); model_covariance the observed information's inverse
-    model_covariance: np.ndarray | None = None
-
-    def prediction_chunks(self):
-        """(data rows, {parameter: values}) chunk by chunk: one chunk in memory, a pass otherwise."""
-        if self.predictions is not None:
-            yield from self.predictions()
-        else:
-            yield self.data_rows, self.fitted
-
-    def nll_along(self, index: int, values: np.ndarray) -> np.ndarray:
-        """The NLL with coefficient `index` (stacked order) set to each of `values`, the others
-        held at the estimate: a slice of the NLL landscape."""
-        out = []
-        for value in values:
-            coef = np.array(self.coef, dtype=float)
-            coef[index] = value
-            out.append(self.model.nll(self.model.to_scaled(coef)))
-        return np.array(out)
-
-    def labels(self) -> list[str]:
-        """A label per stacked coefficient: "term", "class: term", or "log_sigma: term"."""
-        out = []
-        for predictor, terms in zip(self.predictors, self.names):
-            if predictor.role != "mean":
-                out += [f"{predictor.name}: {t}" for t in terms]
-            elif self.classes is not None:
-                out += [f"{predictor.name.removeprefix('logit[').removesuffix(']')}: {t}" for t in terms]
-            else:
-                out += list(terms)
-        return out
-
-    @property
-    def distribution(self) -> str:
-        return self.family.name
-
-    @property
-    def size(self) -> int:
-        return int(np.sum(np.isfinite(self.coef)))
-
-    @property
-    def log_likelihood(self) -> float:
-        return -self.nll
-
-    @property
-    def aic(self) -> float:
-        return 2.0 * self.nll + 2.0 * self.size
-
-    @property
-    def bic(self) -> float:
-        return 2.0 * self.nll + self.size * math.log(self.n)
-
-    @property
-    def se(self) -> np.ndarray | None:
-        if self.covariance is None:
-            return None
-        with np.errstate(invalid="ignore"):
-            return np.sqrt(np.maximum(np.diag(self.covariance), 0.0))
-
-    def likelihood_ratio(self) -> dict | None:
-        """The test against the intercept-only model: 2 (NLL_null - NLL), chi-square on the extra
-        coefficients."""
-        df = self.size - self.null_size
-        if df <= 0 or not np.isfinite(self.nll) or not np.isfinite(self.null_nll):
-            return None
-        statistic = max(2.0 * (self.null_nll - self.nll), 0.0)
-        return {"statistic": statistic, "df": df, "p_value": float(special.chdtrc(df, statistic))}
-
-    def warnings(self) -> list[str]:
-        where = f"{self.source}: {self.formula!r}"
-        out = []
-        if self.aliased:
-            parts = [f"'{t}' is a combination of {_listed([repr(c) for c in of], 6)}" if of else
-                     f"'{t}' is constant on the rows used (the intercept holds it) or all 0"
-                     for t, of in self.aliased.items()]
-            out.append(f"{where}: collinear columns, left out of the fit (their coefficients do not exist): "
-                       + _listed(parts, 5, "; ") + (" (all of them in --format json)" if len(parts) > 5 else ""))
-        if self.divergence is not None:
-            out.append(f"{where}: the maximum-likelihood estimate does not exist: {self.divergence.explanation}; "
-                       "no coefficient is reported (the NLL shown is where the reference method stopped, the "
-                       "infimum is lower)")
-        if self.runaway:
-            out.append(f"{where}: on {self.runaway:,} rows the fitted probability (or rate) is within 1e-13 of 0 "
-                       "or 1: the maximum-likelihood estimate may not exist (separation); the linear program that "
-                       "would tell needs the rows in memory: fit a sample of them to find which rows and columns")
-        if self.exact_fit:
-            out.append(f"{where}: every residual is 0, so the {self.distribution} scale goes to 0 and the "
-                       "likelihood has no maximum; the coefficients are the exact fit")
-        if self.reference is not None and not self.reference.converged and self.divergence is None:
-            out.append(f"{where}: the reference method ({self.reference.method}) did not converge in "
-                       f"{self.reference.iterations} iterations")
-        if self.numerical is not None and self.divergence is None and not self.exact_fit:
-            if not self.numerical.converged:
-                out.append(f"{where}: the numerical optimiser did not converge: {self.numerical.message}")
-            elif self.agreement is not None and not self.agreement.agrees:
-                out.append(f"{where}: the numerical optimum disagrees with the reference solution "
-                           f"(by {self.agreement.largest_in_se:.3g} standard errors, NLL by "
-                           f"{self.agreement.nll_difference:.3g}); trust the reference")
-        return out
-
-    # --- views as plain data ------------------------------------------------------------
-    def _by_term(self, values) -> dict:
-        """Stacked values as {predictor or class: {term: value}}, or {term: value} where only one
-        predictor is driven by the formula."""
-        out, at = {}, 0
-        for predictor, terms in zip(self.predictors, self.names):
-            part = {t: _number(values[at + i]) if values is not None else None for i, t in enumerate(terms)}
-            out[predictor.name] = part
-            at += len(terms)
-        return out
-
-    def _mean_part(self, by_predictor: dict) -> dict:
-        means = [p for p in self.predictors if p.role == "mean"]
-        if self.classes is not None:
-            return {c: by_predictor[p.name] for c, p in zip(self.classes[1:], means)}
-        return by_predictor[means[0].name]
-
-    def _scale_part(self, by_predictor: dict) -> dict | None:
-        scales = [p for p in self.predictors if p.role == "scale"]
-        return by_predictor[scales[0].name] if scales else None
-
-    def to_dict(self) -> dict:
         se = self.se
         by_coef, by_se = self._by_term(self.coef), self._by_term(se)
         z = None if se is None else np.where(se > 0, self.coef / np.where(se > 0, se, 1.0), np.nan)
@@ -452,6 +290,24 @@ class RegressionResult(HTMLSummary, Estimates):
         from .report import summary_text
 
         return summary_text(self)
+
+    def report(self, path: str | None = None, *, figures: bool = True) -> str:
+        """`mlfit report`'s page of this regression: written to `path` where one is given, and
+        returned."""
+        from ..page import regression_page, write_page
+
+        return write_page(regression_page(self, figures=figures and self._drawable()), path)
+
+    def _drawable(self) -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec("matplotlib") is not None and self.divergence is None and not self.passes
+
+    def _repr_html_(self) -> str:
+        """The report's content, as a notebook shows it."""
+        from ..page import STYLE, regression_body
+
+        return f"<style>{STYLE}</style>\n" + regression_body(self, figures=self._drawable())
 
     def plot(self, path: str | None = None):
         """`mlfit regress --plot`: fitted against observed, residuals (calibration for a classifier),
