@@ -29,11 +29,13 @@ STYLE = """
 .mlfit-report th,.mlfit-report td{padding:.25em .6em;border-bottom:1px solid #e5e5e5;text-align:right;
   white-space:nowrap}
 .mlfit-report th:first-child,.mlfit-report td:first-child{text-align:left}
+.mlfit-report td.text,.mlfit-report th.text{white-space:normal;min-width:16em;text-align:left}
 .mlfit-report tr.best td{font-weight:600;background:#fbf7e8}
-.mlfit-report figure{margin:.6em 0}
-.mlfit-report figure svg{width:100%;height:auto}
+.mlfit-report figure{margin:.6em 0;overflow-x:auto}
+.mlfit-report figure svg{width:100%;min-width:540px;height:auto}
 .mlfit-report figcaption{color:#6b6b6b;font-size:.9em}
-@media print{.mlfit-report{max-width:none}.mlfit-report section{break-inside:avoid}}
+@media print{.mlfit-report{max-width:none}.mlfit-report section{break-inside:avoid}
+  .mlfit-report figure svg{min-width:0}.mlfit-report .scroll{overflow:visible}}
 """
 
 # a layer of more points (or bars) than this is embedded as a picture in the SVG: its size then
@@ -156,21 +158,24 @@ def section(key: str, heading: str, content: str) -> str:
     return f"<section id=\"{key}\">\n<h2>{escape(heading)}</h2>\n{content}\n</section>"
 
 
-def table(headers: list[str] | None, rows: list[list[str]], classes: list[str] | None = None) -> str:
+def table(headers: list[str] | None, rows: list[list[str]], classes: list[str] | None = None,
+          text: tuple[int, ...] = ()) -> str:
     """A table (its cells already text, escaped here), scrolling sideways on a narrow screen;
-    without headers, a list of facts."""
-    head = "" if headers is None else "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) \
+    without headers, a list of facts. `text`: the columns of words, which wrap."""
+    head = "" if headers is None else "<thead><tr>" + "".join(
+        f"<th class=\"text\">{escape(h)}</th>" if j in text else f"<th>{escape(h)}</th>" for j, h in enumerate(headers)) \
         + "</tr></thead>"
     body = []
     for i, row in enumerate(rows):
         css = f" class=\"{classes[i]}\"" if classes and classes[i] else ""
-        body.append(f"<tr{css}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
+        body.append(f"<tr{css}>" + "".join(f"<td class=\"text\">{escape(str(c))}</td>" if j in text else
+                                           f"<td>{escape(str(c))}</td>" for j, c in enumerate(row)) + "</tr>")
     return f"<div class=\"scroll\"><table>\n{head}\n<tbody>\n" + "\n".join(body) \
         + "\n</tbody>\n</table></div>"
 
 
 def _facts(pairs) -> str:
-    return table(None, [[name, value] for name, value in pairs])
+    return table(None, [[name, value] for name, value in pairs], text=(1,))
 
 
 def _ranking_table(fits: list[dict]) -> str:
@@ -186,7 +191,7 @@ def _ranking_table(fits: list[dict]) -> str:
                      _g(fit.get("akaike_weight"), 3) if ranked else "", _g(fit["bic"], 6),
                      fit.get("warning") or ""])
         classes.append("best" if fit.get("rank") == 1 else "")
-    return table(["family", "k", "log-likelihood", "AIC", "ΔAIC", "weight", "BIC", "note"], rows, classes)
+    return table(["family", "k", "log-likelihood", "AIC", "ΔAIC", "weight", "BIC", "note"], rows, classes, text=(7,))
 
 
 def _parameters_table(fit: dict) -> str:
@@ -231,7 +236,8 @@ def _gof_table(fits: list[dict]) -> str:
         rows.append([fit["distribution"], *cells, gof.get("note") or ""])
     if not rows:
         return "<p class=\"note\">No goodness-of-fit test on these rows.</p>"
-    return table(["family", "Kolmogorov-Smirnov", "Cramér-von Mises", "Anderson-Darling", "chi-square", "note"], rows)
+    return table(["family", "Kolmogorov-Smirnov", "Cramér-von Mises", "Anderson-Darling", "chi-square", "note"], rows,
+                 text=(5,))
 
 
 def _underflow(report: dict, explanation: str) -> str:

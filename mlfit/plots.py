@@ -69,14 +69,13 @@ def fit_panels(result) -> dict:
     if values is None:
         raise UsageError("plots of weighted data need whole-number weights")
     if family.continuous:
-        ordered, positions, grid = _continuous_axes(values)
-        n = len(ordered)
+        ordered, positions, grid, heights = _continuous_axes(values)
         return {
             "kind": "continuous",
             "values": values,
             "grid": grid,
             "density": np.exp(family.log_prob(grid, params)),
-            "ecdf": (ordered, np.arange(1, n + 1) / n),
+            "ecdf": (ordered, heights),
             "cdf": np.exp(family.log_cdf(grid, params)),
             "qq": (family.quantile(positions, params), ordered),
             "pp": (positions, np.exp(family.log_cdf(ordered, params))),
@@ -97,13 +96,26 @@ def fit_panels(result) -> dict:
 
 
 def _continuous_axes(values: np.ndarray):
-    """The sorted values, their plotting positions (i - 1/2)/n for Q-Q and P-P, and a grid of 400
-    points over their range widened by 5% each side for densities and CDFs."""
+    """The sorted values, their plotting positions (i - 1/2)/n for Q-Q and P-P, a grid of 400
+    points over their range widened by 5% each side for densities and CDFs, and the empirical
+    CDF's heights i/n. Past MOST_POINTS values, MOST_POINTS order statistics evenly spread from
+    the smallest to the largest stand for them (each exactly the i-th value, at its own i): a
+    curve of a million points draws as one of twenty thousand, in a fraction of the time."""
     ordered = np.sort(values)
     n = len(ordered)
     spread = ordered[-1] - ordered[0]
-    return (ordered, (np.arange(1, n + 1) - 0.5) / n,
-            np.linspace(ordered[0] - 0.05 * spread, ordered[-1] + 0.05 * spread, 400))
+    grid = np.linspace(ordered[0] - 0.05 * spread, ordered[-1] + 0.05 * spread, 400)
+    at = np.arange(n) if n <= MOST_POINTS else np.unique(np.linspace(0, n - 1, MOST_POINTS).round().astype(np.int64))
+    return ordered[at], (at + 0.5) / n, grid, (at + 1.0) / n
+
+
+MOST_POINTS = 20_000
+MOST_BINS = 200  # a histogram's bars: numpy's "auto" rule gives thousands for a long-tailed million rows
+
+
+def _bins(values: np.ndarray):
+    edges = np.histogram_bin_edges(values, bins="auto")
+    return edges if len(edges) <= MOST_BINS + 1 else MOST_BINS
 
 
 def _grouped(labels, observed, probabilities, ordered: bool):
@@ -208,7 +220,7 @@ def draw_fit(result, path: str | None = None):
     if data["kind"] == "continuous":
         fig, axes = plt.subplots(2, 2, figsize=(10, 8), layout="constrained")
         (hist, cdf), (qq, pp) = axes
-        hist.hist(data["values"], bins="auto", density=True, color="#9ecae1", edgecolor="white", label="data")
+        hist.hist(data["values"], bins=_bins(data["values"]), density=True, color="#9ecae1", edgecolor="white", label="data")
         hist.plot(data["grid"], data["density"], color="#d62728", lw=2, label="fitted density")
         hist.set(title="Histogram and fitted density", xlabel=result.column, ylabel="density")
         cdf.step(*data["ecdf"], where="post", color="#3182bd", label="empirical CDF")
@@ -333,9 +345,8 @@ def comparison_panels(ranking) -> dict:
     if values is None:
         raise UsageError("plots of weighted data need whole-number weights")
     if not discrete:
-        ordered, positions, grid = _continuous_axes(values)
-        n = len(ordered)
-        return {"kind": "continuous", "values": values, "grid": grid, "ecdf": (ordered, np.arange(1, n + 1) / n),
+        ordered, positions, grid, heights = _continuous_axes(values)
+        return {"kind": "continuous", "values": values, "grid": grid, "ecdf": (ordered, heights),
                 "left_out": len(kind) - len(fits),
                 "fits": [{"name": r.distribution, "aic": r.aic,
                           "density": np.exp(r.family.log_prob(grid, r.estimate)),
@@ -357,7 +368,7 @@ def draw_comparison(ranking, path: str | None = None):
     if data["kind"] == "continuous":
         fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), layout="constrained")
         (dens, cdf), (qq, pp) = axes
-        dens.hist(data["values"], bins="auto", density=True, color="#d9d9d9", edgecolor="white", label="data")
+        dens.hist(data["values"], bins=_bins(data["values"]), density=True, color="#d9d9d9", edgecolor="white", label="data")
         cdf.step(*data["ecdf"], where="post", color="black", label="empirical CDF")
         for fit, name in zip(data["fits"], legend):
             dens.plot(data["grid"], fit["density"], lw=1.6, label=name)

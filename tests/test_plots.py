@@ -248,3 +248,18 @@ def test_the_comparison_plot_overlays_the_best_families_in_aic_order(tmp_path):
     result = runner.invoke(app, ["compare", "sample_data/goals.csv", "--column", "home_goals", "--plot", str(out)])
     assert result.exit_code == 0, result.stderr
     assert out.stat().st_size > 10_000
+
+
+def test_a_big_column_is_drawn_through_order_statistics():
+    from mlfit.plots import MOST_POINTS
+
+    x = np.random.default_rng(4).normal(3.0, 2.0, 3 * MOST_POINTS + 7)
+    result = mlfit.fit(x, "normal")
+    panels = fit_panels(result)
+    ordered, heights = panels["ecdf"]
+    assert len(ordered) == MOST_POINTS and ordered[0] == x.min() and ordered[-1] == x.max()
+    index = np.round(heights * len(x)).astype(int) - 1  # each point is exactly the i-th value, at its own i
+    np.testing.assert_array_equal(ordered, np.sort(x)[index])
+    theoretical, shown = panels["qq"]
+    np.testing.assert_allclose(theoretical, stats.norm.ppf((index + 0.5) / len(x), result.estimate["mu"],
+                                                           result.estimate["sigma"]), rtol=1e-12)
