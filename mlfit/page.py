@@ -197,11 +197,20 @@ def _ranking_table(fits: list[dict]) -> str:
 def _parameters_table(fit: dict) -> str:
     level = fit.get("level", 0.95)
     rows = []
-    for name, value in _flat(fit["params"]):
-        error = dict(_flat(fit.get("stderr") or {})).get(name)
+    errors = dict(_flat(fit.get("stderr") or {}))
+    entries = list(_flat(fit["params"]))
+    for name, value in entries[:SHOWN_ENTRIES]:
         interval = _interval_of(fit.get("ci") or {}, name)
-        rows.append([name, _g(value, 8), _g(error, 4), _span(interval.get("wald")), _span(interval.get("profile"))])
-    return table(["parameter", "estimate", "std. error", f"{level:.4g} Wald", "profile likelihood"], rows)
+        rows.append([name, _g(value, 8), _g(errors.get(name), 4), _span(interval.get("wald")),
+                     _span(interval.get("profile"))])
+    shown = table(["parameter", "estimate", "std. error", f"{level:.4g} Wald", "profile likelihood"], rows)
+    if len(entries) > SHOWN_ENTRIES:
+        shown += (f"<p class=\"note\">... and {len(entries) - SHOWN_ENTRIES:,} more categories: every one is in "
+                  "--format json</p>")
+    return shown
+
+
+SHOWN_ENTRIES = 40  # a categorical's probabilities shown, as the table view shows them
 
 
 def _flat(values: dict):

@@ -201,3 +201,13 @@ def test_a_real_browser_renders_the_page(rivers, tmp_path):
     subprocess.run([*flags, "--window-size=390,2400", f"--screenshot={shot}", page.as_uri()], capture_output=True,
                    timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000  # a phone-width page, drawn
+
+
+def test_a_categorical_winner_shows_its_first_categories_only(tmp_path):
+    source = tmp_path / "words.csv"
+    words = [f"w{i % 90}" for i in range(2000)]
+    source.write_text("w\n" + "\n".join(words) + "\n")
+    out = run(["report", str(source), "--column", "w", "--no-figures", "--output", "-"])
+    assert out.exit_code == 0, out.output
+    winner = Page(out.output).rows["winner"]
+    assert len(winner) == 1 + 40 and "and 50 more categories" in out.output
