@@ -30,7 +30,9 @@ def fit_file(source, distribution: str, column: str | None = None, *, scheduler:
     quantiles and the fit options."""
     from . import fits
 
-    if scheduler is None:
+    if scheduler is None or options.get("components") is not None:
+        if scheduler is not None:
+            raise UsageError("a mixture (components) is fitted by EM over rows held in memory, not on a cluster")
         return fits.fit_file(source, distribution, column, weights=weights, left=left, right=right,
                              censored=censored, read_options=read_options, keep_values=keep_values,
                              progress=progress, **options)

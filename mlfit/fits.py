@@ -23,7 +23,8 @@ from .streaming import fit_gathered, fit_in_memory, gather
 
 def fit_file(source: str, distribution: str, column: str | None = None, *, weights: str | None = None,
              left: str | None = None, right: str | None = None, censored: str | None = None,
-             read_options: ReadOptions = DEFAULT, keep_values: bool = False, progress=None, **options):
+             read_options: ReadOptions = DEFAULT, keep_values: bool = False, progress=None,
+             components: int | None = None, **options):
     """Fit one column of a file (a CSV, '-' for standard input, Parquet, a URL); None: the only
     column there is.
 
@@ -39,6 +40,12 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
     file; `keep_values` holds every value in memory (plots need them); `progress(done, total)`
     hears how many bytes have been read. A FitResult (an Estimate for another method), with the
     bootstrap's intervals in `resampled` where asked."""
+    if components is not None:
+        from .mixture import mixture_of_file
+
+        _mixture_options(options, left or right or censored)
+        return mixture_of_file(source, distribution, components, column, weights=weights, read_options=read_options,
+                               **options)
     request = FitRequest.of(distribution, censored=bool(left or right or censored), weighted=weights is not None,
                             **options)
     if request.censored:
@@ -82,14 +89,22 @@ def fit_columns(source: str, distribution: str, columns: list[str] | None = None
     return results
 
 
-def fit(values, distribution: str, *, name: str | None = None, weights=None, events=None, **options):
+def fit(values, distribution: str, *, name: str | None = None, weights=None, events=None,
+        components: int | None = None, **options):
     """Fit values in memory: a list, a numpy array, a pandas Series (whose name is the column's), or
     censored rows (`mlfit.censored.CensoredData.of(low, high)`); None and NaN count as missing (and
     drop their weight). `weights`: one non-negative case/frequency weight per value. `events`: one
-    0/1 per value, 1 observed and 0 right-censored at that value (survival data). Options as
-    `fit_file`: the fit, other methods, the bootstrap and quantiles."""
+    0/1 per value, 1 observed and 0 right-censored at that value (survival data). `components`: a
+    finite mixture of that many components, fitted by EM (a MixtureResult; `starts` random starts
+    besides the quantile one, `seed`). Options as `fit_file`: the fit, other methods, the bootstrap
+    and quantiles."""
     from .censored import CensoredData
 
+    if components is not None:
+        from .mixture import mixture_of_values
+
+        _mixture_options(options, events)
+        return mixture_of_values(values, distribution, components, name=name, weights=weights, **options)
     if events is not None:
         values = _right_censored(values, events)
     censored = isinstance(values, CensoredData)
@@ -156,3 +171,15 @@ def resampled(result, request: FitRequest):
 def fit_column(data: Column, family, **options) -> FitResult:
     """Fit a column read by `mlfit.data` (options as `fit_file`)."""
     return fit_in_memory(data, family, FitOptions.of(**options))
+
+
+MIXTURE_OPTIONS = ("starts", "seed", "trials")
+
+
+def _mixture_options(options: dict, censoring) -> None:
+    """A mixture is fitted by EM with its own starts: the single fit's options are refused, in one line."""
+    others = sorted(k for k, v in options.items() if k not in MIXTURE_OPTIONS and v not in (None, 0, False, {}, "mle"))
+    if censoring:
+        others.append("censoring")
+    if others:
+        raise UsageError(f"components (a mixture fitted by EM) do not go with {', '.join(others)}")

@@ -450,3 +450,43 @@ def draw_censored(result, data, path: str | None = None):
     fig.suptitle(title(result), fontsize="medium")
     return finished(fig, path)
     return fig
+
+
+# --- mixtures ---------------------------------------------------------------------------------
+def mixture_panels(result) -> dict:
+    """The numbers of the mixture plot: the data, each component's weighted density (or
+    probability, for counts) and their sum, on a grid over the data."""
+    values = result.values
+    if result.weights is not None:
+        whole = np.all(result.weights == np.round(result.weights))
+        if not whole:
+            raise UsageError("plots of weighted data need whole-number weights")
+        values = np.repeat(values, result.weights.astype(np.int64))
+    if result.family.continuous:
+        low, high = float(values.min()), float(values.max())
+        grid = np.linspace(low - 0.05 * (high - low), high + 0.05 * (high - low), 400)
+    else:
+        grid = np.arange(int(values.min()), int(values.max()) + 1, dtype=float)
+    total, parts = result.density(grid)
+    return {"values": values, "grid": grid, "total": total, "parts": parts, "continuous": result.family.continuous}
+
+
+def draw_mixture(result, path: str | None = None):
+    plt = _pyplot()
+    data = mixture_panels(result)
+    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    if data["continuous"]:
+        ax.hist(data["values"], bins=_bins(data["values"]), density=True, color="#d9d9d9", edgecolor="white",
+                label="data")
+    else:
+        counts = np.bincount(data["values"].astype(np.int64) - int(data["grid"][0]))
+        ax.bar(data["grid"][:len(counts)], counts / counts.sum(), color="#d9d9d9", label="data")
+    ax.plot(data["grid"], data["total"], color="black", lw=2.5, alpha=0.7, label="the mixture")
+    for i, (part, component) in enumerate(zip(data["parts"], result.components), start=1):  # (over the sum)
+        shown = ", ".join(f"{name} {value:.4g}" for name, value in component.params.items())
+        ax.plot(data["grid"], part, lw=1.5, ls="--", label=f"component {i} (weight {component.weight:.3g}; {shown})")
+    ax.set(xlabel=result.column, ylabel="density" if data["continuous"] else "probability",
+           title=f"{len(result.components)}-component {result.distribution} mixture of '{result.column}' "
+                 f"(log-likelihood {result.log_likelihood:.6g})")
+    ax.legend(loc="best", fontsize="small")
+    return finished(fig, path)

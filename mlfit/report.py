@@ -522,3 +522,36 @@ def print_bootstrap(drawn, console: Console) -> None:
             table.add_row(*cells)
         parts.append(table)
     console.print(Group(*parts))
+
+
+def print_mixture(result, console: Console) -> None:
+    """A mixture: each component's weight and parameters with standard errors, the likelihood."""
+    data = result.to_dict()
+    table = Table(box=box.SIMPLE_HEAD, title=escape(f"{len(data['components'])}-component {data['distribution']} "
+                                                    f"mixture of '{data['column']}' in {data['file']}"),
+                  title_justify="left", title_style="bold")
+    names = list(data["components"][0]["params"])
+    for name in ("component", "weight", *names):
+        table.add_column(name, justify="left" if name == "component" else "right", no_wrap=True)
+    for i, component in enumerate(data["components"], start=1):
+        errors = component["stderr"] or {}
+        cells = [f"{component['weight']:.6g}" + _plus_minus(component["weight_se"])]
+        cells += [f"{component['params'][n]:.6g}" + _plus_minus(errors.get(n)) for n in names]
+        table.add_row(str(i), *cells)
+    table.caption = "± the standard error from the observed information of the whole mixture"
+    console.print(table)
+    model = Table(box=box.SIMPLE_HEAD, show_header=False, title="model", title_justify="left")
+    model.add_column(style="bold")
+    model.add_column()
+    model.add_row("rows", f"{data['n']:,}")
+    model.add_row("log-likelihood / NLL", f"{data['log_likelihood']:.10g} / {data['nll']:.10g}")
+    model.add_row("AIC / BIC", f"{data['aic']:.6f} / {data['bic']:.6f}  (k = {data['k']})")
+    starts = data["starts"]
+    model.add_row("EM", f"{starts['tried']} starts ({escape(starts['how'])}); the best from {starts['best']}; "
+                  f"{starts['collapsed']} collapsed; {data['iterations']} iterations, "
+                  + ("converged" if data["converged"] else "[bold red]DID NOT CONVERGE[/]"))
+    console.print(model)
+
+
+def _plus_minus(error) -> str:
+    return "" if error is None or not math.isfinite(error) else f" ± {error:.2g}"

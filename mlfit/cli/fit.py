@@ -30,6 +30,7 @@ from .common import (BOOTSTRAP, BootstrapKind, CENSORED, CHISQ_BREAKS, CHISQ_CEL
     "mlfit fit sample_data/remission.csv --column weeks --censored relapsed --dist weibull",
     "mlfit fit sample_data/rivers.csv --dist gamma --column miles --method cvm --bootstrap 50",
     "mlfit fit sample_data/goals.csv --dist poisson --column home_goals --chisq-cells fitdistrplus",
+    "mlfit fit sample_data/faithful.csv --dist normal --column eruptions --components 2 --predict components.csv",
     note="In a batch (several files or columns) each failure is a line on stderr (and an error record in "
     "json, jsonl, csv and tsv), the rest go on, and the exit code is the most serious one met: 2 if a file, "
     "column or --fix was wrong, else 1 if some data could not be fitted, else 3 if a fit warned.",
@@ -86,6 +87,11 @@ def fit(
         "parameter, and log10 of the raw likelihood of the first k rows against the underflow limits."),
     chart: Optional[bool] = typer.Option(None, "--chart/--no-chart", help="Draw a small histogram with the fit "
                                          "in the table view. Default: only when standard output is a terminal."),
+    components: Optional[int] = typer.Option(None, "--components", metavar="K", help="Fit a mixture of K "
+                                             "components by EM (from the quantile start and 20 random ones, the "
+                                             "best kept, then Newton), e.g. two humps: --components 2."),
+    predict: Optional[str] = typer.Option(None, "--predict", metavar="OUT.csv", help="With --components: each "
+                                          "row's probability of each component, and the most probable one."),
     read_options=None,
 ) -> None:
     """Fit one family to columns of CSV files by maximum likelihood.
@@ -97,6 +103,22 @@ def fit(
 
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read once only")
+    if predict is not None and components is None:
+        raise UsageError("--predict writes each row's component probabilities: it goes with --components")
+    if components is not None:
+        given = [flag for flag, value in (("--fix", fix), ("--bootstrap", bootstrap), ("--quantile", quantile),
+                                          ("--plot-nll", plot_nll), ("--left/--right/--censored", left or right or censored),
+                                          ("--scheduler", scheduler), ("--gof-bootstrap", gof_bootstrap),
+                                          ("--columns-all", columns_all)) if value]
+        if method.value != "mle":
+            given.append("--method")
+        if given:
+            raise UsageError(f"--components (a mixture fitted by EM) does not go with {', '.join(given)}")
+        if len(files) != 1 or len(column or []) > 1 or output.value not in ("table", "json"):
+            raise UsageError("--components fits one mixture: one file, one column, table or json")
+        _fit_mixture(files[0], dist, (column or [None])[0], components, weights, trials, seed, output, plot, predict,
+                     read_options)
+        return
     if columns_all and column:
         raise UsageError("--columns-all and --column do not go together")
     if plot and plot_nll and os.path.realpath(plot) == os.path.realpath(plot_nll):
@@ -140,6 +162,31 @@ def fit(
     else:
         _fit_batch(files, dist, column, columns_all, weights, output, fail_fast, read_options, fit_options,
                    _draw_chart(chart))
+
+
+def _fit_mixture(source, dist, column, components, weights, trials, seed, output, plot, predict, read_options):
+    from ..api import fit_file
+    from ..report import print_mixture
+    from .common import _present
+
+    if plot:
+        from ..plots import check_target
+
+        check_target(plot, inputs=(source,))
+    if predict:
+        from ..data import check_output
+
+        check_output(predict, (source,), "the component probabilities")
+    result = fit_file(source, dist, column, weights=weights, trials=trials, seed=seed, components=components,
+                      read_options=read_options)
+    _present(result, output, print_mixture)
+    if predict:
+        from ..mixture import write_posteriors
+
+        write_posteriors(result, predict)
+    if plot:
+        result.plot(plot)
+    _warn_and_exit(result.warnings())
 
 
 def _draw_chart(asked: bool | None) -> bool:
