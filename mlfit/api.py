@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .columns import DEFAULT, ReadOptions
 from .errors import UsageError
 from .fits import fit, fit_column, fit_columns, fit_request
@@ -120,6 +122,9 @@ def compare(data, distributions=None, *, column: str | None = None, weights=None
 
     names = list(distributions or [])
     censoring = bool(left or right or censored)
+    if options.get("components") is not None:
+        return _compare_components(data, names, column, weights, censoring or events is not None, scheduler,
+                                   read_options, **options)
     if scheduler is not None:
         if censoring or events is not None or not isinstance(data, str):
             raise UsageError("--scheduler ranks families by maximum likelihood of a data set of files, without "
@@ -159,3 +164,31 @@ def describe(data, column: str | None = None, *, boot: int = 0, seed: int = 0, r
     if isinstance(data, str):
         return describe_file(data, column, boot=boot, seed=seed, read_options=read_options)
     return describe_values(data, column, boot=boot, seed=seed)
+
+
+def _compare_components(data, names, column, weights, censoring, scheduler, read_options, *, components,
+                        trials=None, seed=0, starts=None, **others):
+    """compare with components: one family's mixtures of K = 1, 2, ... components ranked by BIC."""
+    from .columns import Column, column_name, memory_column
+    from .data import read_weighted, with_weights
+    from .families import one_family
+    from .mixture import RANDOM_STARTS, check_components, compare_components, parse_components
+
+    counts = parse_components(components) if isinstance(components, str) else [int(k) for k in components]
+    given = sorted(k for k, v in others.items() if v not in (None, 0, False, {}, 0.95))
+    if len(names) != 1 or censoring or scheduler is not None or given:
+        raise UsageError("comparing numbers of components takes one family (--dist), without censoring, "
+                         f"--scheduler or {', '.join(given) or 'goodness-of-fit options'}")
+    family = one_family(names[0], trials)
+    for k in counts:
+        check_components(family, k)
+    if isinstance(data, str):
+        column_data = read_weighted(data, column, weights, options=read_options)
+    else:
+        column_data = memory_column(data, column_name(data, column))
+        if weights is not None:
+            count = len(column_data.values) + column_data.dropped
+            column_data = with_weights(column_data, Column("<data>", "weights", np.asarray(weights, dtype=float),
+                                                           np.arange(1, count + 1), 0))
+    return compare_components(column_data, family, counts, seed=seed,
+                              starts=RANDOM_STARTS if starts is None else starts)

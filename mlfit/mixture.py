@@ -27,12 +27,15 @@ from .fitting import best_fit
 MOST_COMPONENTS = 20
 RANDOM_STARTS = 20
 SHORT_RUN = 40  # EM steps every start takes ...
-LONG_RUNS = 5  # ... before the best this many run to convergence
+LONG_RUNS = 41  # ... before the best this many distinct ones take up to
+MEDIUM_RUN = 60  # more, and Newton's method finishes them
 EM_TOLERANCE = 1e-10  # relative change of the log-likelihood that stops EM (Newton finishes the job)
 EM_ITERATIONS = 5_000
 NEWTON_STEPS = 100
 SMALLEST_SHARE = 2.0  # a component holding fewer rows' worth of weight than this has collapsed
-COLLAPSED_SPREAD = 1e-6  # ... and so has one whose spread is this small beside the data's
+# ... and so has one whose rows' spread is this small beside the data's: a variance collapsing onto
+# one value (repeated values, whole minutes say, let the likelihood grow without end there)
+COLLAPSED_SPREAD = 1e-3
 
 
 def check_components(family, components) -> int:
@@ -147,7 +150,8 @@ def fit_mixture(values: np.ndarray, family, components: int, *, weights: np.ndar
                         f"{components} components of two parameters' worth each", kind="value")
     rng = np.random.default_rng(seed)
     tried = [("quantile", _quantile_start(x, w, family, components))]
-    tried += [(f"random {i}", _random_start(x, w, family, components, rng)) for i in range(1, starts + 1)]
+    tried += [(f"k-means++ {i}", _random_start(x, w, family, components, rng)) for i in range(1, starts + 1)]
+    tried += [(f"random split {i}", _random_split(x, w, family, components, rng)) for i in range(1, starts + 1)]
     # A short run of EM from every start, then the most promising few run to convergence: the
     # starts that end best usually lead early, and a run to convergence costs hundreds of steps.
     short, collapsed = [], 0
@@ -160,26 +164,36 @@ def fit_mixture(values: np.ndarray, family, components: int, *, weights: np.ndar
             continue
         short.append((found, how))
     short.sort(key=lambda item: -item[0][2])
-    best = None
-    for (mixing, params, *_), how in short[:LONG_RUNS]:
-        found = _em(x, w, family, mixing, params)
+    # Where a start ends after a short run says little of where it converges (EM crawls along ridges):
+    # the best LONG_RUNS of those that differ run on, and Newton's method finishes each, quadratically.
+    best, unfinished = None, []
+    for (mixing, params, *_), how in _distinct(short)[:LONG_RUNS]:
+        found = _em(x, w, family, mixing, params, most=MEDIUM_RUN)
         if found is None:
             collapsed += 1
             continue
-        if best is None or found[2] > best[2] + 1e-9 * abs(best[2]):
-            best = (*found, how)
+        mixing, params, log_likelihood, iterations, converged = found
+        polished = _newton(x, w, family, mixing, params)
+        errors = None
+        if polished is not None and polished[2] >= log_likelihood - 1e-9 * abs(log_likelihood) \
+                and not _collapsed_fit(x, w, family, polished[0], polished[1]):
+            mixing, params, log_likelihood, steps, errors = polished
+            iterations, converged = iterations + steps, True
+        elif not converged:
+            unfinished.append(((mixing, params, log_likelihood), how))
+            continue
+        if best is None or log_likelihood > best[2] + 1e-9 * abs(best[2]):
+            best = (mixing, params, log_likelihood, iterations, converged, how, errors)
+    if best is None and unfinished:  # no regular maximum within Newton's reach: the best run by EM to its end
+        (mixing, params, _), how = max(unfinished, key=lambda item: item[0][2])
+        found = _em(x, w, family, mixing, params)
+        if found is not None:
+            best = (*found, how, None)
     if best is None:
         raise DataError(f"{source}: column '{column}': every start of the {components}-component {family.name} "
                         "mixture collapsed (a component onto too few rows or one value: its likelihood has no "
                         "maximum there); try fewer components", kind="value")
-    mixing, params, log_likelihood, iterations, converged, how = best
-    polished = _newton(x, w, family, mixing, params)
-    if polished is not None and polished[2] >= log_likelihood - 1e-9 * abs(log_likelihood):
-        mixing, params, log_likelihood, steps, errors = polished
-        iterations += steps
-        converged = True
-    else:
-        errors = None
+    mixing, params, log_likelihood, iterations, converged, how, errors = best
     order = np.argsort([list(p.values())[0] for p in params], kind="stable")
     responsibilities = _posterior(x, family, mixing, params)[0][:, order]
     sorted_components = []
@@ -188,8 +202,9 @@ def fit_mixture(values: np.ndarray, family, components: int, *, weights: np.ndar
         sorted_components.append(Component(float(mixing[k]), {n: float(v) for n, v in params[k].items()},
                                            None if errors is None else float(errors["weights"][k]), stderr))
     return MixtureResult(family, source, column, float(w.sum()), sorted_components, float(log_likelihood), converged,
-                         int(iterations), {"tried": len(tried), "how": f"the quantile start and {starts} random "
-                                           "k-means++-like ones", "best": how, "collapsed": collapsed},
+                         int(iterations), {"tried": len(tried), "how": f"the quantile start, {starts} k-means++ "
+                                           f"seedings and {starts} random splits", "best": how,
+                                           "collapsed": collapsed},
                          responsibilities, x, rows, weights)
 
 
@@ -215,6 +230,18 @@ def _random_start(x, w, family, k, rng):
         centres.append(x[rng.choice(positive, p=distance / distance.sum())])
     nearest = np.argmin(np.abs(x[:, None] - np.array(centres)[None, :]), axis=1)
     return _grouped_start(x, w, family, [np.flatnonzero(nearest == j) for j in range(k)])
+
+
+def _random_split(x, w, family, k, rng):
+    """Each row's component weights drawn at random (scikit-learn's "random" initialisation): the
+    components start near one another and EM pulls them apart."""
+    shares = rng.uniform(size=(len(x), k))
+    shares /= shares.sum(axis=1, keepdims=True)
+    params = [_weighted_fit(family, x, w * shares[:, j]) for j in range(k)]
+    if any(p is None for p in params):
+        return None
+    totals = (w[:, None] * shares).sum(axis=0)
+    return totals / totals.sum(), params
 
 
 def _grouped_start(x, w, family, groups):
@@ -245,10 +272,13 @@ def _weighted_fit(family, x, w) -> dict | None:
 def _posterior(x, family, mixing, params):
     """Each row's posterior probability of each component, and each row's log-density: computed as
     log-sum-exp, so that a row far from every component (each density 0.0 in float64) still counts."""
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         joint = np.column_stack([np.log(m) + family.log_prob(x, p) for m, p in zip(mixing, params)])
-    row = special.logsumexp(joint, axis=1)
-    return np.exp(joint - row[:, None]), row
+        top = joint.max(axis=1)
+        top = np.where(np.isfinite(top), top, 0.0)
+        shifted = np.exp(joint - top[:, None])
+        total = shifted.sum(axis=1)
+        return shifted / total[:, None], top + np.log(total)
 
 
 def _em(x, w, family, mixing, params, most: int = EM_ITERATIONS):
@@ -275,6 +305,25 @@ def _em(x, w, family, mixing, params, most: int = EM_ITERATIONS):
         if any(p is None for p in params):
             return None
     return mixing, params, log_likelihood, most, False
+
+
+def _distinct(found: list) -> list:
+    """The candidates (best first) less those whose log-likelihood a better one already has: the
+    same optimum reached from two starts."""
+    kept = []
+    for candidate in found:
+        if all(abs(candidate[0][2] - other[0][2]) > 1e-6 * (abs(other[0][2]) + 1.0) for other in kept):
+            kept.append(candidate)
+    return kept
+
+
+def _collapsed_fit(x, w, family, mixing, params) -> bool:
+    """A fit whose component has shrunk onto (nearly) one value, or onto too few rows."""
+    responsibilities, _ = _posterior(x, family, mixing, params)
+    shares = responsibilities * w[:, None]
+    spread = _spread(x, w)
+    return bool(np.any(shares.sum(axis=0) < SMALLEST_SHARE) or (family.continuous and any(
+        _spread(x, shares[:, j]) <= COLLAPSED_SPREAD * spread for j in range(len(mixing)))))
 
 
 def _spread(x, w) -> float:
@@ -311,14 +360,18 @@ def _derivatives(x, w, family, theta, k, m):
     logits = np.concatenate([[0.0], theta[:k - 1]])
     log_mixing = logits - special.logsumexp(logits)
     etas = theta[k - 1:].reshape(k, m)
+    with np.errstate(all="ignore"):  # (a trial point far out: inf or nan, refused by the step's halving)
+        return _summed(x, w, family, log_mixing, etas, k, m)
+
+
+def _summed(x, w, family, log_mixing, etas, k, m):
     n = len(x)
     joint, grads, hessians = np.empty((n, k)), [], []
-    with np.errstate(all="ignore"):
-        for j in range(k):
-            value, g, h = family.conditional_nll(x, np.tile(etas[j], (n, 1)), 2)
-            joint[:, j] = log_mixing[j] - value
-            grads.append(-g)  # of the log-density
-            hessians.append(-h)
+    for j in range(k):
+        value, g, h = family.conditional_nll(x, np.tile(etas[j], (n, 1)), 2)
+        joint[:, j] = log_mixing[j] - value
+        grads.append(-g)  # of the log-density
+        hessians.append(-h)
     row = special.logsumexp(joint, axis=1)
     r = np.exp(joint - row[:, None])
     mixing = np.exp(log_mixing)
@@ -355,13 +408,14 @@ def _newton(x, w, family, mixing, params):
     k, m = len(mixing), len(family.predictors())
     theta = np.concatenate([np.log(mixing[1:] / mixing[0]), *[_etas_of(family, p) for p in params]])
     value, gradient, hessian = _derivatives(x, w, family, theta, k, m)
+    if not np.isfinite(value):
+        return None
     steps = 0
     for steps in range(1, NEWTON_STEPS + 1):
-        try:
-            step = np.linalg.solve(hessian, gradient)
-        except np.linalg.LinAlgError:
-            return None
-        candidate = theta - step
+        from .regression.reference import _descent_step
+
+        # (an ascent step: Newton's where the log-likelihood is concave here, shifted where it is not)
+        candidate = theta + _descent_step(-hessian, gradient)
         for _ in range(40):
             trial = _derivatives(x, w, family, candidate, k, m)
             if np.isfinite(trial[0]) and trial[0] >= value - 1e-12 * abs(value):
@@ -488,3 +542,66 @@ def write_posteriors(result: MixtureResult, path: str) -> None:
         rows = result.rows if result.rows is not None else np.arange(1, len(result.values) + 1)
         for row, p in zip(rows.tolist(), result.responsibilities):
             writer.writerow([row, *(repr(float(v)) for v in p), int(np.argmax(p)) + 1])
+
+
+# --- how many components: compare --components 1-4 --------------------------------------------
+@dataclass(frozen=True, repr=False)
+class ComponentRanking(HTMLSummary):
+    """Mixtures of one family with K = 1, 2, ... components, each fitted at its best (the best of
+    many EM starts), ranked by BIC as mclust ranks them; AIC beside it. A K whose every start
+    collapsed is listed with why, never ranked."""
+    source: str
+    column: str
+    distribution: str
+    fits: list  # (K, MixtureResult or None, the reason it is not ranked)
+
+    @property
+    def ranked(self) -> list:
+        return sorted([(k, r) for k, r, _ in self.fits if r is not None], key=lambda item: item[1].bic)
+
+    @property
+    def best(self) -> int | None:
+        return self.ranked[0][0] if self.ranked else None
+
+    def verdict(self) -> str:
+        ranked = self.ranked
+        if not ranked:
+            return "no number of components could be fitted"
+        by_aic = min(ranked, key=lambda item: item[1].aic)[0]
+        text = f"BIC prefers {ranked[0][0]} component{'s' if ranked[0][0] > 1 else ''}"
+        return text + (f" (AIC prefers {by_aic})" if by_aic != ranked[0][0] else " (so does AIC)")
+
+    def to_dict(self) -> dict:
+        best = self.ranked[0][1].bic if self.ranked else None
+        rows = []
+        for k, result, reason in self.fits:
+            if result is None:
+                rows.append({"components": k, "ranked": False, "error": reason})
+                continue
+            rows.append({"components": k, "ranked": True, "log_likelihood": result.log_likelihood, "k": result.k,
+                         "aic": result.aic, "bic": result.bic, "delta_bic": result.bic - best,
+                         "converged": result.converged, "fit": result.to_dict()})
+        return {"file": self.source, "column": self.column, "distribution": self.distribution, "by": "bic",
+                "preferred": self.best, "verdict": self.verdict(), "fits": rows}
+
+    def summary(self) -> str:
+        lines = [f"how many {self.distribution} components explain '{self.column}' in {self.source}?"]
+        for k, result, reason in self.fits:
+            lines.append(f"K = {k}: " + (f"log-likelihood {result.log_likelihood:.8g}, BIC {result.bic:.6f}, "
+                                         f"AIC {result.aic:.6f}" if result is not None else f"not ranked: {reason}"))
+        lines.append(f"verdict: {self.verdict()}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<ComponentRanking of '{self.column}': {self.verdict()}>"
+
+
+def compare_components(data, family, counts: list[int], **options) -> ComponentRanking:
+    """Each K of `counts` fitted to a column as reading gives it (see mixture_of_column)."""
+    fits = []
+    for k in counts:
+        try:
+            fits.append((k, mixture_of_column(data, family, k, **options), None))
+        except DataError as error:
+            fits.append((k, None, str(error).split(": ", 2)[-1]))
+    return ComponentRanking(data.source, data.name, family.name, fits)

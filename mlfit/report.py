@@ -555,3 +555,26 @@ def print_mixture(result, console: Console) -> None:
 
 def _plus_minus(error) -> str:
     return "" if error is None or not math.isfinite(error) else f" ± {error:.2g}"
+
+
+def print_components(ranking, console: Console) -> None:
+    """compare --components: each number of components, ranked by BIC."""
+    data = ranking.to_dict()
+    table = Table(box=box.SIMPLE_HEAD, title=escape(f"how many {data['distribution']} components explain "
+                                                    f"'{data['column']}' in {data['file']}?"),
+                  title_justify="left", title_style="bold")
+    for name in ("", "K", "k", "log-likelihood", "BIC", "ΔBIC", "AIC"):
+        table.add_column(name, justify="left" if name in ("", "K") else "right", no_wrap=True)
+    notes = []
+    for row in data["fits"]:
+        if not row["ranked"]:
+            table.add_row("", str(row["components"]), "", "", "", "not ranked", "")
+            notes.append(Text(f"K = {row['components']} is not ranked: {row['error']}", style="yellow"))
+            continue
+        table.add_row("*" if row["components"] == data["preferred"] else "", str(row["components"]), str(row["k"]),
+                      f"{row['log_likelihood']:.8g}", f"{row['bic']:.6f}", f"{row['delta_bic']:.3g}",
+                      f"{row['aic']:.6f}")
+    console.print(table)
+    console.print(Text(f"verdict: {data['verdict']}", style="bold"))
+    for note in notes:
+        console.print(note)

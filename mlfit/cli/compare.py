@@ -18,6 +18,7 @@ from .common import (BOOTSTRAP, CENSORED, CHISQ_BREAKS, CHISQ_CELLS, COLUMN, Chi
     "mlfit compare sample_data/free_throws.csv --column error_cm --dist normal --dist laplace --format json | jq -r .winner",
     "mlfit compare sample_data/rivers.csv --column miles --dist gamma --dist weibull --dist lognormal",
     "mlfit compare sample_data/rivers.csv --column miles --plot comparison.png",
+    "mlfit compare sample_data/faithful.csv --column eruptions --dist normal --components 1-4",
 ))
 @reader_options
 def compare(
@@ -43,6 +44,9 @@ def compare(
         None, "--plot", metavar="FILE.png", help="Overlay the ranked families' densities, CDFs, Q-Q and P-P plots "
         "(fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp), the legend in AIC order; bars and CDFs for counts. "
         "Needs matplotlib: pip install '.[plot]' from a clone of mlfit."),
+    components: Optional[str] = typer.Option(None, "--components", metavar="K|K1-K2", help="With one --dist: "
+                                             "mixtures of each number of components (1-4), each fitted at its best "
+                                             "by EM from many starts, ranked by BIC (as mclust does), AIC beside."),
     read_options=None,
 ) -> None:
     """Which family explains the column? Fit several and rank them by AIC.
@@ -51,6 +55,20 @@ def compare(
     """
     from ..api import compare as rank
 
+    if components is not None:
+        if plot:
+            raise UsageError("--components ranks numbers of components: draw one with fit --components K --plot")
+        ranking = rank(file, list(dist or []), column=column, weights=weights, left=left, right=right,
+                       censored=censored, scheduler=scheduler, read_options=read_options, level=level,
+                       gof_bootstrap=gof_bootstrap, trials=trials, seed=seed, components=components)
+        from .common import _present
+        from ..report import print_components
+
+        _present(ranking, output, print_components)
+        if ranking.best is None:
+            raise DataError(f"{ranking.source}: column '{ranking.column}': {ranking.verdict()}")
+        _warn_and_exit([w for _, r, _ in ranking.fits if r is not None for w in r.warnings()])
+        return
     if plot:
         from ..plots import check_target
 
