@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .columns import DEFAULT, ReadOptions
 from .errors import UsageError
 from .fits import fit, fit_column, fit_columns, fit_request
@@ -169,9 +167,9 @@ def describe(data, column: str | None = None, *, boot: int = 0, seed: int = 0, r
 def _compare_components(data, names, column, weights, censoring, scheduler, read_options, *, components,
                         trials=None, seed=0, starts=None, **others):
     """compare with components: one family's mixtures of K = 1, 2, ... components ranked by BIC."""
-    from .columns import Column, column_name, memory_column
-    from .data import read_weighted, with_weights
+    from .data import read_weighted
     from .families import one_family
+    from .data import weighted_memory_column
     from .mixture import RANDOM_STARTS, check_components, compare_components, parse_components
 
     counts = parse_components(components) if isinstance(components, str) else [int(k) for k in components]
@@ -182,13 +180,7 @@ def _compare_components(data, names, column, weights, censoring, scheduler, read
     family = one_family(names[0], trials)
     for k in counts:
         check_components(family, k)
-    if isinstance(data, str):
-        column_data = read_weighted(data, column, weights, options=read_options)
-    else:
-        column_data = memory_column(data, column_name(data, column))
-        if weights is not None:
-            count = len(column_data.values) + column_data.dropped
-            column_data = with_weights(column_data, Column("<data>", "weights", np.asarray(weights, dtype=float),
-                                                           np.arange(1, count + 1), 0))
+    column_data = read_weighted(data, column, weights, options=read_options) if isinstance(data, str) \
+        else weighted_memory_column(data, column, weights)
     return compare_components(column_data, family, counts, seed=seed,
                               starts=RANDOM_STARTS if starts is None else starts)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, UsageError
-from .columns import COMMENT_MARKS, STDIN, ReadOptions, DEFAULT, Column, _column, joined, _cut, _show
+from .columns import COMMENT_MARKS, STDIN, ReadOptions, DEFAULT, Column, _column, column_name, joined, memory_column, _cut, _show
 from .sources import _size, _position, _open
 from .csvtext import _layout, _choose, CHUNK_ROWS, _frames
 
@@ -49,6 +49,19 @@ def with_weights(column: Column, weights: Column) -> Column:
         raise DataError(f"{weights.where(i)}: weight {_show(weights.values[i])} is not a non-negative number",
                         kind="weight", row=int(weights.rows[i]))
     return Column(column.source, column.name, column.values, column.rows, column.dropped, column.decimal, values)
+
+
+def weighted_memory_column(values, name: str | None, weights=None, *, text: bool = False) -> Column:
+    """Values in memory as reading gives a column (None and NaN missing), each with its weight
+    where `weights` gives one per value."""
+    data = memory_column(values, column_name(values, name), text=text)
+    if weights is None:
+        return data
+    weights = np.asarray(weights, dtype=float)
+    count = len(data.values) + data.dropped
+    if weights.shape != (count,):
+        raise UsageError(f"{len(weights)} weights for {count} values: give one weight per value")
+    return with_weights(data, Column("<data>", "weights", weights, np.arange(1, count + 1), 0))
 
 
 def read_weighted(source: str, column: str | None, weights: str | None, *, text: bool = False,

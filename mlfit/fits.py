@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .columns import DEFAULT, Column, ReadOptions, column_name, memory_column
-from .data import require_column_for_weights, with_weights
+from .columns import DEFAULT, Column, ReadOptions, column_name
+from .data import require_column_for_weights, weighted_memory_column
 from .errors import MlfitError, UsageError
 from .families import get_family
 from .options import FitOptions
@@ -111,15 +111,8 @@ def fit(values, distribution: str, *, name: str | None = None, weights=None, eve
     request = FitRequest.of(distribution, censored=censored, weighted=weights is not None, **options)
     if censored:
         return fit_request(values, request)
-    name = column_name(values, name)
-    data = memory_column(values, name, text=not request.family.support.numeric)
-    if weights is not None:
-        weights = np.asarray(weights, dtype=float)
-        count = len(data.values) + data.dropped
-        if weights.shape != (count,):
-            raise UsageError(f"{len(weights)} weights for {count} values: give one weight per value")
-        data = with_weights(data, Column("<data>", "weights", weights, np.arange(1, count + 1), 0))
-    return fit_request(data, request)
+    return fit_request(weighted_memory_column(values, name, weights, text=not request.family.support.numeric),
+                       request)
 
 
 def _right_censored(values, events):

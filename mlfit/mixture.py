@@ -498,21 +498,12 @@ def mixture_of_file(source: str, distribution: str, components: int, column: str
 
 def mixture_of_values(values, distribution: str, components: int, *, name: str | None = None, weights=None,
                       trials: int | None = None, **options) -> MixtureResult:
-    from .columns import Column, column_name, memory_column
-    from .data import with_weights
     from .families import one_family
+    from .data import weighted_memory_column
 
     family = one_family(distribution, trials)
     check_components(family, components)
-    name = column_name(values, name)
-    data = memory_column(values, name)
-    if weights is not None:
-        weights = np.asarray(weights, dtype=float)
-        count = len(data.values) + data.dropped
-        if weights.shape != (count,):
-            raise UsageError(f"{len(weights)} weights for {count} values: give one weight per value")
-        data = with_weights(data, Column("<data>", "weights", weights, np.arange(1, count + 1), 0))
-    return mixture_of_column(data, family, components, **options)
+    return mixture_of_column(weighted_memory_column(values, name, weights), family, components, **options)
 
 
 def parse_components(text: str) -> list[int]:

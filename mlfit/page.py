@@ -16,6 +16,7 @@ import re
 from html import escape
 
 from . import __version__
+from .regression.report import _get, _labels, _p
 
 STYLE = """
 .mlfit-report{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d1d1f;
@@ -102,7 +103,7 @@ def regression_page(result, *, figures: bool = True) -> str:
 
 
 def regression_body(result, *, figures: bool = True, title: str | None = None, data: dict | None = None) -> str:
-    data = data or result.to_dict()
+    data = data or result.to_dict()  # (the coefficients as regress's table shows them: its labels and p-values)
     title = title or f"{data['distribution']} regression: {data['formula']} in {data['file']}"
     parts = [f"<h1>{escape(title)}</h1>"]
     facts = [("rows used", f"{data['n']:,}" + (f" ({data['dropped']:,} with a missing cell left out)"
@@ -314,23 +315,6 @@ def _other_parameters(params: dict) -> str:
     return table(["parameter", "estimate", "std. error", "low", "high"], rows)
 
 
-def _labels(coef: dict):
-    for key, value in coef.items():
-        if isinstance(value, dict):
-            for term in value:
-                yield f"{key}: {term}", (key, term)
-        else:
-            yield key, (key,)
-
-
-def _get(values, keys):
-    for key in keys:
-        if values is None:
-            return None
-        values = values.get(key)
-    return values
-
-
 def _footer() -> str:
     return (f"<p class=\"note\">Made by mlfit {escape(__version__)}: maximum likelihood in log space. Every "
             "number here is in the command's --format json.</p>")
@@ -340,12 +324,6 @@ def _g(value, digits: int) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     return f"{value:.{digits}g}"
-
-
-def _p(value) -> str:
-    if value is None:
-        return "n/a"
-    return "<1e-300" if value == 0 else f"{value:.3g}"
 
 
 def _span(pair) -> str:

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from ..errors import DataError, UsageError
-from .common import COLUMN, LEVEL, TRIALS, WEIGHTS, _epilog, _warn_and_exit, app, distribution_option, reader_options
+from .common import COLUMN, LEVEL, WEIGHTS, _epilog, _warn_and_exit, app, distribution_option, reader_options
 
 
 @app.command(epilog=_epilog(

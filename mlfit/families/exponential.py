@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from .base import NaturalFamily, Parameter, Positive, Predictor
-from .likelihood_loss import log1mexp
-from .standardized import Standardized
+from .standardized import MinimumExtreme
 from .distribution import NonNegativeReals
 from .statistics import Mean
 
 
-class Exponential(Standardized, NaturalFamily):
+class Exponential(MinimumExtreme, NaturalFamily):
     name = "exponential"
     parameters = (Parameter("rate", Positive()),)
     data_units = {"rate": "per data"}
@@ -76,7 +75,6 @@ class Exponential(Standardized, NaturalFamily):
 
     # The conditional model, an accelerated failure time with sigma = 1: log y = log mean + Z, Z the minimum
     # extreme value; log mean linear in columns: survreg(dist = "exponential")'s coefficients.
-    on_log_scale = True
     scale_formula = False
 
     def predictors(self, classes=None):
@@ -88,16 +86,3 @@ class Exponential(Standardized, NaturalFamily):
 
     def row_mean(self, fitted):
         return 1.0 / fitted["rate"]
-
-    def standard_rho(self, z, order):
-        from .weibull import minimum_extreme_rho
-
-        return minimum_extreme_rho(z, order)
-
-    def standard_log_cdf(self, z):
-        with np.errstate(over="ignore"):
-            return log1mexp(-np.exp(z))
-
-    def standard_log_sf(self, z):
-        with np.errstate(over="ignore"):
-            return -np.exp(z)

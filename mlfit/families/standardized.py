@@ -161,3 +161,22 @@ class Standardized(LikelihoodLoss, Conditional):
         """Each row's location and sigma on the t scale (for quantiles of the prediction)."""
         location, log_sigma = self._location_scale(etas)
         return location, np.exp(log_sigma)
+
+
+class MinimumExtreme(Standardized):
+    """Z of the minimum extreme value distribution, density exp(z - e^z): log y of a weibull (and an
+    exponential, its shape 1), survreg's "extreme"."""
+    on_log_scale = True
+
+    def standard_rho(self, z, order):
+        with np.errstate(over="ignore"):
+            e = np.exp(z)
+        return e - z, (e - 1.0 if order >= 1 else None), (e if order >= 2 else None)
+
+    def standard_log_cdf(self, z):
+        with np.errstate(over="ignore"):
+            return log1mexp(-np.exp(z))
+
+    def standard_log_sf(self, z):
+        with np.errstate(over="ignore"):
+            return -np.exp(z)

@@ -8,8 +8,7 @@ from scipy import special
 
 from .base import NaturalFamily, Parameter, Positive, Predictor, root_in_log
 from .distribution import PositiveReals
-from .likelihood_loss import log1mexp
-from .standardized import Standardized
+from .standardized import MinimumExtreme
 from .statistics import Values
 
 
@@ -22,7 +21,7 @@ def weibull_curve(k: np.ndarray) -> np.ndarray:
     return np.column_stack([skew ** 2, kurt])
 
 
-class Weibull(Standardized, NaturalFamily):
+class Weibull(MinimumExtreme, NaturalFamily):
     name = "weibull"
     parameters = (Parameter("shape", Positive()), Parameter("scale", Positive()))
     data_units = {"scale": "data"}
@@ -139,7 +138,6 @@ class Weibull(Standardized, NaturalFamily):
 
     # The conditional model, an accelerated failure time: log y = log scale + Z / shape, Z the minimum
     # extreme value; log scale linear in columns: survreg(dist = "weibull")'s coefficients, its scale 1/shape.
-    on_log_scale = True
     scale_sign = -1.0  # the scale predictor is log shape = -log sigma
 
     def predictors(self, classes=None):
@@ -150,21 +148,3 @@ class Weibull(Standardized, NaturalFamily):
 
     def row_mean(self, fitted):
         return fitted["scale"] * special.gamma(1.0 + 1.0 / fitted["shape"])
-
-    def standard_rho(self, z, order):
-        return minimum_extreme_rho(z, order)
-
-    def standard_log_cdf(self, z):
-        with np.errstate(over="ignore"):
-            return log1mexp(-np.exp(z))
-
-    def standard_log_sf(self, z):
-        with np.errstate(over="ignore"):
-            return -np.exp(z)
-
-
-def minimum_extreme_rho(z, order):
-    """-log of the minimum extreme value density exp(z - e^z), and its derivatives."""
-    with np.errstate(over="ignore"):
-        e = np.exp(z)
-    return e - z, (e - 1.0 if order >= 1 else None), (e if order >= 2 else None)
