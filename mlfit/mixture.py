@@ -4,8 +4,8 @@ level up (each component's density may be 0.0 in float64 where their sum is not)
 
 EM alternates the posterior probability of each component for each row (E) with a weighted fit of
 each component (M: the family's own weighted maximum-likelihood fit, its closed form where it has
-one), raising the likelihood every step. EM finds a local maximum only, so it runs from several
-starts (the quantile start and k-means++-like random ones), keeps the best, and drops starts whose
+one), raising the likelihood every step. EM finds a local maximum only, so it runs from many starts
+(the quantile start, k-means++ seedings, random splits), keeps the best, and drops starts whose
 component collapses onto a value (a variance going to 0: the likelihood there has no maximum).
 Newton's method on the full log-likelihood, with its exact derivatives from the family's per-row
 derivatives (`conditional_nll`), then polishes the best and gives standard errors from the observed
@@ -140,8 +140,9 @@ class MixtureResult(HTMLSummary):
 def fit_mixture(values: np.ndarray, family, components: int, *, weights: np.ndarray | None = None,
                 source: str = "<data>", column: str = "x", rows: np.ndarray | None = None, starts: int = RANDOM_STARTS,
                 seed: int = 0) -> MixtureResult:
-    """The K-component mixture of `family` with the highest likelihood EM finds from the quantile
-    start and `starts` random ones, polished by Newton's method."""
+    """The K-component mixture of `family` with the highest likelihood found from the quantile
+    start, `starts` k-means++ seedings and `starts` random splits: a short run of EM each, then
+    every distinct candidate finished by Newton's method."""
     components = check_components(family, components)
     x = np.asarray(values, dtype=float)
     w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
@@ -152,8 +153,7 @@ def fit_mixture(values: np.ndarray, family, components: int, *, weights: np.ndar
     tried = [("quantile", _quantile_start(x, w, family, components))]
     tried += [(f"k-means++ {i}", _random_start(x, w, family, components, rng)) for i in range(1, starts + 1)]
     tried += [(f"random split {i}", _random_split(x, w, family, components, rng)) for i in range(1, starts + 1)]
-    # A short run of EM from every start, then the most promising few run to convergence: the
-    # starts that end best usually lead early, and a run to convergence costs hundreds of steps.
+    # A short run of EM from every start (a run to convergence costs hundreds or thousands of steps)
     short, collapsed = [], 0
     for how, start in tried:
         if start is None:
@@ -197,7 +197,7 @@ def fit_mixture(values: np.ndarray, family, components: int, *, weights: np.ndar
     order = np.argsort([list(p.values())[0] for p in params], kind="stable")
     responsibilities = _posterior(x, family, mixing, params)[0][:, order]
     sorted_components = []
-    for rank, k in enumerate(order):
+    for k in order:
         stderr = None if errors is None else errors["params"][k]
         sorted_components.append(Component(float(mixing[k]), {n: float(v) for n, v in params[k].items()},
                                            None if errors is None else float(errors["weights"][k]), stderr))

@@ -211,3 +211,15 @@ def test_a_categorical_winner_shows_its_first_categories_only(tmp_path):
     assert out.exit_code == 0, out.output
     winner = Page(out.output).rows["winner"]
     assert len(winner) == 1 + 40 and "and 50 more categories" in out.output
+
+
+def test_standard_input_is_read_once(tmp_path):
+    from pathlib import Path as P
+
+    text = P(RIVERS).read_text()
+    out = CliRunner().invoke(app, ["report", "-", "--column", "miles", "--no-figures", "--output", "-"], input=text)
+    assert out.exit_code == 0, out.output
+    page = Page(out.output)
+    assert "shape" in page.rows and "ranking" in page.rows
+    by_file = Page(run(["report", RIVERS, "--column", "miles", "--no-figures", "--output", "-"]).output)
+    assert page.rows["shape"] == by_file.rows["shape"] and page.rows["ranking"] == by_file.rows["ranking"]

@@ -80,8 +80,12 @@ def _comparison(file, dist, column, level, trials, weights, figures, read_option
         raise DataError(f"{ranking.source}: column '{ranking.column}': {why}")
     description = None
     if weights is None:  # (describe's moments are of the rows as they are, unweighted)
+        held = ranking.winner.result.values
         try:
-            description = describe(file, ranking.column, read_options=read_options)
+            if held is not None and held.dtype.kind == "f":  # the values compare read (standard input is read once)
+                description = describe(held, ranking.column)
+            elif file != "-":
+                description = describe(file, ranking.column, read_options=read_options)
         except DataError:  # text, or a column the shape says nothing of: the page goes without it
             description = None
     return ranking_page(ranking, description, figures=figures), [w for c in ranking.fitted
