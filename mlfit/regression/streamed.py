@@ -381,7 +381,7 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
     numerical = None if exact else minimize(model, polish=family.smooth)
     coef = solved.coef
     summary = _last_pass(model, coef, totals)
-    if family.intercept_only(totals) is None:  # no closed form: Newton passes
+    if family.intercept_only(totals) is None and family.smooth:  # no closed form: Newton passes (not on kinks)
         null = InterceptOnly(family, rows, replace(first, terms=["Intercept"], scale_terms=["Intercept"]),
                              Scaling(np.eye(1)), Scaling(np.eye(1)), W, unit=totals["spread"])
         summary["null_nll"] = _newton(null, method="").nll
