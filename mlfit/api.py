@@ -123,6 +123,9 @@ def compare(data, distributions=None, *, column: str | None = None, weights=None
     if options.get("components") is not None:
         return _compare_components(data, names, column, weights, censoring or events is not None, scheduler,
                                    read_options, **options)
+    if any(name.startswith("scipy:") for name in names):
+        return _compare_scipy(data, names, column, weights, censoring or events is not None or scheduler is not None,
+                              read_options, progress, **options)
     if scheduler is not None:
         if censoring or events is not None or not isinstance(data, str):
             raise UsageError("--scheduler ranks families by maximum likelihood of a data set of files, without "
@@ -184,3 +187,22 @@ def _compare_components(data, names, column, weights, censoring, scheduler, read
         else weighted_memory_column(data, column, weights)
     return compare_components(column_data, family, counts, seed=seed,
                               starts=RANDOM_STARTS if starts is None else starts)
+
+
+def _compare_scipy(data, names, column, weights, elsewhere, read_options, progress, *, budget=None, **others):
+    """compare with scipy:NAME (or 'scipy:*', every continuous one): each fitted within its time
+    budget, ranked by AIC."""
+    from .data import read_weighted, weighted_memory_column
+    from .zoo import BUDGET, compare_scipy, expand, is_scipy, numbers_of, refuse_options
+
+    if not all(is_scipy(name) for name in names):
+        raise UsageError("scipy:NAME distributions are ranked among themselves: give only scipy: names (or "
+                         "'scipy:*')")
+    if elsewhere:
+        raise UsageError("scipy:NAME distributions are ranked on one column in memory, without censoring or "
+                         "--scheduler")
+    refuse_options({**others, "weights": weights}, "ranking scipy:NAME")
+    data = read_weighted(data, column, None, options=read_options) if isinstance(data, str) \
+        else weighted_memory_column(data, column)
+    return compare_scipy(numbers_of(data), expand(names), source=data.source, column=data.name,
+                         budget=BUDGET if budget is None else budget, progress=progress)

@@ -46,6 +46,11 @@ def fit_file(source: str, distribution: str, column: str | None = None, *, weigh
         _mixture_options(options, left or right or censored)
         return mixture_of_file(source, distribution, components, column, weights=weights, read_options=read_options,
                                **options)
+    if distribution.startswith("scipy:"):
+        from .zoo import refuse_options, scipy_of_file
+
+        refuse_options({**options, "weights": weights, "left": left, "right": right, "censored": censored})
+        return scipy_of_file(source, distribution, column, read_options=read_options)
     request = FitRequest.of(distribution, censored=bool(left or right or censored), weighted=weights is not None,
                             **options)
     if request.censored:
@@ -105,6 +110,11 @@ def fit(values, distribution: str, *, name: str | None = None, weights=None, eve
 
         _mixture_options(options, events)
         return mixture_of_values(values, distribution, components, name=name, weights=weights, **options)
+    if distribution.startswith("scipy:"):
+        from .zoo import refuse_options, scipy_of_values
+
+        refuse_options({**options, "weights": weights, "events": events})
+        return scipy_of_values(values, distribution, column=name)
     if events is not None:
         values = _right_censored(values, events)
     censored = isinstance(values, CensoredData)

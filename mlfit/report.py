@@ -578,3 +578,46 @@ def print_components(ranking, console: Console) -> None:
     console.print(Text(f"verdict: {data['verdict']}", style="bold"))
     for note in notes:
         console.print(note)
+
+
+def print_scipy_fit(result, console: Console) -> None:
+    """A scipy.stats distribution's fit: its parameters (scipy's names), the likelihood, scipy's own fit beside."""
+    data = result.to_dict()
+    table = Table(box=box.SIMPLE_HEAD, title=escape(f"{data['distribution']} fit of '{data['column']}' in "
+                                                    f"{data['file']}"), title_justify="left", title_style="bold")
+    for name in ("parameter", "estimate", "std. error", "scipy's fit"):
+        table.add_column(name, justify="left" if name == "parameter" else "right", no_wrap=True)
+    reference = (data["reference"] or {}).get("params", {})
+    for name, value in data["params"].items():
+        error = (data["stderr"] or {}).get(name)
+        table.add_row(name, f"{value:.8g}", _number(error), _number(reference.get(name)) if reference else "n/a")
+    console.print(table)
+    model = Table(box=box.SIMPLE_HEAD, show_header=False, title="model", title_justify="left")
+    model.add_column(style="bold")
+    model.add_column()
+    model.add_row("rows", f"{data['n']:,}")
+    model.add_row("NLL / log-likelihood", f"{data['nll']:.10g} / {data['log_likelihood']:.10g}")
+    model.add_row("AIC / BIC", f"{data['aic']:.6f} / {data['bic']:.6f}  (k = {data['k']})")
+    if data["reference"] is not None:
+        model.add_row("scipy's own fit", f"NLL {data['reference']['nll']:.10g}: mlfit's is lower by "
+                      f"{data['beats_scipy_by']:.3g} nats")
+    gof = data["gof"]
+    if gof:
+        model.add_row("goodness of fit", f"KS {gof['ks']:.4g}, CvM {gof['cvm']:.4g}, AD {gof['ad']:.4g}")
+    model.add_row("search", escape(data["method"]))
+    console.print(model)
+    console.print(Text(result.underflow.explanation(), style="italic"))
+
+
+def print_scipy_ranking(ranking, console: Console) -> None:
+    data = ranking.to_dict()
+    table = Table(box=box.SIMPLE_HEAD, title=escape(f"which scipy.stats distribution explains '{data['column']}' in "
+                                                    f"{data['file']}?"), title_justify="left", title_style="bold")
+    for name in ("", "distribution", "k", "log-likelihood", "AIC", "ΔAIC", "BIC"):
+        table.add_column(name, justify="left" if name in ("", "distribution") else "right", no_wrap=True)
+    for fit in data["fits"]:
+        table.add_row("*" if fit["rank"] == 1 else "", fit["distribution"], str(fit["k"]),
+                      f"{fit['log_likelihood']:.6g}", f"{fit['aic']:.6g}", f"{fit['delta_aic']:.3g}", f"{fit['bic']:.6g}")
+    console.print(table)
+    for row in data["not_ranked"]:
+        console.print(Text(f"{row['distribution']} is not ranked: {row['why']}", style="yellow"))

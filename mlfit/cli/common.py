@@ -34,7 +34,7 @@ def _family_names() -> tuple[str, ...]:
 def _check_family(value):
     names = _family_names()
     for name in [value] if isinstance(value, str) else value or []:
-        if name not in names:
+        if name not in names and not name.startswith("scipy:"):
             raise typer.BadParameter(f"{name!r} is not one of {', '.join(repr(n) for n in names)}.")
     return value
 

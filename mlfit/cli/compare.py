@@ -44,6 +44,8 @@ def compare(
         None, "--plot", metavar="FILE.png", help="Overlay the ranked families' densities, CDFs, Q-Q and P-P plots "
         "(fitdistrplus's denscomp, cdfcomp, qqcomp, ppcomp), the legend in AIC order; bars and CDFs for counts. "
         "Needs matplotlib: pip install '.[plot]' from a clone of mlfit."),
+    budget: float = typer.Option(5.0, "--budget", min=0.1, metavar="SECONDS", help="With scipy: distributions: "
+                                 "the time each may take (those that run out are listed, not ranked)."),
     components: Optional[str] = typer.Option(None, "--components", metavar="K|K1-K2", help="With one --dist: "
                                              "mixtures of each number of components (1-4), each fitted at its best "
                                              "by EM from many starts, ranked by BIC (as mclust does), AIC beside."),
@@ -55,6 +57,11 @@ def compare(
     """
     from ..api import compare as rank
 
+    if any(name.startswith("scipy:") for name in dist or []):
+        _compare_scipy(file, list(dist), column, weights, output, plot, budget, read_options,
+                       left=left, right=right, censored=censored, scheduler=scheduler, gof_bootstrap=gof_bootstrap,
+                       trials=trials, level=level)
+        return
     if components is not None:
         if plot:
             raise UsageError("--components ranks numbers of components: draw one with fit --components K --plot")
@@ -95,3 +102,35 @@ def compare(
         why = "no family could be ranked" if ranking.fitted else "no family could be fitted"
         raise DataError(f"{ranking.source}: column '{ranking.column}': {why}")
     _warn_and_exit([w for c in ranking.fitted for w in c.result.warnings()])
+
+
+def _compare_scipy(file, names, column, weights, output, plot, budget, read_options, **others):
+    """scipy.stats' distributions ranked by AIC, each within its time budget; a progress bar at a
+    terminal (every continuous one takes minutes)."""
+    import sys
+
+    from ..api import compare as rank
+    from ..report import print_scipy_ranking
+    from .common import _present
+
+    if plot:
+        raise UsageError("--plot draws mlfit's families; scipy: distributions are ranked in tables")
+    heard, bar = None, None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        task = bar.add_task("fitting", total=None)
+
+        def heard(done, total, name):
+            bar.update(task, completed=done, total=total, description=name)
+    try:
+        ranking = rank(file, names, column=column, weights=weights, read_options=read_options, budget=budget,
+                       progress=heard, **others)
+    finally:
+        if bar is not None:
+            bar.stop()
+    _present(ranking, output, print_scipy_ranking)
+    if ranking.best is None:
+        raise DataError(f"{ranking.source}: column '{ranking.column}': no scipy distribution could be ranked")

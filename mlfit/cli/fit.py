@@ -103,6 +103,23 @@ def fit(
 
     if files.count("-") > 1:
         raise UsageError("standard input (-) can be read once only")
+    if dist.startswith("scipy:"):
+        from ..zoo import refuse_options
+
+        refuse_options({"--fix": fix, "--bootstrap": bootstrap, "--quantile": quantile, "--plot": plot,
+                        "--plot-nll": plot_nll, "--left/--right/--censored": left or right or censored,
+                        "--scheduler": scheduler, "--gof-bootstrap": gof_bootstrap, "--columns-all": columns_all,
+                        "--weights": weights, "--components": components, "--method": method.value != "mle"})
+        if len(files) != 1 or len(column or []) > 1 or output.value not in ("table", "json"):
+            raise UsageError("a scipy:NAME fit is one fit: one file, one column, table or json")
+        from ..api import fit_file
+        from ..report import print_scipy_fit
+        from .common import _present
+
+        result = fit_file(files[0], dist, (column or [None])[0], read_options=read_options)
+        _present(result, output, print_scipy_fit)
+        _warn_and_exit(result.warnings())
+        return
     if predict is not None and components is None:
         raise UsageError("--predict writes each row's component probabilities: it goes with --components")
     if components is not None:
