@@ -9,6 +9,8 @@ JSON path never needs it.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +75,18 @@ class Estimates:
         level = getattr(self, "level", 0.95) if level is None else FitOptions(level=level).level
         entries = self._entries()
         return pd.DataFrame(self._bounds(level), index=entries.names)
+
+
+class InformationCriteria:
+    """AIC and BIC of a result with `log_likelihood`, `k` free parameters and `n` rows."""
+
+    @property
+    def aic(self) -> float:
+        return -2.0 * self.log_likelihood + 2.0 * self.k
+
+    @property
+    def bic(self) -> float:
+        return -2.0 * self.log_likelihood + self.k * math.log(self.n)
 
 
 class HTMLSummary:

@@ -14,14 +14,13 @@ information.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize, special
 
 from .errors import DataError, UsageError
-from .estimates import HTMLSummary
+from .estimates import HTMLSummary, InformationCriteria
 from .fitting import best_fit
 
 MOST_COMPONENTS = 20
@@ -59,7 +58,7 @@ class Component:
 
 
 @dataclass(frozen=True, repr=False)
-class MixtureResult(HTMLSummary):
+class MixtureResult(InformationCriteria, HTMLSummary):
     family: object
     source: str
     column: str
@@ -83,14 +82,6 @@ class MixtureResult(HTMLSummary):
     @property
     def nll(self) -> float:
         return -self.log_likelihood
-
-    @property
-    def aic(self) -> float:
-        return 2.0 * self.nll + 2.0 * self.k
-
-    @property
-    def bic(self) -> float:
-        return 2.0 * self.nll + self.k * math.log(self.n)
 
     @property
     def distribution(self) -> str:

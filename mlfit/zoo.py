@@ -27,7 +27,7 @@ import numpy as np
 from scipy import optimize, special
 
 from .errors import DataError, UsageError
-from .estimates import HTMLSummary
+from .estimates import HTMLSummary, InformationCriteria
 
 PREFIX = "scipy:"
 BUDGET = 5.0  # seconds per distribution in compare 'scipy:*'
@@ -99,7 +99,7 @@ def coordinates(dist, continuous: bool) -> list[Coordinate]:
 
 
 @dataclass(frozen=True, repr=False)
-class ZooFit(HTMLSummary):
+class ZooFit(InformationCriteria, HTMLSummary):
     name: str  # "scipy:genextreme"
     source: str
     column: str
@@ -126,14 +126,6 @@ class ZooFit(HTMLSummary):
     @property
     def log_likelihood(self) -> float:
         return -self.nll
-
-    @property
-    def aic(self) -> float:
-        return 2.0 * self.nll + 2.0 * self.k
-
-    @property
-    def bic(self) -> float:
-        return 2.0 * self.nll + self.k * math.log(self.n)
 
     def warnings(self) -> list[str]:
         where = f"{self.source}: column '{self.column}': {self.name}"
