@@ -93,3 +93,17 @@ def test_the_command_line(tmp_path):
 def test_bad_input_is_one_line(args, code, words):
     out = run(["fit", RIVERS, "--column", "miles", *args])
     assert out.exit_code == code and words in out.output and len(out.output.strip().splitlines()) == 1
+
+
+def test_score_takes_scipy_names():
+    out = run(["score", RIVERS, "--column", "miles", "--dist", "scipy:gumbel_r", "--candidate", "loc=400,scale=300",
+               "--format", "json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    x = pd.read_csv(RIVERS)["miles"].to_numpy(float)
+    [candidate] = data["candidates"]
+    assert candidate["nll"] == pytest.approx(-stats.gumbel_r.logpdf(x, 400, 300).sum(), rel=1e-12)
+    assert data["mle"]["nll"] == pytest.approx(fit_scipy(x, "scipy:gumbel_r").nll, rel=1e-12)
+    assert candidate["nll_excess"] == pytest.approx(candidate["nll"] - data["mle"]["nll"], rel=1e-12)
+    out = run(["score", RIVERS, "--column", "miles", "--dist", "scipy:gumbel_r", "--candidate", "loc=400"])
+    assert out.exit_code == 2 and "takes loc, scale" in out.output

@@ -36,7 +36,8 @@ def score(
     from ..families import one_family
     from ..score import score_file
 
-    one_family(dist, trials)
+    if not dist.startswith("scipy:"):
+        one_family(dist, trials)
     scoring = score_file(file, dist, column, candidate, weights=weights, trials=trials,
                          read_options=read_options)
     _show(scoring, output, "print_scores")
