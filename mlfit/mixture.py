@@ -72,6 +72,7 @@ class MixtureResult(InformationCriteria, HTMLSummary):
     values: np.ndarray = field(repr=False, compare=False, default=None)
     rows: np.ndarray = field(repr=False, compare=False, default=None)
     weights: np.ndarray | None = field(repr=False, compare=False, default=None)
+    coincide: bool = False  # two components found equal: the mixture is one of fewer components
 
     @property
     def k(self) -> int:
@@ -93,10 +94,12 @@ class MixtureResult(InformationCriteria, HTMLSummary):
         return np.sum(parts, axis=0), parts
 
     def warnings(self) -> list[str]:
-        if self.converged:
-            return []
-        return [f"{self.source}: column '{self.column}': the {len(self.components)}-component {self.distribution} "
-                f"mixture did not converge in {self.iterations} EM iterations and Newton steps"]
+        where = f"{self.source}: column '{self.column}': the {len(self.components)}-component {self.distribution} mixture"
+        out = [] if self.converged else [f"{where} did not converge in {self.iterations} EM iterations and Newton steps"]
+        if self.coincide:
+            out.append(f"{where}: two components are equal (to 1e-6), so it is a mixture of fewer components and "
+                       "its weights between them are not identified: no standard errors; fit fewer components")
+        return out
 
     def to_dict(self) -> dict:
         return {"file": self.source, "column": self.column, "distribution": self.distribution,
@@ -104,7 +107,8 @@ class MixtureResult(InformationCriteria, HTMLSummary):
                 "components": [{"weight": c.weight, "weight_se": c.weight_se, "params": c.params,
                                 "stderr": c.stderr} for c in self.components],
                 "log_likelihood": self.log_likelihood, "nll": self.nll, "k": self.k, "aic": self.aic,
-                "bic": self.bic, "converged": self.converged, "iterations": self.iterations, "starts": self.starts}
+                "bic": self.bic, "converged": self.converged, "iterations": self.iterations, "starts": self.starts,
+                "components_coincide": self.coincide}
 
     def summary(self) -> str:
         lines = [f"{len(self.components)}-component {self.distribution} mixture of '{self.column}' in {self.source}: "
@@ -185,6 +189,9 @@ def fit_mixture(values: np.ndarray, family, components: int, *, weights: np.ndar
                         "mixture collapsed (a component onto too few rows or one value: its likelihood has no "
                         "maximum there); try fewer components", kind="value")
     mixing, params, log_likelihood, iterations, converged, how, errors = best
+    coincide = _coinciding(params)
+    if coincide:  # the information is singular there: the weights between equal components are not identified
+        errors = None
     order = np.argsort([list(p.values())[0] for p in params], kind="stable")
     responsibilities = _posterior(x, family, mixing, params)[0][:, order]
     sorted_components = []
@@ -196,7 +203,7 @@ def fit_mixture(values: np.ndarray, family, components: int, *, weights: np.ndar
                          int(iterations), {"tried": len(tried), "how": f"the quantile start, {starts} k-means++ "
                                            f"seedings and {starts} random splits", "best": how,
                                            "collapsed": collapsed},
-                         responsibilities, x, rows, weights)
+                         responsibilities, x, rows, weights, coincide)
 
 
 # --- starts ---------------------------------------------------------------------------------
@@ -296,6 +303,11 @@ def _em(x, w, family, mixing, params, most: int = EM_ITERATIONS):
         if any(p is None for p in params):
             return None
     return mixing, params, log_likelihood, most, False
+
+
+def _coinciding(params: list[dict]) -> bool:
+    values = [np.array(list(p.values()), dtype=float) for p in params]
+    return any(np.allclose(a, b, rtol=1e-6, atol=0.0) for i, a in enumerate(values) for b in values[i + 1:])
 
 
 def _distinct(found: list) -> list:

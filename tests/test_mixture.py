@@ -207,3 +207,13 @@ def test_the_plot_draws_the_components_and_their_sum():
         + b.weight * stats.norm.pdf(panels["grid"], b.params["mu"], b.params["sigma"])
     np.testing.assert_allclose(panels["total"], expected, rtol=1e-12)
     assert len(result.plot().axes) == 1
+
+
+def test_equal_components_are_said_to_be_fewer():
+    # one exponential explains these as well as two: EM's two rates meet, and the mixture says so
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.gamma(2, 1, 300), rng.gamma(9, 1, 300)])
+    result = mlfit.fit(x, "exponential", components=2)
+    assert result.coincide and any("two components are equal" in w for w in result.warnings())
+    assert result.components[0].stderr is None
+    assert result.log_likelihood == pytest.approx(mlfit.fit(x, "exponential").log_likelihood, rel=1e-9)
