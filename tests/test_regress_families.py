@@ -362,6 +362,9 @@ def test_bad_rows_are_named(tmp_path):
     path.write_text("y,x,n\n1,1,3\n4,2,3\n2,3,3\n")
     out = run(["regress", str(path), "y ~ x", "--dist", "binomial", "--trials", "n"])
     assert out.exit_code == 1 and "row 2" in out.output and "trials" in out.output
+    path.write_text("y,x,n\n1,1,3\n2,2,many\n2,3,3\n")
+    out = run(["regress", str(path), "y ~ x", "--dist", "binomial", "--trials", "n"])
+    assert out.exit_code == 1 and "row 2" in out.output and "trials 'many' is not a whole number" in out.output
     path.write_text("t,x,e,h\n1,1,1,2\n2,2,2,2\n3,3,0,1\n")
     out = run(["regress", str(path), "t ~ x", "--dist", "weibull", "--censored", "e"])
     assert out.exit_code == 1 and "row 2" in out.output

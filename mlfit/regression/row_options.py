@@ -58,7 +58,10 @@ def numbers(column: Column) -> np.ndarray:
 
 def trials_values(column: Column) -> np.ndarray:
     """A column of trials: whole numbers of at least 1, an error naming the first that is not."""
-    values = numbers(column)
+    if column.values.dtype.kind in "biuf":
+        values = column.values.astype(np.float64)
+    else:
+        values = pd.to_numeric(text_cells(column.values, column.decimal), errors="coerce").to_numpy(dtype=np.float64)
     bad = np.flatnonzero((values < 1) | (values != np.floor(values)) | ~np.isfinite(values))
     if bad.size:
         i = bad[0]
