@@ -17,7 +17,12 @@ declares, checked when its class is defined:
   fits are judged by calibration and accuracy, the others' by residuals (`residuals`);
 - for score-model, the columns a trained model predicts (`prediction_inputs`), how they become
   linear predictors (`etas_from_predictions`), and the naive float computation of each row's
-  likelihood that the stable one is set beside (`naive_log_likelihood`).
+  likelihood that the stable one is set beside (`naive_log_likelihood`);
+- optionally: what rows carry beside the response (`row_inputs`: binomial's "trials", censoring's
+  "bounds"; a design's family is `on_rows(extra)`), rough starting values (`conditional_start`),
+  each row's mean (`row_mean`), the expected information of the mean's predictor for Fisher
+  scoring (`mean_information`) and where the likelihood has no maximum whatever the columns
+  (`no_maximum`).
 
 The commands ask the family these questions, never its name.
 """
