@@ -114,7 +114,10 @@ def compare(data, distributions=None, *, column: str | None = None, weights=None
     name with its `column`; censored columns as `left`/`right` or `censored` (the event column);
     `scheduler` ranks a data set of files on a Dask cluster. `distributions` the families to rank
     (default: every family the values admit). A Ranking: `best`, `table`, the winner's `params`,
-    `summary()`, `plot()`, `to_dict()` (the CLI's JSON). Options as `fit_file`'s fit options."""
+    `summary()`, `plot()`, `to_dict()` (the CLI's JSON). Options as `fit_file`'s fit options.
+    `components` ("1-4" or a list, with one family): mixtures of each number of components ranked by
+    BIC (a ComponentRanking); `scipy:NAME` families (or "scipy:*") are ranked among themselves, each
+    within `budget` seconds (a ZooRanking)."""
     from .censored import CensoredData
     from .ranking import compare_censored, compare_file, compare_values
 
@@ -170,9 +173,8 @@ def describe(data, column: str | None = None, *, boot: int = 0, seed: int = 0, r
 def _compare_components(data, names, column, weights, censoring, scheduler, read_options, *, components,
                         trials=None, seed=0, starts=None, **others):
     """compare with components: one family's mixtures of K = 1, 2, ... components ranked by BIC."""
-    from .data import read_weighted
+    from .data import read_weighted, weighted_memory_column
     from .families import one_family
-    from .data import weighted_memory_column
     from .mixture import RANDOM_STARTS, check_components, compare_components, parse_components
 
     counts = parse_components(components) if isinstance(components, str) else [int(k) for k in components]
