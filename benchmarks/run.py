@@ -140,6 +140,7 @@ def run(args) -> list[tuple]:
                 rows.append((f"{args.rows:,} rows ({size_mb:.0f} MB)", "floor: the fit path's imports + read_csv",
                              floor, f"read_csv(usecols=[{column}])", base, floor / base, "", floor_mem))
 
+        rows += exponent_file(folder, args)
         rows += narrow_file(folder, args)
         rows += fit_cost(args)
         if not args.only_reader:
@@ -149,6 +150,32 @@ def run(args) -> list[tuple]:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return rows
+
+
+def exponent_file(folder: str, args) -> list[tuple]:
+    """--exponent-rows rows of three columns written with '%.6g' (R's write.csv and numpy's %g do
+    so): 0.04% of the cells, the small ones, get an exponent (3.65974e-05). mlfit against pandas
+    reading the one column: the check for counts that would underflow must cost nothing here."""
+    if not args.exponent_rows:
+        return []
+    path = os.path.join(folder, "exponents.csv")
+    print(f"writing a {args.exponent_rows:,}-row CSV in %.6g ...", file=sys.stderr)
+    rng = np.random.default_rng(3)
+    with open(path, "w") as handle:
+        handle.write("x,y,z\n")
+        for start in range(0, args.exponent_rows, 1_000_000):
+            size = min(1_000_000, args.exponent_rows - start)
+            block = np.column_stack([rng.normal(10, 2, size), rng.gamma(2, 1, size), rng.normal(size=size)])
+            small = rng.random(size) < 0.0004 * 3
+            block[small, 2] = rng.uniform(1e-6, 9e-5, int(small.sum()))
+            np.savetxt(handle, block, fmt="%.6g", delimiter=",")
+    case = f"{args.exponent_rows:,} rows x 3 in %.6g ({os.path.getsize(path) / 1e6:.0f} MB)"
+    repeat = max(1, min(args.repeat, 3))
+    base, base_mem = measure([PYTHON, "-c", f"import pandas; pandas.read_csv({path!r}, usecols=['z'])"], repeat)
+    took, mem = measure(mlfit_command("fit", path, "--dist", "normal", "--column", "z", "--format", "json"), repeat)
+    os.remove(path)
+    return [(case, "mlfit fit --dist normal --column z", took, f"read_csv(usecols=[z]) ({base_mem:.0f} MB)", base,
+             took / base, "<= 1.5", mem)]
 
 
 def narrow_file(folder: str, args) -> list[tuple]:
@@ -489,6 +516,8 @@ def main() -> None:
                         help="measure only those fit-cost rows (a few minutes: scipy.stats.fit is slow)")
     parser.add_argument("--regress-rows", type=int, default=10**6, help="rows of the regression benchmark")
     parser.add_argument("--only-regress", action="store_true", help="measure only mlfit regress against statsmodels")
+    parser.add_argument("--exponent-rows", type=int, default=5 * 10**6,
+                        help="rows of the %%.6g file with exponents (default 5*10^6; 0: skip it)")
     parser.add_argument("--narrow-rows", type=int, default=10**8,
                         help="rows in the one-column CSV (default 10^8, 1.25 GB in the temporary folder; 0: skip it)")
     parser.add_argument("--dask", action="store_true",

@@ -394,10 +394,25 @@ def _spaced(records: bytes, sep: str) -> bool:
 def _may_underflow(records: bytes) -> bool:
     """Whether the records may hold a number like 1e-400, which parses as 0.0 and which a count
     column would take for a real 0: such records are read as text, whose checks see the cell as
-    written. Byte searches first: the regular expression costs more than pandas' parse, and a
-    one-byte search (memchr) far less than a two-byte one in records full of minus signs."""
-    return (((b"e" in records and b"e-" in records) or (b"E" in records and b"E-" in records))
-            and LONG_NEGATIVE_EXPONENT.search(records) is not None)
+    written. Byte searches first: a regular expression scanning every byte costs more than
+    pandas' parse, and a one-byte search (memchr) far less than a two-byte one in records full of
+    minus signs. Where negative exponents are few (a %.6g file writes a handful of its small values
+    so), each is matched where it stands; where they are many, one scan of the regular expression."""
+    for letter, marker in ((b"e", b"e-"), (b"E", b"E-")):
+        if letter not in records:
+            continue
+        at, seen = records.find(marker), 0
+        while at >= 0:  # (one pass over the block, however many there are)
+            if LONG_NEGATIVE_EXPONENT.match(records, at):
+                return True
+            seen += 1
+            if seen > FEW_EXPONENTS:  # many: one scan of the whole block (both letters) costs less
+                return LONG_NEGATIVE_EXPONENT.search(records) is not None
+            at = records.find(marker, at + 2)
+    return False
+
+
+FEW_EXPONENTS = 2_000  # negative exponents in a block past which one regular-expression scan is cheaper
 
 
 def _parsed(reader, label: str, before: int, width: int, options: ReadOptions):

@@ -166,3 +166,13 @@ def test_one_read_csv_call_for_plain_data(tmp_path, monkeypatch):
     values = np.concatenate([c[0].values for c in mlfit.data.iter_columns(str(path), ["x"])])
     assert [kw["skipinitialspace"] for kw in calls] == [False, True]
     assert values.tolist() == [i + 0.5 for i in range(300)] + [i + 0.5 for i in range(200)]
+
+
+@pytest.mark.parametrize("records, may", [
+    (b"1,2\n3e-5,4\n", False), (b"1e-400,2\n", True), (b"x,1E-324\n", True), (b"1e-99\n", False),
+    (b"1e-0400\n", True), (b"1e-05,\n" * 5000 + b"2e-400\n", True), (b"1e-05,\n" * 5000, False),
+    (b"1e-05,\n" * 5000 + b"2E-400\n", True), (b"2E-400\n" + b"1e-05,\n" * 5000, True)])
+def test_a_block_may_hide_an_underflowing_number_few_exponents_or_many(records, may):
+    from mlfit.csvtext import _may_underflow
+
+    assert _may_underflow(records) is may
