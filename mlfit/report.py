@@ -140,8 +140,13 @@ def print_table(result, console: Console, chart: bool = True) -> None:
 
 def summary_table(title: str) -> Table:
     """A titled two-column table of labels (bold) and values: the head of each command's report."""
+    return facts_table(title, title_style="bold")
+
+
+def facts_table(title: str, title_style: str | None = None) -> Table:
+    """A titled two-column table of labels (bold) and values: a report's model, loss, parameters."""
     table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(title), title_justify="left",
-                  title_style="bold")
+                  **({"title_style": title_style} if title_style else {}))
     table.add_column(style="bold")
     table.add_column()
     return table
@@ -271,9 +276,7 @@ def _span(pair) -> str:
 
 
 def _model(result) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_header=False, title="model", title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
+    table = facts_table("model")
     inference = result.inference
     table.add_row("free parameters", str(inference.k))
     table.add_row("AIC / BIC", f"{inference.aic:.6f} / {inference.bic:.6f}")
@@ -287,10 +290,7 @@ def _model(result) -> Table:
 
 def _loss(result) -> Table:
     loss = result.loss()
-    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=f"the NLL is the {loss['name']} in disguise",
-                  title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
+    table = facts_table(f"the NLL is the {loss['name']} in disguise")
     for key, value in loss.items():
         if key not in ("name", "identity", "nll_from_loss"):
             table.add_row(key.replace("_", " "), "beyond float64's range" if value is None else f"{value:.10g}")
@@ -540,9 +540,7 @@ def print_mixture(result, console: Console) -> None:
         table.add_row(str(i), *cells)
     table.caption = "± the standard error from the observed information of the whole mixture"
     console.print(table)
-    model = Table(box=box.SIMPLE_HEAD, show_header=False, title="model", title_justify="left")
-    model.add_column(style="bold")
-    model.add_column()
+    model = facts_table("model")
     model.add_row("rows", f"{data['n']:,}")
     model.add_row("log-likelihood / NLL", f"{data['log_likelihood']:.10g} / {data['nll']:.10g}")
     model.add_row("AIC / BIC", f"{data['aic']:.6f} / {data['bic']:.6f}  (k = {data['k']})")
@@ -592,9 +590,7 @@ def print_scipy_fit(result, console: Console) -> None:
         error = (data["stderr"] or {}).get(name)
         table.add_row(name, f"{value:.8g}", _number(error), _number(reference.get(name)) if reference else "n/a")
     console.print(table)
-    model = Table(box=box.SIMPLE_HEAD, show_header=False, title="model", title_justify="left")
-    model.add_column(style="bold")
-    model.add_column()
+    model = facts_table("model")
     model.add_row("rows", f"{data['n']:,}")
     model.add_row("NLL / log-likelihood", f"{data['nll']:.10g} / {data['log_likelihood']:.10g}")
     model.add_row("AIC / BIC", f"{data['aic']:.6f} / {data['bic']:.6f}  (k = {data['k']})")

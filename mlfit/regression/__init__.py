@@ -67,5 +67,4 @@ def _family(distribution: str, extras: RowOptions, se: str):
         if "trials" not in family_class(distribution).needs:
             return one_family(distribution, 1)  # (refuses the --trials it would ignore)
         return get_family(distribution, 1)
-    return one_family(distribution, trials) if trials is not None or "trials" not in family_class(distribution).needs \
-        else get_family(distribution, trials)
+    return one_family(distribution, trials)  # (binomial without --trials: one line saying so)

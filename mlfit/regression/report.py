@@ -14,7 +14,7 @@ from ..tables import Table
 from rich.text import Text
 
 from ..families.conditional import Conditional
-from ..report import summary_table
+from ..report import facts_table, summary_table
 
 
 def print_regression(result, console: Console) -> None:
@@ -101,9 +101,7 @@ def _scale(data) -> Group | None:
     for name, part in data["params"].items():
         if "value" in part:
             if plain is None:
-                plain = Table(box=box.SIMPLE_HEAD, show_header=False, title="parameters", title_justify="left")
-                plain.add_column(style="bold")
-                plain.add_column()
+                plain = facts_table("parameters")
                 parts.append(plain)
             interval = part["ci"]["wald_log_scale"]
             plain.add_row(escape(name), f"{_number(part['value'], 10)}  (std. error {_number(part['se'])}"
@@ -122,9 +120,7 @@ def _scale(data) -> Group | None:
 
 
 def _model(data) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_header=False, title="model", title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
+    table = facts_table("model")
     table.add_row("NLL / log-likelihood", f"{_number(data['nll'], 12)} / {_number(data['log_likelihood'], 12)}")
     table.add_row("AIC / BIC", f"{_number(data['aic'], 10)} / {_number(data['bic'], 10)}")
     table.add_row("deviance", f"{_number(data['deviance'], 10)}  ({escape(data['deviance_definition'])})")
@@ -139,10 +135,7 @@ def _model(data) -> Table:
 
 def _loss(data) -> Table:
     loss = data["loss"]
-    table = Table(box=box.SIMPLE_HEAD, show_header=False, title=escape(f"the NLL is the {loss['name']} in disguise"),
-                  title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
+    table = facts_table(f"the NLL is the {loss['name']} in disguise")
     table.add_row("loss per row", _number(loss["value"], 12))
     table.add_row("identity", escape(loss["identity"]))
     table.add_row("NLL from the loss", f"{_number(loss['nll_from_loss'], 12)}  (the NLL: {_number(data['nll'], 12)})")

@@ -296,9 +296,11 @@ class StreamedModel(ConditionalModel):
         needs; the rows of one chunk give them without another pass)."""
         if type(self.family).conditional_start is Conditional.conditional_start:
             return None
-        first = next(iter(self.rows.designs(self.rows.sources[0])))
-        w = np.ones(first.n) if first.weights is None else first.weights
-        return [s if np.isfinite(s) else 0.0 for s in self.family.conditional_start(first.y, w)]
+        if getattr(self, "_family_start", None) is None:  # (asked by each search's start: the chunk read once)
+            first = next(iter(self.rows.designs(self.rows.sources[0])))
+            w = np.ones(first.n) if first.weights is None else first.weights
+            self._family_start = [s if np.isfinite(s) else 0.0 for s in self.family.conditional_start(first.y, w)]
+        return self._family_start
 
     @property
     def response_spread(self) -> float:
