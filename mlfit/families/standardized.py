@@ -25,6 +25,7 @@ class Standardized(LikelihoodLoss, Conditional):
     # log sigma = scale_sign * the scale predictor (weibull's predictor is log shape = -log sigma)
     scale_sign = 1.0
     row_inputs = ("bounds",)
+    se_note = "se: the inverse observed information at the MLE (what R's survreg reports)"
 
     @property
     def response_rule(self):
