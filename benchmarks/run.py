@@ -5,6 +5,7 @@
     python benchmarks/run.py --write benchmarks/RESULTS.md
     python benchmarks/run.py --only-families --family-rows 100000   # each family's fit cost only
     python benchmarks/run.py --only-regress   # mlfit regress against statsmodels, 10^6 rows x 10 columns
+    python benchmarks/run.py --only-spilled --narrow-rows 0   # weibull, logistic, cauchy, student_t at 3*10^6 rows
     python benchmarks/run.py --only-reader    # the big-file rows, the 10^8-row one-column file, fit costs
     python benchmarks/run.py --dask           # 10^8 rows in 50 files: --scheduler local against one process
     python benchmarks/run.py --sequences      # score-sequence on 10^6 tokens x 1000 logits (a 4 GB .npz)
@@ -84,10 +85,12 @@ def write_big_csv(path: str, rows: int, seed: int = 0) -> None:
             np.savetxt(handle, block, fmt=["%.9f", "%d", "%d", "%.9f", "%.9f"], delimiter=",")
 
 
-def write_narrow_csv(path: str, rows: int, seed: int = 0) -> None:
-    """One column of normal values: a block of 10^6 rows written over and over (fast to write)."""
+def write_narrow_csv(path: str, rows: int, seed: int = 0, draw=None) -> None:
+    """One column of values (normal, or draw(rng, n)'s): a block of 10^6 rows written over and over
+    (fast to write)."""
     block_rows = min(rows, 1_000_000)
-    block = "".join(f"{v:.9f}\n" for v in np.random.default_rng(seed).normal(10, 2, block_rows))
+    rng = np.random.default_rng(seed)
+    block = "".join(f"{v:.9f}\n" for v in (rng.normal(10, 2, block_rows) if draw is None else draw(rng, block_rows)))
     with open(path, "w") as handle:
         handle.write("x\n")
         for start in range(0, rows, block_rows):
@@ -142,6 +145,7 @@ def run(args) -> list[tuple]:
 
         rows += exponent_file(folder, args)
         rows += narrow_file(folder, args)
+        rows += spilled_families(folder, args)
         rows += fit_cost(args)
         if not args.only_reader:
             rows += family_fit_cost(args)
@@ -196,6 +200,61 @@ def narrow_file(folder: str, args) -> list[tuple]:
              normal / base, "<= 1.15", normal_mem),
             (case, "mlfit fit --dist laplace", laplace, "mlfit fit --dist normal", normal, laplace / normal, "<= 2",
              laplace_mem)]
+
+
+# The families with no statistic smaller than their values, their scipy fit, and how each draws values.
+SPILLED_PEERS = {
+    "weibull": ("weibull_min.fit(x, floc=0)", "weibull_min.logpdf(x, *p)", lambda rng, n: 3.0 * rng.weibull(1.7, n)),
+    "logistic": ("logistic.fit(x)", "logistic.logpdf(x, *p)", lambda rng, n: 5.0 + 2.0 * rng.logistic(size=n)),
+    "cauchy": ("cauchy.fit(x)", "cauchy.logpdf(x, *p)", lambda rng, n: -1.0 + 0.7 * rng.standard_cauchy(n)),
+    "student_t": ("t.fit(x)", "t.logpdf(x, *p)", lambda rng, n: 0.5 + 2.0 * rng.standard_t(4, n)),
+}
+
+
+def spilled_families(folder: str, args) -> list[tuple]:
+    """weibull, logistic, cauchy and student_t past the in-memory limit (their values in a temporary
+    file, a Newton step a pass) against pandas reading the column and scipy fitting it in memory;
+    and at --narrow-rows, weibull against normal on the same file."""
+    if not args.spill_rows:
+        return []
+    rows, n = [], args.spill_rows
+    for name, (fit, logpdf, draw) in SPILLED_PEERS.items():
+        path = os.path.join(folder, f"{name}.csv")
+        values = draw(np.random.default_rng(7), n)
+        with open(path, "w") as handle:
+            handle.write("x\n")
+            np.savetxt(handle, values, fmt="%.10g")
+        peer = (f"import pandas; from scipy import stats; x = pandas.read_csv({path!r})['x'].to_numpy(); "
+                f"p = stats.{fit}; print(-stats.{logpdf}.sum())")
+        base, base_mem = measure([PYTHON, "-c", peer], args.repeat)
+        command = mlfit_command("fit", path, "--dist", name, "--format", "json")
+        took, mem = measure(command, args.repeat)
+        scipy_nll = float(subprocess.run([PYTHON, "-c", peer], capture_output=True, text=True, check=True).stdout)
+        ours = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+        rows.append((f"{n:,} rows, no sufficient statistic", f"mlfit fit --dist {name} "
+                     f"(NLL {ours['nll'] - scipy_nll:+.2g} against scipy's; {_passes(ours)} passes)", took,
+                     f"read_csv + scipy.stats.{fit} ({base_mem:.0f} MB)", base, took / base,
+                     "NLL <= scipy's, <= 300 MB", mem))
+        os.remove(path)
+    if args.narrow_rows:
+        path = os.path.join(folder, "narrow-weibull.csv")
+        print(f"writing a {args.narrow_rows:,}-row weibull column ...", file=sys.stderr)
+        write_narrow_csv(path, args.narrow_rows, draw=SPILLED_PEERS["weibull"][2])
+        case = f"{args.narrow_rows:,} rows, 1 column ({os.path.getsize(path) / 1e6:.0f} MB)"
+        repeat = max(1, min(args.repeat, 2))  # (a minute a run)
+        normal, normal_mem = measure(mlfit_command("fit", path, "--dist", "normal", "--format", "json"), repeat)
+        command = mlfit_command("fit", path, "--dist", "weibull", "--format", "json")
+        took, mem = measure(command, repeat)
+        ours = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+        rows.append((case, f"mlfit fit --dist weibull ({_passes(ours)} passes over the values on disk)", took,
+                     "mlfit fit --dist normal (one pass)", normal, took / normal, "<= 300 MB", mem))
+        os.remove(path)
+    return rows
+
+
+def _passes(fitted: dict) -> str:
+    words = fitted["numerical"]["message"].split(" passes over the values")[0].split()
+    return words[-1] if words else "?"
 
 
 DASK_SCRIPT = """
@@ -518,6 +577,11 @@ def main() -> None:
     parser.add_argument("--only-regress", action="store_true", help="measure only mlfit regress against statsmodels")
     parser.add_argument("--exponent-rows", type=int, default=5 * 10**6,
                         help="rows of the %%.6g file with exponents (default 5*10^6; 0: skip it)")
+    parser.add_argument("--spill-rows", type=int, default=3 * 10**6,
+                        help="rows of the weibull/logistic/cauchy/student_t files fitted past the in-memory limit "
+                             "(0: skip; with --narrow-rows, weibull at that many rows too)")
+    parser.add_argument("--only-spilled", action="store_true",
+                        help="measure only the families with no sufficient statistic past the in-memory limit")
     parser.add_argument("--narrow-rows", type=int, default=10**8,
                         help="rows in the one-column CSV (default 10^8, 1.25 GB in the temporary folder; 0: skip it)")
     parser.add_argument("--dask", action="store_true",
@@ -536,11 +600,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = parser.parse_args()
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
-    if args.only_regress or args.dask or args.sequences:
+    if args.only_regress or args.dask or args.sequences or args.only_spilled:
         folder = tempfile.mkdtemp(prefix="mlfit-bench-")
         try:
             rows = (dask_cost(folder, args) if args.dask else sequence_cost(folder, args) if args.sequences
-                    else regress_cost(folder, args))
+                    else spilled_families(folder, args) if args.only_spilled else regress_cost(folder, args))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     else:
@@ -553,6 +617,8 @@ def main() -> None:
                else f"--sequences --sequence-tokens {args.sequence_tokens} --vocabulary {args.vocabulary}"
                if args.sequences
                else f"--only-regress --regress-rows {args.regress_rows}" if args.only_regress
+               else f"--only-spilled --spill-rows {args.spill_rows} --narrow-rows {args.narrow_rows}"
+               if args.only_spilled
                else f"--only-families --family-rows {args.family_rows}" if args.only_families
                else f"--only-reader --rows {args.rows} --narrow-rows {args.narrow_rows}" if args.only_reader
                else f"--rows {args.rows} --narrow-rows {args.narrow_rows} --family-rows {args.family_rows} "

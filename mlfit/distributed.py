@@ -154,7 +154,8 @@ def summarize(path: str, first: bool, families: tuple, column: str | None, weigh
     text = any(not family.support.numeric for family in families)  # (numeric families parse text cells too)
     gatherings = {family.name: Gathering(family, column, keep_all=False,
                                          limit=0 if family.sufficient_statistics else values_limit,
-                                         prefix_limit=PREFIX_ROWS if first else 0) for family in families}
+                                         prefix_limit=PREFIX_ROWS if first else 0, spill_values=False)
+                  for family in families}
     errors = {}
     try:
         for data in iter_weighted(path, column, weights, text=text, options=read_options):

@@ -18,11 +18,13 @@ from .data import nothing_to_fit, support_values, weighs_nothing
 from .columns import _show as show
 from .errors import DataError
 from .families.distribution import power_of_two
+from .families.on_disk import ValuesOnDisk
 from .fitting import compare, lost, minimize_nll, restarted_at
 from .gof import GoodnessOfFit, goodness_of_fit
 from .inference import infer
 from .options import FitOptions
 from .params import resolve
+from .passes import minimize_by_passes
 from .rescaled import mapped_inference
 from .result import FitResult
 from .underflow import feed, report, running_products, underflow_report
@@ -114,7 +116,8 @@ def fit_statistics(family, stats, source: str, name: str, dropped: int, rows: In
     reference, reference_nll = _reference(family, stats, fixed)
     if reference is not None and not np.isfinite(reference_nll):
         raise rows.impossible(family, stats, reference, fixed)
-    numerical = minimize_nll(family, stats, fixed)
+    numerical = minimize_by_passes(family, stats, fixed) if isinstance(stats, ValuesOnDisk) else \
+        minimize_nll(family, stats, fixed)
     if lost(numerical, reference_nll):
         numerical = restarted_at(family, stats, reference, reference_nll, fixed, numerical)
     if not np.isfinite(numerical.nll):  # no reference to catch it first: a row no parameter value can explain

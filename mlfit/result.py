@@ -110,7 +110,7 @@ class FitResult(HTMLSummary, Estimates):
 
     def loss(self) -> dict:
         """The training loss the NLL is, at the fit, with the identity between them."""
-        return self.family.loss_report(self.stats, self.estimate)
+        return self.family.loss_report_over_rows(self.stats, self.estimate)
 
     @property
     def closed_form_params(self) -> dict | None:

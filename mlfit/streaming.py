@@ -7,6 +7,7 @@ What comes out is statistics plus a way to visit the rows again; `mlfit.pipeline
 from __future__ import annotations
 
 import tempfile
+import weakref
 
 import numpy as np
 
@@ -14,7 +15,8 @@ from .columns import STDIN, Column, ReadOptions, joined
 from .data import iter_columns, iter_weighted, support_values, to_support, weighs_nothing, with_weights
 from .errors import DataError, MlfitError, UsageError
 from .families.base import NeedsEveryValue
-from .families.statistics import NoSufficientStatistics
+from .families.on_disk import ValuesOnDisk
+from .families.statistics import NoSufficientStatistics, Values
 from .options import FitOptions
 from .pipeline import InMemory, Streamed, fit_statistics
 from .result import FitResult
@@ -26,6 +28,7 @@ from .weights import whole
 # share BATCH_ROWS between them, so memory stays bounded however many columns a file has.
 IN_MEMORY_ROWS = 1 << 21
 PREFIX_ROWS = 1 << 20
+SAMPLE_ROWS = 1 << 20  # the evenly spread sample a fit of values on disk starts from
 BATCH_ROWS = 1 << 22
 
 
@@ -33,8 +36,11 @@ class Gathering:
     """Rows as they are read: kept whole while there are few (or when asked to), otherwise
     checked against the support and merged into the family's statistics chunk by chunk."""
 
-    def __init__(self, family, name: str, keep_all: bool, limit: int, prefix_limit: int):
+    def __init__(self, family, name: str, keep_all: bool, limit: int, prefix_limit: int, spill_values: bool = True):
         self.family, self.name, self.keep_all = family, name, keep_all
+        # Beyond the limit, a family with no statistic smaller than its values keeps them in a
+        # temporary file (a part summarised on a cluster cannot: there, more is an error).
+        self.spill_values = spill_values and not family.sufficient_statistics
         self.limit, self.prefix_limit = limit, prefix_limit  # rows held whole, and the first rows kept
         self.kept: list[Column] | None = []
         self.rows = 0
@@ -74,12 +80,15 @@ class Gathering:
         self.dropped += data.dropped
         if not len(values):
             return
-        summary = self.family.sketch(values, data.weights, seed=int(data.rows[0]))
-        if self.family.second_pass:
+        if self.family.second_pass or self.spill_values:
             self.spill = self.spill or Spill()
             self.spill.write(values, data.weights)
         try:
-            self.stats = summary if self.stats is None else self.stats.merge(summary)
+            if self.spill_values:
+                self.stats = (self.stats or Spilling()).add(values, data.weights)
+            else:
+                summary = self.family.sketch(values, data.weights, seed=int(data.rows[0]))
+                self.stats = summary if self.stats is None else self.stats.merge(summary)
         except NoSufficientStatistics:
             raise DataError(f"{data.source}: column '{self.name}': {self.family.name} has no sufficient statistic "
                             f"smaller than the values, so mlfit fits it in memory, up to {self.limit:,} rows, and "
@@ -129,7 +138,19 @@ def fit_gathered(gathering: Gathering, family, source: str, weights: str | None,
     def chunks():
         return iter_weighted(source, name, weights, text=text, options=read_options)
 
-    if gathering.kept is None and gathering.stats is not None:
+    if isinstance(gathering.stats, Spilling):
+        spill = gathering.spill
+
+        def parts():
+            if spill.intact:
+                yield from spill.chunks()
+                return
+            for data in chunks():
+                yield support_values(data, family), data.weights
+
+        # (the temporary file is closed, and gone, when the fit's statistics are)
+        gathering.stats = gathering.stats.on_disk(parts)
+    elif gathering.kept is None and gathering.stats is not None:
         def values_again():
             if gathering.spill is not None and gathering.spill.intact:
                 yield from gathering.spill.chunks()
@@ -154,6 +175,39 @@ def fit_gathered(gathering: Gathering, family, source: str, weights: str | None,
     return fit_statistics(family, gathering.stats, first.source, first.name, gathering.dropped, rows, options)
 
 
+class Spilling:
+    """What pass one keeps of a column whose values go to a Spill: the rows' weight, the smallest and
+    largest value, and an evenly spread sample (every stride-th row; when it fills, every other one
+    is dropped and the stride doubles), from which the fit starts."""
+
+    def __init__(self):
+        self.limit, self.stride, self.rows = SAMPLE_ROWS, 1, 0
+        self.n, self.low, self.high = 0.0, np.inf, -np.inf
+        self.values: list[np.ndarray] = []
+        self.weights: list[np.ndarray] | None = None
+
+    def add(self, values: np.ndarray, weights: np.ndarray | None) -> "Spilling":
+        used = values if weights is None else values[weights > 0]
+        if len(used):
+            self.low, self.high = min(self.low, float(used.min())), max(self.high, float(used.max()))
+        self.n += len(values) if weights is None else float(weights.sum())
+        taken = slice((-self.rows) % self.stride, None, self.stride)
+        self.rows += len(values)
+        self.values.append(values[taken].copy())
+        if weights is not None:
+            self.weights = [*(self.weights or []), weights[taken].copy()]
+        if sum(len(v) for v in self.values) > self.limit:
+            self.values = [np.concatenate(self.values)[::2]]
+            if self.weights is not None:
+                self.weights = [np.concatenate(self.weights)[::2]]
+            self.stride *= 2
+        return self
+
+    def on_disk(self, parts) -> ValuesOnDisk:
+        sample = Values(np.concatenate(self.values), None if self.weights is None else np.concatenate(self.weights))
+        return ValuesOnDisk(self.n, self.low, self.high, sample, parts, self.rows)
+
+
 class Spill:
     """Pass one's checked values (and weights) in a temporary file, for a family whose statistics
     need a second pass: reading 8 bytes a row back costs a fraction of parsing the CSV again (at
@@ -162,6 +216,9 @@ class Spill:
 
     def __init__(self):
         self.file = tempfile.TemporaryFile(prefix="mlfit-spill-")
+        # (closed, and so deleted, by close() or when the spill is no longer used: a fit of values
+        # on disk keeps reading it for as long as its result is asked questions)
+        self.close = weakref.finalize(self, self.file.close)
         self.sizes: list[tuple[int, bool]] = []  # each chunk's rows, and whether weights follow them
         self.intact = True
 
@@ -173,7 +230,7 @@ class Spill:
                 self.file.write(memoryview(np.ascontiguousarray(array, dtype=np.float64)))
         except OSError:
             self.intact = False
-            self.file.close()
+            self.close()
             return
         self.sizes.append((len(values), weights is not None))
 
@@ -184,9 +241,6 @@ class Spill:
             for array in arrays:
                 self.file.readinto(memoryview(array).cast("B"))
             yield arrays[0], arrays[1] if weighted else None
-
-    def close(self) -> None:
-        self.file.close()
 
 
 def fit_in_memory(data: Column, family, options: FitOptions) -> FitResult:

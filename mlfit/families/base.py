@@ -16,6 +16,7 @@ import numpy as np
 from scipy import optimize, special
 
 from .distribution import Distribution
+from .on_disk import ValuesOnDisk
 
 
 # --- parameter constraints -------------------------------------------------------------
@@ -238,6 +239,25 @@ class Family(Distribution):
         """The statistics from the merged sketches; `values_again()` reads the values once more."""
         return sketch
 
+    def loss_report_over_rows(self, stats, params: dict) -> dict:
+        """loss_report() of every row; of values on disk, the parts' reports merged (their means
+        weighted by the parts' rows, their NLLs summed) in one pass."""
+        if not isinstance(stats, ValuesOnDisk):
+            return self.loss_report(stats, params)
+
+        def merged(a, b):
+            (n_a, first), (n_b, second) = a, b
+            both = {}
+            for key, value in first.items():
+                if key == "nll_from_loss":
+                    value = value + second[key]
+                elif key.startswith("mean"):
+                    value = value + (second[key] - value) * (n_b / (n_a + n_b))
+                both[key] = value
+            return n_a + n_b, both
+
+        return stats.over_rows(lambda part: (part.n, self.loss_report(part, params)), merged)[1]
+
     def unit(self, stats) -> float:
         """The power of two the parameters `in_data_units` are divided by in the optimiser's
         coordinates (see Parameter)."""
@@ -430,9 +450,16 @@ class NaturalFamily(Family):
         every value then skips those passes)."""
         raise NotImplementedError
 
+    def derivatives_over_rows(self, stats, params: dict, order: int = 2):
+        """derivatives() over every row: of values in memory at once, of values on disk (see
+        ValuesOnDisk) part by part, summed, in one pass."""
+        if isinstance(stats, ValuesOnDisk):
+            return stats.over_rows(lambda part: self.derivatives(part, params, order))
+        return self.derivatives(stats, params, order)
+
     def nll(self, stats, params):
         with np.errstate(all="ignore"):  # an edge value held by a profile search (nu = 5e-324): inf, not an error
-            return float(self.derivatives(stats, _numpy(params), order=0)[0])
+            return float(self.derivatives_over_rows(stats, _numpy(params), order=0)[0])
 
     def _natural(self, stats, u):
         unit = self.unit(stats)
@@ -448,17 +475,22 @@ class NaturalFamily(Family):
     def objective(self, stats, u):
         params, first, _ = self._natural(stats, u)
         with np.errstate(all="ignore"):  # a trial step far out: inf or nan, which the search backs off from
-            value, gradient, _ = self.derivatives(stats, params, order=1)
+            value, gradient, _ = self.derivatives_over_rows(stats, params, order=1)
             return float(value / stats.n), first * gradient / stats.n
 
     def hessian(self, stats, u):
         return self.gradient_and_hessian(stats, u)[1]
 
     def gradient_and_hessian(self, stats, u):
+        return self.objective_derivatives(stats, u)[1:]
+
+    def objective_derivatives(self, stats, u):
+        """The mean NLL per row at u and its gradient and Hessian in u: one pass over the rows."""
         params, first, second = self._natural(stats, u)
         with np.errstate(all="ignore"):
-            _, gradient, hessian = self.derivatives(stats, params)
-            return first * gradient / stats.n, (np.outer(first, first) * hessian + np.diag(second * gradient)) / stats.n
+            value, gradient, hessian = self.derivatives_over_rows(stats, params)
+            return (float(value / stats.n), first * gradient / stats.n,
+                    (np.outer(first, first) * hessian + np.diag(second * gradient)) / stats.n)
 
     def standard_errors(self, stats, params, fixed=()):
         """The square roots of the diagonal of the inverse observed information over the free
@@ -468,7 +500,7 @@ class NaturalFamily(Family):
         if not free:
             return errors
         with np.errstate(all="ignore"):
-            information = self.derivatives(stats, _numpy(params))[2][np.ix_(free, free)]
+            information = self.derivatives_over_rows(stats, _numpy(params))[2][np.ix_(free, free)]
         try:
             lower = np.linalg.cholesky(information)
             covariance = np.linalg.inv(lower).T @ np.linalg.inv(lower)

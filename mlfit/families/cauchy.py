@@ -38,10 +38,8 @@ class Cauchy(Standardized, LocationScale):
             return reason
         # With a share k/n > 1/2 of the rows at one value, mu there and gamma -> 0 send the
         # likelihood to infinity: gamma^-k from those rows against gamma^(n-k) from the rest.
-        distinct, codes = np.unique(stats.values, return_inverse=True)
-        weight = np.bincount(codes.ravel(), weights=stats.weights, minlength=len(distinct))
-        if weight.max() > stats.n / 2:
-            value = distinct[int(np.argmax(weight))]
+        value, weight = stats.heaviest()
+        if weight > stats.n / 2:
             return (f"more than half the rows are {value:g}, so the cauchy likelihood has no maximum "
                     "(gamma -> 0 there)")
         return None

@@ -47,8 +47,8 @@ class LocationScale(NaturalFamily):
     def degenerate_reason(self, stats, fixed=()):
         if self.scale in fixed:
             return None
-        values = stats.values if stats.weights is None else stats.values[stats.weights > 0]
-        if values.min() == values.max():
+        low, high = stats.extremes()
+        if low == high:
             return (f"every value is the same (or the others weigh nothing next to it), so the {self.name} "
                     f"likelihood has no maximum ({self.scale} -> 0)")
         return None

@@ -205,10 +205,30 @@ class Values:
 
     values: np.ndarray
     weights: np.ndarray | None = None
+    in_memory = True  # (see ValuesOnDisk, which answers the same questions a pass at a time)
 
     @cached_property
     def n(self) -> float:
         return len(self.values) if self.weights is None else float(self.weights.sum())
+
+    def over_rows(self, of, combine=None):
+        """of(self): what ValuesOnDisk computes part by part and combines, at hand in one piece."""
+        return of(self)
+
+    def extremes(self) -> tuple[float, float]:
+        """The smallest and largest value of the rows that weigh something."""
+        return _range(self.values, self.weights)
+
+    def heaviest(self) -> tuple[float, float]:
+        """The value the most rows (or weight) hold, and that weight."""
+        distinct, codes = np.unique(self.values, return_inverse=True)
+        weight = np.bincount(codes.ravel(), weights=self.weights, minlength=len(distinct))
+        at = int(np.argmax(weight))
+        return float(distinct[at]), float(weight[at])
+
+    @cached_property
+    def mean_log(self) -> float:
+        return self.total_log / self.n
 
     @cached_property
     def shares(self) -> np.ndarray | None:

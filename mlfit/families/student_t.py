@@ -46,7 +46,7 @@ class StudentT(LikelihoodLoss, Conditional, LocationScale):
 
     def reference_given(self, stats, fixed):
         if fixed.get("nu") == np.inf and set(fixed) <= {"nu"}:  # the normal limit: its closed form
-            moments = Moments.of(stats.values, stats.weights)
+            moments = stats.over_rows(lambda part: Moments.of(part.values, part.weights), Moments.merge)
             return {"mu": moments.mean, "sigma": moments.sd, "nu": np.inf}
         return super().reference_given(stats, fixed)
 

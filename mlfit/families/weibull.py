@@ -11,6 +11,8 @@ from .distribution import PositiveReals
 from .standardized import MinimumExtreme
 from .statistics import Values
 
+NEWTON_PASSES = 30  # Newton steps on the shape's profile score over values on disk (about 4 are taken)
+
 
 def weibull_curve(k: np.ndarray) -> np.ndarray:
     """(skewness^2, kurtosis) of the weibull for each shape k."""
@@ -39,34 +41,66 @@ class Weibull(MinimumExtreme, NaturalFamily):
         return Values(values, weights)
 
     def degenerate_reason(self, stats, fixed=()):
-        logs = stats.logs if stats.weights is None else stats.logs[stats.weights > 0]
-        if logs.min() == logs.max() and "shape" not in fixed:
+        low, high = stats.extremes()
+        if low == high and "shape" not in fixed:
             return ("every value is the same (or the others weigh nothing next to it), so the weibull likelihood "
                     "has no maximum (shape -> infinity)")
         return None
 
-    def _relative_powers(self, stats, k):
-        """(x / max x)^k, which cannot overflow, and log(max x)."""
-        top = float(stats.logs.max() if stats.weights is None else stats.logs[stats.weights > 0].max())
-        return np.exp(k * (stats.logs - top)), top
+    def _power_sums(self, stats, k: float, order: int = 1) -> np.ndarray:
+        """[sum log x, sum r, sum r log x, sum r log^2 x][:order + 2] with r = (x / max x)^k, which
+        cannot overflow: one pass over the rows."""
+        top = float(np.log(stats.extremes()[1]))
+
+        def of(part):
+            powers = np.exp(k * (part.logs - top))
+            sums = [part.total_log, part.total(powers)]
+            for _ in range(order):
+                powers = powers * part.logs
+                sums.append(part.total(powers))
+            return np.array(sums)
+
+        return stats.over_rows(of)
 
     def _scale_given_shape(self, stats, k) -> float:
-        powers, top = self._relative_powers(stats, k)
-        return float(np.exp(top + np.log(stats.total(powers) / stats.n) / k))
+        top = float(np.log(stats.extremes()[1]))
+        return float(np.exp(top + np.log(self._power_sums(stats, k, order=0)[1] / stats.n) / k))
+
+    def _profile_score(self, stats, log_k: float, order: int = 1) -> tuple[float, float | None]:
+        """The shape's profile score 1/k + mean(log x) - sum(x^k log x)/sum(x^k) at k = e^log_k, and
+        (order 2) its derivative in log k, -1/k - k var_r(log x)."""
+        k = np.exp(log_k)
+        sums = self._power_sums(stats, k, order)
+        mean = sums[2] / sums[1]
+        score = 1.0 / k + sums[0] / stats.n - mean
+        return score, None if order < 2 else -1.0 / k - k * max(sums[3] / sums[1] - mean * mean, 0.0)
 
     def reference(self, stats):
-        # The shape's profile score 1/k + mean(log x) - sum(x^k log x)/sum(x^k) falls from +inf
-        # as k grows (its derivative is -1/k^2 minus a variance), so it has one root, bracketed
-        # in log k; the scale then follows in closed form.
-        mean_log = stats.total(stats.logs) / stats.n
-
-        def score(log_k):
-            k = np.exp(log_k)
-            powers, _ = self._relative_powers(stats, k)
-            return 1.0 / k + mean_log - stats.total(powers * stats.logs) / stats.total(powers)
-
-        k = root_in_log(score, falling=True)
+        # The shape's profile score falls from +inf as k grows (its derivative is -1/k^2 minus a
+        # variance), so it has one root, bracketed in log k; the scale then follows in closed form.
+        # Values on disk cost a pass per evaluation: Newton's method from the sample's root, kept
+        # inside the bracket its evaluations narrow, finds it in a few.
+        if stats.in_memory:
+            k = root_in_log(lambda log_k: self._profile_score(stats, log_k)[0], falling=True)
+        else:
+            k = self._score_root_by_passes(stats, np.log(self.reference(stats.sample)["shape"]))
         return {"shape": k, "scale": self._scale_given_shape(stats, k)}
+
+    def _score_root_by_passes(self, stats, log_k: float) -> float:
+        low, high = -np.inf, np.inf
+        for _ in range(NEWTON_PASSES):
+            score, slope = self._profile_score(stats, log_k, order=2)
+            if score == 0:
+                break
+            low, high = (log_k, high) if score > 0 else (low, log_k)
+            step = -score / slope
+            trial = log_k + step
+            if not low < trial < high:  # Newton left the bracket: halve it (or widen a side still open)
+                trial = 0.5 * (low + high) if np.isfinite(low + high) else log_k + (1.0 if score > 0 else -1.0)
+            if abs(trial - log_k) <= 4 * np.spacing(max(abs(log_k), 1.0)):
+                break
+            log_k = trial
+        return float(np.exp(log_k))
 
     def reference_given(self, stats, fixed):
         if set(fixed) == {"shape"}:
@@ -75,7 +109,7 @@ class Weibull(MinimumExtreme, NaturalFamily):
 
     def start(self, stats):
         # The exponential (shape 1) with the data's mean, in the data's own order of magnitude.
-        return {"shape": 1.0, "scale": float(np.exp(stats.total(stats.logs) / stats.n))}
+        return {"shape": 1.0, "scale": float(np.exp(stats.mean_log))}
 
     def derivatives(self, stats, params, order=2):
         k, lam, n = params["shape"], params["scale"], stats.n

@@ -1,0 +1,73 @@
+"""The values of a column too big to hold, for a family whose NLL needs every one of them (weibull,
+logistic, cauchy, student_t): kept in a temporary file and read back a part at a time.
+
+`ValuesOnDisk` answers what `Values` answers, but a sum over rows costs a pass over the file, so a
+caller asks for everything a step needs at once: `over_rows(of, combine)` evaluates `of` on each
+part (a `Values`) and combines the parts' answers. The NLL, its gradient and its Hessian are sums
+over rows, so one pass gives a Newton step. Starting values and the optimiser's units come from an
+evenly spread sample held in memory; the smallest and largest values are exact.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+
+import numpy as np
+
+from .statistics import Values
+
+
+def added(a, b):
+    """Two parts' sums, term by term: numbers, arrays, tuples of them (None stays None)."""
+    if isinstance(a, tuple):
+        return tuple(added(x, y) for x, y in zip(a, b))
+    return None if a is None else a + b
+
+
+class ValuesOnDisk:
+    in_memory = False
+
+    def __init__(self, n: float, low: float, high: float, sample: Values, parts, rows: int):
+        self.n, self.low, self.high = n, low, high  # (low and high over rows that weigh something)
+        self.sample = sample  # evenly spread over the file: for starts and units only
+        self.parts = parts  # parts() -> an iterator of (values, weights) over every row, in file order
+        self.rows = rows
+        self.passes = 0  # over every value, counted for the report
+
+    def over_rows(self, of, combine=added):
+        """of(part) for each part of the rows, combined: one pass."""
+        self.passes += 1
+        answers = (of(Values(values, weights)) for values, weights in self.parts()
+                   if len(values) and (weights is None or (weights > 0).any()))
+        return reduce(combine, answers)
+
+    def extremes(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def heaviest(self) -> tuple[float, float]:
+        # A value more than half the rows hold is the median: the sample's most frequent value then,
+        # whose weight is counted exactly (the callers ask whether it exceeds half).
+        value, _ = self.sample.heaviest()
+        return value, float(self.over_rows(lambda part: part.total(part.values == value)))
+
+    def nearest(self, mu: float) -> tuple[float, float]:
+        def closer(a, b):
+            if a[0] == b[0]:
+                return a[0], a[1] + b[1]
+            return a if abs(a[0] - mu) <= abs(b[0] - mu) else b
+
+        return self.over_rows(lambda part: part.nearest(mu), closer)
+
+    def quantile(self, q: float) -> float:
+        return self.low if q <= 0 else self.high if q >= 1 else self.sample.quantile(q)
+
+    @property
+    def mad(self) -> float:
+        return self.sample.mad
+
+    @property
+    def mean_log(self) -> float:
+        return self.sample.mean_log
+
+    def __repr__(self) -> str:
+        return f"ValuesOnDisk(rows={self.rows}, passes={self.passes})"
