@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from functools import reduce
 
-import numpy as np
 
 from .statistics import Values
 
