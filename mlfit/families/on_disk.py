@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from functools import reduce
 
-
 from .statistics import Values
 
 
