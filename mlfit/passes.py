@@ -71,16 +71,21 @@ def newton_by_passes(family, stats, u: np.ndarray, free: np.ndarray):
 
 def _descent(gradient: np.ndarray, hessian: np.ndarray):
     """The Newton step H^-1 g and the decrement sqrt(g' H^-1 g), with |H| for H where it is not
-    positive definite (a step that still goes downhill); (None, inf) where H is not finite."""
+    positive definite (a step that still goes downhill); (None, inf) where H is not finite. H is
+    first scaled to a unit diagonal: a location counted in units of 2^21 (a cauchy's half range)
+    has a curvature 10^12 times its scale's, and unscaled, the floor on small eigenvalues that
+    keeps |H| invertible would have cut the scale's steps ninefold."""
     if not (np.all(np.isfinite(hessian)) and np.all(np.isfinite(gradient))):
         return None, float("inf")
-    curvatures, directions = np.linalg.eigh(hessian)
+    diagonal = np.abs(np.diag(hessian))
+    unit = np.where(diagonal > 0, 1.0 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0)), 1.0)
+    curvatures, directions = np.linalg.eigh(hessian * np.outer(unit, unit))
     magnitudes = np.abs(curvatures)
     floor = 1e-12 * magnitudes.max(initial=0.0)
     if not floor > 0:
         return None, float("inf")
-    along = directions.T @ gradient / np.maximum(magnitudes, floor)
-    step = directions @ along
+    scaled = gradient * unit
+    step = unit * (directions @ (directions.T @ scaled / np.maximum(magnitudes, floor)))
     return step, float(np.sqrt(max(float(gradient @ step), 0.0)))
 
 

@@ -420,3 +420,18 @@ def test_values_on_disk_without_a_maximum_say_why(tmp_path, tiny_limits, family,
     result = runner.invoke(app, ["fit", str(path), "-d", family])
     assert result.exit_code != 0 and result.stdout == ""
     assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_values_on_disk_with_a_far_value_fit_as_in_memory(tmp_path, tiny_limits, monkeypatch):
+    # A row at 1e9 puts the optimiser's unit near the half range, where the location's curvature is
+    # 10^17 times the scale's: Newton's steps must still be whole steps in both
+    monkeypatch.setattr(mlfit.streaming, "SAMPLE_ROWS", 64)
+    values = np.append(-1.0 + 0.7 * np.random.default_rng(9).standard_cauchy(500), 1e9)
+    path = write(tmp_path, [repr(float(v)) for v in values], header="x")
+    whole = mlfit.fit(values, "cauchy")
+    streamed = mlfit.fit_file(str(path), "cauchy")
+    assert streamed.values is None and streamed.numerical.converged
+    passes = int(streamed.numerical.message.split(" passes over the values")[0].split()[-1])
+    assert passes <= 8
+    for name, value in whole.estimate.items():
+        assert streamed.estimate[name] == pytest.approx(value, rel=1e-9)
