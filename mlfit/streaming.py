@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import weakref
+from dataclasses import replace
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from .families.base import NeedsEveryValue
 from .families.on_disk import ValuesOnDisk
 from .families.statistics import NoSufficientStatistics, Values
 from .options import FitOptions
+from .parallel import Forked, halves
 from .pipeline import InMemory, Streamed, fit_statistics
 from .result import FitResult
 from .weights import whole
@@ -65,6 +67,36 @@ class Gathering:
             return
         self._merge(data)
 
+    def join(self, other: "Gathering", rows_before: int) -> None:
+        """Take in the gathering of the rows after this one's, which numbered them from 0."""
+        def shifted(column: Column) -> Column:
+            return replace(column, rows=column.rows + rows_before)
+
+        self.whole_weights = self.whole_weights and other.whole_weights
+        self.first = self.first or (other.first and shifted(other.first))
+        if self.kept is not None and other.kept is not None and self.rows + other.rows <= self.limit:
+            self.kept += [shifted(part) for part in other.kept]
+            self.rows += other.rows
+            return
+        if self.kept is not None:
+            kept, self.kept = self.kept, None
+            for part in kept:
+                self._merge(part)
+        if other.kept is not None:
+            for part in other.kept:
+                self._merge(shifted(part))
+            return
+        self.dropped += other.dropped
+        if other.stats is not None:
+            self.stats = other.stats if self.stats is None else self.stats.merge(other.stats)
+        for part in other.prefix:
+            room = self.prefix_limit - self.prefix_rows
+            if room <= 0:
+                break
+            self.prefix.append(shifted(Column(part.source, part.name, part.values[:room], part.rows[:room], 0,
+                                              part.decimal, None if part.weights is None else part.weights[:room])))
+            self.prefix_rows += len(self.prefix[-1].values)
+
     def merge_held(self) -> None:
         """Merge the rows still held whole into the statistics (a part summarised on a cluster
         holds whole only the values that are a family's statistic, and chunks whose cells were all
@@ -104,13 +136,56 @@ class Gathering:
 
 def gather(source: str, family, columns: list[str] | None, *, only_one: bool, weights: str | None,
            read_options: ReadOptions, keep_values: bool, progress, unknown: list | None):
-    """One pass over the file: [(name, Gathering or the MlfitError that column met)]."""
+    """One pass over the file: [(name, Gathering or the MlfitError that column met)]. A big file is
+    read in two halves at once where the family's statistics merge (see mlfit.parallel)."""
+    def read(options, progress=progress, unknown=unknown):
+        return _gathered(source, family, columns, only_one, weights, options, keep_values, progress, unknown)
+
+    split = None if keep_values or not family.sufficient_statistics or family.second_pass else \
+        halves(source, read_options)
+    if split is None:
+        return read(read_options)[0]
+    first, second = split
+
+    def second_half():
+        return read(replace(read_options, part=second), None, None if unknown is None else [])[0]
+
+    child = Forked(second_half)
+    try:
+        mine, records = read(replace(read_options, part=first), _half_progress(progress, first.start))
+    except MlfitError:  # read again in one process, which meets it (or, past a bad cut, not)
+        child.stop()
+        return read(read_options)[0]
+    theirs = child.result()
+    if theirs is None or any(isinstance(b, MlfitError) and not isinstance(a, MlfitError)
+                             for (_, a), (_, b) in zip(mine, theirs)):
+        # The half failed, or an error there would number its row as the half does: the whole
+        # file in this process gives what one process gives.
+        return read(read_options)[0]
+    for (_, a), (_, b) in zip(mine, theirs):
+        if isinstance(a, Gathering):
+            a.join(b, records)
+    return mine
+
+
+def _half_progress(progress, start: int):
+    """The first half's progress as the whole file's: the other half moves as fast."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(min(total, start + 2 * max(done - start, 0)) if total else done, total)
+
+
+def _gathered(source: str, family, columns: list[str] | None, only_one: bool, weights: str | None,
+              read_options: ReadOptions, keep_values: bool, progress, unknown: list | None):
+    """([(name, Gathering or MlfitError)], the records read) from one reading of the file (or part)."""
     names = None if columns is None else [*columns, *([weights] if weights else [])]
     names_read: list[str] = []
     gathered: list[Gathering | MlfitError] = []  # a column that met an error holds just that
     at = None  # where the weights column sits in each chunk
+    records = 0
     for chunk in iter_columns(source, names, text=not family.support.numeric, options=read_options,
                               only_one=only_one, unknown=unknown, progress=progress):
+        records += len(chunk[0].values) + chunk[0].dropped if chunk else 0
         if weights is not None:
             at = _position_of(weights, chunk, source, unknown) if at is None else at
             weight_column, chunk = chunk[at], chunk[:at] + chunk[at + 1:]
@@ -126,7 +201,7 @@ def gather(source: str, family, columns: list[str] | None, *, only_one: bool, we
                     gathered[i] = error
         if not any(isinstance(gathering, Gathering) for gathering in gathered):
             break  # nothing left to read for
-    return list(zip(names_read, gathered))
+    return list(zip(names_read, gathered)), records
 
 
 def fit_gathered(gathering: Gathering, family, source: str, weights: str | None, read_options: ReadOptions,
