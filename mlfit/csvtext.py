@@ -153,7 +153,8 @@ SURPLUS = "\x00surplus"
 LONG_NEGATIVE_EXPONENT = re.compile(rb"[eE]-0*[1-9][0-9]{2}")
 
 
-def _frames(handle, label: str, width: int, positions: list[int], text: bool, sep: str, options: ReadOptions):
+def _frames(handle, label: str, width: int, positions: list[int], text: bool, sep: str, options: ReadOptions,
+            exact_zeros: bool = True):
     """The wanted columns (arrays, missing cells NaN), a frame of rows at a time, with the data row
     number before each frame.
 
@@ -166,7 +167,9 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
     up as a value in the surplus column (converting that column costs about a tenth of the parse).
 
     A few ways of parsing are chosen by what the bytes hold (cells read as text where a number like
-    1e-400 may hide; spaces after separators skipped where there is a space). A block of records
+    1e-400 may hide and `exact_zeros` asks for zeros that are written as zeros, as a count column
+    does: a real number that float64 rounds to 0.0 is 0.0; spaces after separators skipped where
+    there is a space). A block of records
     that needs one the current call lacks ends that call, and a new one goes on from there with it:
     at most three calls, since a way once taken is kept."""
     encoding, raw = _ascii_compatible(handle, options.encoding)
@@ -185,9 +188,9 @@ def _frames(handle, label: str, width: int, positions: list[int], text: bool, se
     rows_per_frame = max(1, min(CHUNK_ROWS, CHUNK_BYTES * max(1, block.count(b"\n")) // len(block)))
     as_text, skip_spaces, offset = text, False, 0 if options.part is None else options.part.rows_before
     while block is not None:
-        as_text = as_text or _may_underflow(block)
+        as_text = as_text or (exact_zeros and _may_underflow(block))
         skip_spaces = skip_spaces or _spaced(block, sep)
-        segment = _Segment(filler + block, blocks, as_text, skip_spaces, sep)
+        segment = _Segment(filler + block, blocks, exact_zeros and not as_text, skip_spaces, sep)
         reader = pd.read_csv(
             segment,
             sep=sep,
@@ -227,10 +230,10 @@ class _Segment(io.RawIOBase):
     """What one read_csv call reads: the filler line and the first block, then the blocks that
     parse the same way; the first that does not is kept in `next_block` for the next call."""
 
-    def __init__(self, start: bytes, blocks, as_text: bool, skip_spaces: bool, sep: str):
+    def __init__(self, start: bytes, blocks, watch_underflow: bool, skip_spaces: bool, sep: str):
         self._start = start
         self._blocks = blocks
-        self._as_text, self._skip_spaces, self._sep = as_text, skip_spaces, sep
+        self._watch_underflow, self._skip_spaces, self._sep = watch_underflow, skip_spaces, sep
         self.next_block = None
 
     def readable(self):
@@ -245,7 +248,7 @@ class _Segment(io.RawIOBase):
         block = next(self._blocks, None) if self._blocks is not None else None
         if block is None:
             return b""
-        if (not self._as_text and _may_underflow(block)) or (not self._skip_spaces and _spaced(block, self._sep)):
+        if (self._watch_underflow and _may_underflow(block)) or (not self._skip_spaces and _spaced(block, self._sep)):
             self.next_block, self._blocks = block, None
             return b""
         return block

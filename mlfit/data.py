@@ -93,10 +93,12 @@ def require_column_for_weights(column: str | None, weights: str | None) -> None:
 
 def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = False,
                  options: ReadOptions = DEFAULT, only_one: bool = False, unknown: list | None = None,
-                 progress=None):
+                 progress=None, exact_zeros: bool = True):
     """The wanted columns a chunk of rows at a time: for each chunk a list of Columns, rows
     numbered in the whole file. Memory holds one chunk; at least one (perhaps empty) is given.
-    `progress(done, total)` is called with the bytes read so far (total None when unknown)."""
+    `progress(done, total)` is called with the bytes read so far (total None when unknown).
+    `exact_zeros`: a cell like 1e-400 comes as its text, for the checks of a count column to refuse
+    (False: as the 0.0 float64 rounds it to, which a real-valued column takes as it is)."""
     label = "<stdin>" if source == STDIN else source
     if source != STDIN and _parquet(source):
         yield from _iter_parquet(source, columns, text, options, only_one, unknown)
@@ -130,7 +132,8 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
                         raise
                     unknown.append((column, error))
         given = False
-        for cells, first in _frames(handle, label, len(header), [p + offset for p in positions], text, sep, options):
+        for cells, first in _frames(handle, label, len(header), [p + offset for p in positions], text, sep, options,
+                                    exact_zeros):
             if progress is not None:
                 progress(_position(handle), total)
             yield [_column(label, names[p], column, first, text, options.decimal) for p, column in zip(positions, cells)]

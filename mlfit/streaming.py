@@ -184,7 +184,8 @@ def _gathered(source: str, family, columns: list[str] | None, only_one: bool, we
     at = None  # where the weights column sits in each chunk
     records = 0
     for chunk in iter_columns(source, names, text=not family.support.numeric, options=read_options,
-                              only_one=only_one, unknown=unknown, progress=progress):
+                              only_one=only_one, unknown=unknown, progress=progress,
+                              exact_zeros=not family.support.numeric or family.support.discrete):
         records += len(chunk[0].values) + chunk[0].dropped if chunk else 0
         if weights is not None:
             at = _position_of(weights, chunk, source, unknown) if at is None else at

@@ -176,3 +176,19 @@ def test_a_block_may_hide_an_underflowing_number_few_exponents_or_many(records, 
     from mlfit.csvtext import _may_underflow
 
     assert _may_underflow(records) is may
+
+
+def test_a_real_valued_column_reads_an_underflowing_number_as_the_zero_it_is(tmp_path, monkeypatch):
+    # 1e-400 is 0.0 in float64: a real-valued family takes it so, with no scan of the text for it and
+    # no second read_csv call reading cells as text; a count family still refuses it (above)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 64)
+    calls, scans = [], []
+    read_csv, may_underflow = mlfit.csvtext.pd.read_csv, mlfit.csvtext._may_underflow
+    monkeypatch.setattr(mlfit.csvtext.pd, "read_csv", lambda *args, **kw: calls.append(kw) or read_csv(*args, **kw))
+    monkeypatch.setattr(mlfit.csvtext, "_may_underflow", lambda block: scans.append(1) or may_underflow(block))
+    path = tmp_path / "late.csv"
+    path.write_text("x,y\n" + "".join(f"{i % 4}.5,{i}\n" for i in range(600)) + "1e-400,1\n2,2\n")
+    fitted = mlfit.fit_file(str(path), "normal", "x")
+    values = [i % 4 + 0.5 for i in range(600)] + [0.0, 2]
+    assert fitted.n == 602 and fitted.estimate["mu"] == pytest.approx(np.mean(values), rel=1e-14)
+    assert len(calls) == 1 and calls[0]["dtype"] is None and not scans
