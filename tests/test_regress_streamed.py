@@ -137,3 +137,32 @@ def test_the_plot_needs_the_rows_in_memory(tmp_path, tiny_memory):
     pytest.importorskip("matplotlib")
     result = run("regress", "sample_data/cars.csv", "mpg ~ wt", "-d", "normal", "--plot", tmp_path / "p.png")
     assert result.exit_code == 2 and "fitted by passes" in result.stderr
+
+
+@pytest.mark.parametrize("dist, response, most", [("normal", "y", 6), ("bernoulli", "made", 10),
+                                                  ("poisson", "count", 12)])
+def test_few_passes_each_a_newton_step_with_the_in_memory_coefficients(tmp_path, monkeypatch, dist, response, most):
+    # Least squares: the survey, the first chunk, the factors, two refinements, the last sums (with
+    # the raw product of the first chunk, where it settles). Newton: the same, a pass a step, the
+    # last step's sums certifying the optimum and giving the standard errors; no search walks the file.
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(3000, 3))
+    eta = 0.2 + X @ np.array([0.4, -0.3, 0.2])
+    path = tmp_path / "rows.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["y", "made", "count", "x1", "x2", "x3"])
+        for row in zip(1 + eta + rng.normal(size=3000), rng.binomial(1, 1 / (1 + np.exp(-eta))),
+                       rng.poisson(np.exp(eta)), *X.T):
+            writer.writerow([repr(float(v)) for v in row])
+    formula = f"{response} ~ x1 + x2 + x3"
+    held = regress_file(str(path), formula, dist)
+    import mlfit.regression.streamed as streamed
+
+    monkeypatch.setattr(streamed, "IN_MEMORY_CELLS", 10)
+    passed = regress_file(str(path), formula, dist)
+    assert passed.passes <= most and passed.reference.converged
+    np.testing.assert_allclose(passed.coef, held.coef, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(passed.se, held.se, rtol=1e-9)
+    assert passed.nll == pytest.approx(held.nll, rel=1e-12)
+    assert (passed.numerical is None) == (dist != "normal")  # least squares checks on the merged factor

@@ -7,13 +7,19 @@ response's classes), so every chunk's design has the same columns. Then:
   [sqrt(w) X D | sqrt(w) y] chunk by chunk (TSQR: R of [R1; R2] is R of the stacked rows), which
   is as accurate as one QR of the whole design; from R come the solution, the residual sum of
   squares, the rank and the cross-products the numerical optimiser minimises over, with no pass
-  of its own. Passes of refinement with residuals in extended precision follow, as in memory;
+  of its own. Passes of refinement with residuals in extended precision follow, as in memory,
+  each with the residual sum of squares at its point;
 - least absolute deviations (laplace): iteratively reweighted least squares (weights 1/|r|), a
   pass per step, from the least-squares fit; the linear program that solves it in memory needs
   every row at once;
 - the other models: Newton's method with a pass over the file per step (IRLS: for these
-  canonical links Newton and Fisher scoring are the same steps), and the numerical optimiser's
-  NLL, gradient and Hessian summed over a pass per evaluation. Memory holds one chunk.
+  canonical links Newton and Fisher scoring are the same steps), each pass summing the NLL, its
+  gradient and its Hessian at once; the last pass's sums certify the optimum and give the standard
+  errors. No numerical search walks the file (it took a pass per evaluation: a logistic model read
+  the data 27 times, now 9). Memory holds one chunk.
+
+A last pass sums the deviance, the loss and the intercept-only model's NLL, with the raw product
+of the first chunk's rows; only where that has not settled does one more pass follow it further.
 
 The rules are the in-memory fit's: collinear columns are left out and named (read from the merged
 factor, column by column), an exact fit is found. The search for separation is a linear program
@@ -37,7 +43,7 @@ from ..underflow import feed, report, running_products
 from .design import (MAX_COEFFICIENTS, Layout, complete_rows, design_of, response_classes, scale_terms, split_formula,
                      used_columns)
 from .model import ConditionalModel, FactorSquares, Scaling, minimize
-from .reference import EXTENDED, Reference, newton
+from .reference import EXTENDED, Reference, _descent_step
 from .result import RegressionResult
 
 # Cells of the used columns held in memory at most; a bigger file is fitted by passes.
@@ -274,19 +280,33 @@ class StreamedModel(ConditionalModel):
                 yield self.chunk_model(design)
 
     def nll(self, theta, scaled=True):
+        if self.gram is not None and scaled:
+            return float(self.gram.derivatives(theta, 0)[0])
         chunk_model = self.chunk_model
         return float(self.rows.fold(lambda design: chunk_model(design).nll(theta, scaled), added))
 
     def derivatives(self, theta, order=2, scaled=True, smoothing=None, by_rows=False, lazy=False):
-        if self.gram is not None and scaled and smoothing is None and not by_rows:
-            return self.gram.derivatives(theta, order)  # (an optimiser takes a matrix as well as a function)
+        if self.gram is not None and scaled and smoothing is None:
+            # (an optimiser takes a matrix as well as a function; the factor's sums of squares are
+            # as exact as the rows', which the in-memory cross-products are not)
+            return self.gram.derivatives(theta, order)
+        # The last pass's sums where they were last taken, asked for again (to the rounding of a
+        # trip through the coefficients' units and back): Newton's final pass has the Hessian the
+        # standard errors are taken from.
+        theta = np.asarray(theta, dtype=float)
+        last = getattr(self, "_last", None)
+        if last is not None and last[1] == (scaled, smoothing) and last[2] >= order and \
+                np.all(np.abs(last[0] - theta) <= 1e-13 * np.maximum(np.abs(theta), 1.0)):
+            return last[3]
         chunk_model = self.chunk_model
 
         def of_chunk(design):
             value, gradient, hessian = chunk_model(design).derivatives(theta, order, scaled, smoothing, by_rows=True)
             return (value, gradient if order >= 1 else None, hessian if order >= 2 else None)
 
-        return self.rows.fold(of_chunk, added)
+        found = self.rows.fold(of_chunk, added)
+        self._last = (theta.copy(), (scaled, smoothing), order, found)
+        return found
 
     def neutral_start(self):
         return self.to_scaled(self.neutral_coefficients(self.unit))
@@ -379,8 +399,11 @@ def fit_rows(family, rows: FileRows, *, level) -> RegressionResult:
         solved = _newton(model)
     exact = (least_squares or family.solver == "least absolute deviations") and \
         exactly_fitted(solved.coef[-1], totals["spread"], abs(totals["mean"]))
-    # (the kinked NLL's last search, Powell's, would take a pass per evaluation: the smoothed stages stand)
-    numerical = None if exact else minimize(model, polish=family.smooth)
+    # The numerical cross-check walks the data only where it costs no pass: least squares minimises
+    # over the merged factor. Elsewhere Newton's last pass certifies its point (the next step is
+    # below SETTLED), and a search would take a pass per evaluation (27 passes where Newton took 5);
+    # laplace keeps its smoothed stages (the kinked NLL's last search, Powell's, is left out).
+    numerical = None if exact or (family.smooth and not least_squares) else minimize(model, polish=family.smooth)
     coef = solved.coef
     summary = _last_pass(model, coef, totals)
     if family.intercept_only(totals) is None and family.smooth:  # no closed form: Newton passes (not on kinks)
@@ -490,17 +513,19 @@ def _least_squares(model: StreamedModel, totals, D) -> Reference:
     R, c = totals["R_x"], totals["c"]
     p = R.shape[0]
     beta = D @ linalg.solve_triangular(R, c)
-    for _ in range(4):
-        gradient = model.rows.fold(functools.partial(_residual_gradient, beta=beta), added)
+    for _ in range(4):  # (the residual sum of squares at beta comes with each refinement's pass)
+        gradient, squares = model.rows.fold(functools.partial(_residual_sums, beta=beta), added)
+        rss = float(squares)
         step = D @ linalg.solve_triangular(R, linalg.solve_triangular(R, D.T @ gradient.astype(float), trans="T"))
-        beta = beta + step
         if np.all(np.abs(step) <= np.finfo(float).eps * np.abs(beta)):
-            break
-    rss = float(model.rows.fold(functools.partial(_residual_squares, beta=beta), added))
+            break  # (a step this small leaves beta, and so its sum of squares, as they are)
+        beta = beta + step
+    else:
+        rss = float(model.rows.fold(functools.partial(_residual_squares, beta=beta), added))
     G = D @ linalg.solve_triangular(R, np.eye(p))
     sigma = math.sqrt(rss / model.total_weight)
     coef = np.append(beta, math.log(sigma) if sigma > 0 else -math.inf)
-    nll = model.nll(model.to_scaled(coef)) if sigma > 0 else -math.inf
+    nll = model.nll(model.to_scaled(coef)) if sigma > 0 else -math.inf  # (from the merged factor: no pass)
     return Reference(coef, nll, "least squares: the QR factors of the chunks merged (TSQR), refined with residuals "
                      "in extended precision, a pass over the data each", True, 1, G @ G.T, rss)
 
@@ -552,18 +577,52 @@ def _residual_gradient(design, beta):
     return design.X.astype(EXTENDED).T @ (w * residual)
 
 
+def _residual_sums(design, beta):
+    w, residual = _residuals(design, beta)
+    return design.X.astype(EXTENDED).T @ (w * residual), w @ (residual * residual)
+
+
 def _residual_squares(design, beta):
     w, residual = _residuals(design, beta)
     return w @ (residual * residual)
 
 
+NEWTON_MOST = 100  # Newton steps over the data at most
+# A step this small beside its coordinates (scaled) moves nothing the result shows: the point the
+# step starts from is the optimum, and the pass that found the step has its Hessian for the errors.
+SETTLED = 1e-14
+
+
 def _newton(model: StreamedModel, start=None, method: str | None = None) -> Reference:
-    """Newton's method from the neutral start, a pass per step (and per halving of a step that
-    overshoots): for the logit, log and softmax links these are the IRLS steps."""
-    return newton(model, model.neutral_start() if start is None else start,
-                  lambda theta: model.derivatives(theta, order=2)[1:],
-                  method or "Newton on the score equations (IRLS for these links), a pass over the file per step",
-                  most=100)
+    """Newton's method from the neutral start, one pass over the data per step: each pass sums the
+    NLL, its gradient and its Hessian at once, so the NLL that accepts a step (or halves one that
+    overshoots) comes with the next step. For the logit, log and softmax links these are the IRLS
+    steps. Converged where the next step is below SETTLED of the coefficients (or, at float64's
+    floor, gains nothing)."""
+    method = method or "Newton on the score equations (IRLS for these links), a pass over the file per step"
+    theta = model.neutral_start() if start is None else start
+    value, gradient, hessian = model.derivatives(theta, order=2)
+    converged, iterations = False, 0
+    for iterations in range(1, NEWTON_MOST + 1):
+        step = _descent_step(hessian, gradient)
+        if np.all(np.abs(step) <= SETTLED * np.maximum(np.abs(theta), 1.0)):
+            converged = True
+            break
+        candidate = theta - step
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(60):
+                found = model.derivatives(candidate, order=2)
+                if np.isfinite(found[0]) and found[0] <= value + 1e-12 * abs(value):
+                    break
+                candidate = theta + 0.5 * (candidate - theta)
+            else:
+                break
+        moved, gain = float(np.max(np.abs(candidate - theta), initial=0.0)), value - found[0]
+        theta, (value, gradient, hessian) = candidate, found
+        if gain <= 1e-15 * (abs(value) + 1.0) and moved <= 1e-10:  # float64's floor: steps gain nothing
+            converged = True
+            break
+    return Reference(model.to_original(theta), float(value), method, converged, iterations)
 
 
 EXTREME = 30.0  # a fitted logit (or log rate) this far out: probabilities within 1e-13 of 0 or 1
@@ -588,15 +647,19 @@ def _last_pass(model: StreamedModel, coef, totals) -> dict:
             null_chunk = np.column_stack([np.full(design.n, value) + (offset if p.role == "mean" else 0.0)
                                           for value, p in zip(null_etas, predictors)])
             null_nll = float(w @ family.conditional_nll(design.y, null_chunk)[0])
-        return {"first_etas": etas[:1], "nll": float(w @ rows),
+        first_products = running_products()  # (kept of the first chunk: the product from row 1)
+        feed(first_products, -rows, design.weights, written_out=totals["whole"])
+        return {"first_etas": etas[:1], "first_products": first_products, "nll": float(w @ rows),
                 "deviance": family.conditional_deviance(design.y, etas, w, w @ rows),
                 "loss": family.loss_sums(design.y, etas, w),
                 "null_nll": null_nll,
                 "runaway": int(np.sum(np.abs(etas) > EXTREME)) if family.separation is not None else 0}
 
+    firsts = ("first_etas", "first_products")
+
     def merged(a, b):
-        return {**added({k: v for k, v in a.items() if k != "first_etas"},
-                        {k: v for k, v in b.items() if k != "first_etas"}), "first_etas": a["first_etas"]}
+        return {**added({k: v for k, v in a.items() if k not in firsts},
+                        {k: v for k, v in b.items() if k not in firsts}), **{k: a[k] for k in firsts}}
 
     def multiplied(products, design):
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
@@ -605,8 +668,10 @@ def _last_pass(model: StreamedModel, coef, totals) -> dict:
         return products
 
     sums = model.rows.fold(of_chunk, merged)
-    products = model.rows.carry(running_products(), multiplied,
-                                lambda products: all(product.settled for product in products.values()))
+    products = sums["first_products"]
+    if not all(product.settled for product in products.values()):  # past the first chunk: in file order
+        products = model.rows.carry(running_products(), multiplied,
+                                    lambda products: all(product.settled for product in products.values()))
     return {"underflow": report(products, sums["nll"], _count(model.total_weight), model.weights is not None),
             **{key: sums[key] for key in ("deviance", "loss", "first_etas", "null_nll", "runaway")}}
 
