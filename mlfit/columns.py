@@ -89,13 +89,17 @@ def memory_column(values, name: str, text: bool = False) -> Column:
     return Column("<data>", name, raw[~missing], np.flatnonzero(~missing) + 1, int(missing.sum()))
 
 
-def _column(label: str, name: str, cells: np.ndarray, first: int, text: bool, decimal: str) -> Column:
+def _column(label: str, name: str, cells: np.ndarray, first: int, text: bool, decimal: str,
+            every_row: np.ndarray | None = None) -> Column:
+    """`every_row`: the chunk's row numbers, shared by its columns that miss no cell (a chunk of many
+    columns held in memory would otherwise hold them once a column)."""
     missing = np.isnan(cells) if cells.dtype.kind == "f" else pd.isna(cells)
     if missing.any():
         present = ~missing
         values, rows = cells[present], first + 1 + np.flatnonzero(present)
     else:  # (most chunks: no copy, and row numbers without a search)
-        values, rows = cells, np.arange(first + 1, first + 1 + len(cells))
+        values = cells
+        rows = every_row if every_row is not None else np.arange(first + 1, first + 1 + len(cells))
     if not text and values.dtype == object:
         values = values.astype(str)
     return Column(label, name, values, rows, len(cells) - len(values), decimal)

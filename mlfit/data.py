@@ -136,7 +136,9 @@ def iter_columns(source: str, columns: list[str] | None = None, *, text: bool = 
                                     exact_zeros):
             if progress is not None:
                 progress(_position(handle), total)
-            yield [_column(label, names[p], column, first, text, options.decimal) for p, column in zip(positions, cells)]
+            every_row = np.arange(first + 1, first + 1 + len(cells[0])) if cells else None
+            yield [_column(label, names[p], column, first, text, options.decimal, every_row)
+                   for p, column in zip(positions, cells)]
             given = True
         if not given:
             empty = np.array([], dtype=object if text else float)

@@ -23,6 +23,7 @@ CASES = [
     ("sample_data/cars.csv", "mpg ~ wt + offset(hp / 10)", "normal", None, None),  # the null model's offset too
     ("tests/data/regress/airquality.csv", "Ozone ~ Temp + Wind", "gamma", None, None),  # (rows with a missing cell)
     ("tests/data/regress/quine.csv", "Days ~ Eth + Sex + Age", "negbinomial", "~ Sex", None),
+    ("tests/data/regress/iris.csv", "Species ~ `Sepal.Length`", "categorical", None, None),  # classes as text
 ]
 
 
@@ -166,3 +167,48 @@ def test_few_passes_each_a_newton_step_with_the_in_memory_coefficients(tmp_path,
     np.testing.assert_allclose(passed.se, held.se, rtol=1e-9)
     assert passed.nll == pytest.approx(held.nll, rel=1e-12)
     assert (passed.numerical is None) == (dist != "normal")  # least squares checks on the merged factor
+
+
+def write_rows(path, n, seed=3, late_level=False):
+    rng = np.random.default_rng(seed)
+    x, w = rng.normal(size=n), rng.integers(1, 4, n)
+    group = rng.choice(["a", "b", "c"], n)
+    if late_level:
+        group[-5:] = "d"  # a level first seen in the last chunk: the designs are built again
+    eta = 0.3 + 0.5 * x + (group == "b") * 0.4 - (group == "d") * 0.5
+    with open(path, "w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["y", "made", "count", "x", "group", "w"])
+        for i in range(n):
+            cells = [repr(float(1 + eta[i] + rng.normal())), str(rng.binomial(1, 1 / (1 + np.exp(-eta[i])))),
+                     str(rng.poisson(np.exp(eta[i]))), repr(float(x[i])), group[i], str(w[i])]
+            if i == 17:
+                cells[3] = ""  # a missing cell: the row is left out and counted
+            out.writerow(cells)
+
+
+@pytest.mark.parametrize("late_level", [False, True])
+@pytest.mark.parametrize("dist, response", [("normal", "y"), ("bernoulli", "made"), ("poisson", "count"),
+                                            ("categorical", "group")])
+def test_a_big_design_built_chunk_by_chunk_equals_the_whole_one(tmp_path, monkeypatch, dist, response, late_level):
+    import mlfit.csvtext
+    import mlfit.regression.held as held
+
+    path = tmp_path / "rows.csv"
+    write_rows(path, 2000, late_level=late_level)
+    formula = f"{response} ~ x" + ("" if response == "group" else " + C(group)")
+    whole = regress_file(str(path), formula, dist, weights="w")
+    monkeypatch.setattr(held, "HELD_CELLS", 500)
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 4096)  # many chunks
+    built = []
+    original = held.HeldRows._read_again
+    monkeypatch.setattr(held.HeldRows, "_read_again", lambda self, source: built.append(1) or original(self, source))
+    chunked = regress_file(str(path), formula, dist, weights="w")
+    assert chunked.passes > 0 and whole.passes == 0  # (it was fitted chunk by chunk)
+    assert bool(built) == late_level  # read again only where the layout (a level, a class) changed late
+    np.testing.assert_allclose(chunked.coef, whole.coef, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(chunked.se, whole.se, rtol=1e-8)
+    assert chunked.nll == pytest.approx(whole.nll, rel=1e-12)
+    a, b = whole.to_dict(), chunked.to_dict()
+    assert (a["n"], a["dropped"], list(a["coef"])) == (b["n"], b["dropped"], list(b["coef"]))
+    assert a["underflow"]["float64"]["first_zero_at"] == b["underflow"]["float64"]["first_zero_at"]

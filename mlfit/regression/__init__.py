@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..columns import DEFAULT, ReadOptions, frame_columns
 from ..families import get_family
 from ..errors import UsageError
-from .design import Design, PastTheLimit, design_of, read_design
+from .design import Design, Held, PastTheLimit, design_of, read_design
 from .fit import fit_design
 from .result import RegressionResult
 from .row_options import NO_ROW_OPTIONS, RowOptions
@@ -31,11 +31,18 @@ def regress_file(source: str, formula: str, distribution: str, *, sigma: str | N
     family's scale or shape ("~ x1"); `weights`: a column of case/frequency weights; `extras`:
     trials, censoring, an exposure or an offset; `se`: "model" (the observed information) or
     "robust" (the sandwich, HC0)."""
-    from . import streamed
+    from . import held, streamed
 
     family = _family(distribution, extras, se)
+    chunked = getattr(family, "solver", None) not in (None, "least absolute deviations") and not extras.columns() \
+        and se == "model"
     design = read_design(source, formula, family, sigma=sigma, weights=weights, options=read_options,
-                         limit=streamed.IN_MEMORY_CELLS, extras=extras)
+                         limit=streamed.IN_MEMORY_CELLS, extras=extras,
+                         hold_beyond=held.HELD_CELLS if chunked else None)
+    if isinstance(design, Held):  # big: the design built and fitted chunk by chunk, in memory
+        rows = held.HeldRows(source, read_options, design.chunks, design.rest, formula, family, sigma, weights,
+                             design.wanted)
+        return streamed.fit_rows(family, rows, level=level)
     if isinstance(design, PastTheLimit):  # too big to hold: passes over the file
         if extras.columns() or se != "model":
             raise UsageError(f"{source}: --trials COLUMN, censoring, --exposure, --offset and --se robust need the "

@@ -91,15 +91,20 @@ def used_columns(texts: list[str], names: list[str]) -> list[str]:
 
 
 def read_design(source: str, formula: str, family, *, sigma: str | None = None, weights: str | None = None,
-                options: ReadOptions = DEFAULT, limit: int | None = None, extras: RowOptions = NO_ROW_OPTIONS):
+                options: ReadOptions = DEFAULT, limit: int | None = None, extras: RowOptions = NO_ROW_OPTIONS,
+                hold_beyond: int | None = None):
     """Read the columns the formula uses, drop rows with a missing cell in any of them (counted),
-    and build the design matrices; past `limit` cells, stop and say which columns to stream."""
+    and build the design matrices; past `limit` cells, stop and say which columns to stream; past
+    `hold_beyond`, give the chunks as read (Held), for a design built chunk by chunk."""
     label = "<stdin>" if source == "-" else source
     wanted = wanted_columns(source, formula, sigma=sigma, weights=weights, options=options, extras=extras)
     chunks, cells = [], 0
-    for chunk in iter_columns(source, wanted, options=options):
+    reading = iter_columns(source, wanted, options=options)
+    for chunk in reading:
         chunks.append(chunk)
         cells += sum(len(c.values) + c.dropped for c in chunk)
+        if hold_beyond is not None and cells > hold_beyond and source != "-":
+            return Held(wanted, chunks, reading)
         if limit is not None and cells > limit:
             return PastTheLimit(wanted)
     columns = [joined(list(parts)) for parts in zip(*chunks)]
@@ -136,6 +141,15 @@ def wanted_columns(source: str, formula: str, *, sigma: str | None = None, weigh
 class PastTheLimit:
     """The answer of read_design for a file past the in-memory limit: the columns to read by passes."""
     wanted: list[str]
+
+
+@dataclass(frozen=True)
+class Held:
+    """The answer of read_design for a design to build chunk by chunk: the columns, their chunks read
+    so far, and the rest of the reading."""
+    wanted: list[str]
+    chunks: list
+    rest: object  # the reading, past the chunks
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,11 @@ def design_of(label: str, columns: list[Column], formula: str, family, *, sigma:
     if layout is None:
         frame = pd.DataFrame({name: _typed(cells[name]) for name in in_formulas})
     else:
-        frame = pd.DataFrame({name: _laid_out(cells[name], layout) for name in in_formulas})
+        # (a categorical response's classes are read from its cells, not as the numbers a term's are)
+        plain = response[1:-1] if response.startswith("`") and response.endswith("`") else response
+        text = not family.support.numeric and plain not in used_columns([terms, sigma_terms], names)
+        frame = pd.DataFrame({name: _laid_out(cells[name], layout) for name in in_formulas
+                              if not (text and name == plain)})
     for name in used_columns([terms, sigma_terms], list(frame.columns)):
         if not pd.api.types.is_numeric_dtype(frame[name]) and frame[name].nunique() > MAX_COEFFICIENTS:
             raise UsageError(f"{label}: column '{name}' has {frame[name].nunique():,} distinct values: as a categorical "
@@ -240,7 +258,7 @@ LARGEST = 1e150
 
 
 def _within_range(values: np.ndarray, names: list[str], rows: np.ndarray, label: str, what: str) -> None:
-    big = np.abs(values) > LARGEST
+    big = (values > LARGEST) | (values < -LARGEST)  # (no copy of the values: a chunk of a big design)
     if big.any():
         i, j = (int(k[0]) for k in np.nonzero(big))
         raise DataError(f"{label}: row {rows[i]}: the {what} '{names[j]}' is {show(values[i, j])}, whose square "
@@ -359,9 +377,12 @@ def _matrix(terms: str, frame: pd.DataFrame, label: str, rows: np.ndarray, what:
     # formulaic names a level of a numeric column as its float ("C(cyl)[T.6.0]"); R writes 6
     names = [re.sub(r"\[T\.(-?\d+)\.0\]", r"[T.\1]", str(n)) for n in matrix.columns]
     values = np.asarray(matrix.to_numpy(dtype=np.float64), dtype=np.float64)
+    del matrix  # (a chunk of a big design: one copy of it at a time)
     is_offset = np.array([n.startswith("offset(") for n in names], dtype=bool)
-    offset = values[:, is_offset].sum(axis=1) if is_offset.any() else None
-    values, names = values[:, ~is_offset], [n for n, o in zip(names, is_offset) if not o]
+    offset = None
+    if is_offset.any():
+        offset = values[:, is_offset].sum(axis=1)
+        values, names = values[:, ~is_offset], [n for n, o in zip(names, is_offset) if not o]
     bad = ~np.isfinite(values)
     if offset is not None:
         bad = np.column_stack([bad, ~np.isfinite(offset)])

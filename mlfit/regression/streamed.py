@@ -30,21 +30,20 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 from scipy import linalg
 
-from ..data import iter_columns, label_of, text_cells
+from ..data import iter_columns, label_of
 from ..errors import DataError, UsageError
 from ..families.conditional import Conditional
 from ..underflow import feed, report, running_products
-from .design import (MAX_COEFFICIENTS, Layout, complete_rows, design_of, response_classes, scale_terms, split_formula,
-                     used_columns)
+from .design import design_of
 from .model import ConditionalModel, FactorSquares, Scaling, minimize
 from .reference import EXTENDED, Reference, _descent_step
 from .result import RegressionResult
+from .survey import ColumnTally, survey_layout, tally_file
 
 # Cells of the used columns held in memory at most; a bigger file is fitted by passes.
 IN_MEMORY_CELLS = 2 ** 25
@@ -66,11 +65,22 @@ class FileRows:
         self.kept = kept  # (columns of X, columns of Z) the fit keeps: the aliased ones left out
         self.passes = 0
 
-    def designs(self, source):
-        """A source's designs: a file, or (path, read options naming a part of it)."""
+    def column_chunks(self, source):
+        """(the data rows before them, an iterator of the used columns' chunks) of a source: a file,
+        or (path, read options naming a part of it)."""
         path, options = _split(source, self.options)
-        start = 0 if options.part is None else options.part.rows_before
-        for chunk in iter_columns(path, self.wanted, options=options):
+        return (0 if options.part is None else options.part.rows_before), iter_columns(path, self.wanted,
+                                                                                      options=options)
+
+    def tally(self) -> ColumnTally:
+        """The first pass's counts of every file, merged."""
+        return self.each_file(tally_file, ColumnTally.merge)
+
+    def designs(self, source):
+        """A source's designs, a chunk at a time."""
+        path, _ = _split(source, self.options)
+        start, chunks = self.column_chunks(source)
+        for chunk in chunks:
             size = max(len(c.values) + c.dropped for c in chunk)
             design = design_of(_label(path), chunk, self.formula, self.family, sigma=self.sigma,
                                weights=self.weights, layout=self.layout, start=start)
@@ -154,102 +164,6 @@ def added(a, b):
     if isinstance(a, dict):
         return {key: added(a[key], b[key]) for key in a}
     return a + b
-
-
-@dataclass
-class ColumnTally:
-    """What the first pass counts in a file (or a run of files, merged): each used column's numeric
-    and other cells and their distinct values (up to the coefficient limit), the response's
-    classes, the rows used and spanned."""
-
-    numeric_cells: dict
-    other_cells: dict
-    texts: dict
-    numbers: dict
-    classes: set
-    used: int = 0
-    spanned: int = 0
-
-    def merge(self, other: "ColumnTally") -> "ColumnTally":
-        return ColumnTally(added(self.numeric_cells, other.numeric_cells), added(self.other_cells, other.other_cells),
-                     {name: self.texts[name] | other.texts[name] for name in self.texts},
-                     {name: self.numbers[name] | other.numbers[name] for name in self.numbers},
-                     self.classes | other.classes, self.used + other.used, self.spanned + other.spanned)
-
-
-def tally_file(rows: FileRows, source) -> ColumnTally:
-    """One file's part of the first pass."""
-    formula, family, sigma, weights, wanted = rows.formula, rows.family, rows.sigma, rows.weights, rows.wanted
-    response, terms = split_formula(formula)
-    sigma_terms = scale_terms(sigma)
-    term_columns = set(used_columns([terms, sigma_terms], wanted))
-    needed = {*used_columns([response, terms, sigma_terms], wanted), weights}
-    found = ColumnTally(dict.fromkeys(wanted, 0), dict.fromkeys(wanted, 0), {name: set() for name in wanted},
-                  {name: set() for name in _inside_c([terms, sigma_terms], wanted)}, set())
-    path, options = _split(source, rows.options)
-    start = 0 if options.part is None else options.part.rows_before
-    for chunk in iter_columns(path, wanted, options=options):
-        used, size = complete_rows(chunk, needed, start)
-        start += size
-        found.spanned += size
-        found.used += len(used)
-        for column in chunk:
-            at = np.searchsorted(column.rows, used)
-            values = column.values[at] if len(column.rows) != len(used) else column.values
-            if values.dtype.kind in "biuf":
-                found.numeric_cells[column.name] += len(values)
-                parsed = values.astype(float)
-            else:
-                parsed = pd.to_numeric(text_cells(values, column.decimal), errors="coerce").to_numpy(dtype=float)
-                found.numeric_cells[column.name] += int(np.sum(~np.isnan(parsed)))
-                found.other_cells[column.name] += int(np.sum(np.isnan(parsed)))
-                if column.name in term_columns and len(found.texts[column.name]) <= MAX_COEFFICIENTS:
-                    found.texts[column.name].update(str(v) for v in values)
-            if column.name in found.numbers and len(found.numbers[column.name]) <= MAX_COEFFICIENTS:
-                found.numbers[column.name].update(parsed[~np.isnan(parsed)].tolist())
-            if column.name == _name(response) and not family.support.numeric \
-                    and len(found.classes) <= MAX_COEFFICIENTS + 1:
-                found.classes.update(response_classes(values))
-    return found
-
-
-def survey_layout(rows: FileRows) -> Layout:
-    """The first pass: each used column's kind (numbers, or categories with their levels), the
-    response's classes, and the rows used and left out."""
-    rows.passes += 1
-    found = rows.each_file(tally_file, ColumnTally.merge)
-    _, terms = split_formula(rows.formula)
-    categorical = {}
-    for name in used_columns([terms, scale_terms(rows.sigma)], rows.wanted):
-        other, numeric = found.other_cells[name], found.numeric_cells[name]
-        if other * 2 >= other + numeric and other:
-            levels = found.texts[name]
-            if len(levels) > MAX_COEFFICIENTS:
-                raise UsageError(f"{rows.label}: column '{name}' has more than {MAX_COEFFICIENTS:,} distinct values: "
-                                 f"as a categorical term it would make more than the {MAX_COEFFICIENTS:,} "
-                                 "coefficients regress fits")
-            categorical[name] = sorted(levels)
-        elif name in found.numbers:
-            categorical[name] = sorted(found.numbers[name])
-    ordered = None
-    if not rows.family.support.numeric:
-        ordered = response_classes(list(found.classes))
-    return Layout(categorical, ordered, found.used, found.spanned - found.used)
-
-
-def _name(response: str) -> str:
-    return response[1:-1] if response.startswith("`") and response.endswith("`") else response
-
-
-def _inside_c(texts, names):
-    import re
-
-    found = []
-    for name in names:
-        plain = re.escape(name)
-        if any(re.search(rf"C\(\s*(`{plain}`|{plain})\s*[,)]", text) for text in texts):
-            found.append(name)
-    return found
 
 
 class StreamedModel(ConditionalModel):
@@ -599,7 +513,7 @@ def _newton(model: StreamedModel, start=None, method: str | None = None) -> Refe
     overshoots) comes with the next step. For the logit, log and softmax links these are the IRLS
     steps. Converged where the next step is below SETTLED of the coefficients (or, at float64's
     floor, gains nothing)."""
-    method = method or "Newton on the score equations (IRLS for these links), a pass over the file per step"
+    method = method or "Newton on the score equations (IRLS for these links), a pass over the data per step"
     theta = model.neutral_start() if start is None else start
     value, gradient, hessian = model.derivatives(theta, order=2)
     converged, iterations = False, 0
@@ -607,6 +521,10 @@ def _newton(model: StreamedModel, start=None, method: str | None = None) -> Refe
         step = _descent_step(hessian, gradient)
         if np.all(np.abs(step) <= SETTLED * np.maximum(np.abs(theta), 1.0)):
             converged = True
+            decrement = float(np.sqrt(max(float(gradient @ step), 0.0)))
+            method += (f"; the last pass's gradient and Hessian certify the optimum (the next step below 1e-14 of "
+                       f"the coefficients, Newton decrement {decrement:.1e}), where a numerical search would read the "
+                       "data once per evaluation")
             break
         candidate = theta - step
         with np.errstate(over="ignore", invalid="ignore"):
