@@ -8,6 +8,7 @@
     python benchmarks/run.py --only-spilled --narrow-rows 0   # weibull, logistic, cauchy, student_t at 3*10^6 rows
     python benchmarks/run.py --only-reader    # the big-file rows, the 10^8-row one-column file, fit costs
     python benchmarks/run.py --dask           # 10^8 rows in 50 files: --scheduler local against one process
+    python benchmarks/run.py --only-dask-regress   # regress --scheduler local: its passes, against one process
     python benchmarks/run.py --sequences      # score-sequence on 10^6 tokens x 1000 logits (a 4 GB .npz)
 
 It generates its own data in a temporary folder, times each command in a fresh process (the
@@ -364,13 +365,18 @@ def regress_on_cluster(folder: str, args) -> list[tuple]:
     case = f"regress, {args.dask_regress_rows:,} rows x {REGRESS_COLUMNS} columns in 8 files"
     repeat = max(1, min(args.repeat, 3))
     found = []
-    for family, response in (("normal", "y"), ("bernoulli", "made")):
-        single, _ = measure(mlfit_command("regress", whole, f"{response} ~ {terms}", "--dist", family, "--format",
-                                          "json"), repeat)
-        spread, _ = measure(mlfit_command("regress", os.path.join(files, "part-*.csv"), f"{response} ~ {terms}",
-                                          "--dist", family, "--scheduler", "local", "--format", "json"), repeat)
-        found.append((case, f"mlfit regress --dist {family} --scheduler local", spread, "one process, one file",
-                      single, spread / single, "", None))
+    for family, response, most in (("normal", "y", 6), ("bernoulli", "made", 10)):
+        one = mlfit_command("regress", whole, f"{response} ~ {terms}", "--dist", family, "--format", "json")
+        cluster = mlfit_command("regress", os.path.join(files, "part-*.csv"), f"{response} ~ {terms}", "--dist",
+                                family, "--scheduler", "local", "--format", "json")
+        single, _ = measure(one, repeat)
+        spread, _ = measure(cluster, repeat)
+        a, b = (json.loads(subprocess.run(command, capture_output=True, text=True, check=True,
+                                          env=CHILD_ENVIRONMENT).stdout) for command in (one, cluster))
+        differs = max(abs(b["coef"][k] - v) / max(abs(v), 1e-300) for k, v in a["coef"].items())
+        found.append((case, f"mlfit regress --dist {family} --scheduler local ({b['passes']} passes; coefficients "
+                      f"within {differs:.1e} of one process's)", spread, "one process, one file", single,
+                      spread / single, f"<= {most} passes, 1e-12", None))
     shutil.rmtree(files)
     os.remove(whole)
     return found
@@ -503,7 +509,7 @@ def regress_cost(folder: str, args) -> list[tuple]:
                       f"X = sm.add_constant(d[[f'x{{i}}' for i in range(1, {REGRESS_COLUMNS + 1})]]); {peer}")
             other, other_mem = measure([PYTHON, "-c", script], args.repeat)
             rows.append((case, f"mlfit regress --dist {family}", took, f"statsmodels {peer.split('(')[0]} "
-                         f"(read_csv + fit, {other_mem:.0f} MB)", other, took / other, "<= 1", mem))
+                         f"(read_csv + fit, {other_mem:.0f} MB)", other, took / other, "<= 1, <= 300 MB", mem))
         else:
             rows.append((case, "statsmodels", None, "skipped: statsmodels is not installed", None, None, "", None))
     return rows
@@ -601,6 +607,8 @@ def main() -> None:
     parser.add_argument("--spill-rows", type=int, default=3 * 10**6,
                         help="rows of the weibull/logistic/cauchy/student_t files fitted past the in-memory limit "
                              "(0: skip; with --narrow-rows, weibull at that many rows too)")
+    parser.add_argument("--only-dask-regress", action="store_true",
+                        help="measure only regress --scheduler local (its passes) against one process")
     parser.add_argument("--only-spilled", action="store_true",
                         help="measure only the families with no sufficient statistic past the in-memory limit")
     parser.add_argument("--narrow-rows", type=int, default=10**8,
@@ -621,11 +629,12 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = parser.parse_args()
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
-    if args.only_regress or args.dask or args.sequences or args.only_spilled:
+    if args.only_regress or args.dask or args.sequences or args.only_spilled or args.only_dask_regress:
         folder = tempfile.mkdtemp(prefix="mlfit-bench-")
         try:
             rows = (dask_cost(folder, args) if args.dask else sequence_cost(folder, args) if args.sequences
-                    else spilled_families(folder, args) if args.only_spilled else regress_cost(folder, args))
+                    else spilled_families(folder, args) if args.only_spilled
+                    else regress_on_cluster(folder, args) if args.only_dask_regress else regress_cost(folder, args))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     else:
@@ -640,6 +649,7 @@ def main() -> None:
                else f"--only-regress --regress-rows {args.regress_rows}" if args.only_regress
                else f"--only-spilled --spill-rows {args.spill_rows} --narrow-rows {args.narrow_rows}"
                if args.only_spilled
+               else f"--only-dask-regress --dask-regress-rows {args.dask_regress_rows}" if args.only_dask_regress
                else f"--only-families --family-rows {args.family_rows}" if args.only_families
                else f"--only-reader --rows {args.rows} --narrow-rows {args.narrow_rows}" if args.only_reader
                else f"--rows {args.rows} --narrow-rows {args.narrow_rows} --family-rows {args.family_rows} "

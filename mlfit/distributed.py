@@ -12,7 +12,10 @@ part on the parts feed the running products in turn, a task at a time, so that o
 state travels. Laplace's median takes a second pass: each file sends the values inside
 a bracket placed by pass one's sample (about 1.6 % of them) and sums for the rest. Families whose
 statistic is their values (weibull, logistic, cauchy, student_t) gather them in the same tree, up
-to the in-memory limit of one process (IN_MEMORY_ROWS), and refuse a bigger data set.
+to the in-memory limit of one process (IN_MEMORY_ROWS); past it, the tree merges an evenly spread
+sample and the values' count and range instead, the client fits the sample, and each of Newton's
+steps on the whole data set is one distributed pass: a task per part reads its part again and sums
+the NLL, its gradient and its Hessian over it, merged in the tree.
 
 Dask (`pip install '.[dask]'` from a clone of mlfit) is imported here only.
 """
@@ -36,7 +39,8 @@ from .families.base import NeedsEveryValue
 from .options import FitOptions
 from .pipeline import Streamed, fit_statistics
 from .families.statistics import NoSufficientStatistics, Values
-from .streaming import IN_MEMORY_ROWS, PREFIX_ROWS, Gathering
+from .families.on_disk import combined
+from .streaming import IN_MEMORY_ROWS, PREFIX_ROWS, Gathering, Spilling
 from .underflow import feed, joined_paths, log_paths, running_products, starting_points
 
 PART_BYTES = 128 * 2 ** 20  # a CSV file bigger than this is read in parts of about this many bytes
@@ -227,11 +231,13 @@ def merged(a: Summary, b: Summary, values_limit: int = IN_MEMORY_ROWS) -> Summar
         return a if a.error is not None else b
     if a.stats is None or b.stats is None:
         stats = b.stats if a.stats is None else a.stats
-    elif isinstance(a.stats, Values):
+    elif isinstance(a.stats, Values) and isinstance(b.stats, Values):
         try:
             stats = a.stats.joined(b.stats, values_limit)
-        except NoSufficientStatistics:
-            return Summary(error=DataError("more values than the in-memory limit", kind="size"))
+        except NoSufficientStatistics:  # past the limit: a sample, and Newton's passes part by part
+            stats = Spilling.of(a.stats).merge(Spilling.of(b.stats))
+    elif isinstance(a.stats, (Values, Spilling)):
+        stats = _spilling(a.stats).merge(_spilling(b.stats))
     else:
         stats = a.stats.merge(b.stats)
     prefix = a.prefix if a.prefix else b.prefix
@@ -289,9 +295,25 @@ def extra_pass_part(path: str, read, plan, family, column: str | None, weights: 
     return read(plan, _values(path, family, column, weights, read_options))
 
 
+def _spilling(stats) -> Spilling:
+    return stats if isinstance(stats, Spilling) else Spilling.of(stats)
+
+
 @returned
 def merged_parts(a, b):
     return a.merge(b)
+
+
+@returned
+def over_part(path: str, of, combine, family, column: str | None, weights: str | None, read_options: ReadOptions):
+    """One part's share of a pass over values no process holds (a task): of(chunk) of its chunks,
+    combined (see families.on_disk)."""
+    return combined(of, combine, _values(path, family, column, weights, read_options))
+
+
+@returned
+def combined_parts(combine, a, b):
+    return a if b is None else b if a is None else combine(a, b)
 
 
 def tree_reduce(delayed, items: list, merge=merged):
@@ -380,11 +402,6 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
     the raw product followed part by part when the first rows do not settle it."""
     from dask import delayed
 
-    if summary.error is not None and summary.error.kind == "size" and not family.sufficient_statistics:
-        raise DataError(f"{label}: column '{name}': {family.name} has no sufficient statistic smaller than the "
-                        f"values: its fit needs every value in one process, 8 bytes a row, up to {values_limit:,} "
-                        "rows (gathered across the cluster in a tree), and this data set has more; fit a random "
-                        "sample of its rows", kind="size")
     if summary.error is not None:
         raise summary.error
     if summary.stats is None:
@@ -400,6 +417,14 @@ def _fitted(family, summary: Summary, pieces, label, name, client, reading, sett
                  for path, part in pieces]
         return outcome(client.compute(tree_reduce(delayed, tasks, merge=merged_parts)))
 
+    if isinstance(stats, Spilling):  # more values than one process holds: a task per part on each pass
+        def visit(of, combine):
+            tasks = [delayed(over_part, pure=False)(path, of, combine, family, column, weights, part)
+                     for path, part in pieces]
+            return outcome(client.compute(tree_reduce(delayed, tasks, merge=functools.partial(combined_parts,
+                                                                                               combine))))
+
+        stats = stats.on_disk(None, visit)
     if family.second_pass:  # laplace's median: the family's two passes, each a task per part
         try:
             stats = family.complete(stats, extra_pass)

@@ -14,10 +14,10 @@ import numpy as np
 
 from .columns import STDIN, Column, ReadOptions, joined
 from .data import iter_columns, iter_weighted, support_values, to_support, weighs_nothing, with_weights
-from .errors import DataError, MlfitError, UsageError
+from .errors import MlfitError, UsageError
 from .families.base import NeedsEveryValue
 from .families.on_disk import ValuesOnDisk
-from .families.statistics import NoSufficientStatistics, Values
+from .families.statistics import Values
 from .options import FitOptions
 from .parallel import Forked, halves
 from .pipeline import InMemory, Streamed, fit_statistics
@@ -41,7 +41,7 @@ class Gathering:
     def __init__(self, family, name: str, keep_all: bool, limit: int, prefix_limit: int, spill_values: bool = True):
         self.family, self.name, self.keep_all = family, name, keep_all
         # Beyond the limit, a family with no statistic smaller than its values keeps them in a
-        # temporary file (a part summarised on a cluster cannot: there, more is an error).
+        # temporary file (a part summarised on a cluster reads its part again instead)
         self.spill_values = spill_values and not family.sufficient_statistics
         self.limit, self.prefix_limit = limit, prefix_limit  # rows held whole, and the first rows kept
         self.kept: list[Column] | None = []
@@ -102,8 +102,13 @@ class Gathering:
         holds whole only the values that are a family's statistic, and chunks whose cells were all
         missing: they wait here until then)."""
         kept, self.kept = self.kept or [], None
-        if kept and not self.family.sufficient_statistics:
-            kept = [joined(kept)]  # (their statistic is their values: one of it, not one a chunk)
+        if kept and not self.family.sufficient_statistics:  # their statistic is their values, all of them
+            data = joined(kept)
+            values = support_values(data, self.family)
+            self.dropped += data.dropped
+            self.stats = self.family.summarize(values, data.weights) if len(values) else None
+            self._keep_prefix(data, values)
+            return
         for part in kept:
             self._merge(part)
 
@@ -115,17 +120,14 @@ class Gathering:
         if self.family.second_pass or self.spill_values:
             self.spill = self.spill or Spill()
             self.spill.write(values, data.weights)
-        try:
-            if self.spill_values:
-                self.stats = (self.stats or Spilling()).add(values, data.weights)
-            else:
-                summary = self.family.sketch(values, data.weights, seed=int(data.rows[0]))
-                self.stats = summary if self.stats is None else self.stats.merge(summary)
-        except NoSufficientStatistics:
-            raise DataError(f"{data.source}: column '{self.name}': {self.family.name} has no sufficient statistic "
-                            f"smaller than the values, so mlfit fits it in memory, up to {self.limit:,} rows, and "
-                            "this column has more; fit a random sample of its rows (e.g. shuf -n 2000000)",
-                            kind="size") from None
+        if self.family.sufficient_statistics:
+            summary = self.family.sketch(values, data.weights, seed=int(data.rows[0]))
+            self.stats = summary if self.stats is None else self.stats.merge(summary)
+        else:  # past the limit: the values are read again (from the spill, or the file) on each pass
+            self.stats = (self.stats or Spilling()).add(values, data.weights)
+        self._keep_prefix(data, values)
+
+    def _keep_prefix(self, data: Column, values: np.ndarray) -> None:
         room = self.prefix_limit - self.prefix_rows
         if room > 0:
             part = slice(0, room)
@@ -272,16 +274,38 @@ class Spilling:
         self.values.append(values[taken].copy())
         if weights is not None:
             self.weights = [*(self.weights or []), weights[taken].copy()]
+        self._thinned()
+        return self
+
+    @classmethod
+    def of(cls, values: Values) -> "Spilling":
+        return cls().add(values.values, values.weights)
+
+    def merge(self, other: "Spilling") -> "Spilling":
+        """Two runs of rows in file order (parts of a data set on a cluster): their samples thinned to
+        the coarser stride, then joined."""
+        stride = max(self.stride, other.stride)
+        merged = Spilling()
+        merged.stride, merged.rows = stride, self.rows + other.rows
+        merged.n, merged.low, merged.high = self.n + other.n, min(self.low, other.low), max(self.high, other.high)
+        for part in (self, other):
+            step = stride // part.stride
+            merged.values.append(np.concatenate(part.values)[::step])
+            if part.weights is not None:
+                merged.weights = [*(merged.weights or []), np.concatenate(part.weights)[::step]]
+        merged._thinned()
+        return merged
+
+    def _thinned(self) -> None:
         if sum(len(v) for v in self.values) > self.limit:
             self.values = [np.concatenate(self.values)[::2]]
             if self.weights is not None:
                 self.weights = [np.concatenate(self.weights)[::2]]
             self.stride *= 2
-        return self
 
-    def on_disk(self, parts) -> ValuesOnDisk:
+    def on_disk(self, parts, visit=None) -> ValuesOnDisk:
         sample = Values(np.concatenate(self.values), None if self.weights is None else np.concatenate(self.weights))
-        return ValuesOnDisk(self.n, self.low, self.high, sample, parts, self.rows)
+        return ValuesOnDisk(self.n, self.low, self.high, sample, parts, self.rows, visit)
 
 
 class Spill:

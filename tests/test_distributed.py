@@ -78,7 +78,7 @@ def test_a_broken_file_is_named_with_its_row(client, parts, tmp_path):
 
 @pytest.mark.parametrize("family, column", [("weibull", "size"), ("cauchy", "x"), ("logistic", "x"),
                                             ("student_t", "x")])
-def test_families_whose_statistic_is_their_values_gather_them_up_to_the_limit(client, parts, family, column):
+def test_families_whose_statistic_is_their_values_gather_them_then_take_passes(client, parts, family, column):
     from mlfit.distributed import fit_distributed
 
     spread = fit_distributed([str(parts / "part-*.csv")], family, column, client=client)
@@ -87,9 +87,13 @@ def test_families_whose_statistic_is_their_values_gather_them_up_to_the_limit(cl
     for name, value in single.estimate.items():  # the same values in the same order: the same search
         assert spread.estimate[name] == pytest.approx(value, rel=1e-12), name
     assert spread.nll == pytest.approx(single.nll, rel=1e-12)
-    with pytest.raises(mlfit.DataError, match=rf"4 files .*: column '{column}': {family} has no sufficient statistic "
-                                              r"smaller than the values: .* up to 500 rows"):
-        fit_distributed([str(parts / "part-*.csv")], family, column, client=client, values_limit=500)
+    # past the limit: the sample's fit, then Newton's steps on every value, a distributed pass each
+    passed = fit_distributed([str(parts / "part-*.csv")], family, column, client=client, values_limit=500)
+    assert passed.numerical.converged and "passes over the values" in passed.numerical.message
+    assert (passed.n, passed.dropped) == (single.n, single.dropped)
+    for name, value in single.estimate.items():
+        assert passed.estimate[name] == pytest.approx(value, rel=1e-9), name
+    assert passed.nll == pytest.approx(single.nll, rel=1e-13)
 
 
 def test_the_command_line_reaches_the_scheduler(client, parts):

@@ -25,19 +25,22 @@ def added(a, b):
 class ValuesOnDisk:
     in_memory = False
 
-    def __init__(self, n: float, low: float, high: float, sample: Values, parts, rows: int):
+    def __init__(self, n: float, low: float, high: float, sample: Values, parts, rows: int, visit=None):
         self.n, self.low, self.high = n, low, high  # (low and high over rows that weigh something)
         self.sample = sample  # evenly spread over the file: for starts and units only
         self.parts = parts  # parts() -> an iterator of (values, weights) over every row, in file order
         self.rows = rows
+        # visit(of, combine): a pass run elsewhere (on a cluster: a task per part of the data set,
+        # the answers combined in a tree in file order), instead of reading parts() here
+        self.visit = visit
         self.passes = 0  # over every value, counted for the report
 
     def over_rows(self, of, combine=added):
         """of(part) for each part of the rows, combined: one pass."""
         self.passes += 1
-        answers = (of(Values(values, weights)) for values, weights in self.parts()
-                   if len(values) and (weights is None or (weights > 0).any()))
-        return reduce(combine, answers)
+        if self.visit is not None:
+            return self.visit(of, combine)
+        return combined(of, combine, self.parts())
 
     def extremes(self) -> tuple[float, float]:
         return self.low, self.high
@@ -67,5 +70,19 @@ class ValuesOnDisk:
     def mean_log(self) -> float:
         return self.sample.mean_log
 
+    def __getstate__(self) -> dict:
+        # Sent to another process (a worker following the raw product), it goes without the means of
+        # a pass, which read a file or reach a cluster from here: what needs no pass it still answers.
+        return {**self.__dict__, "parts": None, "visit": None}
+
     def __repr__(self) -> str:
         return f"ValuesOnDisk(rows={self.rows}, passes={self.passes})"
+
+
+def combined(of, combine, chunks):
+    """of(part) of each chunk of (values, weights) that has a row weighing something, combined; None
+    where none has (a part of a data set whose rows all weigh nothing)."""
+    answers = (of(Values(values, weights)) for values, weights in chunks
+               if len(values) and (weights is None or (weights > 0).any()))
+    first = next(answers, None)
+    return first if first is None else reduce(combine, answers, first)
