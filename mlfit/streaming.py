@@ -67,8 +67,9 @@ class Gathering:
             return
         self._merge(data)
 
-    def join(self, other: "Gathering", rows_before: int) -> None:
-        """Take in the gathering of the rows after this one's, which numbered them from 0."""
+    def join(self, other: "Gathering", rows_before: int, other_spill: "Spill | None" = None) -> None:
+        """Take in the gathering of the rows after this one's, which numbered them from 0 (and wrote
+        its values, where its family keeps them, to `other_spill`)."""
         def shifted(column: Column) -> Column:
             return replace(column, rows=column.rows + rows_before)
 
@@ -89,6 +90,9 @@ class Gathering:
         self.dropped += other.dropped
         if other.stats is not None:
             self.stats = other.stats if self.stats is None else self.stats.merge(other.stats)
+        if other_spill is not None and (other_spill.sizes or not other_spill.intact):  # (a full disk: read again)
+            self.spill = self.spill or Spill()
+            self.spill.followed_by(other_spill)
         for part in other.prefix:
             room = self.prefix_limit - self.prefix_rows
             if room <= 0:
@@ -139,18 +143,26 @@ class Gathering:
 def gather(source: str, family, columns: list[str] | None, *, only_one: bool, weights: str | None,
            read_options: ReadOptions, keep_values: bool, progress, unknown: list | None):
     """One pass over the file: [(name, Gathering or the MlfitError that column met)]. A big file is
-    read in two halves at once where the family's statistics merge (see mlfit.parallel)."""
-    def read(options, progress=progress, unknown=unknown):
-        return _gathered(source, family, columns, only_one, weights, options, keep_values, progress, unknown)
+    read in two halves at once (see mlfit.parallel): the halves' statistics merge, and the values a
+    family keeps for another pass (laplace's, or those of a family with no smaller statistic) are
+    read back from the first half's temporary file, then the second's."""
+    def read(options, progress=progress, unknown=unknown, spills=None):
+        return _gathered(source, family, columns, only_one, weights, options, keep_values, progress, unknown, spills)
 
-    split = None if keep_values or not family.sufficient_statistics or family.second_pass else \
-        halves(source, read_options)
+    spills = family.second_pass or not family.sufficient_statistics  # (pass one writes a temporary file)
+    counted = only_one or columns is not None
+    split = None if keep_values or (spills and not counted) else halves(source, read_options)
     if split is None:
         return read(read_options)[0]
     first, second = split
+    # The second half's temporary files are made here, so that this process can read what the forked
+    # one wrote to them (one a column; the columns are known where a family spills)
+    theirs_spilled = [Spill() for _ in range(1 if only_one else len(columns))] if spills else None
 
     def second_half():
-        return read(replace(read_options, part=second), None, None if unknown is None else [])[0]
+        gathered = read(replace(read_options, part=second), None, None if unknown is None else [],
+                        theirs_spilled)[0]
+        return gathered, [_detached(gathering) for _, gathering in gathered]
 
     child = Forked(second_half)
     try:
@@ -160,14 +172,30 @@ def gather(source: str, family, columns: list[str] | None, *, only_one: bool, we
         return read(read_options)[0]
     theirs = child.result()
     if theirs is None or any(isinstance(b, MlfitError) and not isinstance(a, MlfitError)
-                             for (_, a), (_, b) in zip(mine, theirs)):
+                             for (_, a), (_, b) in zip(mine, theirs[0])):
         # The half failed, or an error there would number its row as the half does: the whole
         # file in this process gives what one process gives.
         return read(read_options)[0]
-    for (_, a), (_, b) in zip(mine, theirs):
+    for i, ((_, a), (_, b), written) in enumerate(zip(mine, *theirs)):
         if isinstance(a, Gathering):
-            a.join(b, records)
+            spill = None
+            if written is not None:
+                spill = theirs_spilled[i]
+                spill.sizes, spill.intact = written
+            a.join(b, records, spill)
     return mine
+
+
+def _detached(gathering) -> tuple | None:
+    """What the forked process wrote to a gathering's temporary file (its chunks' sizes, and whether
+    the disk took them all), flushed for the other process to read; the file itself stays here."""
+    spill = getattr(gathering, "spill", None)
+    if spill is None:
+        return None
+    if spill.intact:
+        spill.file.flush()
+    gathering.spill = None
+    return spill.sizes, spill.intact
 
 
 def _half_progress(progress, start: int):
@@ -178,7 +206,7 @@ def _half_progress(progress, start: int):
 
 
 def _gathered(source: str, family, columns: list[str] | None, only_one: bool, weights: str | None,
-              read_options: ReadOptions, keep_values: bool, progress, unknown: list | None):
+              read_options: ReadOptions, keep_values: bool, progress, unknown: list | None, spills=None):
     """([(name, Gathering or MlfitError)], the records read) from one reading of the file (or part)."""
     names = None if columns is None else [*columns, *([weights] if weights else [])]
     names_read: list[str] = []
@@ -196,6 +224,8 @@ def _gathered(source: str, family, columns: list[str] | None, only_one: bool, we
             limit = min(IN_MEMORY_ROWS, BATCH_ROWS // max(len(chunk), 1))
             names_read = [data.name for data in chunk]
             gathered = [Gathering(family, data.name, keep_values, limit, min(PREFIX_ROWS, limit)) for data in chunk]
+            for gathering, spill in zip(gathered, spills or []):
+                gathering.spill = spill
         for i, data in enumerate(chunk):
             if isinstance(gathered[i], Gathering):
                 try:
@@ -318,9 +348,10 @@ class Spill:
         self.file = tempfile.TemporaryFile(prefix="mlfit-spill-")
         # (closed, and so deleted, by close() or when the spill is no longer used: a fit of values
         # on disk keeps reading it for as long as its result is asked questions)
-        self.close = weakref.finalize(self, self.file.close)
+        self._closer = weakref.finalize(self, self.file.close)
         self.sizes: list[tuple[int, bool]] = []  # each chunk's rows, and whether weights follow them
         self.intact = True
+        self.after: list[Spill] = []  # spills whose values follow these (a second half's, read at once)
 
     def write(self, values: np.ndarray, weights: np.ndarray | None) -> None:
         if not self.intact:
@@ -330,17 +361,27 @@ class Spill:
                 self.file.write(memoryview(np.ascontiguousarray(array, dtype=np.float64)))
         except OSError:
             self.intact = False
-            self.close()
+            self._closer()
             return
         self.sizes.append((len(values), weights is not None))
 
+    def followed_by(self, other: "Spill") -> None:
+        self.after.append(other)
+        self.intact = self.intact and other.intact
+
     def chunks(self):
-        self.file.seek(0)
-        for size, weighted in self.sizes:
-            arrays = [np.empty(size) for _ in range(1 + weighted)]
-            for array in arrays:
-                self.file.readinto(memoryview(array).cast("B"))
-            yield arrays[0], arrays[1] if weighted else None
+        for spill in (self, *self.after):
+            spill.file.seek(0)
+            for size, weighted in spill.sizes:
+                arrays = [np.empty(size) for _ in range(1 + weighted)]
+                for array in arrays:
+                    spill.file.readinto(memoryview(array).cast("B"))
+                yield arrays[0], arrays[1] if weighted else None
+
+    def close(self) -> None:
+        self._closer()
+        for spill in self.after:
+            spill.close()
 
 
 def fit_in_memory(data: Column, family, options: FitOptions) -> FitResult:
