@@ -94,12 +94,7 @@ class Gathering:
             self.spill = self.spill or Spill()
             self.spill.followed_by(other_spill)
         for part in other.prefix:
-            room = self.prefix_limit - self.prefix_rows
-            if room <= 0:
-                break
-            self.prefix.append(shifted(Column(part.source, part.name, part.values[:room], part.rows[:room], 0,
-                                              part.decimal, None if part.weights is None else part.weights[:room])))
-            self.prefix_rows += len(self.prefix[-1].values)
+            self._keep_prefix(shifted(part), part.values)
 
     def merge_held(self) -> None:
         """Merge the rows still held whole into the statistics (a part summarised on a cluster
