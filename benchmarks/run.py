@@ -512,6 +512,13 @@ def regress_cost(folder: str, args) -> list[tuple]:
                          f"(read_csv + fit, {other_mem:.0f} MB)", other, took / other, "<= 1, <= 300 MB", mem))
         else:
             rows.append((case, "statsmodels", None, "skipped: statsmodels is not installed", None, None, "", None))
+        rscript = shutil.which("Rscript")
+        if rscript and family in ("normal", "bernoulli"):
+            model = (f"lm({response} ~ {terms}, d)" if family == "normal"
+                     else f"glm({response} ~ {terms}, binomial, d)")
+            other, other_mem = measure([rscript, "-e", f"d <- read.csv({path!r}); f <- {model}"], args.repeat)
+            rows.append((case, f"mlfit regress --dist {family}", took, f"R read.csv + {model.split('(')[0]} "
+                         f"({other_mem:.0f} MB)", other, took / other, "<= 1 (goal)", mem))
     return rows
 
 
