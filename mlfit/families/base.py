@@ -453,8 +453,14 @@ class NaturalFamily(Family):
     def derivatives_over_rows(self, stats, params: dict, order: int = 2):
         """derivatives() over every row: of values in memory at once, of values on disk (see
         ValuesOnDisk) part by part, summed, in one pass."""
-        if isinstance(stats, ValuesOnDisk):
-            return stats.over_rows(lambda part: self.derivatives(part, params, order))
+        if isinstance(stats, ValuesOnDisk):  # (the last pass's sums kept: the standard errors and the
+            # flatness check ask for the Hessian at the same point, one pass between them)
+            key = tuple(sorted((name, float(value)) for name, value in params.items()))
+            if stats.last is not None and stats.last[0] == key and stats.last[1] >= order:
+                return stats.last[2]
+            found = stats.over_rows(lambda part: self.derivatives(part, params, order))
+            stats.last = (key, order, found)
+            return found
         return self.derivatives(stats, params, order)
 
     def nll(self, stats, params):

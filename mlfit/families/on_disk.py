@@ -34,6 +34,7 @@ class ValuesOnDisk:
         # the answers combined in a tree in file order), instead of reading parts() here
         self.visit = visit
         self.passes = 0  # over every value, counted for the report
+        self.last = None  # (parameters, order, sums) of the last pass over the NLL's derivatives
 
     def over_rows(self, of, combine=added):
         """of(part) for each part of the rows, combined: one pass."""
