@@ -58,37 +58,39 @@ def _parquet(source: str) -> bool:
 
 
 class Forked:
-    """`work()` running in a forked process; `result()` waits for what it returned, or None where it
-    raised (the caller then does the work itself)."""
+    """`work(receive)` running in a forked process; `result(tell)` sends `tell` (which the work gets
+    from `receive()`, when it asks), then waits for what the work returned, or None where it raised
+    (the caller then does the work itself)."""
 
     def __init__(self, work):
         context = multiprocessing.get_context("fork")
-        self.receiving, sending = context.Pipe(duplex=False)
-        self.process = context.Process(target=_run, args=(work, sending), daemon=True)
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=_run, args=(work, theirs), daemon=True)
         self.process.start()
-        sending.close()
+        theirs.close()
 
     def stop(self) -> None:
         self.process.kill()
         self.result()
 
-    def result(self):
+    def result(self, tell=None):
         try:
-            outcome, value = self.receiving.recv()
+            self.connection.send(tell)
+            outcome, value = self.connection.recv()
         except (EOFError, OSError):  # the process died without a word (killed, out of memory)
             outcome, value = "failed", None
         finally:
-            self.receiving.close()
+            self.connection.close()
             self.process.join()
             self.process.close()
         return value if outcome == "done" else None
 
 
-def _run(work, sending) -> None:
+def _run(work, connection) -> None:
     try:
-        value = work()
-        sending.send(("done", value))
+        value = work(connection.recv)
+        connection.send(("done", value))
     except BaseException:  # (anything: this process reads the half again and meets it there)
-        sending.send(("failed", traceback.format_exc(limit=3)))
+        connection.send(("failed", traceback.format_exc(limit=3)))
     finally:
-        sending.close()
+        connection.close()
