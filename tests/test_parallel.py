@@ -176,3 +176,15 @@ def test_a_full_disk_in_the_second_half_reads_the_file_again(tmp_path, monkeypat
     halved = mlfit.fit_file(str(path), "laplace", "x")  # (the second half's file is made first: the full one)
     assert halves_counted and halved.values is None
     assert halved.estimate == pytest.approx(whole.estimate, rel=1e-12)
+
+
+def test_progress_counts_both_halves(tmp_path, monkeypatch, halves_counted):
+    # the first half's bytes stand for both (the other half moves as fast): the bar ends near the file's size
+    monkeypatch.setattr(mlfit.csvtext, "CHUNK_BYTES", 4096)
+    path = write_columns(tmp_path, 6000)
+    heard = []
+    mlfit.fit_file(str(path), "normal", "x", progress=lambda done, total: heard.append((done, total)))
+    assert halves_counted and heard
+    total = path.stat().st_size
+    assert all(t == total for _, t in heard) and [d for d, _ in heard] == sorted(d for d, _ in heard)
+    assert 0.9 * total <= heard[-1][0] <= total
