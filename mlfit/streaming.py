@@ -300,22 +300,25 @@ def fit_gathered(gathering: Gathering, family, source: str, weights: str | None,
 
 class Spilling:
     """What pass one keeps of a column whose values go to a Spill: the rows' weight, the smallest and
-    largest value, and an evenly spread sample (every stride-th row; when it fills, every other one
-    is dropped and the stride doubles), from which the fit starts."""
+    largest value, and an evenly spread sample of the rows that weigh something (every stride-th;
+    when it fills, every other one is dropped and the stride doubles), from which the fit starts."""
 
     def __init__(self):
-        self.limit, self.stride, self.rows = SAMPLE_ROWS, 1, 0
+        self.limit, self.stride, self.rows, self.counted = SAMPLE_ROWS, 1, 0, 0
         self.n, self.low, self.high = 0.0, np.inf, -np.inf
         self.values: list[np.ndarray] = []
         self.weights: list[np.ndarray] | None = None
 
     def add(self, values: np.ndarray, weights: np.ndarray | None) -> "Spilling":
-        used = values if weights is None else values[weights > 0]
-        if len(used):
-            self.low, self.high = min(self.low, float(used.min())), max(self.high, float(used.max()))
-        self.n += len(values) if weights is None else float(weights.sum())
-        taken = slice((-self.rows) % self.stride, None, self.stride)
         self.rows += len(values)
+        self.n += len(values) if weights is None else float(weights.sum())
+        if weights is not None:  # (a sample of rows that weigh nothing would have nothing to fit)
+            used = weights > 0
+            values, weights = values[used], weights[used]
+        if len(values):
+            self.low, self.high = min(self.low, float(values.min())), max(self.high, float(values.max()))
+        taken = slice((-self.counted) % self.stride, None, self.stride)
+        self.counted += len(values)
         self.values.append(values[taken].copy())
         if weights is not None:
             self.weights = [*(self.weights or []), weights[taken].copy()]
@@ -331,7 +334,7 @@ class Spilling:
         the coarser stride, then joined."""
         stride = max(self.stride, other.stride)
         merged = Spilling()
-        merged.stride, merged.rows = stride, self.rows + other.rows
+        merged.stride, merged.rows, merged.counted = stride, self.rows + other.rows, self.counted + other.counted
         merged.n, merged.low, merged.high = self.n + other.n, min(self.low, other.low), max(self.high, other.high)
         for part in (self, other):
             step = stride // part.stride

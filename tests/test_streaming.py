@@ -435,3 +435,18 @@ def test_values_on_disk_with_a_far_value_fit_as_in_memory(tmp_path, tiny_limits,
     assert passes <= 8
     for name, value in whole.estimate.items():
         assert streamed.estimate[name] == pytest.approx(value, rel=1e-9)
+
+
+def test_the_sample_on_disk_holds_only_rows_that_weigh_something(tmp_path, tiny_limits, monkeypatch):
+    # most rows weigh nothing: an evenly spread sample of all rows could hold none that weighs
+    # something, and the search on it would have nothing to fit
+    monkeypatch.setattr(mlfit.streaming, "SAMPLE_ROWS", 16)
+    rng = np.random.default_rng(6)
+    values = 3.0 * rng.weibull(1.7, 400)
+    weights = np.where(np.arange(400) % 37 == 5, 2.0, 0.0)
+    path = write(tmp_path, [f"{float(v)!r},{w:g}" for v, w in zip(values, weights)])
+    whole = mlfit.fit(values, "weibull", weights=weights)
+    streamed = mlfit.fit_file(str(path), "weibull", "x", weights="w")
+    assert streamed.values is None and streamed.numerical.converged
+    for name, value in whole.estimate.items():
+        assert streamed.estimate[name] == pytest.approx(value, rel=1e-8)
