@@ -415,10 +415,10 @@ def _newton(x, w, family, mixing, params):
         return None
     steps = 0
     for steps in range(1, NEWTON_STEPS + 1):
-        from .regression.reference import _descent_step
+        from .regression.reference import descent_step
 
         # (an ascent step: Newton's where the log-likelihood is concave here, shifted where it is not)
-        candidate = theta + _descent_step(-hessian, gradient)
+        candidate = theta + descent_step(-hessian, gradient)
         for _ in range(40):
             trial = _derivatives(x, w, family, candidate, k, m)
             if np.isfinite(trial[0]) and trial[0] >= value - 1e-12 * abs(value):

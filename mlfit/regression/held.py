@@ -1,7 +1,8 @@
 """A big design held in memory a chunk at a time: the file is read once, each chunk of its used
-columns becomes that chunk's design (the formula's encoding learned in a first pass over the held
-columns, so every chunk has the same columns), and the fit by passes (mlfit.regression.streamed)
-goes over the held designs instead of the file.
+columns becomes that chunk's design as it is read (the formula's encoding from the counts of the
+chunks so far: which columns are categorical, their levels, the response's classes; so every chunk
+has the same columns), and the fit by passes (mlfit.regression.streamed) goes over the held designs
+instead of the file.
 
 Whole-frame copies are what made a regression of 10^6 rows x 10 columns peak at 870 MB: the
 columns joined, a DataFrame of them, formulaic's matrix, its float copy, the scaled copies of the

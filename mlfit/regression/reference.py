@@ -384,7 +384,7 @@ def newton(model, theta, system, method: str, most: int = MAX_ITERATIONS) -> Ref
     current = model.nll(theta)
     for iterations in range(1, most + 1):
         gradient, hessian = system(theta)
-        step = _descent_step(hessian, gradient)
+        step = descent_step(hessian, gradient)
         previous = current
         candidate, current = _halved(model, theta, theta - step, before=current)
         moved = float(np.max(np.abs(candidate - theta), initial=0.0))
@@ -395,7 +395,7 @@ def newton(model, theta, system, method: str, most: int = MAX_ITERATIONS) -> Ref
     return Reference(model.to_original(theta), current, method, converged, iterations)
 
 
-def _descent_step(hessian, gradient):
+def descent_step(hessian, gradient):
     """Newton's step where the Hessian is positive definite; where it is not (a likelihood that is
     not concave: student_t, cauchy, away from their optimum) the step of the Hessian shifted by
     the least multiple of its diagonal's scale that makes it so (Levenberg and Marquardt), which

@@ -41,7 +41,7 @@ from ..families.conditional import Conditional
 from ..underflow import feed, report, running_products
 from .design import design_of
 from .model import ConditionalModel, FactorSquares, Scaling, minimize
-from .reference import EXTENDED, Reference, _descent_step
+from .reference import EXTENDED, Reference, descent_step
 from .result import RegressionResult
 from .survey import ColumnTally, survey_layout, tally_file
 
@@ -518,7 +518,7 @@ def _newton(model: StreamedModel, start=None, method: str | None = None) -> Refe
     value, gradient, hessian = model.derivatives(theta, order=2)
     converged, iterations = False, 0
     for iterations in range(1, NEWTON_MOST + 1):
-        step = _descent_step(hessian, gradient)
+        step = descent_step(hessian, gradient)
         if np.all(np.abs(step) <= SETTLED * np.maximum(np.abs(theta), 1.0)):
             converged = True
             decrement = float(np.sqrt(max(float(gradient @ step), 0.0)))
