@@ -55,20 +55,21 @@ def fit_file(source, distribution: str, column: str | None = None, *, scheduler:
 def regress(data, formula: str, dist: str = "normal", *, sigma: str | None = None, weights: str | None = None,
             level: float = 0.95, trials: int | str | None = None, censored: str | None = None,
             left: str | None = None, right: str | None = None, exposure: str | None = None,
-            offset: str | None = None, se: str = "model", read_options: ReadOptions = DEFAULT):
+            offset: str | None = None, se: str = "model", read_options: ReadOptions = DEFAULT, whole: bool = False):
     """A model whose parameters depend on columns (`mlfit regress`): `data` a pandas DataFrame or a
     dict of equal-length columns, or a CSV path; `formula` as "y ~ x1 + C(g)"; `dist` any family of
     `mlfit.families.regression_families()`. `sigma` "~ terms" of the log scale or shape; `trials`
     (binomial) a number or a column; `censored` an event column (1 observed, 0 right-censored) or
     `left`/`right` interval bounds (an empty cell an open end); `exposure` a column whose log is
-    added to the linear predictor, `offset` one added as it is; `se` "model" or "robust" (HC0).
-    `to_dict()` is the CLI's JSON."""
+    added to the linear predictor, `offset` one added as it is; `se` "model" or "robust" (HC0);
+    `whole` holds a big file's whole design (for `plot()` and the report's figures) where it would be
+    built chunk by chunk. `to_dict()` is the CLI's JSON."""
     from .regression import RowOptions, regress as regress_frame, regress_file
 
     extras = RowOptions(trials=trials, censored=censored, left=left, right=right, exposure=exposure, offset=offset)
     if isinstance(data, str):
         return regress_file(data, formula, dist, sigma=sigma, weights=weights, level=level, read_options=read_options,
-                            extras=extras, se=se)
+                            extras=extras, se=se, whole=whole)
     return regress_frame(data, formula, dist, sigma=sigma, weights=weights, level=level, extras=extras, se=se)
 
 

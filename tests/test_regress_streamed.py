@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import mlfit
+
 from conftest import run
 from mlfit.regression import regress_file
 
@@ -137,7 +139,7 @@ def test_a_bad_cell_found_in_a_later_pass_names_its_row(tmp_path, tiny_memory):
 def test_the_plot_needs_the_rows_in_memory(tmp_path, tiny_memory):
     pytest.importorskip("matplotlib")
     result = run("regress", "sample_data/cars.csv", "mpg ~ wt", "-d", "normal", "--plot", tmp_path / "p.png")
-    assert result.exit_code == 2 and "fitted by passes" in result.stderr
+    assert result.exit_code == 2 and "in passes" in result.stderr and "not held at all" in result.stderr
 
 
 @pytest.mark.parametrize("dist, response, most", [("normal", "y", 6), ("bernoulli", "made", 10),
@@ -212,3 +214,20 @@ def test_a_big_design_built_chunk_by_chunk_equals_the_whole_one(tmp_path, monkey
     a, b = whole.to_dict(), chunked.to_dict()
     assert (a["n"], a["dropped"], list(a["coef"])) == (b["n"], b["dropped"], list(b["coef"]))
     assert a["underflow"]["float64"]["first_zero_at"] == b["underflow"]["float64"]["first_zero_at"]
+
+
+def test_the_plot_and_the_report_figures_hold_a_big_design_whole(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import mlfit.regression.held as held
+
+    path = tmp_path / "rows.csv"
+    write_rows(path, 2000)
+    monkeypatch.setattr(held, "HELD_CELLS", 500)
+    chunked = regress_file(str(path), "y ~ x + C(group)", "normal")
+    assert chunked.passes > 0
+    with pytest.raises(mlfit.UsageError, match="whole=True"):
+        chunked.plot()
+    out = run("regress", path, "y ~ x + C(group)", "-d", "normal", "--plot", tmp_path / "plot.png")
+    assert out.exit_code == 0 and (tmp_path / "plot.png").stat().st_size > 0
+    page = run("report", path, "y ~ x + C(group)", "-d", "normal", "--output", tmp_path / "page.html")
+    assert page.exit_code == 0 and "<svg" in (tmp_path / "page.html").read_text()

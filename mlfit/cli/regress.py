@@ -124,7 +124,7 @@ def regress(
     if not single:
         _regress_batch(files, formula, dist, output, fail_fast, options)
         return
-    result = regress_file(files[0], formula, dist, **options)
+    result = regress_file(files[0], formula, dist, **options, whole=bool(plot))  # (the plot draws every row)
     from ..regression.report import print_regression
 
     _present(result, output, print_regression)

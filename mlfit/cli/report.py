@@ -98,7 +98,7 @@ def _regression(file, formula, dist, level, trials, weights, censored, figures, 
 
     count = int(trials) if trials is not None and trials.strip().isdigit() else trials
     result = regress(file, formula, dist, weights=weights, level=level, trials=count, censored=censored,
-                     read_options=read_options)
+                     read_options=read_options, whole=figures)  # (the figures draw every row)
     return regression_page(result, figures=figures and result.divergence is None and not result.passes), \
         result.warnings()
 

@@ -25,17 +25,19 @@ STANDARD_ERRORS = ("model", "robust")
 
 def regress_file(source: str, formula: str, distribution: str, *, sigma: str | None = None,
                  weights: str | None = None, level: float = 0.95, read_options: ReadOptions = DEFAULT,
-                 extras: RowOptions = NO_ROW_OPTIONS, se: str = "model") -> RegressionResult:
+                 extras: RowOptions = NO_ROW_OPTIONS, se: str = "model", whole: bool = False) -> RegressionResult:
     """Fit `formula` ("y ~ x1 + C(group)") to a CSV file (or '-' for standard input) under a
     family (any of `families.regression_families()`). `sigma`: the terms of the log of the
     family's scale or shape ("~ x1"); `weights`: a column of case/frequency weights; `extras`:
     trials, censoring, an exposure or an offset; `se`: "model" (the observed information) or
-    "robust" (the sandwich, HC0)."""
+    "robust" (the sandwich, HC0). `whole`: hold the whole design, within the in-memory limit, where a
+    big one would be built and fitted chunk by chunk (the plot and the report's figures draw every
+    row)."""
     from . import held, streamed
 
     family = _family(distribution, extras, se)
     chunked = getattr(family, "solver", None) not in (None, "least absolute deviations") and not extras.columns() \
-        and se == "model"
+        and se == "model" and not whole
     design = read_design(source, formula, family, sigma=sigma, weights=weights, options=read_options,
                          limit=streamed.IN_MEMORY_CELLS, extras=extras,
                          hold_beyond=held.HELD_CELLS if chunked else None)

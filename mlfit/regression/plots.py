@@ -15,7 +15,9 @@ def panels(result) -> dict:
     if result.divergence is not None:
         raise UsageError("no plot of a model whose maximum-likelihood estimate does not exist")
     if result.passes:
-        raise UsageError("the regression plot draws every row: a file this big is fitted by passes and not held")
+        raise UsageError("the regression plot draws every row, and this fit went over them in passes: a design of "
+                         "more than 2^22 cells is built chunk by chunk unless asked to hold it whole (--plot does; "
+                         "in Python, regress(..., whole=True)), and past 2^25 cells it is not held at all")
     family, y = result.family, result.model.y
     weights = result.model.weights
     out = {"distribution": family.name}
