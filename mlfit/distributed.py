@@ -391,13 +391,13 @@ def fit_families(paths: list[str], distributions: list[str], column: str | None 
     for family in families:
         try:
             outcomes.append((family.name, _fitted(family, summaries[family.name], pieces, label, name, client,
-                                                  (column, weights), settings, values_limit)))
+                                                  (column, weights), settings)))
         except MlfitError as error:
             outcomes.append((family.name, error))
     return outcomes
 
 
-def _fitted(family, summary: Summary, pieces, label, name, client, reading, settings, values_limit):
+def _fitted(family, summary: Summary, pieces, label, name, client, reading, settings):
     """One family's fit from its merged summary: laplace's second pass, then the fit itself, with
     the raw product followed part by part when the first rows do not settle it."""
     from dask import delayed
