@@ -188,3 +188,25 @@ def test_progress_counts_both_halves(tmp_path, monkeypatch, halves_counted):
     total = path.stat().st_size
     assert all(t == total for _, t in heard) and [d for d, _ in heard] == sorted(d for d, _ in heard)
     assert 0.9 * total <= heard[-1][0] <= total
+
+
+@pytest.mark.parametrize("layout", ["crlf", "no header", "european", "notes before the header", "utf-8 bom"])
+def test_every_layout_reads_in_halves_as_in_one_process(tmp_path, monkeypatch, halves_counted, layout):
+    rng = np.random.default_rng(7)
+    values = rng.normal(3, 1, 3000)
+    sep, decimal, args = ",", ".", ["-c", "x"]
+    lines = ["x,y"] + [f"{v:.6f},{i % 3}" for i, v in enumerate(values)]
+    if layout == "no header":
+        lines, args = lines[1:], ["-c", "1", "--no-header"]
+    if layout == "european":
+        lines = ["x;y"] + [f"{v:.6f};{i % 3}".replace(".", ",") for i, v in enumerate(values)]
+        args = ["-c", "x", "--sep", ";", "--decimal", ","]
+    if layout == "notes before the header":
+        lines, args = ["a title", "a note, with a comma", *lines], ["-c", "x", "--skip", "2"]
+    text = ("\r\n" if layout == "crlf" else "\n").join(lines) + "\n"
+    path = tmp_path / "layout.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if layout == "utf-8 bom" else b"") + text.encode())
+    halved, whole = both_ways(monkeypatch, halves_counted, "fit", str(path), "-d", "normal", *args)
+    assert halved.exit_code == whole.exit_code == 0, halved.stderr
+    close(numbers(halved.stdout), numbers(whole.stdout), "fit", rel=1e-12)
+    assert json.loads(halved.stdout)["n"] == 3000
