@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import traceback
+import warnings
 
 from .columns import STDIN, Part, ReadOptions
 from .csvtext import records_start
@@ -31,6 +33,8 @@ def halves(source: str, read_options: ReadOptions) -> tuple[Part, Part] | None:
         return None
     if not hasattr(os, "fork") or "fork" not in multiprocessing.get_all_start_methods():
         return None
+    if not _alone():
+        return None
     try:
         size = os.path.getsize(source)
     except OSError:
@@ -42,6 +46,13 @@ def halves(source: str, read_options: ReadOptions) -> tuple[Part, Part] | None:
         return None
     middle = start + (size - start) // 2
     return Part(start, middle, 0), Part(middle, size, 0)
+
+
+def _alone() -> bool:
+    """Whether this process may fork: a daemonic one (a multiprocessing pool's worker) may not have
+    children, and forking beside other Python threads (a notebook's, a Dask client's) could copy a
+    lock one of them holds."""
+    return not multiprocessing.current_process().daemon and threading.active_count() == 1
 
 
 def _cores() -> int:
@@ -66,7 +77,9 @@ class Forked:
         context = multiprocessing.get_context("fork")
         self.connection, theirs = context.Pipe()
         self.process = context.Process(target=_run, args=(work, theirs), daemon=True)
-        self.process.start()
+        with warnings.catch_warnings():  # (Python 3.12 counts BLAS's idle threads as a reason to warn)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.process.start()
         theirs.close()
 
     def stop(self) -> None:

@@ -24,6 +24,7 @@ def halves_counted(monkeypatch):
     forks = []
     monkeypatch.setattr(mlfit.parallel, "PARALLEL_BYTES", 100)
     monkeypatch.setattr(mlfit.parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(mlfit.parallel, "_alone", lambda: True)  # (the session's Dask client runs threads)
     Forked = mlfit.parallel.Forked
     monkeypatch.setattr(mlfit.streaming, "Forked", lambda work: forks.append(1) or Forked(work))
     return forks
@@ -132,6 +133,7 @@ def test_a_cut_inside_a_quoted_cell_reads_the_file_in_one_process(tmp_path, monk
 
 def test_small_files_and_pipes_are_read_in_one_process(tmp_path, monkeypatch):
     monkeypatch.setattr(mlfit.parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(mlfit.parallel, "_alone", lambda: True)
     path = write_columns(tmp_path, 200)
     assert mlfit.parallel.halves(str(path), mlfit.columns.DEFAULT) is None  # below PARALLEL_BYTES
     monkeypatch.setattr(mlfit.parallel, "PARALLEL_BYTES", 100)
@@ -194,7 +196,7 @@ def test_progress_counts_both_halves(tmp_path, monkeypatch, halves_counted):
 def test_every_layout_reads_in_halves_as_in_one_process(tmp_path, monkeypatch, halves_counted, layout):
     rng = np.random.default_rng(7)
     values = rng.normal(3, 1, 3000)
-    sep, decimal, args = ",", ".", ["-c", "x"]
+    args = ["-c", "x"]
     lines = ["x,y"] + [f"{v:.6f},{i % 3}" for i, v in enumerate(values)]
     if layout == "no header":
         lines, args = lines[1:], ["-c", "1", "--no-header"]
@@ -210,3 +212,18 @@ def test_every_layout_reads_in_halves_as_in_one_process(tmp_path, monkeypatch, h
     assert halved.exit_code == whole.exit_code == 0, halved.stderr
     close(numbers(halved.stdout), numbers(whole.stdout), "fit", rel=1e-12)
     assert json.loads(halved.stdout)["n"] == 3000
+
+
+def test_one_process_beside_other_threads_or_in_a_pool_worker(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(mlfit.parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(mlfit.parallel, "PARALLEL_BYTES", 100)
+    path = write_columns(tmp_path, 200)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert mlfit.parallel.halves(str(path), mlfit.columns.DEFAULT) is not None
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # another thread beside this one
+    assert mlfit.parallel.halves(str(path), mlfit.columns.DEFAULT) is None
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(mlfit.parallel.multiprocessing.current_process(), "daemon", True, raising=False)
+    assert mlfit.parallel.halves(str(path), mlfit.columns.DEFAULT) is None  # a pool's worker
