@@ -166,7 +166,10 @@ def gather(source: str, family, columns: list[str] | None, *, only_one: bool, we
                     gathering.first = _first_rows([gathering.first], 0, keep_one=True)[0]
         return gathered, [_detached(gathering) for _, gathering in gathered]
 
-    child = Forked(second_half)
+    try:
+        child = Forked(second_half)
+    except OSError:  # (no process to be had: out of memory or of process slots)
+        return read(read_options)[0]
     try:
         mine, records = read(replace(read_options, part=first), _half_progress(progress, first.start))
     except MlfitError:  # read again in one process, which meets it (or, past a bad cut, not)
