@@ -137,9 +137,11 @@ def _within_rounding(family, stats, u, free) -> bool:
     """Whether the Newton step at `u` is too small for float64 to tell the parameters apart from
     where they are: the optimum as far as float64 can place it."""
     step, _ = _newton_step(family, stats, u, free)
-    if step is None:
-        return False
-    here = u[free]
+    return step is not None and below_rounding(step, u[free])
+
+
+def below_rounding(step: np.ndarray, here: np.ndarray) -> bool:
+    """Whether every coordinate of a step is within ROUNDING_STEPS units in the last place of where it starts."""
     return bool(np.all(np.abs(step) <= ROUNDING_STEPS * np.spacing(np.maximum(np.abs(here), 1.0))))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fitting import DECREMENT_TOLERANCE, ROUNDING_STEPS, NumericalFit, _free_coordinates, minimize_nll
+from .fitting import DECREMENT_TOLERANCE, NumericalFit, _free_coordinates, below_rounding, minimize_nll
 
 NEWTON_PASSES = 50  # at most this many passes (about 4 are taken from a sample of 10^6 rows)
 HALVINGS = 30  # a step halved this often without the NLL falling: the search stops there
@@ -51,7 +51,7 @@ def newton_by_passes(family, stats, u: np.ndarray, free: np.ndarray):
         step, decrement = _descent(gradient[free], hessian[np.ix_(free, free)])
         if step is None:
             return u, value, steps, float("inf"), False
-        if decrement == 0 or _below_resolution(step, u[free]):
+        if decrement == 0 or below_rounding(step, u[free]):
             return u, value, steps, decrement, True
         refining = decrement <= DECREMENT_TOLERANCE  # converged: a step is kept while it shrinks the decrement
         for _ in range(HALVINGS):
@@ -87,7 +87,3 @@ def _descent(gradient: np.ndarray, hessian: np.ndarray):
     scaled = gradient * unit
     step = unit * (directions @ (directions.T @ scaled / np.maximum(magnitudes, floor)))
     return step, float(np.sqrt(max(float(gradient @ step), 0.0)))
-
-
-def _below_resolution(step: np.ndarray, here: np.ndarray) -> bool:
-    return bool(np.all(np.abs(step) <= ROUNDING_STEPS * np.spacing(np.maximum(np.abs(here), 1.0))))

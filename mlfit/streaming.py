@@ -61,9 +61,7 @@ class Gathering:
             self.kept.append(data)
             self.rows += len(data.values)
             if self.rows > self.limit and not self.keep_all:
-                kept, self.kept = self.kept, None
-                for part in kept:
-                    self._merge(part)
+                self._release_kept()
             return
         self._merge(data)
 
@@ -80,9 +78,7 @@ class Gathering:
             self.rows += other.rows
             return
         if self.kept is not None:
-            kept, self.kept = self.kept, None
-            for part in kept:
-                self._merge(part)
+            self._release_kept()
         if other.kept is not None:
             for part in other.kept:
                 self._merge(shifted(part))
@@ -95,6 +91,12 @@ class Gathering:
             self.spill.followed_by(other_spill)
         for part in other.prefix:
             self._keep_prefix(shifted(part), part.values)
+
+    def _release_kept(self) -> None:
+        """The rows held whole, merged into the statistics: from here on, every chunk is."""
+        kept, self.kept = self.kept, None
+        for part in kept:
+            self._merge(part)
 
     def merge_held(self) -> None:
         """Merge the rows still held whole into the statistics (a part summarised on a cluster

@@ -16,10 +16,14 @@ from .statistics import Values
 
 
 def added(a, b):
-    """Two parts' sums, term by term: numbers, arrays, tuples of them (None stays None)."""
+    """Two parts of a sum: numbers, arrays, or tuples and dicts of them (None stays None)."""
+    if a is None:
+        return None
     if isinstance(a, tuple):
         return tuple(added(x, y) for x, y in zip(a, b))
-    return None if a is None else a + b
+    if isinstance(a, dict):
+        return {key: added(a[key], b[key]) for key in a}
+    return a + b
 
 
 class ValuesOnDisk:

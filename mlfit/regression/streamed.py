@@ -38,6 +38,7 @@ from scipy import linalg
 from ..data import iter_columns, label_of
 from ..errors import DataError, UsageError
 from ..families.conditional import Conditional
+from ..families.on_disk import added
 from ..underflow import feed, report, running_products
 from .design import design_of
 from .model import ConditionalModel, FactorSquares, Scaling, minimize
@@ -153,17 +154,6 @@ def carry_file(rows: FileRows, source, state, step, done):
             break
         state = step(state, design)
     return state
-
-
-def added(a, b):
-    """Two parts of a sum: numbers, arrays, or tuples and dicts of them (None stays None)."""
-    if a is None:
-        return None
-    if isinstance(a, tuple):
-        return tuple(added(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return {key: added(a[key], b[key]) for key in a}
-    return a + b
 
 
 class StreamedModel(ConditionalModel):
